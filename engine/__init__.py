@@ -1,0 +1,1 @@
+"""backprop-studio engine: pure NumPy/SciPy/scikit-image. Never imports Qt."""

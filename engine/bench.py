@@ -1,0 +1,126 @@
+"""Timings measured side by side in one run, so a noisy shared machine affects all alike.
+
+Only ratios are meaningful across machines. Each contender runs ``repeats`` times, interleaved,
+and the best time counts (the least-disturbed run).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.dataset import NIST36_CLASSES, Dataset, Split
+from engine.session import TrainConfig, TrainingSession
+
+N_TRAIN, N_IN, N_HIDDEN, N_OUT, BATCH, LR = 10_800, 1024, 64, 36, 32, 3e-3
+
+
+@dataclass
+class EngineBench:
+    engine_ms: float
+    seed_style_ms: float
+    floor_ms: float
+
+    def as_json(self) -> dict:
+        return {"engine_ms": self.engine_ms, "seed_style_ms": self.seed_style_ms, "floor_ms": self.floor_ms}
+
+    def lines(self) -> list[str]:
+        return [f"engine epoch      {self.engine_ms:8.1f} ms  (instrumentation on)",
+                f"seed-style epoch  {self.seed_style_ms:8.1f} ms  engine/seed  = {self.engine_ms / self.seed_style_ms:.2f}x",
+                f"GEMM floor epoch  {self.floor_ms:8.1f} ms  engine/floor = {self.engine_ms / self.floor_ms:.2f}x"]
+
+
+def random_nist_sized(seed: int = 0) -> Dataset:
+    rng = np.random.default_rng(seed)
+    x = rng.random((N_TRAIN, N_IN), dtype=np.float32)
+    y = rng.integers(0, N_OUT, N_TRAIN)
+    small = Split(x[:BATCH].copy(), y[:BATCH].copy())
+    return Dataset("random", NIST36_CLASSES, Split(x, y), small, small)
+
+
+def time_engine_epoch(data: Dataset) -> float:
+    session = TrainingSession(data, TrainConfig(epochs=1, snapshot_every=0))
+    t = time.perf_counter()
+    session.run()
+    return time.perf_counter() - t
+
+
+def time_seed_style_epoch(data: Dataset) -> float:
+    """The reference exercise's loop: float64, params in a dict, forward/backward helpers."""
+    x, y = data.train.x.astype(np.float64), np.eye(N_OUT)[data.train.y]
+    rng = np.random.default_rng(0)
+    params = {}
+
+    def init(n_in, n_out, name):
+        bound = np.sqrt(6 / (n_in + n_out))
+        params["W" + name] = rng.uniform(-bound, bound, (n_in, n_out))
+        params["b" + name] = np.zeros(n_out)
+
+    def sigmoid(v):
+        return 1.0 / (1.0 + np.exp(-v))
+
+    def softmax(v):
+        e = np.exp(v - v.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def forward(X, name, act):
+        pre = X @ params["W" + name] + params["b" + name]
+        post = act(pre)
+        params["cache_" + name] = (X, pre, post)
+        return post
+
+    def backwards(delta, name, deriv):
+        X, pre, post = params["cache_" + name]
+        grad_a = delta * deriv(post)
+        params["grad_W" + name] = X.T @ grad_a
+        params["grad_b" + name] = grad_a.sum(axis=0)
+        return grad_a @ params["W" + name].T
+
+    init(N_IN, N_HIDDEN, "layer1")
+    init(N_HIDDEN, N_OUT, "output")
+    t = time.perf_counter()
+    order = rng.permutation(len(x))
+    for i in range(0, len(x), BATCH):
+        idx = order[i:i + BATCH]
+        xb, yb = x[idx], y[idx]
+        h1 = forward(xb, "layer1", sigmoid)
+        probs = forward(h1, "output", softmax)
+        loss = -np.sum(yb * np.log(probs))
+        acc = np.mean(probs.argmax(1) == yb.argmax(1))
+        delta = probs - yb
+        delta = backwards(delta, "output", lambda p: 1.0)
+        backwards(delta, "layer1", lambda p: p * (1 - p))
+        for k in [k for k in params if k.startswith("grad_")]:
+            params[k[5:]] -= LR * params[k]
+    del loss, acc
+    return time.perf_counter() - t
+
+
+def time_gemm_floor(data: Dataset) -> float:
+    """Only the five matrix products of one batch, preallocated: nothing can be faster."""
+    rng = np.random.default_rng(0)
+    f = np.float32
+    W1, W2 = rng.random((N_IN, N_HIDDEN), f), rng.random((N_HIDDEN, N_OUT), f)
+    xb = data.train.x[:BATCH].copy()
+    h, o = np.empty((BATCH, N_HIDDEN), f), np.empty((BATCH, N_OUT), f)
+    dz2, dh = rng.random((BATCH, N_OUT), f), np.empty((BATCH, N_HIDDEN), f)
+    dW1, dW2 = np.empty_like(W1), np.empty_like(W2)
+    t = time.perf_counter()
+    for _ in range(0, len(data.train), BATCH):
+        np.dot(xb, W1, out=h)
+        np.dot(h, W2, out=o)
+        np.dot(h.T, dz2, out=dW2)
+        np.dot(dz2, W2.T, out=dh)
+        np.dot(xb.T, dh, out=dW1)
+    return time.perf_counter() - t
+
+
+def bench_engine(repeats: int = 5) -> EngineBench:
+    data = random_nist_sized()
+    best = {"engine": np.inf, "seed": np.inf, "floor": np.inf}
+    for _ in range(repeats):
+        best["engine"] = min(best["engine"], time_engine_epoch(data))
+        best["seed"] = min(best["seed"], time_seed_style_epoch(data))
+        best["floor"] = min(best["floor"], time_gemm_floor(data))
+    return EngineBench(1e3 * best["engine"], 1e3 * best["seed"], 1e3 * best["floor"])

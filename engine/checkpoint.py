@@ -1,0 +1,123 @@
+"""Checkpoints: one .npz holding the arrays plus a JSON metadata string, written atomically.
+
+A checkpoint is also a model file: ``load_network`` reads just the network and class names
+(the OCR's default model is such a file). ``load_session`` rebuilds a TrainingSession that
+continues bit-identically, because the data order is a function of (seed, epoch) and the
+checkpoint keeps parameters, optimizer state, position and history.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from engine.dataset import Dataset
+from engine.nn import Network
+from engine.session import EpochEvent, State, TrainConfig, TrainingSession
+from engine.stats import LayerStats
+
+FORMAT = "backprop-studio-checkpoint/1"
+
+
+class CheckpointError(ValueError):
+    pass
+
+
+def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)  # readers see the old file or the new one, never half of one
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _network_arrays(net: Network, classes, extra: dict) -> dict[str, np.ndarray]:
+    meta = {"format": FORMAT, "sizes": net.sizes, "activations": net.activations, "classes": list(classes), **extra}
+    arrays = {f"param/{k}": v for k, v in net.params().items()}
+    arrays["meta"] = np.array(json.dumps(meta))
+    return arrays
+
+
+def save_network(path, net: Network, classes, extra: dict | None = None) -> None:
+    _atomic_savez(path, _network_arrays(net, classes, extra or {}))
+
+
+def save_session(path, session: TrainingSession) -> None:
+    h = session.history
+    extra = {
+        "config": asdict(session.config),
+        "dataset": session.data.name,
+        "position": {"step": session.step, "epoch": session.epoch, "batch": session.batch},
+        "epoch_acc": [session._epoch_loss, session._epoch_correct, session._epoch_seen],
+        "epochs": [{**{k: v for k, v in asdict(e).items() if k != "layers"},
+                    "layers": {n: asdict(s) for n, s in e.layers.items()}} for e in h.epochs],
+    }
+    arrays = _network_arrays(session.net, session.data.classes, extra)
+    arrays.update({f"opt/{k}": v for k, v in session.optimizer.state().items()})
+    arrays["history/batch_loss"] = np.asarray(h.batch_loss, np.float64)
+    arrays["history/batch_acc"] = np.asarray(h.batch_acc, np.float64)
+    _atomic_savez(path, arrays)
+
+
+def _read(path) -> tuple[dict, dict[str, np.ndarray]]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+        meta = json.loads(str(arrays.pop("meta")))
+    except Exception as exc:  # zip, npy and JSON errors all mean the same thing to the user
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format')!r}")
+    return meta, arrays
+
+
+def load_network(path) -> tuple[Network, tuple[str, ...], dict]:
+    """(network, class names, metadata) from a checkpoint or model file."""
+    meta, arrays = _read(path)
+    return (*_network_from(path, meta, arrays), meta)
+
+
+def _network_from(path, meta: dict, arrays: dict) -> tuple[Network, tuple[str, ...]]:
+    try:
+        net = Network(meta["sizes"], meta["activations"])
+        net.set_params({k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")})
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(f"{path}: inconsistent checkpoint ({exc})") from None
+    return net, tuple(meta["classes"])
+
+
+def load_session(path, data: Dataset) -> TrainingSession:
+    """A session that continues exactly where the saved one stopped (on the same data)."""
+    meta, arrays = _read(path)
+    net, classes = _network_from(path, meta, arrays)
+    if "config" not in meta:
+        raise CheckpointError(f"{path}: holds a model only, not a training session")
+    if tuple(classes) != tuple(data.classes) or net.sizes[0] != data.n_inputs:
+        raise CheckpointError(f"{path}: was trained on {len(classes)} classes / {net.sizes[0]} inputs; "
+                              f"the current data has {data.n_classes} / {data.n_inputs}")
+    config = TrainConfig(**meta["config"])
+    session = TrainingSession(data, config, network=net)
+    session.optimizer.load_state({k[len("opt/"):]: v for k, v in arrays.items() if k.startswith("opt/")})
+    pos = meta["position"]
+    session.step, session.epoch, session.batch = pos["step"], pos["epoch"], pos["batch"]
+    session._epoch_loss, session._epoch_correct, session._epoch_seen = meta["epoch_acc"]
+    session.history.batch_loss = arrays["history/batch_loss"].tolist()
+    session.history.batch_acc = arrays["history/batch_acc"].tolist()
+    session.history.epochs = [EpochEvent(**{**e, "layers": {n: LayerStats(**s) for n, s in e["layers"].items()}})
+                              for e in meta["epochs"]]
+    session.snapshots.clear()
+    session.take_snapshot()
+    session.state = State.FINISHED if session.epoch >= config.epochs else State.PAUSED
+    return session

@@ -1,0 +1,230 @@
+"""Fully connected networks in plain NumPy: activations, dense layers, losses.
+
+One idea: a Network is a list of Dense layers; forward caches exactly what backward needs
+(the layer input and the activation output), backward fills ``dW``/``db`` on every layer and
+returns the gradient for the input. Activation derivatives are written in terms of the
+*output* a = f(z), so nothing else has to be kept.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+
+# ---- activations: forward f(z) in place, derivative from the output a ---------------------
+# Derivatives may overwrite g (the incoming gradient): it is a fresh temporary on every path.
+
+
+def _sigmoid(z):
+    # 1/(1+exp(-z)) == (1 + tanh(z/2)) / 2: never overflows, and twice as fast as scipy's expit here
+    z *= 0.5
+    np.tanh(z, out=z)
+    z *= 0.5
+    z += 0.5
+    return z
+
+
+def _sigmoid_grad(a, g):
+    g *= a
+    g *= 1.0 - a
+    return g
+
+
+def _softmax(z):
+    # stable: subtract the row max first (softmax is shift invariant)
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+ACTIVATIONS = {
+    "sigmoid": (_sigmoid, _sigmoid_grad),
+    "tanh": (lambda z: np.tanh(z, out=z), lambda a, g: g * (1.0 - a * a)),
+    "relu": (lambda z: np.maximum(z, 0.0, out=z), lambda a, g: g * (a > 0)),
+    "linear": (lambda z: z, lambda a, g: g),
+    # Jacobian-vector product; the fused cross-entropy path below avoids it during training
+    "softmax": (_softmax, lambda a, g: a * (g - (g * a).sum(axis=1, keepdims=True))),
+}
+
+
+@lru_cache(maxsize=16)
+def _ones(n: int, dtype) -> np.ndarray:
+    return np.ones(n, dtype)
+
+
+@dataclass
+class Dense:
+    """y = f(x @ W + b). Caches x (input) and a (output) for backward."""
+
+    name: str
+    W: np.ndarray
+    b: np.ndarray
+    activation: str
+    dW: np.ndarray = field(init=False, repr=False)
+    db: np.ndarray = field(init=False, repr=False)
+    x: np.ndarray | None = field(default=None, init=False, repr=False)
+    a: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self):
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+
+    @classmethod
+    def xavier(cls, name, n_in, n_out, activation, rng, dtype=np.float32) -> "Dense":
+        """Xavier-uniform U(+-sqrt(6/(in+out))), zero biases: keeps activation variance steady."""
+        bound = np.sqrt(6.0 / (n_in + n_out))
+        W = rng.uniform(-bound, bound, size=(n_in, n_out)).astype(dtype)
+        return cls(name, W, np.zeros(n_out, dtype), activation)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        z = np.dot(x, self.W)
+        z += self.b
+        self.a = ACTIVATIONS[self.activation][0](z)
+        return self.a
+
+    def backward_preact(self, dz: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        """Given dL/dz, fill dW and db; return dL/dx (skipped for the first layer in training)."""
+        np.dot(self.x.T, dz, out=self.dW)
+        np.dot(_ones(len(dz), dz.dtype), dz, out=self.db)  # column sums; a GEMV beats np.sum here
+        return dz @ self.W.T if need_dx else None
+
+    def activation_grad(self, da: np.ndarray) -> np.ndarray:
+        """dL/dz from dL/da, using the cached output."""
+        return ACTIVATIONS[self.activation][1](self.a, da)
+
+
+class Network:
+    """A stack of Dense layers built from a spec: sizes [1024, 64, 36], activations ['sigmoid', 'softmax'].
+
+    Layers are named layer1, layer2, ... and the last one 'output'; parameters are 'layer1.W' etc.
+    """
+
+    def __init__(self, sizes: Sequence[int], activations: Sequence[str], seed: int = 0, dtype=np.float32):
+        if len(activations) != len(sizes) - 1:
+            raise ValueError(f"{len(sizes) - 1} layers need {len(sizes) - 1} activations, got {len(activations)}")
+        if any(int(s) < 1 for s in sizes):
+            raise ValueError(f"layer sizes must be positive, got {list(sizes)}")
+        rng = np.random.default_rng(seed)
+        n = len(activations)
+        self.layers = [
+            Dense.xavier("output" if i == n - 1 else f"layer{i + 1}", sizes[i], sizes[i + 1], act, rng, dtype)
+            for i, act in enumerate(activations)
+        ]
+
+    @classmethod
+    def mlp(cls, n_in: int, hidden: Sequence[int], n_out: int, activation: str = "sigmoid",
+            output: str = "softmax", seed: int = 0, dtype=np.float32) -> "Network":
+        return cls([n_in, *hidden, n_out], [activation] * len(hidden) + [output], seed, dtype)
+
+    # -- structure ------------------------------------------------------------------------------
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.layers[0].W.shape[0]] + [layer.W.shape[1] for layer in self.layers]
+
+    @property
+    def activations(self) -> list[str]:
+        return [layer.activation for layer in self.layers]
+
+    @property
+    def dtype(self):
+        return self.layers[0].W.dtype
+
+    def params(self) -> dict[str, np.ndarray]:
+        return {f"{l.name}.{k}": getattr(l, k) for l in self.layers for k in ("W", "b")}
+
+    def grads(self) -> dict[str, np.ndarray]:
+        return {f"{l.name}.{k}": getattr(l, "d" + k) for l in self.layers for k in ("W", "b")}
+
+    def flat_pairs(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """(name, flat param view, flat grad view) for optimizers; built once, since parameters
+        are only ever updated in place."""
+        if getattr(self, "_pairs", None) is None:
+            self._pairs = [(f"{l.name}.{k}", getattr(l, k).reshape(-1), getattr(l, "d" + k).reshape(-1))
+                           for l in self.layers for k in ("W", "b")]
+        return self._pairs
+
+    def set_params(self, params: dict[str, np.ndarray]) -> None:
+        """Copy values in (keeps array identity, so optimizers holding references stay valid)."""
+        own = self.params()
+        if set(own) != set(params):
+            raise ValueError(f"parameter names differ: expected {sorted(own)}, got {sorted(params)}")
+        for k, v in params.items():
+            if own[k].shape != np.shape(v):
+                raise ValueError(f"{k} has shape {np.shape(v)}, expected {own[k].shape}")
+            own[k][...] = v
+
+    def astype(self, dtype) -> "Network":
+        """A copy in another precision (float64 for gradient checks)."""
+        other = Network.__new__(Network)
+        other.layers = [Dense(l.name, l.W.astype(dtype), l.b.astype(dtype), l.activation) for l in self.layers]
+        return other
+
+    # -- computation ----------------------------------------------------------------------------
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        h = np.asarray(x, self.dtype)
+        for layer in self.layers:
+            h = layer.forward(h)
+        return h
+
+    def backward(self, d_out: np.ndarray) -> np.ndarray:
+        """Backprop dL/d(output) through every layer (the general path, used by gradient checks)."""
+        return self.backward_preact(self.layers[-1].activation_grad(d_out), need_dx=True)
+
+    def backward_preact(self, dz: np.ndarray, need_dx: bool = False) -> np.ndarray | None:
+        """Backprop dL/dz of the output layer (the fused softmax + cross-entropy path)."""
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            da = layer.backward_preact(dz, need_dx=need_dx or i > 0)
+            if i > 0:
+                dz = self.layers[i - 1].activation_grad(da)
+        return da
+
+    def predict(self, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
+        """Outputs for many rows in chunks (bounded memory), without touching the training caches."""
+        saved = [(l.x, l.a) for l in self.layers]
+        out = np.concatenate([self.forward(x[i:i + chunk]).copy() for i in range(0, len(x), chunk)]) \
+            if len(x) else np.zeros((0, self.sizes[-1]), self.dtype)
+        for l, (lx, la) in zip(self.layers, saved):
+            l.x, l.a = lx, la
+        return out
+
+
+# ---- losses --------------------------------------------------------------------------------
+
+
+def cross_entropy(probs: np.ndarray, y: np.ndarray) -> tuple[float, int, np.ndarray]:
+    """Softmax cross-entropy summed over the batch (as in the reference exercise).
+
+    ``probs`` are softmax outputs, ``y`` integer labels. Returns (loss, n_correct, dL/dlogits);
+    the fused gradient probs - onehot is exact and never divides by a tiny probability.
+    """
+    rows = np.arange(len(y))
+    p_true = probs[rows, y]
+    loss = -float(np.log(np.maximum(p_true, _TINY)).sum())
+    correct = int(np.count_nonzero(probs.argmax(axis=1) == y))
+    dz = probs.copy()
+    dz[rows, y] = p_true - 1.0
+    return loss, correct, dz
+
+
+_TINY = np.finfo(np.float32).tiny
+
+
+def squared_error(out: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+    """Sum of squared errors (the autoencoder's loss). Returns (loss, dL/d(out))."""
+    diff = out - target
+    return float(np.vdot(diff, diff)), 2.0 * diff
+
+
+def one_hot(y: np.ndarray, k: int, dtype=np.float32) -> np.ndarray:
+    out = np.zeros((len(y), k), dtype)
+    out[np.arange(len(y)), y] = 1
+    return out

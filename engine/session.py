@@ -1,0 +1,342 @@
+"""TrainingSession: the one object that trains, and that everything else observes.
+
+It owns the network, the data and the optimizer, and is a small state machine
+(idle -> running <-> paused -> finished | diverged | stopped). ``step_batch``, ``step_epoch`` and
+``run`` do the work in the caller's thread; ``pause`` and ``stop`` may be called from any other
+thread and take effect at the next batch boundary. Every batch and epoch is announced to
+listeners as a small dataclass event; the GUI worker coalesces them, the CLI prints them.
+
+Determinism: epoch e visits the training set in the order ``default_rng([seed, e])``, so a
+checkpoint (params, optimizer state, epoch, batch) resumes to bit-identical training.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
+from typing import Callable
+
+import numpy as np
+
+from engine.dataset import Dataset, Split
+from engine.nn import Network, cross_entropy
+from engine.optim import LRSchedule, make_optimizer
+from engine.stats import LayerStats, StatsMean, confusion_matrix, divergence_report, network_stats
+
+
+@dataclass
+class TrainConfig:
+    hidden: tuple[int, ...] = (64,)
+    activation: str = "sigmoid"
+    lr: float = 3e-3
+    batch_size: int = 32
+    epochs: int = 50
+    seed: int = 0
+    momentum: float = 0.0
+    lr_decay: float = 1.0  # multiply the learning rate by this ...
+    decay_every: int = 0  # ... every this many epochs (0: constant)
+    snapshot_every: int = 100  # batches between weight snapshots (plus one at every epoch end)
+    max_snapshots: int = 200  # older snapshots are thinned beyond this
+
+    def __post_init__(self):
+        self.hidden = tuple(int(h) for h in self.hidden)
+        checks = [(self.lr > 0 and np.isfinite(self.lr), f"learning rate must be positive, got {self.lr}"),
+                  (self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}"),
+                  (self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}"),
+                  (all(h >= 1 for h in self.hidden), f"hidden sizes must be positive, got {self.hidden}"),
+                  (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
+                  (self.max_snapshots >= 2, "max_snapshots must be at least 2")]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+class State(str, Enum):
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    DIVERGED = "diverged"
+    STOPPED = "stopped"
+
+
+@dataclass
+class BatchEvent:
+    step: int  # global batch count after this batch (1-based)
+    epoch: int  # 0-based epoch this batch belongs to
+    batch: int  # 0-based batch index within the epoch
+    loss: float  # mean cross-entropy per example on this batch
+    acc: float
+    lr: float
+    layers: dict[str, LayerStats]
+
+
+@dataclass
+class EpochEvent:
+    epoch: int  # 1-based count of completed epochs
+    train_loss: float  # mean per example over the epoch's batches
+    train_acc: float
+    valid_loss: float
+    valid_acc: float
+    seconds: float
+    layers: dict[str, LayerStats]  # mean over the epoch's batches
+
+    def as_json(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "layers"}
+        d["layers"] = {k: {"grad_mean_abs": v.grad_mean_abs, "saturation": v.saturation}
+                       for k, v in self.layers.items()}
+        return d
+
+
+@dataclass
+class StateEvent:
+    state: State
+    message: str = ""
+
+
+@dataclass
+class Snapshot:
+    """Weights and optimizer state at one moment, enough to view it or branch from it."""
+
+    step: int
+    epoch: int
+    batch: int
+    params: dict[str, np.ndarray]
+    opt_state: dict[str, np.ndarray]
+    loss: float  # last batch loss before the snapshot (nan at step 0)
+
+
+@dataclass
+class History:
+    batch_loss: list[float] = field(default_factory=list)
+    batch_acc: list[float] = field(default_factory=list)
+    epochs: list[EpochEvent] = field(default_factory=list)
+
+
+Listener = Callable[[object], None]
+Check = Callable[["TrainingSession", BatchEvent], "str | None"]
+
+
+class TrainingSession:
+    def __init__(self, data: Dataset, config: TrainConfig | None = None, network: Network | None = None):
+        self.config = config or TrainConfig()
+        self.data = data
+        self.net = network or Network.mlp(data.n_inputs, self.config.hidden, data.n_classes,
+                                          self.config.activation, seed=self.config.seed)
+        self.optimizer = make_optimizer(self.config.momentum)
+        self.schedule = LRSchedule(self.config.lr, self.config.lr_decay, self.config.decay_every)
+        self.state = State.IDLE
+        self.message = ""  # why we are paused/diverged (a watchpoint, a diagnosis)
+        self.step = 0
+        self.epoch = 0  # completed epochs
+        self.batch = 0  # next batch within the current epoch
+        self.history = History()
+        self.snapshots: list[Snapshot] = []
+        self.valid_pred: np.ndarray | None = None  # predictions on the validation set at the last epoch end
+        self.checks: list[Check] = []
+        self._listeners: list[Listener] = []
+        self._lock = threading.RLock()  # one batch at a time, whichever thread asks
+        self._interrupt = threading.Event()  # pause/stop: leave run()/step_epoch() at the next boundary
+        self._stop = threading.Event()
+        self._epoch_stats = StatsMean()
+        self._epoch_loss = 0.0
+        self._epoch_correct = 0
+        self._epoch_seen = 0
+        self._epoch_start = time.perf_counter()
+        self._order: np.ndarray | None = None
+        self.take_snapshot()
+
+    # ---- observing ---------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _emit(self, event) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    def _set_state(self, state: State, message: str = "") -> None:
+        self.state, self.message = state, message
+        self._emit(StateEvent(state, message))
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return -(-len(self.data.train) // self.config.batch_size)
+
+    @property
+    def done(self) -> bool:
+        return self.epoch >= self.config.epochs or self.state in (State.DIVERGED, State.STOPPED)
+
+    @property
+    def lr(self) -> float:
+        return self.schedule.at(self.epoch)
+
+    # ---- commands (pause/stop are safe from any thread) -----------------------------------------
+
+    def pause(self) -> None:
+        self._interrupt.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._interrupt.set()
+
+    def run(self, max_batches: int | None = None) -> State:
+        """Train until the last epoch, a pause/stop request, a watchpoint or divergence."""
+        if self.done:
+            return self.state
+        self._interrupt.clear()
+        self._set_state(State.RUNNING)
+        n = 0
+        while not self._interrupt.is_set() and not self.done and (max_batches is None or n < max_batches):
+            self.step_batch()
+            n += 1
+        return self._settle()
+
+    def step_epoch(self) -> State:
+        """Run batches until the current epoch ends (exactly one epoch from an epoch boundary)."""
+        if self.done:
+            return self.state
+        self._interrupt.clear()
+        start = self.epoch
+        while self.epoch == start and not self._interrupt.is_set() and not self.done:
+            self.step_batch()
+        return self._settle()
+
+    def _settle(self) -> State:
+        if self._stop.is_set() and self.state not in (State.DIVERGED,):
+            self._set_state(State.STOPPED)
+        elif self.state in (State.DIVERGED, State.PAUSED) and self.message:
+            pass  # already announced with its reason
+        elif self.epoch >= self.config.epochs:
+            self._set_state(State.FINISHED)
+        else:
+            self._set_state(State.PAUSED)
+        return self.state
+
+    def step_batch(self) -> BatchEvent | None:
+        """One SGD step on the next batch, with full instrumentation."""
+        with self._lock:
+            if self.done:
+                return None
+            if self.state not in (State.RUNNING, State.PAUSED) or self.message:
+                self.state, self.message = State.PAUSED, ""
+            train, bs = self.data.train, self.config.batch_size
+            if self.batch == 0 or self._order is None:
+                self._order = np.random.default_rng([self.config.seed, self.epoch]).permutation(len(train))
+                self._epoch_start = time.perf_counter()
+            idx = self._order[self.batch * bs:(self.batch + 1) * bs]
+            x, y = train.x[idx], train.y[idx]
+
+            probs = self.net.forward(x)
+            loss, correct, dz = cross_entropy(probs, y)
+            if not np.isfinite(loss):
+                self._set_state(State.DIVERGED, f"diverged at epoch {self.epoch + 1}, batch {self.batch + 1}: "
+                                + divergence_report(self.net, loss))
+                return None
+            self.net.backward_preact(dz)
+            stats = network_stats(self.net)
+            lr = self.lr
+            self.optimizer.step(self.net.flat_pairs(), lr)
+
+            n = len(y)
+            self.step += 1
+            event = BatchEvent(self.step, self.epoch, self.batch, loss / n, correct / n, lr, stats)
+            self.history.batch_loss.append(event.loss)
+            self.history.batch_acc.append(event.acc)
+            self._epoch_stats.add(stats)
+            self._epoch_loss += loss
+            self._epoch_correct += correct
+            self._epoch_seen += n
+            self.batch += 1
+            self._emit(event)
+            if self.batch >= self.batches_per_epoch:
+                self._end_epoch()
+            elif self.config.snapshot_every and self.step % self.config.snapshot_every == 0:
+                self.take_snapshot()
+            for check in self.checks:
+                reason = check(self, event)
+                if reason:
+                    self._interrupt.set()
+                    self._set_state(State.PAUSED, reason)
+                    break
+            return event
+
+    def _end_epoch(self) -> None:
+        valid_loss, valid_acc, self.valid_pred = self.evaluate(self.data.valid)
+        self.epoch += 1
+        self.batch = 0
+        event = EpochEvent(self.epoch, self._epoch_loss / max(self._epoch_seen, 1),
+                           self._epoch_correct / max(self._epoch_seen, 1), valid_loss, valid_acc,
+                           time.perf_counter() - self._epoch_start, self._epoch_stats.mean())
+        self._epoch_stats, self._epoch_loss, self._epoch_correct, self._epoch_seen = StatsMean(), 0.0, 0, 0
+        self.history.epochs.append(event)
+        self.take_snapshot()
+        self._emit(event)
+
+    # ---- inspection --------------------------------------------------------------------------
+
+    def evaluate(self, split: Split, params: dict[str, np.ndarray] | None = None):
+        """(mean loss, accuracy, predictions) on a split, optionally with other (snapshot) weights."""
+        if len(split) == 0:
+            return float("nan"), float("nan"), np.zeros(0, np.int64)
+        net = self.net
+        if params is not None:
+            net = self.net.astype(self.net.dtype)
+            net.set_params(params)
+        probs = net.predict(split.x)
+        rows = np.arange(len(split))
+        loss = -np.log(np.maximum(probs[rows, split.y], np.finfo(probs.dtype).tiny)).mean()
+        pred = probs.argmax(axis=1)
+        return float(loss), float((pred == split.y).mean()), pred
+
+    def confusion(self) -> np.ndarray:
+        """Validation confusion matrix at the last epoch end (computed now if there was none)."""
+        if self.valid_pred is None:
+            self.valid_pred = self.evaluate(self.data.valid)[2]
+        return confusion_matrix(self.data.valid.y, self.valid_pred, self.data.n_classes)
+
+    def misclassified(self, true_class: int, pred_class: int) -> np.ndarray:
+        """Indices into the validation split of one confusion-matrix cell."""
+        self.confusion()
+        return np.flatnonzero((self.data.valid.y == true_class) & (self.valid_pred == pred_class))
+
+    # ---- snapshots ---------------------------------------------------------------------------
+
+    def take_snapshot(self) -> Snapshot:
+        snap = Snapshot(self.step, self.epoch, self.batch, {k: v.copy() for k, v in self.net.params().items()},
+                        {k: v.copy() for k, v in self.optimizer.state().items()},
+                        self.history.batch_loss[-1] if self.history.batch_loss else float("nan"))
+        if self.snapshots and self.snapshots[-1].step == snap.step:
+            self.snapshots[-1] = snap
+        else:
+            self.snapshots.append(snap)
+        if len(self.snapshots) > self.config.max_snapshots:
+            self.snapshots = thin(self.snapshots)
+        return snap
+
+    def restore(self, snap: Snapshot) -> None:
+        """Go back to a snapshot (weights, optimizer, position); later history is dropped."""
+        with self._lock:
+            self.net.set_params(snap.params)
+            self.optimizer.load_state({k: v.copy() for k, v in snap.opt_state.items()})
+            self.step, self.epoch, self.batch = snap.step, snap.epoch, snap.batch
+            del self.history.batch_loss[snap.step:]
+            del self.history.batch_acc[snap.step:]
+            del self.history.epochs[snap.epoch:]
+            self.snapshots = [s for s in self.snapshots if s.step <= snap.step]
+            self._order, self.valid_pred = None, None
+            self._epoch_stats, self._epoch_loss, self._epoch_correct, self._epoch_seen = StatsMean(), 0.0, 0, 0
+            self._stop.clear()
+            self.state, self.message = State.PAUSED, ""
+
+
+def thin(snaps: list[Snapshot]) -> list[Snapshot]:
+    """Halve the density of the older half, keep the first and the recent half:
+    memory stays bounded while the whole run stays scrubbable."""
+    half = len(snaps) // 2
+    return [snaps[0]] + snaps[1:half][1::2] + snaps[half:]

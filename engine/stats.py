@@ -1,0 +1,145 @@
+"""What the debugger shows about a network: per-layer gradient and saturation statistics,
+the words that explain them, and the confusion matrix. The CLI and the GUI both call these,
+so the numbers they print always agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from functools import lru_cache
+
+import numpy as np
+from scipy.linalg import blas
+
+# A sigmoid unit with output outside [0.05, 0.95] passes on < 19 % of its maximal gradient;
+# a tanh unit with |a| > 0.95 passes on < 10 %. That is what "saturated" means here.
+SATURATION_BAND = {"sigmoid": (0.5, 0.45), "tanh": (0.0, 0.95)}
+
+
+@dataclass
+class LayerStats:
+    grad_mean_abs: float  # mean |dL/dW|
+    grad_to_weight: float  # ||dW|| / ||W||: how large a step is relative to the weights
+    saturation: float  # fraction of saturated sigmoid/tanh outputs, or dead ReLU units
+    dead: float  # fraction of ReLU units silent on the whole batch (0 for other activations)
+
+    def as_json(self) -> dict:
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+
+@lru_cache(maxsize=None)
+def blas_func(name: str, dtype) -> callable:
+    """The BLAS routine for a dtype, looked up once (the lookup costs more than a small call)."""
+    return blas.get_blas_funcs(name, dtype=dtype)
+
+
+def saturation(a: np.ndarray, activation: str) -> float:
+    if activation in SATURATION_BAND:
+        center, half = SATURATION_BAND[activation]
+        return float(np.count_nonzero(np.abs(a - center) > half)) / a.size
+    if activation == "relu":
+        return dead_fraction(a)
+    return 0.0
+
+
+def dead_fraction(a: np.ndarray) -> float:
+    return float(np.count_nonzero(a.max(axis=0) <= 0)) / a.shape[1]
+
+
+def layer_stats(layer) -> LayerStats:
+    """Statistics of one Dense layer after a backward pass (cheap: a few passes over dW)."""
+    dW, W = layer.dW, layer.W
+    g_norm = float(np.sqrt(np.vdot(dW, dW)))
+    w_norm = float(np.sqrt(np.vdot(W, W)))
+    return LayerStats(
+        grad_mean_abs=float(blas_func("asum", dW.dtype)(dW.reshape(-1))) / dW.size,
+        grad_to_weight=g_norm / w_norm if w_norm > 0 else float("inf"),
+        saturation=saturation(layer.a, layer.activation) if layer.a is not None else 0.0,
+        dead=dead_fraction(layer.a) if layer.activation == "relu" and layer.a is not None else 0.0,
+    )
+
+
+def network_stats(net) -> dict[str, LayerStats]:
+    return {layer.name: layer_stats(layer) for layer in net.layers}
+
+
+class StatsMean:
+    """Running mean of per-batch statistics over an epoch (O(1) memory, no per-batch copies)."""
+
+    def __init__(self):
+        self.sums: dict[str, list[float]] = {}
+        self.n = 0
+
+    def add(self, stats: dict[str, LayerStats]) -> None:
+        for name, s in stats.items():
+            acc = self.sums.setdefault(name, [0.0, 0.0, 0.0, 0.0])
+            acc[0] += s.grad_mean_abs
+            acc[1] += s.grad_to_weight
+            acc[2] += s.saturation
+            acc[3] += s.dead
+        self.n += 1
+
+    def mean(self) -> dict[str, LayerStats]:
+        return {name: LayerStats(*(v / self.n for v in acc)) for name, acc in self.sums.items()}
+
+
+def activation_histogram(a: np.ndarray, activation: str, bins: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "softmax": (0.0, 1.0)}.get(
+        activation, (float(a.min()), float(a.max()) + 1e-9))
+    counts, edges = np.histogram(a, bins=bins, range=(lo, hi))
+    return counts, edges
+
+
+def vanishing_gradient_report(stats: dict[str, LayerStats], activations: dict[str, str],
+                              threshold: float = 10.0) -> list[str]:
+    """Plain-words findings such as 'layer1 gradients are 120x smaller than the output layer's;
+    91 % of its sigmoid units are saturated'. Empty when nothing looks wrong."""
+    if "output" not in stats:
+        return []
+    ref = stats["output"].grad_mean_abs
+    lines = []
+    for name, s in stats.items():
+        if name == "output" or ref <= 0:
+            continue
+        ratio = ref / s.grad_mean_abs if s.grad_mean_abs > 0 else float("inf")
+        act = activations.get(name, "")
+        if ratio >= threshold:
+            line = f"{name} gradients are {ratio:,.0f}\u00d7 smaller than the output layer's"
+            if act in SATURATION_BAND:
+                line += f"; {100 * s.saturation:.0f} % of its {act} units are saturated"
+            lines.append(line)
+        elif act == "relu" and s.dead >= 0.5:
+            lines.append(f"{name}: {100 * s.dead:.0f} % of its ReLU units are dead (never active on a batch)")
+        elif act in SATURATION_BAND and s.saturation >= 0.8:
+            lines.append(f"{name}: {100 * s.saturation:.0f} % of its {act} units are saturated")
+    return lines
+
+
+def divergence_report(net, loss: float) -> str:
+    """Say where a non-finite loss came from: the first layer whose weights, gradients or
+    pre-activations stopped being finite, or else the largest magnitude seen."""
+    parts = [f"loss is {loss}"]
+    worst = None
+    for layer in net.layers:
+        for what, arr in (("weights", layer.W), ("gradients", layer.dW), ("activations", layer.a)):
+            if arr is None:
+                continue
+            if not np.all(np.isfinite(arr)):
+                n_bad = int(np.count_nonzero(~np.isfinite(arr)))
+                parts.append(f"{layer.name} {what} became non-finite ({n_bad} of {arr.size} values)")
+                return "; ".join(parts) + " \u2014 lower the learning rate"
+            peak = float(np.abs(arr).max()) if arr.size else 0.0
+            if worst is None or peak > worst[0]:
+                worst = (peak, layer.name, what)
+    if worst:
+        parts.append(f"largest magnitude {worst[0]:.3g} in {worst[1]} {worst[2]}")
+    return "; ".join(parts) + " \u2014 lower the learning rate"
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
+    """counts[i, j]: examples of true class i predicted as j."""
+    return np.bincount(k * np.asarray(y_true) + np.asarray(y_pred), minlength=k * k).reshape(k, k)
+
+
+def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
+    totals = cm.sum(axis=1)
+    return np.divide(np.diag(cm), totals, out=np.full(len(cm), np.nan), where=totals > 0)
