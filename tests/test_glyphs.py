@@ -1,0 +1,72 @@
+"""The embedded glyph set: determinism, NIST layout and polarity, orientation, balance, cache."""
+import numpy as np
+import pytest
+
+from engine import glyphs
+from engine.dataset import NIST36_CLASSES, to_image
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return glyphs.generate(360, seed=1)
+
+
+def test_deterministic_per_seed(sample):
+    x, y = glyphs.generate(360, seed=1)
+    assert np.array_equal(x, sample[0]) and np.array_equal(y, sample[1])
+    x2, _ = glyphs.generate(360, seed=2)
+    assert not np.array_equal(x, x2)
+
+
+def test_shapes_range_polarity_balance(sample):
+    x, y = sample
+    assert x.shape == (360, 1024) and x.dtype == np.float32
+    assert y.shape == (360,) and y.dtype == np.int64
+    assert np.array_equal(np.bincount(y, minlength=36), np.full(36, 10))
+    assert -0.3 < x.min() and x.max() < 1.3 and np.isfinite(x).all()
+    imgs = x.reshape(-1, 32, 32)
+    border = np.concatenate([imgs[:, 0], imgs[:, -1], imgs[:, :, 0], imgs[:, :, -1]], 1)
+    assert border.mean() > 0.9  # white background reaches the edges
+    assert x.mean() > 0.6 and (x.min(1) < 0.2).all()  # light background, every glyph has dark strokes
+    ink = (x < 0.5).mean(1)
+    assert (ink > 0.03).all() and (ink < 0.5).all()
+
+
+def test_orientation_of_L():
+    """An upright 'L' has ink bottom-left and none top-right; a transposed (row-major) layout swaps them."""
+    x, y = glyphs.generate(36 * 20, seed=3, fonts=("futural",), weights=(1.0,))
+    ratios = []
+    for row in x[y == NIST36_CLASSES.index("L")]:
+        ink = 1 - np.clip(to_image(row), 0, 1)
+        ratios.append(ink[16:, :16].sum() / max(ink[:16, 16:].sum(), 1e-3))
+    assert min(ratios) > 1 and np.median(ratios) > 5
+
+
+def test_render_char_upright_I_is_tall():
+    upright = glyphs.Style(rotation_deg=0, slant_mean=0, slant_sd=0)
+    img = glyphs.render_char("I", "futural", seed=0, style=upright)
+    ink = img < 0.5
+    rows, cols = np.nonzero(ink)
+    assert np.ptp(rows) > 2 * np.ptp(cols)
+
+
+def test_every_font_has_every_class():
+    table = glyphs.stroke_table()
+    assert table.points.shape[0] == len(glyphs.FONTS) * 36 and table.valid.sum(1).min() > 10
+    assert all(glyphs.has_glyph("futural", c) for c in NIST36_CLASSES)
+
+
+def test_cache_round_trip_and_corrupt_file(tmp_path, monkeypatch):
+    ds = glyphs.load_glyphs(200, seed=4, cache_dir=tmp_path)
+    files = list(tmp_path.glob("*.npz"))
+    assert len(files) == 1 and f"v{glyphs.GENERATOR_VERSION}" in files[0].name
+    assert ds.name == "glyphs" and ds.classes == NIST36_CLASSES
+    assert (len(ds.train), len(ds.valid), len(ds.test)) == (160, 20, 20)
+    again = glyphs.load_glyphs(200, seed=4, cache_dir=tmp_path)
+    assert np.array_equal(again.train.x, ds.train.x) and np.array_equal(again.test.y, ds.test.y)
+    files[0].write_bytes(b"not a zip file")
+    fixed = glyphs.load_glyphs(200, seed=4, cache_dir=tmp_path)
+    assert np.array_equal(fixed.train.x, ds.train.x)
+    monkeypatch.setenv("BACKPROP_STUDIO_CACHE", str(tmp_path / "env"))
+    glyphs.load_glyphs(36, seed=0)
+    assert len(list((tmp_path / "env").glob("*.npz"))) == 1
