@@ -236,7 +236,7 @@ class TrainingSession:
             loss, correct, dz = cross_entropy(probs, y)
             if not np.isfinite(loss):
                 self._set_state(State.DIVERGED, f"diverged at epoch {self.epoch + 1}, batch {self.batch + 1}: "
-                                + divergence_report(self.net, loss))
+                                + divergence_report(self.net, loss, self.lr))
                 return None
             self.net.backward_preact(dz)
             stats = network_stats(self.net)
@@ -289,10 +289,8 @@ class TrainingSession:
             net = self.net.astype(self.net.dtype)
             net.set_params(params)
         probs = net.predict(split.x)
-        rows = np.arange(len(split))
-        loss = -np.log(np.maximum(probs[rows, split.y], np.finfo(probs.dtype).tiny)).mean()
-        pred = probs.argmax(axis=1)
-        return float(loss), float((pred == split.y).mean()), pred
+        loss, correct, _ = cross_entropy(probs, split.y)
+        return loss / len(split), correct / len(split), probs.argmax(axis=1)
 
     def confusion(self) -> np.ndarray:
         """Validation confusion matrix at the last epoch end (computed now if there was none)."""

@@ -114,25 +114,24 @@ def vanishing_gradient_report(stats: dict[str, LayerStats], activations: dict[st
     return lines
 
 
-def divergence_report(net, loss: float) -> str:
+def divergence_report(net, loss: float, lr: float) -> str:
     """Say where a non-finite loss came from: the first layer whose weights, gradients or
-    pre-activations stopped being finite, or else the largest magnitude seen."""
-    parts = [f"loss is {loss}"]
-    worst = None
+    activations stopped being finite; else the layer whose last update was largest relative to
+    its weights (healthy training moves weights by ~1e-3 of their size per step)."""
     for layer in net.layers:
         for what, arr in (("weights", layer.W), ("gradients", layer.dW), ("activations", layer.a)):
-            if arr is None:
-                continue
-            if not np.all(np.isfinite(arr)):
+            if arr is not None and not np.all(np.isfinite(arr)):
                 n_bad = int(np.count_nonzero(~np.isfinite(arr)))
-                parts.append(f"{layer.name} {what} became non-finite ({n_bad} of {arr.size} values)")
-                return "; ".join(parts) + " \u2014 lower the learning rate"
-            peak = float(np.abs(arr).max()) if arr.size else 0.0
-            if worst is None or peak > worst[0]:
-                worst = (peak, layer.name, what)
-    if worst:
-        parts.append(f"largest magnitude {worst[0]:.3g} in {worst[1]} {worst[2]}")
-    return "; ".join(parts) + " \u2014 lower the learning rate"
+                return (f"loss is {loss}; {layer.name} {what} became non-finite ({n_bad} of {arr.size} values)"
+                        " \u2014 lower the learning rate")
+    ratios = {l.name: lr * layer_stats(l).grad_to_weight for l in net.layers}
+    worst = max(ratios, key=ratios.get)
+    layer = next(l for l in net.layers if l.name == worst)
+    logits = net.layers[-1].a
+    return (f"loss is {loss}; {worst}'s last update was {ratios[worst]:.3g}\u00d7 its weights "
+            f"(healthy: ~1e-3), |W| now up to {np.abs(layer.W).max():.3g}"
+            + (f"; the true class got probability 0" if np.isinf(loss) and logits is not None else "")
+            + " \u2014 lower the learning rate")
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:

@@ -1,0 +1,143 @@
+"""The OCR's model: its training set ("ocr-train") and loading the default model.
+
+The training set is the embedded stroke-font glyphs (engine.glyphs) drawn with a stronger hand than the
+default "glyphs" set, plus the real handwritten NIST letters in ../shared/data/nist26 when present,
+augmented with small affine distortions. Every image goes through ``normalize`` exactly as page crops
+do, so the model sees one stroke width whatever the pen.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from engine.dataset import NIST36_CLASSES, SIDE, Dataset, Split, split_deterministic
+from engine.ocr.normalize import normalize_glyph, normalize_rows
+
+TRAINSET_VERSION = 1
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_MODEL = ROOT / "resources" / "ocr_model.npz"
+# Real handwriting shipped beside the project (never copied into it); $BACKPROP_STUDIO_NIST26 overrides.
+DEFAULT_NIST26 = ROOT.parent / "shared" / "data" / "nist26" / "nist26_valid.mat"
+
+
+def nist26_path() -> Path:
+    return Path(os.environ.get("BACKPROP_STUDIO_NIST26") or DEFAULT_NIST26)
+
+
+def strong_style():
+    """Hand distortions wider than the glyph set's defaults: real writers slant, rotate and wobble more."""
+    from engine.glyphs import Style
+    return Style(rotation_deg=12.0, slant_mean=0.1, slant_sd=0.22, aspect_sd=0.2, wobble=0.045, jitter=0.045,
+                 warp=0.06)
+
+
+def render_glyphs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """n upright (n, 32, 32) glyph images balanced over the 36 classes, in the strong style."""
+    from engine.glyphs import render_batch, sample_fonts, stroke_table
+
+    table = stroke_table()
+    rng = np.random.default_rng(seed)
+    y = rng.permutation(np.arange(n) % len(NIST36_CLASSES)).astype(np.int64)
+    gid = table.glyph_id(sample_fonts(y, rng), y)
+    imgs = np.concatenate([render_batch(table, gid[i:i + 2000], rng, strong_style()) for i in range(0, n, 2000)])
+    return imgs, y
+
+
+def affine_jitter(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A randomly rotated, sheared and stretched copy of an upright image (white fill)."""
+    a = np.deg2rad(rng.normal(0, 8))
+    shear, sx, sy = rng.normal(0, 0.15), np.exp(rng.normal(0, 0.12)), np.exp(rng.normal(0, 0.08))
+    m = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) @ np.array([[sy, 0], [shear, sx]])
+    inv = np.linalg.inv(m)
+    c = (np.array(img.shape) - 1) / 2
+    return ndimage.affine_transform(img, inv, offset=c - inv @ c, order=1, mode="constant", cval=1.0)
+
+
+def _normalize_images(imgs: np.ndarray) -> np.ndarray:
+    return np.stack([normalize_glyph(im).T.reshape(-1) for im in imgs]).astype(np.float32)
+
+
+def build_training_set(n_glyphs: int = 40_000, nist_copies: int = 8, seed: int = 0,
+                       nist: Path | None = None) -> Dataset:
+    """The "ocr-train" dataset: normalized glyphs (+ augmented NIST letters when the file exists).
+
+    NIST letters are split 80/10/10 before augmentation, so valid/test hold only unseen writers' letters
+    in their original form."""
+    imgs, y = render_glyphs(n_glyphs, seed)
+    gx = _normalize_images(imgs)
+    g_train, g_valid, g_test = split_deterministic(gx, y, (0.9, 0.05, 0.05), seed)
+    parts = {"train": [g_train], "valid": [g_valid], "test": [g_test]}
+    path = nist or nist26_path()
+    if path.is_file():
+        from engine.data import load_mat
+
+        real = load_mat(path, seed)  # classes A-Z: the same indices as the first 26 of NIST36
+        rng = np.random.default_rng(seed + 1)
+        up = [r.reshape(SIDE, SIDE).T for r in real.train.x]
+        aug = [affine_jitter(im, rng) for _ in range(nist_copies - 1) for im in up]
+        parts["train"].append(Split(_normalize_images(np.array(up + aug)), np.tile(real.train.y, nist_copies)))
+        parts["valid"].append(Split(normalize_rows(real.valid.x), real.valid.y))
+        parts["test"].append(Split(normalize_rows(real.test.x), real.test.y))
+    splits = [Split(np.concatenate([p.x for p in parts[s]]), np.concatenate([p.y for p in parts[s]]))
+              for s in ("train", "valid", "test")]
+    return Dataset("ocr-train", NIST36_CLASSES, *splits)
+
+
+def load_training_set(cache_dir: str | os.PathLike | None = None, **kwargs) -> Dataset:
+    """``build_training_set`` cached as .npz in the glyph cache folder (keyed by version and NIST presence)."""
+    from engine.glyphs import GENERATOR_VERSION, default_cache_dir
+
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    has_nist = (kwargs.get("nist") or nist26_path()).is_file()
+    path = folder / f"ocr_train_v{TRAINSET_VERSION}_g{GENERATOR_VERSION}_{'nist' if has_nist else 'glyphs'}.npz"
+    try:
+        with np.load(path) as f:
+            splits = [Split(f[f"x_{s}"], f[f"y_{s}"]) for s in ("train", "valid", "test")]
+        return Dataset("ocr-train", NIST36_CLASSES, *splits)
+    except Exception:  # missing or corrupt: rebuild
+        pass
+    data = build_training_set(**kwargs)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **{f"{k}_{s}": getattr(getattr(data, s), k) for s in ("train", "valid", "test")
+                         for k in ("x", "y")})
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache only costs time
+    return data
+
+
+@dataclass
+class Classifier:
+    """A trained network plus its class names: rows in, probabilities out."""
+    net: object
+    classes: tuple[str, ...]
+    path: str = ""
+
+    def probs(self, rows: np.ndarray) -> np.ndarray:
+        if len(rows) == 0:
+            return np.zeros((0, len(self.classes)), np.float32)
+        return self.net.predict(np.asarray(rows, np.float32))
+
+
+def load_classifier(path: str | os.PathLike | None = None) -> Classifier:
+    """The model at ``path`` (default resources/ocr_model.npz); CheckpointError (a ValueError) if unusable."""
+    from engine.checkpoint import CheckpointError, load_network
+
+    path = Path(path) if path is not None else DEFAULT_MODEL
+    if not path.exists():
+        hint = " (train it with the command in README.md)" if path == DEFAULT_MODEL else ""
+        raise CheckpointError(f"{path}: no such model file{hint}")
+    net, classes, _ = load_network(path)
+    if net.sizes[0] != SIDE * SIDE:
+        raise CheckpointError(f"{path}: the model takes {net.sizes[0]} inputs; the OCR needs {SIDE * SIDE} (32x32)")
+    return Classifier(net, tuple(classes), str(path))
+
+
+__all__ = ["Classifier", "DEFAULT_MODEL", "build_training_set", "load_classifier", "load_training_set",
+           "nist26_path"]

@@ -1,0 +1,91 @@
+"""Crop -> 32x32 network input, identical for page crops and for training images.
+
+Why a skeleton: photographed handwriting differs from the training glyphs mostly in stroke thickness
+(marker vs pencil, near vs far camera), slant and wobble. Reducing every character to its one-pixel
+centre-line and redrawing that at one standard pen width removes thickness entirely, so the model only
+has to learn shapes. The same function runs on the embedded glyphs, on NIST letters and on page crops.
+
+Layout of the result follows engine/dataset.py: upright 32x32, dark ink (~0) on white (~1), centred by
+bounding box, aspect ratio kept (padded to square); ``from_image`` turns it into a NIST-layout row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from skimage.morphology import skeletonize
+
+from engine.dataset import SIDE, from_image
+from engine.glyphs import ink, splat
+
+
+@dataclass(frozen=True)
+class NormParams:
+    """How characters are redrawn; a model is only valid for the params it was trained with."""
+    extent: float = 26.0     # ink extent of the longer side in the 32x32 frame, px
+    half_width: float = 1.5  # pen half width of the redrawn stroke, px
+    max_side: int = 128      # crops are block-reduced to at most this before skeletonizing (speed)
+
+
+DEFAULT = NormParams()
+
+
+def _reduce(mask: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """Block-average a big mask down to <= max_side (threshold low so thin strokes survive)."""
+    f = int(np.ceil(max(mask.shape) / max_side))
+    if f <= 1:
+        return mask, 1.0
+    h, w = (-(-mask.shape[0] // f)) * f, (-(-mask.shape[1] // f)) * f
+    pad = np.zeros((h, w), np.float32)
+    pad[:mask.shape[0], :mask.shape[1]] = mask
+    return pad.reshape(h // f, f, w // f, f).mean((1, 3)) > 0.3, float(f)
+
+
+def skeleton_points(mask: np.ndarray, max_side: int = DEFAULT.max_side) -> np.ndarray:
+    """(k, 2) centre-line points as (x=col, y=row) in the mask's own pixel units."""
+    small, f = _reduce(np.asarray(mask, bool), max_side)
+    if not small.any():
+        return np.zeros((0, 2), np.float32)
+    rows, cols = np.nonzero(skeletonize(small))
+    return (np.stack([cols, rows], 1).astype(np.float32) + 0.5) * f - 0.5
+
+
+def render_points(pts: np.ndarray, spacing: float, p: NormParams = DEFAULT) -> np.ndarray:
+    """Redraw centre-line points at the standard pen width, fitted and centred in 32x32 (upright image)."""
+    if len(pts) == 0:
+        return np.ones((SIDE, SIDE), np.float32)
+    lo, hi = pts.min(0), pts.max(0)
+    span = float((hi - lo).max())
+    scale = (p.extent - 2 * p.half_width) / max(span, 1e-6)
+    scale = min(scale, 4.0 / max(spacing, 1e-6))  # never blow a speck up past 4x its own spacing
+    centred = (pts - (lo + hi) / 2) * scale + (SIDE - 1) / 2
+    weights = np.full((1, len(pts)), spacing * scale, np.float32)  # centre-line length per point
+    cover = ink(splat(centred[None], weights, (SIDE, SIDE)), 1.0, p.half_width)[0]
+    return (1.0 - cover).astype(np.float32)
+
+
+def normalize_mask(mask: np.ndarray, p: NormParams = DEFAULT) -> np.ndarray:
+    """A binary character crop (True = ink, any size) -> upright 32x32 float32 image."""
+    return render_points(skeleton_points(mask, p.max_side), 1.0, p)
+
+
+def normalize_glyph(img: np.ndarray, p: NormParams = DEFAULT, upsample: int = 2) -> np.ndarray:
+    """A dark-on-light grayscale image (e.g. an upright 32x32 training image) -> normalized 32x32 image.
+
+    Upsampled first so that the skeleton of a small image is as smooth as one from a page crop."""
+    big = ndimage.zoom(np.asarray(img, np.float32), upsample, order=1, mode="nearest")
+    pts = skeleton_points(big < 0.5, p.max_side)
+    return render_points((pts + 0.5) / upsample - 0.5, 1.0 / upsample, p)
+
+
+def normalize_rows(x: np.ndarray, p: NormParams = DEFAULT) -> np.ndarray:
+    """NIST-layout rows (N, 1024) -> normalized rows (N, 1024) float32."""
+    out = np.empty((len(x), SIDE * SIDE), np.float32)
+    for i, row in enumerate(x):
+        out[i] = from_image(normalize_glyph(row.reshape(SIDE, SIDE).T, p))
+    return out
+
+
+__all__ = ["DEFAULT", "NormParams", "normalize_glyph", "normalize_mask", "normalize_rows", "render_points",
+           "skeleton_points"]
