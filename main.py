@@ -1,0 +1,221 @@
+"""backprop-studio command line. No subcommand opens the desktop app.
+
+Thin by design: parse, call engine/ or gui/, print, and map every user error to
+``error: ...`` on stderr with exit code 2 (never a traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+# Single-threaded BLAS: the network's GEMMs (32x1024x64) are too small for threads to pay off
+# (measured ~20 % faster on one thread), and it leaves the second core to the GUI's event loop.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+class UserError(Exception):
+    """A problem with the user's input: printed as one line, exit code 2."""
+
+
+def emit_json(obj) -> None:
+    print(json.dumps(obj), flush=True)
+
+
+# ---- train / gradcheck / bench (engine) -----------------------------------------------------
+
+
+def _hidden_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden takes comma-separated integers, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"--hidden needs positive sizes, got {text!r}")
+    return sizes
+
+
+class Progress:
+    """A one-line progress bar with ETA on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int):
+        self.total, self.enabled = total, sys.stderr.isatty()
+        self.start = __import__("time").perf_counter()
+
+    def update(self, done: int, text: str = "") -> None:
+        if not self.enabled or self.total <= 0:
+            return
+        elapsed = __import__("time").perf_counter() - self.start
+        eta = elapsed / max(done, 1) * (self.total - done)
+        filled = int(30 * done / self.total)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} ETA {eta:5.1f}s {text}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def cmd_train(args) -> int:
+    from engine.checkpoint import save_session
+    from engine.data import load_dataset
+    from engine.session import BatchEvent, EpochEvent, State, TrainConfig, TrainingSession
+
+    data = load_dataset(args.data, seed=args.seed)
+    config = TrainConfig(hidden=args.hidden, activation=args.activation, lr=args.lr, batch_size=args.batch_size,
+                         epochs=args.epochs, seed=args.seed, momentum=args.momentum, lr_decay=args.lr_decay,
+                         decay_every=args.decay_every)
+    session = TrainingSession(data, config)
+    if args.break_on:
+        from engine.watch import parse
+        session.checks.extend(parse(expr) for expr in args.break_on)
+    if not args.json:
+        print(f"data {data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(data.test)} test, "
+              f"{data.n_classes} classes; network {'-'.join(map(str, session.net.sizes))} {args.activation}")
+    progress = Progress(config.epochs * session.batches_per_epoch)
+
+    def on_event(event):
+        if isinstance(event, BatchEvent):
+            if event.step % 20 == 0:
+                progress.update(event.step, f"loss {event.loss:.3f}")
+        elif isinstance(event, EpochEvent):
+            if args.json:
+                emit_json(event.as_json())
+            else:
+                progress.close() if progress.enabled else None
+                print(f"epoch {event.epoch:3d}  train loss {event.train_loss:.4f} acc {event.train_acc:.4f}  "
+                      f"valid loss {event.valid_loss:.4f} acc {event.valid_acc:.4f}  ({event.seconds:.1f}s)", flush=True)
+
+    session.subscribe(on_event)
+    state = session.run()
+    progress.close()
+    if args.save:
+        save_session(args.save, session)
+        if not args.json:
+            print(f"saved {args.save}")
+    if state == State.DIVERGED:
+        print(f"error: {session.message}", file=sys.stderr)
+        return 1
+    if session.message:  # a watchpoint fired
+        print(f"break: {session.message}", file=sys.stderr if args.json else sys.stdout)
+        return 3
+    if not args.json and len(data.test):
+        loss, acc, _ = session.evaluate(data.test)
+        print(f"test loss {loss:.4f} acc {acc:.4f}")
+    return 0
+
+
+def cmd_gradcheck(args) -> int:
+    from engine.gradcheck import TOLERANCE, check, default_problem
+
+    results = {}
+    for act in ("sigmoid", "tanh", "relu", "linear"):
+        for loss in ("cross_entropy", "squared_error"):
+            net, x, target = default_problem(activation=act, loss=loss)
+            results[(act, loss)] = check(net, x, target, loss, entries=args.entries)
+    # the reference network (sigmoid + softmax cross-entropy) is the headline; all combinations must pass
+    headline = results[("sigmoid", "cross_entropy")].max_rel_error
+    worst = max(max(r.max_rel_error.values()) for r in results.values())
+    passed = all(r.passed for r in results.values())
+    if args.json:
+        emit_json({"max_rel_error": headline,
+                   "all": {f"{a}/{l}": r.max_rel_error for (a, l), r in results.items()}, "passed": passed})
+    else:
+        print("1024-64-36 sigmoid, softmax cross-entropy (float64, eps 1e-6):")
+        for name, err in headline.items():
+            print(f"  {name:10s} max relative error {err:.2e}")
+        print(f"all activations x both losses: worst {worst:.2e} (tolerance {TOLERANCE:.0e}) -> "
+              + ("PASS" if passed else "FAIL"))
+    return 0 if passed else 1
+
+
+def cmd_bench(args) -> int:
+    if args.gui:
+        from gui.bench import bench_gui as run
+    elif args.ocr:
+        from engine.ocr.bench import bench_ocr as run
+    else:
+        from engine.bench import bench_engine as run
+    result = run()
+    if args.json:
+        emit_json(result.as_json())
+    else:
+        print("\n".join(result.lines()))
+    return 0
+
+
+def add_engine_commands(sub) -> None:
+    t = sub.add_parser("train", help="train a network from the command line")
+    t.add_argument("--data", default="glyphs", help="'glyphs' (embedded), a NIST36 folder, .mat, .npz or image folder")
+    t.add_argument("--epochs", type=int, default=50)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--lr", type=float, default=3e-3)
+    t.add_argument("--hidden", type=_hidden_sizes, default=(64,), help="hidden sizes, comma-separated (e.g. 64,64)")
+    t.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid")
+    t.add_argument("--momentum", type=float, default=0.0)
+    t.add_argument("--lr-decay", type=float, default=1.0, help="multiply the learning rate by this ...")
+    t.add_argument("--decay-every", type=int, default=0, help="... every this many epochs")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--save", help="write a checkpoint (.npz) at the end")
+    t.add_argument("--break", dest="break_on", action="append", metavar="EXPR",
+                   help="watchpoint, e.g. 'saturation(layer1) > 0.9'; stops at the first batch where it holds")
+    t.add_argument("--json", action="store_true", help="one JSON object per epoch")
+    t.set_defaults(func=cmd_train)
+
+    g = sub.add_parser("gradcheck", help="finite differences vs backprop; exit 1 if any error >= 1e-5")
+    g.add_argument("--entries", type=int, default=200, help="entries checked per parameter tensor")
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(func=cmd_gradcheck)
+
+    b = sub.add_parser("bench", help="timings measured side by side (engine by default)")
+    which = b.add_mutually_exclusive_group()
+    which.add_argument("--gui", action="store_true", help="training throughput with the window open vs headless")
+    which.add_argument("--ocr", action="store_true", help="OCR page time vs the reference pipeline")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench)
+
+
+# ---- ocr / ocr-eval (OCR) -------------------------------------------------------------------
+
+
+def add_ocr_commands(sub) -> None:
+    pass
+
+
+# ---- autoencoder ----------------------------------------------------------------------------
+
+
+def add_autoencoder_commands(sub) -> None:
+    pass
+
+
+# ---- gui / screenshot -----------------------------------------------------------------------
+
+
+def add_gui_commands(sub) -> None:
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command")
+    for add in (add_engine_commands, add_ocr_commands, add_autoencoder_commands, add_gui_commands):
+        add(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) if hasattr(args, "func") else 0
+    except (UserError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
