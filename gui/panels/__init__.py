@@ -1,0 +1,146 @@
+"""One file per panel. A panel is a QWidget that observes the worker's signals and sends commands
+only as method calls on the worker; it never reaches into another panel or the session.
+
+To add one: subclass ``Panel``, then add one line to ``gui.app.PANELS``.
+"""
+from __future__ import annotations
+
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QWidget
+
+# One color per layer, the same in every panel (colorblind-friendly Okabe-Ito order).
+LAYER_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+TRAIN_COLOR, VALID_COLOR, BATCH_COLOR = "#0072B2", "#D55E00", "#9aa4b1"
+
+
+def layer_color(i: int) -> str:
+    return LAYER_COLORS[i % len(LAYER_COLORS)]
+
+
+class RefreshQueue:
+    """Redraws one panel per event-loop pass, so the loop never blocks for all panels at once (a 10 ms
+    timer, a click or a key press gets in between). ``when_idle`` runs a callback once all queued
+    redraws (and the repaints they cause) are done: the worker paces its updates by that."""
+
+    def __init__(self):
+        self.pending: list[Panel] = []
+        self.idle: list = []
+        self.scheduled = False
+
+    def add(self, panel: "Panel") -> None:
+        if panel not in self.pending:
+            self.pending.append(panel)
+        self._schedule()
+
+    def when_idle(self, callback) -> None:
+        self.idle.append(callback)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self.scheduled:
+            self.scheduled = True
+            QTimer.singleShot(0, self._next)
+
+    def _next(self) -> None:
+        self.scheduled = False
+        if self.pending:
+            panel = self.pending.pop(0)
+            try:
+                panel.refresh()
+            except RuntimeError as exc:  # the panel's window was closed and deleted meanwhile
+                if "deleted" not in str(exc):
+                    raise
+            finally:
+                self._schedule()
+        elif self.idle:
+            callbacks, self.idle = self.idle, []
+            for callback in callbacks:
+                # after the repaints the last redraw queued; wrapped so that it runs in this (GUI) thread
+                # even when it is a method of a QObject living in another thread (the worker's ack)
+                QTimer.singleShot(0, lambda cb=callback: cb())
+
+
+REFRESHES = RefreshQueue()
+
+
+class Panel(QWidget):
+    """Base for dockable views: ``attach`` connects to the worker; redraws are skipped while the
+    panel is hidden in a visible window (a background tab) and done when it is shown again."""
+
+    title = "Panel"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.worker = None
+        self._stale = False
+
+    def attach(self, worker) -> None:
+        self.worker = worker
+        worker.session_changed.connect(self.on_session)
+        worker.updated.connect(self.on_update)
+
+    def on_session(self, info) -> None:  # SessionInfo: redraw from scratch
+        pass
+
+    def on_update(self, update) -> None:  # Update: what changed
+        pass
+
+    def refresh(self) -> None:  # draw what has been stored
+        pass
+
+    def request_refresh(self) -> None:
+        window = self.window()
+        if window is not self and window.isVisible() and not self.isVisible():
+            self._stale = True
+        else:
+            self._stale = False
+            REFRESHES.add(self)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.refresh()
+
+
+class StableRange:
+    """An axis range that follows the data but changes rarely: pyqtgraph repaints an axis (its costliest
+    part) whenever the range moves, and auto-range would move it on every update. The range grows
+    to a rounded size with headroom when data leaves it and shrinks when data fills under half of it.
+    Zooming or panning by hand hands the axis to the user until the plot's 'A' button is pressed."""
+
+    def __init__(self, plot, axis: str = "y", zero: bool = False, headroom: float = 0.25):
+        self.plot, self.axis, self.zero, self.headroom = plot, axis, zero, headroom
+        self.range: tuple[float, float] | None = None
+        self.manual = False
+        plot.disableAutoRange(axis=axis)
+        plot.vb.sigRangeChangedManually.connect(self._by_hand)
+        plot.autoBtn.clicked.connect(self.release)
+
+    def _by_hand(self, *_):
+        self.manual = True
+
+    def release(self, *_):
+        self.manual, self.range = False, None
+        self.plot.disableAutoRange(axis=self.axis)
+
+    def fit(self, lo: float, hi: float) -> None:
+        import math
+
+        if self.manual or not (math.isfinite(lo) and math.isfinite(hi)):
+            return
+        if self.zero:
+            lo = min(lo, 0.0)
+        r = self.range
+        span = max(hi - lo, 1e-12)
+        if r is not None and r[0] <= lo and hi <= r[1] and span >= 0.5 * (r[1] - r[0]):
+            return
+        pad = self.headroom * span
+        step = 10 ** math.floor(math.log10(span + 2 * pad)) / 2  # round to half a decade of the span
+        new_lo = lo if self.zero and lo == 0 else math.floor((lo - pad) / step) * step
+        new_hi = math.ceil((hi + pad) / step) * step
+        self.range = (new_lo, new_hi)
+        if self.axis == "x":
+            self.plot.setXRange(new_lo, new_hi, padding=0)
+        else:
+            self.plot.setYRange(new_lo, new_hi, padding=0)

@@ -1,0 +1,89 @@
+"""GUI test fixtures: a small learnable dataset, throwaway settings, and a window on them.
+
+Settings never touch the user's: every QSettings path points into a temporary folder and the
+organization name is a test one; each window also gets its own .ini file.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PyQt6.QtCore import QCoreApplication, QSettings  # noqa: E402
+from PyQt6.QtWidgets import QMessageBox  # noqa: E402
+
+from engine.dataset import NIST36_CLASSES, Dataset, Split  # noqa: E402
+from engine.session import TrainConfig  # noqa: E402
+
+
+def proto_dataset(n_train: int = 384, n_valid: int = 144, seed: int = 0, noise: float = 0.6) -> Dataset:
+    """36 random binary prototypes plus noise: learnable in a few epochs, confusable early on."""
+    rng = np.random.default_rng(seed)
+    protos = (rng.random((36, 1024)) > 0.6).astype(np.float32)
+
+    def split(n):
+        y = rng.permutation(np.arange(n) % 36).astype(np.int64)
+        return Split((protos[y] + noise * rng.standard_normal((n, 1024))).astype(np.float32), y)
+
+    return Dataset("proto", NIST36_CLASSES, split(n_train), split(n_valid), split(n_valid))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_settings(tmp_path_factory, qapp):
+    folder = tmp_path_factory.mktemp("qsettings")
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+            QSettings.setPath(fmt, scope, str(folder))
+    QCoreApplication.setOrganizationName("backprop-studio-tests")
+    QCoreApplication.setApplicationName("backprop-studio-tests")
+    yield folder
+
+
+@pytest.fixture(autouse=True)
+def no_blocking_dialogs(monkeypatch):
+    """Closing a window with unsaved training asks a question; tests answer 'Discard' unless they
+    patch it themselves. Records the questions asked."""
+    asked = []
+
+    def question(*args, **kwargs):
+        asked.append(args)
+        return QMessageBox.StandardButton.Discard
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    return asked
+
+
+@pytest.fixture
+def settings(tmp_path):
+    s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    yield s
+    s.sync()
+
+
+@pytest.fixture(scope="session")
+def data():
+    return proto_dataset()
+
+
+@pytest.fixture
+def make_window(qtbot, settings, data):
+    from gui.app import MainWindow
+
+    def make(config: TrainConfig | None = None, dataset=None, settings_=None):
+        w = MainWindow(settings_ or settings, data=dataset or data, config=config or TrainConfig(epochs=2000))
+        qtbot.addWidget(w)
+        w.resize(1200, 800)
+        w.show()
+        qtbot.waitUntil(lambda: w.info is not None, timeout=20_000)
+        return w
+
+    return make
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
+
