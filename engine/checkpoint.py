@@ -83,6 +83,15 @@ def _read(path) -> tuple[dict, dict[str, np.ndarray]]:
     return meta, arrays
 
 
+def is_checkpoint(path) -> bool:
+    """Whether a file is one of ours (so a dropped .npz can be told apart from a dataset)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return "meta" in f.files and json.loads(str(f["meta"])).get("format") == FORMAT
+    except Exception:
+        return False
+
+
 def load_network(path) -> tuple[Network, tuple[str, ...], dict]:
     """(network, class names, metadata) from a checkpoint or model file."""
     meta, arrays = _read(path)

@@ -6,6 +6,12 @@ It owns the network, the data and the optimizer, and is a small state machine
 thread and take effect at the next batch boundary. Every batch and epoch is announced to
 listeners as a small dataclass event; the GUI worker coalesces them, the CLI prints them.
 
+Objectives: ``loss="cross_entropy"`` (softmax classifier, the default) or ``"squared_error"``
+(an autoencoder: the target is the input x itself, the output layer is as wide as the input).
+For squared error every "acc" field (BatchEvent.acc, EpochEvent.train_acc/valid_acc,
+History.batch_acc) holds the mean per-image PSNR in dB (peak 1.0) instead of an accuracy,
+so curves, checks and logs work unchanged.
+
 Determinism: epoch e visits the training set in the order ``default_rng([seed, e])``, so a
 checkpoint (params, optimizer state, epoch, batch) resumes to bit-identical training.
 """
@@ -20,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from engine.dataset import Dataset, Split
-from engine.nn import Network, cross_entropy
+from engine.nn import Network, cross_entropy, squared_error
 from engine.optim import LRSchedule, make_optimizer
 from engine.stats import LayerStats, StatsMean, confusion_matrix, divergence_report, network_stats
 
@@ -38,15 +44,23 @@ class TrainConfig:
     decay_every: int = 0  # ... every this many epochs (0: constant)
     snapshot_every: int = 100  # batches between weight snapshots (plus one at every epoch end)
     max_snapshots: int = 200  # older snapshots are thinned beyond this
+    loss: str = "cross_entropy"  # or "squared_error": reconstruct the input (autoencoder)
+    output: str = ""  # output activation; "" picks softmax for cross-entropy, sigmoid for squared error
 
     def __post_init__(self):
         self.hidden = tuple(int(h) for h in self.hidden)
+        if self.loss not in ("cross_entropy", "squared_error"):
+            raise ValueError(f"unknown loss {self.loss!r}; choose cross_entropy or squared_error")
+        if not self.output:
+            self.output = "softmax" if self.loss == "cross_entropy" else "sigmoid"
+        if self.loss == "cross_entropy" and self.output != "softmax":
+            raise ValueError(f"cross-entropy needs a softmax output, got {self.output!r}")
         checks = [(self.lr > 0 and np.isfinite(self.lr), f"learning rate must be positive, got {self.lr}"),
                   (self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}"),
                   (self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}"),
                   (all(h >= 1 for h in self.hidden), f"hidden sizes must be positive, got {self.hidden}"),
                   (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
-                  (self.max_snapshots >= 2, "max_snapshots must be at least 2")]
+                  (self.max_snapshots >= 3, "max_snapshots must be at least 3 (first, middle, latest)")]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -66,8 +80,8 @@ class BatchEvent:
     step: int  # global batch count after this batch (1-based)
     epoch: int  # 0-based epoch this batch belongs to
     batch: int  # 0-based batch index within the epoch
-    loss: float  # mean cross-entropy per example on this batch
-    acc: float
+    loss: float  # mean loss per example on this batch (cross-entropy, or squared error summed over pixels)
+    acc: float  # accuracy, or mean per-image PSNR in dB for squared error
     lr: float
     layers: dict[str, LayerStats]
 
@@ -122,8 +136,10 @@ class TrainingSession:
     def __init__(self, data: Dataset, config: TrainConfig | None = None, network: Network | None = None):
         self.config = config or TrainConfig()
         self.data = data
-        self.net = network or Network.mlp(data.n_inputs, self.config.hidden, data.n_classes,
-                                          self.config.activation, seed=self.config.seed)
+        self.reconstruct = self.config.loss == "squared_error"  # target is the input itself
+        self.net = network or Network.mlp(data.n_inputs, self.config.hidden,
+                                          data.n_inputs if self.reconstruct else data.n_classes,
+                                          self.config.activation, self.config.output, seed=self.config.seed)
         self.optimizer = make_optimizer(self.config.momentum)
         self.schedule = LRSchedule(self.config.lr, self.config.lr_decay, self.config.decay_every)
         self.state = State.IDLE
@@ -189,7 +205,6 @@ class TrainingSession:
         """Train until the last epoch, a pause/stop request, a watchpoint or divergence."""
         if self.done:
             return self.state
-        self._interrupt.clear()
         self._set_state(State.RUNNING)
         n = 0
         while not self._interrupt.is_set() and not self.done and (max_batches is None or n < max_batches):
@@ -201,19 +216,19 @@ class TrainingSession:
         """Run batches until the current epoch ends (exactly one epoch from an epoch boundary)."""
         if self.done:
             return self.state
-        self._interrupt.clear()
         start = self.epoch
         while self.epoch == start and not self._interrupt.is_set() and not self.done:
             self.step_batch()
         return self._settle()
 
     def _settle(self) -> State:
+        # A pause request is consumed here, not cleared on entry: one sent just before run() or
+        # step_epoch() started must still stop it.
+        self._interrupt.clear()
         if self._stop.is_set() and self.state not in (State.DIVERGED,):
             self._set_state(State.STOPPED)
-        elif self.state in (State.DIVERGED, State.PAUSED) and self.message:
-            pass  # already announced with its reason
-        elif self.epoch >= self.config.epochs:
-            self._set_state(State.FINISHED)
+        elif self.state == State.FINISHED or (self.state in (State.DIVERGED, State.PAUSED) and self.message):
+            pass  # already announced (with its reason)
         else:
             self._set_state(State.PAUSED)
         return self.state
@@ -232,11 +247,16 @@ class TrainingSession:
             idx = self._order[self.batch * bs:(self.batch + 1) * bs]
             x, y = train.x[idx], train.y[idx]
 
-            probs = self.net.forward(x)
-            loss, correct, dz = cross_entropy(probs, y)
+            out = self.net.forward(x)
+            if self.reconstruct:
+                loss, d_out = squared_error(out, x)
+                correct = float(row_psnr(x, out).sum())  # "correct" sums per-image PSNR here
+                dz = self.net.layers[-1].activation_grad(d_out)
+            else:
+                loss, correct, dz = cross_entropy(out, y)
             if not np.isfinite(loss):
-                self._set_state(State.DIVERGED, f"diverged at epoch {self.epoch + 1}, batch {self.batch + 1}: "
-                                + divergence_report(self.net, loss, self.lr))
+                self._diverge(BatchEvent(self.step + 1, self.epoch, self.batch, loss / len(y), float("nan"),
+                                         self.lr, {}))
                 return None
             self.net.backward_preact(dz)
             stats = network_stats(self.net)
@@ -256,6 +276,8 @@ class TrainingSession:
             self._emit(event)
             if self.batch >= self.batches_per_epoch:
                 self._end_epoch()
+                if self.epoch >= self.config.epochs:
+                    self._set_state(State.FINISHED)
             elif self.config.snapshot_every and self.step % self.config.snapshot_every == 0:
                 self.take_snapshot()
             for check in self.checks:
@@ -265,6 +287,20 @@ class TrainingSession:
                     self._set_state(State.PAUSED, reason)
                     break
             return event
+
+    def _diverge(self, event: BatchEvent) -> None:
+        """Stop for good with a diagnosis; a watchpoint on the loss (e.g. 'loss is nan') still
+        reports first. Layer statistics are not measured on this batch (no backward pass)."""
+        reasons = []
+        for check in self.checks:
+            try:
+                reasons.append(check(self, event))
+            except KeyError:
+                pass
+        reason = next((r for r in reasons if r), "")
+        self._set_state(State.DIVERGED, (f"{reason}; " if reason else "")
+                        + f"diverged at epoch {self.epoch + 1}, batch {self.batch + 1}: "
+                        + divergence_report(self.net, event.loss, self.lr))
 
     def _end_epoch(self) -> None:
         valid_loss, valid_acc, self.valid_pred = self.evaluate(self.data.valid)
@@ -281,19 +317,25 @@ class TrainingSession:
     # ---- inspection --------------------------------------------------------------------------
 
     def evaluate(self, split: Split, params: dict[str, np.ndarray] | None = None):
-        """(mean loss, accuracy, predictions) on a split, optionally with other (snapshot) weights."""
+        """(mean loss, accuracy, predictions) on a split, optionally with other (snapshot) weights.
+        For squared error: (mean loss, mean PSNR in dB, per-image PSNR)."""
         if len(split) == 0:
-            return float("nan"), float("nan"), np.zeros(0, np.int64)
+            return float("nan"), float("nan"), np.zeros(0, np.float64 if self.reconstruct else np.int64)
         net = self.net
         if params is not None:
             net = self.net.astype(self.net.dtype)
             net.set_params(params)
         probs = net.predict(split.x)
+        if self.reconstruct:
+            per_image = row_psnr(split.x, probs)
+            return squared_error(probs, split.x)[0] / len(split), float(per_image.mean()), per_image
         loss, correct, _ = cross_entropy(probs, split.y)
         return loss / len(split), correct / len(split), probs.argmax(axis=1)
 
     def confusion(self) -> np.ndarray:
         """Validation confusion matrix at the last epoch end (computed now if there was none)."""
+        if self.reconstruct:
+            raise ValueError("an autoencoder session has no confusion matrix")
         if self.valid_pred is None:
             self.valid_pred = self.evaluate(self.data.valid)[2]
         return confusion_matrix(self.data.valid.y, self.valid_pred, self.data.n_classes)
@@ -330,7 +372,15 @@ class TrainingSession:
             self._order, self.valid_pred = None, None
             self._epoch_stats, self._epoch_loss, self._epoch_correct, self._epoch_seen = StatsMean(), 0.0, 0, 0
             self._stop.clear()
+            self._interrupt.clear()
             self.state, self.message = State.PAUSED, ""
+
+
+def row_psnr(original: np.ndarray, reconstruction: np.ndarray, peak: float = 1.0) -> np.ndarray:
+    """Per-row PSNR in dB, 10 log10(peak^2 / MSE); a perfect row is capped at 100 dB, not inf."""
+    diff = np.asarray(original, np.float64) - np.asarray(reconstruction, np.float64)
+    mse = np.einsum("ij,ij->i", diff, diff) / diff.shape[1]
+    return 10.0 * np.log10(peak * peak / np.maximum(mse, peak * peak * 1e-10))
 
 
 def thin(snaps: list[Snapshot]) -> list[Snapshot]:

@@ -96,6 +96,7 @@ def vanishing_gradient_report(stats: dict[str, LayerStats], activations: dict[st
     if "output" not in stats:
         return []
     ref = stats["output"].grad_mean_abs
+    names = list(stats)
     lines = []
     for name, s in stats.items():
         if name == "output" or ref <= 0:
@@ -106,6 +107,10 @@ def vanishing_gradient_report(stats: dict[str, LayerStats], activations: dict[st
             line = f"{name} gradients are {ratio:,.0f}\u00d7 smaller than the output layer's"
             if act in SATURATION_BAND:
                 line += f"; {100 * s.saturation:.0f} % of its {act} units are saturated"
+                hops = len(names) - 1 - names.index(name)  # layers between it and the output
+                if s.saturation < 0.5 and hops > 1 and np.isfinite(ratio):
+                    cap = "\u03c3\u2032 \u2264 0.25" if act == "sigmoid" else "tanh\u2032 < 1"
+                    line += f", yet each layer above shrinks it ~{ratio ** (1 / hops):.1f}\u00d7 ({cap})"
             lines.append(line)
         elif act == "relu" and s.dead >= 0.5:
             lines.append(f"{name}: {100 * s.dead:.0f} % of its ReLU units are dead (never active on a batch)")

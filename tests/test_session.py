@@ -163,3 +163,30 @@ def test_config_validation():
     for bad in (dict(lr=0), dict(batch_size=0), dict(hidden=(0,)), dict(momentum=1.0)):
         with pytest.raises(ValueError):
             TrainConfig(**bad)
+
+
+def test_a_pause_sent_before_run_starts_is_not_lost(data):
+    session = TrainingSession(data, TrainConfig(epochs=5))
+    session.pause()  # e.g. the GUI's Pause arrives before the worker thread enters run()
+    assert session.run() == State.PAUSED and session.step == 0
+    assert session.run(max_batches=3) == State.PAUSED and session.step == 3  # the request was consumed
+
+
+def test_stepping_through_the_last_batch_announces_finished(data):
+    session = TrainingSession(data, TrainConfig(epochs=1))
+    states = []
+    session.subscribe(lambda e: states.append(e.state) if isinstance(e, StateEvent) else None)
+    for _ in range(session.batches_per_epoch):
+        session.step_batch()
+    assert session.state == State.FINISHED and states[-1] == State.FINISHED
+    assert session.step_batch() is None and session.run() == State.FINISHED
+
+
+def test_is_checkpoint_tells_checkpoints_from_datasets(data, tmp_path):
+    from engine.checkpoint import is_checkpoint
+
+    save_session(tmp_path / "c.npz", TrainingSession(data, TrainConfig(epochs=1)))
+    np.savez(tmp_path / "d.npz", x=np.zeros((2, 1024)), y=np.zeros(2))
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    assert is_checkpoint(tmp_path / "c.npz")
+    assert not is_checkpoint(tmp_path / "d.npz") and not is_checkpoint(tmp_path / "junk.npz")
