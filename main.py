@@ -69,7 +69,7 @@ def cmd_train(args) -> int:
     session = TrainingSession(data, config)
     if args.break_on:
         from engine.watch import parse
-        session.checks.extend(parse(expr) for expr in args.break_on)
+        session.checks.extend(parse(expr, session) for expr in args.break_on)  # names checked now
     if not args.json:
         print(f"data {data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(data.test)} test, "
               f"{data.n_classes} classes; network {'-'.join(map(str, session.net.sizes))} {args.activation}")
@@ -179,22 +179,136 @@ def add_engine_commands(sub) -> None:
 # ---- ocr / ocr-eval (OCR) -------------------------------------------------------------------
 
 
+def cmd_ocr(args) -> int:
+    import time
+
+    from engine.ocr import OcrPipeline
+
+    start = time.perf_counter()
+    pipe = OcrPipeline(args.model)
+    pipe.open(args.image)
+    result = pipe.run()
+    result.seconds = time.perf_counter() - start  # wall time, model loading included
+    if args.json:
+        emit_json(result.as_json())
+    elif result.lines:
+        print("\n".join(result.lines))
+    else:
+        print("(no characters found)", file=sys.stderr)
+    return 0
+
+
+def cmd_ocr_eval(args) -> int:
+    from engine.ocr.evaluate import evaluate_dir
+
+    result = evaluate_dir(args.dir, model=args.model)
+    if args.json:
+        emit_json(result.as_json())
+    else:
+        print("\n".join(result.lines()))
+    return 0
+
+
 def add_ocr_commands(sub) -> None:
-    pass
+    model_help = "model file (default resources/ocr_model.npz)"
+    o = sub.add_parser("ocr", help="read handwritten capitals and digits from an image")
+    o.add_argument("image", help="an image file (PNG, JPEG, TIFF, ...; any bit depth, gray, RGB or RGBA)")
+    o.add_argument("--model", help=model_help)
+    o.add_argument("--json", action="store_true",
+                   help='{"lines": [...], "boxes": [[row0, col0, row1, col1, char, confidence], ...], "seconds": s}')
+    o.set_defaults(func=cmd_ocr)
+
+    e = sub.add_parser("ocr-eval", help="character accuracy on a folder of images with truth.json")
+    e.add_argument("dir", help="folder with images and truth.json ({file name: [line, ...]})")
+    e.add_argument("--model", help=model_help)
+    e.add_argument("--json", action="store_true", help='{"files": {name: accuracy}, "mean_char_accuracy": a}')
+    e.set_defaults(func=cmd_ocr_eval)
 
 
 # ---- autoencoder ----------------------------------------------------------------------------
 
 
+def cmd_autoencoder(args) -> int:
+    from engine.autoencoder import TARGET_PSNR, AutoencoderConfig, make_session
+    from engine.data import load_dataset
+    from engine.session import EpochEvent, State
+
+    if args.epochs is not None and args.epochs < 1:
+        raise UserError(f"--epochs must be at least 1, got {args.epochs}")
+    given = {k: getattr(args, k) for k in ("epochs", "lr", "batch_size") if getattr(args, k) is not None}
+    data = load_dataset(args.data, seed=args.seed)
+    session = make_session(data, AutoencoderConfig(seed=args.seed, **given))
+    if not args.json:
+        extra = len(session.data.train) - len(data.train)
+        print(f"data {data.name}: {len(data.train)} train (+{extra} shifted copies) / {len(data.valid)} valid; "
+              f"network {'-'.join(map(str, session.net.sizes))} relu, sigmoid output, squared error", flush=True)
+
+    def on_event(event):
+        if not isinstance(event, EpochEvent):
+            return
+        if args.json:
+            emit_json({"epoch": event.epoch, "loss": event.train_loss, "valid_psnr": event.valid_acc,
+                       "train_psnr": event.train_acc, "valid_loss": event.valid_loss, "seconds": event.seconds})
+        else:
+            print(f"epoch {event.epoch:3d}  loss {event.train_loss:8.3f}  train PSNR {event.train_acc:6.2f} dB  "
+                  f"valid loss {event.valid_loss:8.3f}  valid PSNR {event.valid_acc:6.2f} dB  ({event.seconds:.1f}s)",
+                  flush=True)
+
+    session.subscribe(on_event)
+    if session.run() == State.DIVERGED:
+        print(f"error: {session.message}", file=sys.stderr)
+        return 1
+    if not args.json:
+        valid = session.history.epochs[-1].valid_acc
+        print(f"valid PSNR {valid:.2f} dB ({'above' if valid > TARGET_PSNR else 'below'} the reference's "
+              f"{TARGET_PSNR} dB)" + (f"; test PSNR {session.evaluate(data.test)[1]:.2f} dB" if len(data.test) else ""))
+    return 0
+
+
 def add_autoencoder_commands(sub) -> None:
-    pass
+    # defaults live in engine.autoencoder.AutoencoderConfig (not imported here: keeps start-up light)
+    a = sub.add_parser("autoencoder", help="train the 1024-32-32-32-1024 autoencoder; report PSNR per epoch")
+    a.add_argument("--data", default="glyphs", help="'glyphs' (embedded), a NIST36 folder, .mat, .npz or image folder")
+    a.add_argument("--epochs", type=int, help="default: the tuned setting (60)")
+    a.add_argument("--lr", type=float, help="learning rate (default: the tuned setting, 3e-5)")
+    a.add_argument("--batch-size", type=int, help="default: the tuned setting (16)")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--json", action="store_true", help="one JSON line per epoch: epoch, loss, valid_psnr, ...")
+    a.set_defaults(func=cmd_autoencoder)
 
 
 # ---- gui / screenshot -----------------------------------------------------------------------
 
 
+def cmd_gui(args) -> int:
+    from gui.app import run_app
+
+    return run_app()
+
+
+def cmd_screenshot(args) -> int:
+    from engine.session import TrainConfig
+    from gui.screenshot import screenshot
+
+    if args.steps < 0:
+        raise UserError(f"--steps must be >= 0, got {args.steps}")
+    config = TrainConfig(hidden=args.hidden, activation=args.activation, lr=args.lr, epochs=args.epochs)
+    for path in screenshot(args.out, steps=args.steps, data=args.data, config=config):
+        print(path)
+    return 0
+
+
 def add_gui_commands(sub) -> None:
-    pass
+    s = sub.add_parser("screenshot", help="train N batches in an offscreen window; save a PNG per panel and one "
+                                          "of the whole window")
+    s.add_argument("--out", required=True, help="folder for window.png and one <panel>.png per panel")
+    s.add_argument("--steps", type=int, default=750, help="batches to train before the pictures (default 750)")
+    s.add_argument("--data", default="glyphs", help="'glyphs' (embedded), a NIST36 folder, .mat, .npz or image folder")
+    s.add_argument("--hidden", type=_hidden_sizes, default=(64,), help="hidden sizes, comma-separated (e.g. 64,64)")
+    s.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid")
+    s.add_argument("--lr", type=float, default=3e-3)
+    s.add_argument("--epochs", type=int, default=50, help="planned epochs (sets the progress bar)")
+    s.set_defaults(func=cmd_screenshot)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args) if hasattr(args, "func") else 0
+        return args.func(args) if hasattr(args, "func") else cmd_gui(args)  # no subcommand: the window
     except (UserError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
