@@ -282,6 +282,10 @@ def load_dataset(spec: str, seed: int = 0) -> Dataset:
         from engine.glyphs import load_glyphs
 
         return load_glyphs()
+    if spec == "ocr-train":  # the OCR model's set: normalized glyphs + real NIST letters (engine/ocr/model.py)
+        from engine.ocr.model import load_training_set
+
+        return load_training_set()
     path = Path(spec).expanduser()
     if "+" in spec and not path.exists():
         parts = [p.strip() for p in spec.split("+")]

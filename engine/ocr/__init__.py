@@ -1,0 +1,13 @@
+"""Steppable OCR for photographed handwritten block capitals and digits (no Qt here).
+
+pipeline.OcrPipeline   ordered stages with typed params, cached re-runs
+segment / layout       the image stages and the box logic, as plain functions
+normalize              crop -> 32x32 network input (also builds the training set)
+model                  the "ocr-train" dataset and the default model
+result / edit          boxes and text; relabel, delete, merge, add, export
+evaluate / bench       character accuracy on a folder; timings against the reference pipeline
+"""
+from engine.ocr.pipeline import OcrPipeline, Param, Stage, StageOutput
+from engine.ocr.result import Box, OcrResult
+
+__all__ = ["Box", "OcrPipeline", "OcrResult", "Param", "Stage", "StageOutput"]

@@ -20,6 +20,9 @@ from engine.dataset import SIDE, from_image
 from engine.glyphs import ink, splat
 
 
+NORM_VERSION = 2  # bump when the rendering changes: cached training sets and models depend on it
+
+
 @dataclass(frozen=True)
 class NormParams:
     """How characters are redrawn; a model is only valid for the params it was trained with."""
@@ -42,32 +45,43 @@ def _reduce(mask: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return pad.reshape(h // f, f, w // f, f).mean((1, 3)) > 0.3, float(f)
 
 
-def skeleton_points(mask: np.ndarray, max_side: int = DEFAULT.max_side) -> np.ndarray:
-    """(k, 2) centre-line points as (x=col, y=row) in the mask's own pixel units."""
+_ORTH = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32)
+_DIAG = np.array([[1, 0, 1], [0, 0, 0], [1, 0, 1]], np.float32)
+
+
+def skeleton_points(mask: np.ndarray, max_side: int = DEFAULT.max_side) -> tuple[np.ndarray, np.ndarray]:
+    """Centre-line points (k, 2) as (x=col, y=row) in the mask's own pixel units, and the length of line
+    each one stands for (half the distance to each 8-neighbour), so diagonals ink as dark as straights."""
     small, f = _reduce(np.asarray(mask, bool), max_side)
-    if not small.any():
-        return np.zeros((0, 2), np.float32)
-    rows, cols = np.nonzero(skeletonize(small))
-    return (np.stack([cols, rows], 1).astype(np.float32) + 0.5) * f - 0.5
+    skel = skeletonize(small) if small.any() else small
+    rows, cols = np.nonzero(skel)
+    if len(rows) == 0:
+        return np.zeros((0, 2), np.float32), np.zeros(0, np.float32)
+    s = skel.astype(np.float32)
+    orth, diag = ndimage.convolve(s, _ORTH, mode="constant"), ndimage.convolve(s, _DIAG, mode="constant")
+    near = 0.5 * (orth + np.sqrt(2) * diag)
+    pts = (np.stack([cols, rows], 1).astype(np.float32) + 0.5) * f - 0.5
+    return pts, np.maximum(near[rows, cols], 0.5) * f
 
 
-def render_points(pts: np.ndarray, spacing: float, p: NormParams = DEFAULT) -> np.ndarray:
-    """Redraw centre-line points at the standard pen width, fitted and centred in 32x32 (upright image)."""
+def render_points(pts: np.ndarray, length: np.ndarray, p: NormParams = DEFAULT) -> np.ndarray:
+    """Redraw centre-line points (each standing for ``length`` of line) at the standard pen width, fitted
+    and centred in 32x32 (upright image)."""
     if len(pts) == 0:
         return np.ones((SIDE, SIDE), np.float32)
     lo, hi = pts.min(0), pts.max(0)
     span = float((hi - lo).max())
     scale = (p.extent - 2 * p.half_width) / max(span, 1e-6)
-    scale = min(scale, 4.0 / max(spacing, 1e-6))  # never blow a speck up past 4x its own spacing
+    scale = min(scale, 4.0 / max(float(np.median(length)), 1e-6))  # never blow a speck up past 4x
     centred = (pts - (lo + hi) / 2) * scale + (SIDE - 1) / 2
-    weights = np.full((1, len(pts)), spacing * scale, np.float32)  # centre-line length per point
+    weights = (np.asarray(length, np.float32) * scale)[None]
     cover = ink(splat(centred[None], weights, (SIDE, SIDE)), 1.0, p.half_width)[0]
     return (1.0 - cover).astype(np.float32)
 
 
 def normalize_mask(mask: np.ndarray, p: NormParams = DEFAULT) -> np.ndarray:
     """A binary character crop (True = ink, any size) -> upright 32x32 float32 image."""
-    return render_points(skeleton_points(mask, p.max_side), 1.0, p)
+    return render_points(*skeleton_points(mask, p.max_side), p)
 
 
 def normalize_glyph(img: np.ndarray, p: NormParams = DEFAULT, upsample: int = 2) -> np.ndarray:
@@ -75,8 +89,8 @@ def normalize_glyph(img: np.ndarray, p: NormParams = DEFAULT, upsample: int = 2)
 
     Upsampled first so that the skeleton of a small image is as smooth as one from a page crop."""
     big = ndimage.zoom(np.asarray(img, np.float32), upsample, order=1, mode="nearest")
-    pts = skeleton_points(big < 0.5, p.max_side)
-    return render_points((pts + 0.5) / upsample - 0.5, 1.0 / upsample, p)
+    pts, length = skeleton_points(big < 0.5, p.max_side)
+    return render_points((pts + 0.5) / upsample - 0.5, length / upsample, p)
 
 
 def normalize_rows(x: np.ndarray, p: NormParams = DEFAULT) -> np.ndarray:
@@ -87,5 +101,5 @@ def normalize_rows(x: np.ndarray, p: NormParams = DEFAULT) -> np.ndarray:
     return out
 
 
-__all__ = ["DEFAULT", "NormParams", "normalize_glyph", "normalize_mask", "normalize_rows", "render_points",
-           "skeleton_points"]
+__all__ = ["DEFAULT", "NORM_VERSION", "NormParams", "normalize_glyph", "normalize_mask", "normalize_rows",
+           "render_points", "skeleton_points"]

@@ -1,0 +1,367 @@
+"""The OCR as an ordered list of named stages with typed parameters, re-run from the changed stage only.
+
+    pipe = OcrPipeline()                 # default model, loaded when "classify" first runs
+    pipe.open("page.jpg")                # a path or an array
+    result = pipe.run()                  # OcrResult: lines, boxes
+    pipe.set_param("threshold", "level", 0.5)   # invalidates "threshold" and every later stage ...
+    pipe.run()                           # ... so this re-runs only those, reusing load..background
+
+A GUI lists ``pipe.stages`` (name, doc, params with ranges and tooltips), shows ``pipe.output(name).image``
+with ``.boxes`` drawn over it, and edits the final result through ``engine.ocr.edit``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from engine.ocr import layout, segment
+from engine.ocr.normalize import normalize_mask
+from engine.ocr.recognize import crop_mask, recognize
+from engine.ocr.result import Box, OcrResult, assemble
+
+
+@dataclass
+class Param:
+    """One tunable: a number in [min, max] by ``step`` (int when step is an int), or one of ``choices``."""
+    name: str
+    value: float | int | str
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    tooltip: str = ""
+    choices: tuple[str, ...] = ()
+
+    def coerce(self, v):
+        """``v`` checked and clipped to this parameter's range; ValueError if it cannot be."""
+        if self.choices:
+            if v not in self.choices:
+                raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}, got {v!r}")
+            return v
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.name} must be a number, got {v!r}") from None
+        if not np.isfinite(x):
+            raise ValueError(f"{self.name} must be finite, got {v!r}")
+        x = min(max(x, self.min), self.max)
+        return int(round(x)) if isinstance(self.step, int) else x
+
+
+@dataclass
+class StageOutput:
+    """A stage's product: ``data`` for later stages, plus what to show (image rendered on first access)."""
+    data: object
+    boxes: list[Box] = field(default_factory=list)
+    info: dict[str, object] = field(default_factory=dict)
+    render: Callable[[], np.ndarray] | None = field(default=None, repr=False)
+    seconds: float = 0.0
+    _image: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def image(self) -> np.ndarray | None:
+        """float32 in [0, 1], gray (H, W) or RGB (H, W, 3), in work-image pixels (except "crops": a mosaic)."""
+        if self._image is None and self.render is not None:
+            self._image = self.render()
+        return self._image
+
+
+@dataclass
+class Stage:
+    name: str
+    doc: str
+    params: dict[str, Param]
+    run: Callable[..., StageOutput] = field(repr=False)
+
+    def values(self) -> dict[str, object]:
+        return {k: p.value for k, p in self.params.items()}
+
+
+def _p(name, value, lo=None, hi=None, step=None, tip="", choices=()):
+    return name, Param(name, value, lo, hi, step, tip, tuple(choices))
+
+
+def _comp_boxes(comps: np.ndarray) -> list[Box]:
+    return [Box(int(r0), int(c0), int(r1), int(c1)) for r0, c0, r1, c1, _ in comps]
+
+
+def _colorize(labels: np.ndarray) -> np.ndarray:
+    """Each component in its own pseudo-random color on white (display only)."""
+    rng = np.random.default_rng(7)
+    palette = np.vstack([[1.0, 1.0, 1.0], rng.uniform(0.1, 0.8, (int(labels.max()) + 1, 3))]).astype(np.float32)
+    return palette[np.where(labels > 0, labels + 1, 0)]
+
+
+def _mosaic(inputs: list[np.ndarray], cols: int = 16) -> np.ndarray:
+    """The 32x32 network inputs side by side in reading order (display only)."""
+    if not inputs:
+        return np.ones((34, 34), np.float32)
+    rows = -(-len(inputs) // cols)
+    out = np.full((rows * 34, min(cols, len(inputs)) * 34), 0.6, np.float32)
+    for k, im in enumerate(inputs):
+        r, c = divmod(k, cols)
+        out[r * 34 + 1:r * 34 + 33, c * 34 + 1:c * 34 + 33] = np.clip(im, 0, 1)
+    return out
+
+
+class OcrPipeline:
+    """Stages load -> denoise -> grayscale -> background -> threshold -> morphology -> components ->
+    characters -> lines -> crops -> classify -> text, each cached until its params or an earlier stage change."""
+
+    def __init__(self, model=None):
+        self._model, self._classifier = model, None  # a path, a Classifier, or None for the default model
+        self.source = None
+        self.stages: list[Stage] = self._build()
+        self._out: list[StageOutput | None] = [None] * len(self.stages)
+        self.result: OcrResult | None = None  # the last full run, edited in place by engine.ocr.edit
+
+    # ---- configuration -----------------------------------------------------------------------------
+
+    def stage(self, name: str) -> Stage:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise ValueError(f"no OCR stage {name!r}; stages: {', '.join(s.name for s in self.stages)}")
+
+    def index(self, name: str) -> int:
+        return self.stages.index(self.stage(name))
+
+    def open(self, source) -> None:
+        """Use a new image (a path or an array); nothing is computed until ``run``."""
+        self.source = source
+        self.invalidate(0)
+
+    def set_param(self, stage: str, name: str, value) -> None:
+        """Change one parameter; the stage and everything after it re-run on the next ``run``."""
+        st = self.stage(stage)
+        if name not in st.params:
+            raise ValueError(f"stage {stage!r} has no parameter {name!r}; it has {', '.join(st.params) or 'none'}")
+        p = st.params[name]
+        v = p.coerce(value)
+        if v != p.value:
+            st.params[name] = replace(p, value=v)
+            self.invalidate(self.index(stage))
+
+    def params(self) -> dict[str, dict[str, object]]:
+        return {s.name: s.values() for s in self.stages if s.params}
+
+    def set_params(self, values: dict[str, dict[str, object]]) -> None:
+        for stage, kv in values.items():
+            for k, v in kv.items():
+                self.set_param(stage, k, v)
+
+    def invalidate(self, index: int) -> None:
+        for i in range(index, len(self._out)):
+            self._out[i] = None
+        self.result = None
+
+    @property
+    def classifier(self):
+        if self._classifier is None:
+            from engine.ocr.model import Classifier, load_classifier
+            m = self._model
+            self._classifier = m if isinstance(m, Classifier) else load_classifier(m)
+        return self._classifier
+
+    # ---- running -------------------------------------------------------------------------------------
+
+    def output(self, name: str) -> StageOutput:
+        """A stage's output, computing it (and any stale stage before it) if needed."""
+        i = self.index(name)
+        if self.source is None:
+            raise ValueError("no image: call open() first")
+        for k in range(i + 1):
+            if self._out[k] is None:
+                st = self.stages[k]
+                t = time.perf_counter()
+                out = st.run(self, **st.values())
+                out.seconds = time.perf_counter() - t
+                self._out[k] = out
+        return self._out[i]
+
+    def cached(self, name: str) -> StageOutput | None:
+        """A stage's output if it is up to date, without computing anything."""
+        return self._out[self.index(name)]
+
+    def run(self) -> OcrResult:
+        """Run every stale stage; the OcrResult of the last stage (reused if nothing changed)."""
+        if self.result is None:
+            self.result = self.output("text").data
+        return self.result
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds each up-to-date stage took when it last ran."""
+        return {s.name: o.seconds for s, o in zip(self.stages, self._out) if o is not None}
+
+    def data(self, name: str):
+        return self.output(name).data
+
+    def crop(self, box: Box, margin: float = 0.1) -> np.ndarray:
+        """The work image around a box, with ``margin`` x its size on each side (for a close-up view)."""
+        img = self.data("load")[0]
+        m = int(round(margin * max(box.height, box.width)))
+        return img[max(box.row0 - m, 0):box.row1 + m, max(box.col0 - m, 0):box.col1 + m]
+
+    def ink(self, box: Box) -> np.ndarray:
+        """The binary ink of a box as the crops stage sees it (its own components only)."""
+        return crop_mask(self.data("components")[0], self.data("morphology"), box)
+
+    # ---- the stages ----------------------------------------------------------------------------------
+
+    def _build(self) -> list[Stage]:
+        S = Stage
+        return [
+            S("load", "Read the image; big photos are reduced to at most max_side pixels for speed.",
+              dict([_p("max_side", 2048, 256, 8192, 64, "Longest side of the working image, px")]), _load),
+            S("denoise", "Gaussian smoothing: removes sensor noise and JPEG blocks before thresholding.",
+              dict([_p("sigma", 1.0, 0.0, 5.0, 0.1, "Blur radius (standard deviation), px")]), _denoise),
+            S("grayscale", "One channel with dark ink; a page whose ink is lighter than its background (chalk "
+              "on a blackboard) is flipped.",
+              dict([_p("mode", "luminance", tip="luminance, or the darkest channel for colored ink",
+                       choices=("luminance", "darkest")),
+                    _p("polarity", "auto", tip="auto: the minority (ink) side of the histogram decides",
+                       choices=("auto", "dark-on-light", "light-on-dark"))]), _gray),
+            S("background", "Divide out uneven lighting: darkness relative to the local paper brightness. "
+              "Marks lighter than the paper (erased writing) vanish here.",
+              dict([_p("tile", 0.05, 0.01, 0.5, 0.01, "Tile size for the paper estimate, fraction of the short side"),
+                    _p("percentile", 80.0, 50.0, 99.0, 1.0, "Paper brightness = this percentile of each tile")]),
+              _background),
+            S("threshold", "Ink = darkness above a level: Otsu's on the non-paper pixels, or a manual level.",
+              dict([_p("method", "otsu", tip="otsu: automatic level; manual: use 'level'", choices=("otsu", "manual")),
+                    _p("level", 0.4, 0.0, 1.0, 0.01, "Manual darkness level (used when method is manual)"),
+                    _p("min_contrast", 0.15, 0.0, 1.0, 0.01, "Never call anything ink that is less than this much "
+                       "darker than the paper (keeps blank pages blank)"),
+                    _p("hysteresis", 1.0, 0.3, 1.0, 0.05, "Below 1: also keep pixels above hysteresis x level that "
+                       "touch ink (fills faint stroke parts)")]), _threshold),
+            S("morphology", "Opening removes specks; closing bridges small breaks in strokes.",
+              dict([_p("open_radius", 0, 0, 6, 1, "Opening disk radius, px (0: off; 1 already erases the 2 px "
+                       "strokes of small or distant writing -- specks are dropped by size later anyway)"),
+                    _p("close_radius", 1, 0, 6, 1, "Closing disk radius, px (0: off)")]), _morphology),
+            S("components", "Connected ink blobs (8-connectivity).", {}, _components),
+            S("characters", "Blobs -> characters: drop specks, merge fragments of one character, drop non-characters. "
+              "Sizes are relative to the typical (ink-weighted median) blob.",
+              dict([_p("speck", 0.02, 0.0, 0.5, 0.005, "Drop blobs with less ink than this x a typical character's"),
+                    _p("merge_overlap", 0.6, 0.1, 1.0, 0.05,
+                       "Merge blobs whose columns overlap this much of the narrower"),
+                    _p("max_merge_height", 1.4, 1.0, 3.0, 0.05,
+                       "... unless the merged box is taller than this x typical"),
+                    _p("partial", 0.7, 0.0, 1.0, 0.05, "Blobs shorter than this x typical height are fragments ..."),
+                    _p("near", 0.2, 0.0, 1.0, 0.02,
+                       "... merged into their nearest neighbour within this x typical height"),
+                    _p("min_size", 0.3, 0.0, 1.0, 0.05, "Drop boxes whose longer side is under this x typical height"),
+                    _p("max_height", 3.0, 1.0, 10.0, 0.1, "Drop boxes taller than this x typical height")]),
+              _characters),
+            S("lines", "Chain characters into lines (skew-tolerant), order them, find word gaps.",
+              dict([_p("line_overlap", 0.4, 0.05, 1.0, 0.05, "Neighbours share this fraction of the shorter height"),
+                    _p("max_gap", 4.0, 0.5, 20.0, 0.5, "... and are at most this many typical heights apart"),
+                    _p("space", 0.3, 0.0, 3.0, 0.05, "A gap wider than the typical letter gap by this x typical "
+                       "height is a space")]), _lines),
+            S("crops", "Each character -> 32x32 network input: skeleton redrawn at one pen width, centred, "
+              "aspect kept, dark on white (the same function built the training set).", {}, _crops),
+            S("classify", "The network reads each crop; touching pieces that read better merged are merged, wide "
+              "boxes that read better cut in two are cut; words read as all letters or all digits when likely.",
+              dict([_p("consistency", 0.05, 0.0, 1.0, 0.01, "A word reads as all letters or all digits when that is "
+                       "at least this likely relative to the best mixed reading (0: always, 1: never)"),
+                    _p("merge_gap", 0.03, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
+                    _p("split_width", 1.15, 0.5, 5.0, 0.05, "Try cutting boxes wider than this x typical height")]),
+              _classify),
+            S("text", "Lines of text with per-character confidence.", {}, _text),
+        ]
+
+
+# ---- stage functions: (pipeline, **params) -> StageOutput ------------------------------------------------
+
+def _load(p: OcrPipeline, max_side):
+    img, scale, shape = segment.load(p.source, max_side)
+    return StageOutput((img, scale, shape), info={"source": f"{shape[1]}x{shape[0]}",
+                                                 "work": f"{img.shape[1]}x{img.shape[0]}", "scale": round(scale, 4)},
+                       render=lambda: img)
+
+
+def _denoise(p: OcrPipeline, sigma):
+    img = segment.denoise(p.data("load")[0], sigma)
+    return StageOutput(img, render=lambda: img)
+
+
+def _gray(p: OcrPipeline, mode, polarity):
+    g = segment.to_gray(p.data("denoise"), mode, polarity)
+    return StageOutput(g, render=lambda: g)
+
+
+def _background(p: OcrPipeline, tile, percentile):
+    gray = p.data("grayscale")
+    d = segment.darkness(gray, segment.background(gray, tile, percentile))
+    return StageOutput(d, info={"tile_px": max(4, int(round(tile * min(gray.shape))))}, render=lambda: 1.0 - d)
+
+
+def _threshold(p: OcrPipeline, method, level, min_contrast, hysteresis):
+    mask, used = segment.threshold(p.data("background"), method, level, min_contrast, hysteresis)
+    return StageOutput(mask, info={"level": round(used, 4), "ink_fraction": round(float(mask.mean()), 5)},
+                       render=lambda: (~mask).astype(np.float32))
+
+
+def _morphology(p: OcrPipeline, open_radius, close_radius):
+    mask = segment.morphology(p.data("threshold"), open_radius, close_radius)
+    return StageOutput(mask, render=lambda: (~mask).astype(np.float32))
+
+
+def _components(p: OcrPipeline):
+    labels, comps = segment.components(p.data("morphology"))
+    return StageOutput((labels, comps), _comp_boxes(comps), {"components": len(comps)}, lambda: _colorize(labels))
+
+
+def _characters(p: OcrPipeline, **params):
+    chars = layout.find_chars(p.data("components")[1], **params)
+    boxes = [Box(*map(int, b), members=list(m)) for b, m in zip(chars.boxes, chars.members)]
+    mask = p.data("morphology")
+    return StageOutput(chars, boxes, {"characters": len(chars), "typical_height": round(chars.height, 1),
+                                      "dropped": len(chars.dropped)}, lambda: (~mask).astype(np.float32))
+
+
+def _lines(p: OcrPipeline, line_overlap, max_gap, space):
+    chars: layout.Chars = p.data("characters")
+    lay = layout.group_lines(chars.boxes, chars.height, line_overlap, max_gap, space)
+    boxes = []
+    for li, (idx, spaces) in enumerate(zip(lay.lines, lay.space_before)):
+        for i, sp in zip(idx, spaces):
+            boxes.append(Box(*map(int, chars.boxes[i]), line=li, space_before=sp, members=list(chars.members[i])))
+    mask = p.data("morphology")
+    return StageOutput(boxes, boxes, {"lines": len(lay.lines), "letter_gap": round(lay.letter_gap, 1)},
+                       lambda: (~mask).astype(np.float32))
+
+
+def _crops(p: OcrPipeline):
+    labels, _ = p.data("components")
+    mask = p.data("morphology")
+    boxes = [replace(b) for b in p.data("lines")]
+    for b in boxes:
+        b.input = normalize_mask(crop_mask(labels, mask, b))
+    inputs = [b.input for b in boxes]
+    # the image is NOT page-shaped: box k's input is tile k (34 px pitch, 16 per row), in reading order
+    return StageOutput(boxes, boxes, {"crops": len(boxes), "mosaic_columns": 16, "mosaic_pitch": 34},
+                       lambda: _mosaic(inputs))
+
+
+def _classify(p: OcrPipeline, consistency, merge_gap, split_width):
+    labels, _ = p.data("components")
+    boxes = recognize(p.classifier, p.data("crops"), labels, p.data("morphology"), p.data("characters").height,
+                      consistency, merge_gap, split_width)
+    img = p.data("denoise")
+    conf = [b.confidence for b in boxes]
+    return StageOutput(boxes, boxes, {"mean_confidence": round(float(np.mean(conf)), 4) if conf else None},
+                       lambda: img)
+
+
+def _text(p: OcrPipeline):
+    boxes = [replace(b) for b in p.data("classify")]
+    _, scale, shape = p.data("load")
+    total = sum(o.seconds for o in p._out if o is not None)
+    result = OcrResult(boxes, assemble(boxes), scale, tuple(shape), total)
+    img = p.data("denoise")
+    return StageOutput(result, boxes, {"lines": len(result.lines), "characters": len(boxes)}, lambda: img)
+
+
+__all__ = ["OcrPipeline", "Param", "Stage", "StageOutput"]

@@ -1,0 +1,234 @@
+"""Page image -> ink mask -> character boxes -> lines and words, as plain functions on arrays.
+
+Every size here is relative to the page (tile size as a fraction of its short side) or to the typical
+character (areas and gaps as fractions of the ink-weighted median component), never an absolute pixel
+count fit to some photo: the same defaults must read a whiteboard photo, a phone shot of paper and a
+synthetic page. ``pipeline.py`` wraps these functions as steppable stages.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+LUMA = np.array([0.2125, 0.7154, 0.0721], np.float32)
+
+
+class ImageError(ValueError):
+    """An input image that cannot be used: the message is one line and names the file."""
+
+
+# ---- load ---------------------------------------------------------------------------------------
+
+def _array_to_float(a: np.ndarray, where: str) -> np.ndarray:
+    """Any numeric (H, W[, C]) array -> float32 in [0, 1]: gray (H, W) or RGB (H, W, 3), alpha over white."""
+    a = np.asarray(a)
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (2, 3, 4)):
+        raise ImageError(f"{where}: unsupported image shape {a.shape} (expected H x W, H x W x 3 or 4)")
+    if a.size == 0 or min(a.shape[:2]) == 0:
+        raise ImageError(f"{where}: the image is empty ({a.shape[1] if a.ndim > 1 else 0}x{a.shape[0]} pixels)")
+    if a.dtype.kind not in "biuf":
+        raise ImageError(f"{where}: unsupported pixel type {a.dtype}")
+    if a.dtype in (np.uint8, np.uint16):
+        f = a.astype(np.float32) * np.float32(1.0 / np.iinfo(a.dtype).max)
+    else:  # bool, other integers (scaled by their maximum) and floats (assumed in [0, 1] unless larger)
+        f = np.nan_to_num(a.astype(np.float32))
+        top = float(f.max())
+        if top > 1.0:
+            f /= top
+        f = np.clip(f, 0.0, 1.0)
+    if f.ndim == 3:
+        c = f.shape[-1]
+        alpha = f[..., -1:] if c in (2, 4) else 1.0
+        color = f[..., :3] if c >= 3 else f[..., :1]
+        f = color * alpha + (1.0 - alpha)  # composite over a white page
+        if f.shape[-1] == 1:
+            f = f[..., 0]
+    return np.ascontiguousarray(f, np.float32)
+
+
+def _open_file(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode with Pillow: EXIF rotation applied, JPEGs decoded straight at a reduced size (fast)."""
+    from PIL import Image, ImageOps
+
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                size = im.size
+                f = int(np.ceil(max(size) / max_side))  # the block-reduction factor load() will apply
+                if f > 1:  # JPEG only: DCT-scaled by 1/2, 1/4 or 1/8 while decoding (never below the size asked)
+                    im.draft("RGB", (size[0] // f, size[1] // f))
+                stored = im.size
+                im = ImageOps.exif_transpose(im)
+                if im.size != stored:  # turned by 90 degrees: the source is what a viewer shows
+                    size = (size[1], size[0])
+                if im.mode in ("P", "PA"):
+                    im = im.convert("RGBA")
+                elif im.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+                    im = im.convert("RGB")
+                elif im.mode == "1":
+                    im = im.convert("L")
+                a = np.asarray(im)
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path}: image too large to open safely") from None
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, ... on bad files
+        raise ImageError(f"{path}: not a readable image ({type(exc).__name__}: "
+                         f"{(str(exc).splitlines() or [''])[0]})") from None
+    if im.mode.startswith("I;16") or a.dtype == np.uint16:
+        a = a.astype(np.uint16)
+    elif a.dtype.kind in "iu" and a.dtype.itemsize > 1:  # mode "I": 32-bit ints of unknown range
+        a = a.astype(np.float32) / max(float(a.max()), 1.0)
+    return a, (size[1], size[0])
+
+
+def load(source, max_side: int = 2048) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """(work image float32 gray (H, W) or RGB (H, W, 3) in [0, 1], scale = work px per source px,
+    source (rows, cols)). Images larger than ``max_side`` are reduced by block averaging."""
+    if isinstance(source, (str, Path)):
+        a, shape = _open_file(Path(source), max_side)
+        where = str(source)
+    else:
+        a, where = np.asarray(source), "image"
+        shape = a.shape[:2]
+    img = _array_to_float(a, where)
+    f = int(np.ceil(max(img.shape[:2]) / max_side))
+    if f > 1:
+        h, w = -(-img.shape[0] // f) * f, -(-img.shape[1] // f) * f
+        pad = [(0, h - img.shape[0]), (0, w - img.shape[1])] + [(0, 0)] * (img.ndim - 2)
+        img = np.pad(img, pad, mode="edge").reshape(h // f, f, w // f, f, *img.shape[2:]).mean((1, 3), dtype=np.float32)
+    return img, max(img.shape[:2]) / max(shape), shape  # the long side: exact even for 1-pixel-high images
+
+
+# ---- pixels ---------------------------------------------------------------------------------------
+
+def denoise(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing over the spatial axes: sensor noise and JPEG blocks go, strokes stay."""
+    if sigma <= 0:
+        return img
+    return ndimage.gaussian_filter(img, (sigma, sigma, 0)[:img.ndim], mode="nearest", truncate=3.0)
+
+
+def to_gray(img: np.ndarray, mode: str = "luminance", polarity: str = "auto") -> np.ndarray:
+    """Gray in [0, 1] with dark ink: 'luminance', or 'darkest' channel (colored ink on white).
+    polarity 'auto' flips the page when its ink is lighter than the background (chalk on a blackboard):
+    ink is the minority, so it is the long tail of the histogram. Overall brightness does not decide,
+    so an underexposed photo of a whiteboard is not flipped."""
+    if img.ndim == 2:
+        g = img
+    elif mode == "darkest":
+        g = img.min(axis=2)
+    else:
+        g = img @ LUMA
+    if polarity == "auto":
+        lo, mid, hi = np.percentile(g[::4, ::4], (0.5, 50, 99.5)) if g.size else (0, 0, 0)
+        polarity = "light-on-dark" if hi - mid > 1.5 * (mid - lo) else "dark-on-light"
+    if polarity == "light-on-dark":
+        g = 1.0 - g
+    return np.ascontiguousarray(g, np.float32)
+
+
+def background(gray: np.ndarray, tile: float = 0.05, percentile: float = 80.0) -> np.ndarray:
+    """The paper's brightness under uneven light: a high percentile per tile (ink is a minority in any
+    tile larger than a few strokes), cleaned with a 3x3 median over tiles and smoothly upsampled."""
+    h, w = gray.shape
+    t = max(4, int(round(tile * min(h, w))))
+    gh, gw = -(-h // t), -(-w // t)
+    pad = np.pad(gray, ((0, gh * t - h), (0, gw * t - w)), mode="edge")
+    tiles = pad.reshape(gh, t, gw, t).transpose(0, 2, 1, 3).reshape(gh, gw, t * t)
+    k = int(round(percentile / 100 * (t * t - 1)))
+    bg = np.partition(tiles, k, axis=2)[..., k]
+    bg = ndimage.gaussian_filter(ndimage.median_filter(bg, 3, mode="nearest"), 0.7, mode="nearest")
+    # bilinear upsampling of tile centres to pixels
+    rows = np.clip((np.arange(h) + 0.5) / t - 0.5, 0, gh - 1)
+    cols = np.clip((np.arange(w) + 0.5) / t - 0.5, 0, gw - 1)
+    r0, c0 = np.floor(rows).astype(int), np.floor(cols).astype(int)
+    r1, c1 = np.minimum(r0 + 1, gh - 1), np.minimum(c0 + 1, gw - 1)
+    fr, fc = (rows - r0)[:, None].astype(np.float32), (cols - c0)[None, :].astype(np.float32)
+    top = bg[r0][:, c0] * (1 - fc) + bg[r0][:, c1] * fc
+    bottom = bg[r1][:, c0] * (1 - fc) + bg[r1][:, c1] * fc
+    return (top * (1 - fr) + bottom * fr).astype(np.float32)
+
+
+def darkness(gray: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """How much darker than the local paper each pixel is, in [0, 1]. Marks lighter than the paper
+    around them (erased writing on a whiteboard, glare) come out as 0; so does a black page (no paper)."""
+    return np.clip((bg - gray) / np.maximum(bg, 0.05), 0.0, 1.0)
+
+
+def otsu(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's level on [0, 1] values (histogram based: fast on millions of pixels)."""
+    hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
+    if hist.sum() == 0:
+        return 1.0
+    mids = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(hist * mids)
+    mu0 = m0 / np.maximum(w0, 1)
+    mu1 = (m0[-1] - m0) / np.maximum(w1, 1)
+    between = w0 * w1 * (mu0 - mu1) ** 2
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+def threshold(dark: np.ndarray, method: str = "otsu", level: float = 0.4, min_contrast: float = 0.15,
+              hysteresis: float = 1.0) -> tuple[np.ndarray, float]:
+    """(ink mask, level used). Otsu runs on the pixels that are not plain paper, so the level separates
+    ink from faint marks rather than from the (huge) paper mode; it never goes below ``min_contrast``,
+    so a blank page stays blank. ``hysteresis`` < 1 also keeps pixels above hysteresis*level that touch ink."""
+    if method == "otsu":
+        sub = dark[::2, ::2]
+        marks = sub[sub > 0.5 * min_contrast]
+        level = otsu(marks) if marks.size >= 16 else 1.0
+    level = float(max(level, min_contrast))
+    mask = dark >= level
+    if hysteresis < 1.0 and mask.any():
+        low = dark >= hysteresis * level
+        lab, n = ndimage.label(low, np.ones((3, 3), bool))
+        keep = np.zeros(n + 1, bool)
+        keep[np.unique(lab[mask])] = True
+        keep[0] = False
+        mask = keep[lab]
+    return mask, level
+
+
+def _disk(r: int) -> np.ndarray:
+    y, x = np.mgrid[-r:r + 1, -r:r + 1]
+    return x * x + y * y <= r * r + r  # the "+ r" rounds a radius-1 disk to a 3x3 cross-plus-corners
+
+
+def morphology(mask: np.ndarray, open_radius: int = 0, close_radius: int = 1) -> np.ndarray:
+    """Opening drops specks thinner than the radius; closing bridges small breaks in strokes. Runs on
+    the bounding box of the ink only (pages are mostly empty)."""
+    if not mask.any() or (open_radius <= 0 and close_radius <= 0):
+        return mask
+    rows, cols = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
+    m = 2 * max(open_radius, close_radius) + 1
+    r0, r1 = max(rows[0] - m, 0), min(rows[-1] + m + 1, mask.shape[0])
+    c0, c1 = max(cols[0] - m, 0), min(cols[-1] + m + 1, mask.shape[1])
+    sub = mask[r0:r1, c0:c1]
+    if open_radius > 0:
+        sub = ndimage.binary_opening(sub, _disk(open_radius))
+    if close_radius > 0:
+        p = close_radius
+        sub = ndimage.binary_closing(np.pad(sub, p), _disk(close_radius))[p:-p, p:-p]
+    out = np.zeros_like(mask)
+    out[r0:r1, c0:c1] = sub
+    return out
+
+
+def components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(label image int32, boxes (n, 5) int64: row0, col0, row1, col1, ink area) of 8-connected blobs."""
+    labels, n = ndimage.label(mask, np.ones((3, 3), bool))
+    boxes = np.zeros((n, 5), np.int64)
+    if n:
+        sl = ndimage.find_objects(labels)
+        boxes[:, :4] = [(s[0].start, s[1].start, s[0].stop, s[1].stop) for s in sl]
+        boxes[:, 4] = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    return labels.astype(np.int32), boxes

@@ -1,0 +1,46 @@
+"""The OCR training set ("ocr-train") and the shipped default model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.dataset import NIST36_CLASSES, to_image
+from engine.ocr import model
+from engine.ocr.normalize import normalize_glyph
+
+NIST26 = Path(__file__).resolve().parents[2] / "shared" / "data" / "nist26" / "nist26_valid.mat"
+
+
+def test_small_training_set_is_normalized_like_page_crops(tmp_path):
+    nist = NIST26 if NIST26.is_file() else tmp_path / "none.mat"
+    data = model.build_training_set(n_glyphs=360, nist_copies=2, nist=nist)
+    assert data.classes == NIST36_CLASSES and data.n_inputs == 1024
+    n_train = 360 * 0.9 + (2 * 1040 if nist.is_file() else 0)
+    assert abs(len(data.train) - n_train) <= 2
+    for split in (data.train, data.valid, data.test):
+        assert split.x.dtype == np.float32 and split.x.min() >= 0 and split.x.max() <= 1
+        assert split.y.min() >= 0 and split.y.max() < 36
+    # normalizing again changes little: the rows are already in the form page crops take
+    diffs = [np.abs(normalize_glyph(to_image(r)) - to_image(r)).mean() for r in data.train.x[:20]]
+    assert np.median(diffs) < 0.06
+    if nist.is_file():  # the real letters are held out unaugmented in valid/test
+        assert (data.valid.y[-130:] < 26).all()
+
+
+def test_load_dataset_knows_ocr_train(monkeypatch):
+    from engine.data import load_dataset
+
+    sentinel = object()
+    monkeypatch.setattr(model, "load_training_set", lambda: sentinel)
+    assert load_dataset("ocr-train") is sentinel
+
+
+def test_default_model_file():
+    if not model.DEFAULT_MODEL.exists():
+        pytest.skip("resources/ocr_model.npz not trained yet")
+    clf = model.load_classifier()
+    assert clf.classes == NIST36_CLASSES and clf.net.sizes[0] == 1024
+    p = clf.probs(np.ones((3, 1024), np.float32))
+    assert p.shape == (3, 36) and np.allclose(p.sum(1), 1, atol=1e-4)

@@ -1,0 +1,95 @@
+"""Reading: character accuracy, word consistency, and the merge/split fixes made by asking the network."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.dataset import NIST36_CLASSES
+from engine.ocr.evaluate import char_accuracy, edit_distance
+from engine.ocr.recognize import Reader, label, merge_touching, split_wide
+from engine.ocr.result import Box, assemble
+
+
+def test_edit_distance_and_char_accuracy():
+    assert edit_distance("kitten", "sitting") == 3
+    assert edit_distance("", "abc") == edit_distance("abc", "") == 3
+    assert char_accuracy(["BING", "IS"], ["BING", "IS"]) == 1.0
+    assert char_accuracy(["B1NG", "IS"], ["BING", "IS"]) == pytest.approx(1 - 1 / 7)
+    assert char_accuracy(["BING IS"], ["BING", "IS"]) == pytest.approx(1 - 1 / 7)  # the newline counts
+    assert char_accuracy(["BINGIS"], ["BING IS"]) == pytest.approx(1 - 1 / 7)  # spaces count
+    assert char_accuracy([], ["AB"]) == 0.0 and char_accuracy([], []) == 1.0
+
+
+def probs_for(*chars: str, p: float = 0.9) -> np.ndarray:
+    out = np.full((len(chars), 36), (1 - p) / 35)
+    for i, c in enumerate(chars):
+        out[i, NIST36_CLASSES.index(c)] = p
+    return out
+
+
+def test_words_read_as_letters_or_digits():
+    boxes = [Box(0, 10 * i, 10, 10 * i + 8, line=0, space_before=(i == 3)) for i in range(6)]
+    probs = probs_for("B", "0", "B", "1", "2", "3")
+    probs[1, NIST36_CLASSES.index("O")] = 0.08  # the 0 could be an O
+    label(boxes, probs, NIST36_CLASSES, consistency=0.05)
+    assert assemble(boxes) == ["BOB 123"]
+    assert boxes[1].top5[0][0] == "0" and boxes[1].confidence < 0.1  # confidence of what is shown
+    label(boxes, probs, NIST36_CLASSES, consistency=1.0)  # never force
+    assert assemble(boxes) == ["B0B 123"]
+
+
+class FakeClassifier:
+    """Reads by counting tall vertical strokes: one narrow stroke is an 'I' (fairly sure), two an 'N' (sure),
+    anything else a poor 'W'. Enough to exercise the merge/split decisions."""
+    classes = NIST36_CLASSES
+
+    def probs(self, rows):
+        out = np.full((len(rows), 36), 0.01)
+        for i, r in enumerate(rows):
+            img = r.reshape(32, 32).T < 0.5
+            tall = img.sum(0) > 0.6 * img.any(1).sum()
+            runs = np.count_nonzero(np.diff(tall.astype(int)) == 1) + int(tall[0])
+            if runs == 1 and img.any(0).sum() <= 8:
+                out[i, NIST36_CLASSES.index("I")] = 0.7
+            elif runs == 2:
+                out[i, NIST36_CLASSES.index("N")] = 0.95
+            else:
+                out[i, NIST36_CLASSES.index("W")] = 0.3
+        return out / out.sum(1, keepdims=True)
+
+
+def page_with(strokes: list[tuple[int, int]], height: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """A label image and mask with one vertical stroke component per (col0, col1)."""
+    mask = np.zeros((height + 20, 600), bool)
+    labels = np.zeros(mask.shape, np.int32)
+    for k, (c0, c1) in enumerate(strokes, 1):
+        mask[10:10 + height, c0:c1] = True
+        labels[10:10 + height, c0:c1] = k
+    return labels, mask
+
+
+def test_touching_pieces_merge_only_when_they_read_better():
+    # an "N" whose right stem missed its joint: [stem + diagonal] and [stem] almost touching
+    labels, mask = page_with([(100, 106), (140, 146)])
+    rows = np.arange(100)
+    labels[10 + rows, 106 + rows * 34 // 100] = 1  # the diagonal
+    mask = labels > 0
+    a, b = Box(10, 100, 110, 141, line=0, members=[1]), Box(10, 140, 110, 146, line=0, members=[2])
+    merged = merge_touching(Reader(FakeClassifier(), labels, mask), [a, b], 100.0, merge_gap=0.03)
+    assert len(merged) == 1 and merged[0].col0 == 100 and merged[0].col1 == 146
+    # two I's a normal letter gap apart stay two
+    labels, mask = page_with([(100, 106), (140, 146)])
+    a, b = Box(10, 100, 110, 106, line=0, members=[1]), Box(10, 140, 110, 146, line=0, members=[2])
+    assert len(merge_touching(Reader(FakeClassifier(), labels, mask), [a, b], 100.0, merge_gap=0.03)) == 2
+
+
+def test_wide_poor_reading_is_cut_where_ink_is_thinnest():
+    # two "N"-like letters (two stems each) joined by a hairline at the bottom: one wide component
+    labels, mask = page_with([(100, 106), (140, 146), (220, 226), (260, 266)])
+    labels[labels > 0] = 1
+    labels[105:108, 100:266] = 1
+    mask = labels > 0
+    wide = Box(10, 100, 110, 266, line=0, members=[1])
+    out = split_wide(Reader(FakeClassifier(), labels, mask), [wide], 100.0, split_width=1.15)
+    assert len(out) == 2
+    assert out[0].col1 <= 200 <= out[1].col0 + 25
