@@ -8,6 +8,7 @@ in a single batched forward pass of the layers above.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -95,15 +96,19 @@ class WeightCheck:
 
     @property
     def passed(self) -> bool:
-        return self.tensor_error < TOLERANCE and bool(self.errors.max() < 1e-3)
+        # the per-tensor error decides; per-entry ratios only locate a problem (in layers whose
+        # gradients are tiny, e.g. deep sigmoid, roundoff alone lifts some entries near 1e-3)
+        return self.tensor_error < TOLERANCE
 
 
 def weight_errors(net: Network, x: np.ndarray, target: np.ndarray, layer: int = 0,
-                  loss: str = "cross_entropy", backprop_grad: np.ndarray | None = None) -> WeightCheck:
+                  loss: str = "cross_entropy", backprop_grad: np.ndarray | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> WeightCheck:
     """Relative error of every weight of one layer, shaped like its W.
 
     ``backprop_grad`` lets a caller check a gradient computed some other way (the GUI's
-    gradient-check view uses it to show that a broken backward pass is caught)."""
+    gradient-check view uses it to show that a broken backward pass is caught). ``progress(done,
+    total)`` is called after each unit (column of W); an exception it raises cancels the check."""
     net = net.astype(np.float64)
     x = np.asarray(x, np.float64)
     loss_and_backprop(net, x, target, loss)
@@ -133,6 +138,8 @@ def weight_errors(net: Network, x: np.ndarray, target: np.ndarray, layer: int = 
             else:
                 losses.append(((a - target[None]) ** 2).sum(axis=(1, 2)))
         numeric[:, j] = (losses[0] - losses[1]) / (2 * EPS)
+        if progress is not None:
+            progress(j + 1, L.W.shape[1])
     return WeightCheck(entry_errors(numeric, analytic), tensor_error(numeric, analytic))
 
 
