@@ -1,5 +1,6 @@
-"""The main window: docks for the panels, menus and shortcuts (one QAction per command, shared by
-menus, buttons and keys), the status bar, remembered settings, drag and drop, and a clean close.
+"""The main window: docks for the panels, the status bar, remembered settings, drag and drop, and a
+clean close. Its commands are QActions (gui/actions.py: one per command, shared by menus, buttons and
+keys); every plot gets PNG/CSV export on right-click (gui/export.py).
 
 The window owns one ``Worker`` (gui/worker.py) and wires it to the panels; the panels never see
 each other. Adding a view is one line in ``PANELS``.
@@ -14,24 +15,28 @@ from typing import Callable
 
 import pyqtgraph as pg
 from PyQt6.QtCore import QByteArray, QSettings, Qt
-from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStyle,
-                             QWidget)
+from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QStyle, QTabWidget
 
 from engine.dataset import Dataset
 from engine.session import State, TrainConfig
+from gui import docks
+from gui.actions import SHORTCUTS, ask_save_path, build_actions, build_menus
 from gui.panels import REFRESHES, Panel
+from gui.panels.autoencoder import AutoencoderPanel
 from gui.panels.confusion import ConfusionPanel
 from gui.panels.controls import ControlsPanel
 from gui.panels.curves import CurvesPanel
+from gui.panels.experiments import ExperimentsPanel
+from gui.panels.gradcheck import GradcheckPanel
 from gui.panels.gradients import GradientsPanel
+from gui.panels.timeline import TimelinePanel
+from gui.panels.watchpoints import WatchpointsPanel
 from gui.panels.weights import WeightsPanel
 from gui.worker import SessionInfo, Update, Worker
 
 ORG = APP = "backprop-studio"
 DEFAULT_DATA = "glyphs"
-CHECKPOINT_FILTER = "Checkpoints (*.npz);;All files (*)"
-DATA_FILTER = "Datasets (*.mat *.npz);;All files (*)"
+PAST_STYLE = "QLabel { background: #ffd166; color: #3b2a00; font-weight: bold; padding: 0 6px; border-radius: 3px; }"
 
 
 @dataclass(frozen=True)
@@ -41,19 +46,20 @@ class PanelSpec:
     tab_with: str | None = None  # None: one of the tiles of the main grid; else a tab beside that panel
 
 
-# The views, in grid order (2 x 2: curves | weights / gradients | confusion). Adding a view is one line,
-# e.g. PanelSpec("ocr", OcrPanel, tab_with="confusion").
+# The views: the tiles in grid order (2 x 2: curves | weights / gradients | confusion), then tabs beside
+# them. Adding a view is one line, e.g. PanelSpec("ocr", OcrPanel, tab_with="confusion").
 PANELS: list[PanelSpec] = [
     PanelSpec("curves", CurvesPanel),
     PanelSpec("weights", WeightsPanel),
     PanelSpec("gradients", GradientsPanel),
     PanelSpec("confusion", ConfusionPanel),
+    PanelSpec("watchpoints", WatchpointsPanel, tab_with="curves"),
+    PanelSpec("timeline", TimelinePanel, tab_with="curves"),
+    PanelSpec("experiments", ExperimentsPanel, tab_with="gradients"),
+    PanelSpec("gradcheck", GradcheckPanel, tab_with="gradients"),
+    PanelSpec("autoencoder", AutoencoderPanel, tab_with="weights"),
+    PanelSpec("ocr", lambda: __import__("gui.panels.ocr", fromlist=["OcrPanel"]).OcrPanel(), tab_with="confusion"),
 ]
-
-SHORTCUTS = [("Space", "start / pause"), ("\u2192", "step one batch"), ("Shift+\u2192", "step one epoch"),
-             ("Ctrl+R", "reset with the form's settings"), ("Ctrl+O", "open a dataset"),
-             ("Ctrl+L", "load a checkpoint"), ("Ctrl+S", "save a checkpoint"), ("Ctrl+Shift+S", "save as"),
-             ("Ctrl+Q", "quit"), ("F1", "this list")]
 
 
 def default_settings() -> QSettings:
@@ -80,15 +86,17 @@ class MainWindow(QMainWindow):
         self._requested_spec: str | None = None
         self._fell_back = False
         self._closed = False
+        self._live_session = 0
 
         self.worker = Worker()
-        self.actions = self._make_actions()
+        self.actions = build_actions(self)
         self.controls = ControlsPanel(self.actions)
         self.panels: dict[str, Panel] = {}
-        self.docks: dict[str, QDockWidget] = {}
-        self._make_docks()
-        self._make_menus()
-        self._make_status_bar()
+        self.docks: dict[str, QDockWidget] = {}  # a tab's key maps to the dock of the tile it is beside
+        self.tab_hosts: dict[QDockWidget, QTabWidget] = {}
+        docks.build(self, PANELS, report=lambda text: self.statusBar().showMessage(text, 10000))
+        build_menus(self)
+        docks.build_status_bar(self)
 
         for panel in [self.controls, *self.panels.values()]:
             panel.attach(self.worker)
@@ -98,6 +106,8 @@ class MainWindow(QMainWindow):
         self.worker.error.connect(self.show_error)
         self.worker.saved.connect(self._on_saved)
         self.worker.busy.connect(self._on_busy)
+        self.worker.exported.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.worker.experiments.log_opened.connect(self._on_log_opened)
 
         self._restore_settings(config)
         self._update_actions()
@@ -107,123 +117,6 @@ class MainWindow(QMainWindow):
             self.open_data(data or self.settings.value("data/spec", DEFAULT_DATA, str))
 
     # ---- construction --------------------------------------------------------------------------
-
-    def _make_actions(self) -> dict[str, QAction]:
-        style = self.style()
-        icon = style.standardIcon
-        px = QStyle.StandardPixmap
-
-        def act(key, text, shortcut, tip, slot, pixmap=None):
-            a = QAction(text, self)
-            if pixmap is not None:
-                a.setIcon(icon(pixmap))
-            if shortcut:
-                a.setShortcut(QKeySequence(shortcut))
-                a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            a.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})"
-                         if shortcut else tip)
-            a.setStatusTip(tip)
-            a.triggered.connect(slot)
-            self.addAction(a)
-            return a
-
-        return {
-            "start": act("start", "Start", "Space", "Start or pause training", self.toggle_run, px.SP_MediaPlay),
-            "step_batch": act("step_batch", "Step batch", "Right", "Train exactly one batch", self.step_batch,
-                              px.SP_MediaSeekForward),
-            "step_epoch": act("step_epoch", "Step epoch", "Shift+Right", "Train to the end of the current epoch",
-                              self.step_epoch, px.SP_MediaSkipForward),
-            "reset": act("reset", "Reset", "Ctrl+R", "New weights with the form's settings, on the same data",
-                         self.reset, px.SP_BrowserReload),
-            "open_data": act("open_data", "Open data\u2026", "Ctrl+O",
-                             "Open a NIST36 folder, .mat, .npz or image folder", self.ask_open_data),
-            "embedded": act("embedded", "Embedded", "", "Go back to the embedded generated glyphs",
-                            lambda: self.open_data(DEFAULT_DATA)),
-            "open_folder": act("open_folder", "Open data folder\u2026", "Ctrl+Shift+O",
-                               "Open a NIST36 folder of .mat files or a folder of class subfolders of images",
-                               self.ask_open_folder),
-            "load": act("load", "Load checkpoint\u2026", "Ctrl+L", "Continue a saved session", self.ask_load),
-            "save": act("save", "Save checkpoint", "Ctrl+S", "Save the session (weights, optimizer, history)",
-                        self.save, px.SP_DialogSaveButton),
-            "save_as": act("save_as", "Save checkpoint as\u2026", "Ctrl+Shift+S", "Save the session to a new file",
-                           self.save_as),
-            "quit": act("quit", "Quit", "Ctrl+Q", "Close the window (offers to save)", self.close),
-            "shortcuts": act("shortcuts", "Keyboard shortcuts", "F1", "List the keyboard shortcuts",
-                             self.show_shortcuts),
-        }
-
-    def _make_docks(self) -> None:
-        controls = QDockWidget("Controls", self)
-        controls.setObjectName("dock_controls")
-        controls.setWidget(self.controls)
-        controls.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.controls.setMinimumWidth(270)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, controls)
-        self.docks["controls"] = controls
-        tiles = []
-        for spec in PANELS:
-            panel = spec.factory()
-            dock = QDockWidget(panel.title, self)
-            dock.setObjectName(f"dock_{spec.key}")
-            dock.setWidget(panel)
-            self.panels[spec.key], self.docks[spec.key] = panel, dock
-            if spec.tab_with is None:
-                tiles.append(dock)
-            else:
-                self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-                self.tabifyDockWidget(self.docks[spec.tab_with], dock)
-                self.docks[spec.tab_with].raise_()
-        self.setCentralWidget(QWidget())  # empty: the docks are the window
-        self.centralWidget().hide()
-        self._lay_out_tiles(tiles)
-
-    def _lay_out_tiles(self, tiles: list[QDockWidget]) -> None:
-        if not tiles:
-            return
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, tiles[0])
-        cols = tiles[:2]
-        if len(tiles) > 1:
-            self.splitDockWidget(tiles[0], tiles[1], Qt.Orientation.Horizontal)
-        for i, dock in enumerate(tiles[2:]):
-            above = cols[i % len(cols)]
-            self.splitDockWidget(above, dock, Qt.Orientation.Vertical)
-            cols[i % len(cols)] = dock
-        if len(tiles) >= 3:  # the lower row (gradients, confusion) has more to show
-            self.resizeDocks([tiles[0], tiles[2]], [400, 560], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["controls"], *tiles[:2]], [290, 640, 640], Qt.Orientation.Horizontal)
-
-    def _make_menus(self) -> None:
-        bar = self.menuBar()
-        a = self.actions
-        file = bar.addMenu("&File")
-        for key in ("open_data", "open_folder", "embedded", None, "load", "save", "save_as", None, "quit"):
-            file.addSeparator() if key is None else file.addAction(a[key])
-        train = bar.addMenu("&Train")
-        for key in ("start", "step_batch", "step_epoch", None, "reset"):
-            train.addSeparator() if key is None else train.addAction(a[key])
-        view = bar.addMenu("&View")
-        for dock in self.docks.values():
-            view.addAction(dock.toggleViewAction())
-        view.addSeparator()
-        view.addAction("Reset layout", self.reset_layout)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(a["shortcuts"])
-        help_menu.addAction("About", lambda: self._info_box(
-            "About backprop-studio", "A visual debugger for small NumPy neural networks.\n"
-                                     "Drop a dataset or a checkpoint on the window to open it."))
-
-    def _make_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.status_pos = QLabel("")
-        self.status_rate = QLabel("")
-        self.status_lr = QLabel("")
-        for w, tip in ((self.status_pos, "completed epochs and the batch within the current epoch"),
-                       (self.status_rate, "training throughput over the last seconds"),
-                       (self.status_lr, "current learning rate")):
-            w.setToolTip(tip)
-            w.setMinimumWidth(90)
-            bar.addPermanentWidget(w)
 
     # ---- settings ------------------------------------------------------------------------------
 
@@ -260,9 +153,6 @@ class MainWindow(QMainWindow):
         self.restoreState(self._default_state)
         for dock in self.docks.values():
             dock.show()
-
-    def _dir(self, key: str) -> str:
-        return self.settings.value(f"dirs/{key}", str(Path.home()), str)
 
     # ---- commands ------------------------------------------------------------------------------
 
@@ -301,40 +191,22 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"opening {spec} \u2026")
         self.worker.open_data(spec, self._form_config() or TrainConfig())
 
+    def open_embedded(self) -> None:
+        self.open_data(DEFAULT_DATA)
+
     def open_path(self, path: str) -> None:
-        """A dropped file or folder: a checkpoint if it is one, else a dataset."""
-        if path.lower().endswith(".npz"):
+        """A dropped file or folder: a run log (.json), a checkpoint if it is one, else a dataset."""
+        if path.lower().endswith(".json"):
+            self.worker.experiments.open_log(path)
+        elif path.lower().endswith(".npz"):
             self._requested_spec = path
             self.worker.open_path(path)
         else:
             self.open_data(path)
 
-    def ask_open_data(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a dataset", self._dir("data"), DATA_FILTER)
-        if path:
-            self.settings.setValue("dirs/data", str(Path(path).parent))
-            self.open_data(path)
-
-    def ask_open_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a dataset folder", self._dir("data"))
-        if path:
-            self.settings.setValue("dirs/data", str(Path(path).parent))
-            self.open_data(path)
-
-    def ask_load(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load a checkpoint", self._dir("checkpoints"), CHECKPOINT_FILTER)
-        if path:
-            self.settings.setValue("dirs/checkpoints", str(Path(path).parent))
-            self.worker.load_checkpoint(path)
-
-    def _ask_save_path(self) -> str:
-        start = self.checkpoint_path or str(Path(self._dir("checkpoints")) / "session.npz")
-        path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", start, CHECKPOINT_FILTER)
-        if path and not path.lower().endswith(".npz"):
-            path += ".npz"
-        if path:
-            self.settings.setValue("dirs/checkpoints", str(Path(path).parent))
-        return path
+    def show_panel(self, key: str) -> Panel | None:
+        """Bring a panel to the front (its dock, and its tab if it is one); None if there is no such panel."""
+        return docks.show_panel(self, key)
 
     def save(self) -> None:
         if self.checkpoint_path:
@@ -343,7 +215,7 @@ class MainWindow(QMainWindow):
             self.save_as()
 
     def save_as(self) -> None:
-        path = self._ask_save_path()
+        path = ask_save_path(self)
         if path:
             self.worker.save_checkpoint(path)
 
@@ -351,13 +223,25 @@ class MainWindow(QMainWindow):
 
     def _on_session(self, info: SessionInfo) -> None:
         self.info = info
-        self.step = self.saved_step = info.step
+        title = f"backprop-studio \u2014 {info.dataset}"
+        if info.view_step is not None:  # time travel: the same session, shown as it was
+            self.status_past.setText(f"\u21b6 viewing step {info.view_step:,}")
+            self.status_past.setStyleSheet(PAST_STYLE)
+            self.status_past.show()
+            self.setWindowTitle(title + f" \u2014 viewing step {info.view_step:,}")
+            self.statusBar().showMessage(f"time travel: every panel shows step {info.view_step:,} "
+                                         f"(epoch {info.epoch}, batch {info.batch}) \u2014 Alt+End returns to live", 8000)
+            return
+        self.status_past.hide()
+        if info.session_id != self._live_session:  # a new or loaded session (not a return from the past)
+            self._live_session = info.session_id
+            self.step = self.saved_step = info.step
         self.checkpoint_path = info.source
         if self._requested_spec and not info.source:
             self.settings.setValue("data/spec", self._requested_spec)
         self._requested_spec = None
-        title = f"backprop-studio \u2014 {info.dataset}"
-        self.setWindowTitle(title + (f" \u2014 {Path(info.source).name}" if info.source else ""))
+        branch = f" \u2014 {info.branch}" if info.branch and info.branch != "main" else ""
+        self.setWindowTitle(title + (f" \u2014 {Path(info.source).name}" if info.source else "") + branch)
         self.statusBar().showMessage(
             f"loaded {info.source}" if info.source else f"{info.dataset}: {info.n_train:,} training examples, "
                                                         f"ready \u2014 press Space to train", 8000)
@@ -367,7 +251,7 @@ class MainWindow(QMainWindow):
     def _on_update(self, u: Update) -> None:
         # runs after every panel's on_update (connected last); the redraws are queued, one per pass
         try:
-            if self.info is not None and u.generation == self.info.generation:
+            if self.info is not None and u.generation == self.info.generation and self.info.view_step is None:
                 self.step = u.step
                 self._show_position(u.epoch, u.batch, u.batches_per_epoch, self.info.config.epochs,
                                     u.examples_per_s if u.state == State.RUNNING else None, u.lr)
@@ -388,7 +272,8 @@ class MainWindow(QMainWindow):
         if state == State.DIVERGED:
             self.show_error(message or "training diverged", title="Training diverged \u2014 paused")
         elif state == State.PAUSED and message:
-            self.statusBar().showMessage(f"paused: {message}", 15000)
+            self.statusBar().showMessage(f"\u2016 paused: {message}", 30000)
+            self.show_panel("watchpoints")  # like a debugger at a breakpoint: show where and why
         elif state == State.FINISHED:
             self.statusBar().showMessage("finished all epochs", 8000)
 
@@ -404,7 +289,8 @@ class MainWindow(QMainWindow):
         a["start"].setToolTip(("Pause at the next batch boundary" if running else "Start training") + " (Space)")
         for key in ("step_batch", "step_epoch"):
             a[key].setEnabled(has and not over and not running)
-        for key in ("reset", "save", "save_as", "load"):
+        for key in ("reset", "save", "save_as", "load", "export_log", "watch", "gradcheck", "snap_prev", "snap_next",
+                    "live", "branch", "autoencoder"):
             a[key].setEnabled(has)
 
     def _on_saved(self, path: str) -> None:
@@ -413,6 +299,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"saved {path}", 8000)
         if self.info is not None:
             self.setWindowTitle(f"backprop-studio \u2014 {self.info.dataset} \u2014 {Path(path).name}")
+
+    def _on_log_opened(self, name: str) -> None:
+        self.show_panel("experiments")
+        self.statusBar().showMessage(f"opened the run log {name} in Experiments", 10000)
 
     def _on_busy(self, what: str) -> None:
         if what:
@@ -435,13 +325,13 @@ class MainWindow(QMainWindow):
         box.open()
         self.error_box = box
 
-    def _info_box(self, title: str, text: str) -> None:
+    def info_box(self, title: str, text: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, self)
         box.open()
 
     def show_shortcuts(self) -> None:
         rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
-        self._info_box("Keyboard shortcuts", f"<table>{rows}</table>")
+        self.info_box("Keyboard shortcuts", f"<table>{rows}</table>")
 
     # ---- drag and drop -------------------------------------------------------------------------
 
@@ -479,7 +369,7 @@ class MainWindow(QMainWindow):
                     self.toggle_run()
                 return
             if answer == QMessageBox.StandardButton.Save:
-                path = self.checkpoint_path or self._ask_save_path()
+                path = self.checkpoint_path or ask_save_path(self)
                 problem = self.worker.save_and_wait(path) if path else "no file chosen"
                 if problem:
                     event.ignore()

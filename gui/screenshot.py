@@ -54,7 +54,9 @@ def settle(app, seconds: float = 0.3) -> None:
 def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "glyphs",
                config: TrainConfig | None = None, size: tuple[int, int] = WINDOW_SIZE,
                timeout_s: float = 600.0) -> list[Path]:
-    """Train ``steps`` batches and save window.png and <panel>.png into ``out``; returns the paths."""
+    """Train ``steps`` batches and save window.png and <panel>.png into ``out``; returns the paths.
+    On the way it sets a watchpoint (watchpoints.png is taken when it first fires), then runs a preset
+    experiment, a gradient check, the autoencoder and a time-travel branch for the other panels."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import pyqtgraph as pg
     from PyQt6.QtCore import QSettings
@@ -72,6 +74,16 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings, data=data, config=config or TrainConfig())
+        shots: dict[str, Path] = {}
+
+        def grab(key: str) -> None:
+            panel = window.show_panel(key)
+            settle(app, 0.4)
+            shots[key] = out / f"{key}.png"
+            panel.grab().save(str(shots[key]))
+
+        grab.shots = shots
+
         try:
             window.resize(*size)
             window.show()
@@ -79,10 +91,22 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
             if window.info is None:
                 raise OSError(window.last_error)
             if steps > 0:
-                window.worker.start(config or window.controls.config(), max_batches=steps)
-                wait_until(app, lambda: window.step >= steps or window.state in (
-                    State.FINISHED, State.DIVERGED, State.STOPPED), timeout_s, f"{steps} batches")
-                wait_until(app, lambda: window.state != State.RUNNING, 30, "the pause")
+                watch = window.panels.get("watchpoints")
+                if watch is not None:  # the loss first dips under this about two thirds of the way
+                    window.worker.watches.add(f"loss < {2.2 if steps >= 300 else 3.5}")
+                    settle(app, 0.2)
+                wait_until(app, lambda: window.info is not None, 30, "the session")
+                while window.step < steps and window.state not in (State.FINISHED, State.DIVERGED, State.STOPPED):
+                    before = window.step
+                    window.worker.start(config or window.controls.config(), max_batches=steps - window.step)
+                    wait_until(app, lambda: window.step > before, 60, "the start")
+                    wait_until(app, lambda: window.step >= steps or window.state != State.RUNNING, timeout_s,
+                               f"{steps} batches")
+                    wait_until(app, lambda: window.state != State.RUNNING, 30, "the pause")
+                    if window.state == State.PAUSED and window.message and "watchpoints" not in shots:
+                        grab("watchpoints")  # at the batch that fired, highlighted
+                    if window.state == State.PAUSED and not window.message:
+                        break
             settle(app)
             confusion = window.panels.get("confusion")
             if confusion is not None and confusion.most_confused() is not None:
@@ -90,15 +114,63 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
             weights = window.panels.get("weights")
             if weights is not None and weights.W is not None:
                 weights.select(0)
+            for key in ("curves", "weights", "gradients", "confusion"):
+                window.show_panel(key)
             settle(app)
-            paths = [out / "window.png"]
+            paths = [out / "window.png", out / "controls.png"]
             window.grab().save(str(paths[0]))
-            for key, dock in window.docks.items():
-                path = out / f"{key}.png"
-                dock.widget().grab().save(str(path))
-                paths.append(path)
-            return paths
+            window.controls.grab().save(str(paths[1]))
+            for key in ("curves", "weights", "gradients", "confusion"):
+                if key in window.panels:
+                    paths.append(out / f"{key}.png")
+                    window.panels[key].grab().save(str(paths[-1]))
+            _extras(app, window, steps, grab, timeout_s)
+            return paths + list(shots.values())
         finally:
             window.saved_step = window.step  # nothing to offer to save
             window.close()
             settings.sync()
+
+
+def _extras(app, window, steps: int, grab, timeout_s: float) -> None:
+    """Exercise the debugger's other panels and take their pictures."""
+    from engine.autoencoder import AutoencoderConfig
+
+    panels, worker = window.panels, window.worker
+    small = steps < 300
+    if "watchpoints" in panels and "watchpoints" not in grab.shots:
+        grab("watchpoints")
+    if "experiments" in panels:
+        panels["experiments"].run_preset("activation", 1 if small else 3)
+        wait_until(app, lambda: bool(panels["experiments"].finding), timeout_s, "the experiment")
+        grab("experiments")
+    if "gradcheck" in panels:
+        panels["gradcheck"].run_check()
+        wait_until(app, lambda: panels["gradcheck"].result is not None, timeout_s, "the gradient check")
+        grab("gradcheck")
+    if "autoencoder" in panels:
+        ae = panels["autoencoder"]
+        n_train = window.info.n_train
+        worker.autoencoder.start(AutoencoderConfig(epochs=1, min_train=n_train) if small else AutoencoderConfig())
+        target = 1 if small else 4
+        wait_until(app, lambda: len(ae.epochs) >= target or ae.state.value in ("finished", "diverged"),
+                   timeout_s, "the autoencoder")
+        worker.autoencoder.pause()
+        wait_until(app, lambda: ae.state.value != "running", 30, "the autoencoder's pause")
+        grab("autoencoder")
+    if "timeline" in panels:
+        tl = panels["timeline"]
+        wait_until(app, lambda: len(tl.steps) >= 2, 30, "snapshots")
+        tl.go_index(len(tl.steps) // 2)
+        wait_until(app, lambda: window.info.view_step is not None, 30, "the past")
+        tl.lr.setValue(tl.lr.value() * 10)
+        tl.branch_here()
+        wait_until(app, lambda: len(tl.branches) == 2, 30, "the branch")
+        before = window.step
+        window.worker.start(None, max_batches=max(steps // 3, 5))
+        wait_until(app, lambda: window.step > before, 30, "the branch's start")
+        wait_until(app, lambda: window.state != State.RUNNING, timeout_s, "the branch's batches")
+        settle(app, 0.3)
+        tl.go_index(max(len(tl.steps) // 3, 1))
+        wait_until(app, lambda: window.info.view_step is not None, 30, "the past")
+        grab("timeline")

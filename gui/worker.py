@@ -3,159 +3,92 @@
 Flow, one way: the session calls ``Worker._on_event`` in the training thread for every batch and
 epoch; the worker accumulates them and, at most ``MAX_HZ`` times a second (never while the GUI is
 still drawing the previous one, and less often when drawing is slow: Python's GIL makes every
-millisecond the GUI spends in Python a millisecond the training may wait), emits one ``Update`` holding everything the panels need:
-the new batch losses, per-layer gradient statistics, activation histograms, the engine's
-vanishing-gradient words, new epoch results, the validation confusion matrix and a copy of the
-first-layer weights, all taken in the training thread between two batches, so a panel never reads
-an array the training is writing.
+millisecond the GUI spends in Python a millisecond the training may wait), emits one ``Update`` holding
+everything the panels need: the new batch losses, per-layer gradient statistics, activation histograms,
+the engine's vanishing-gradient words, new epoch results, the validation confusion matrix and a copy of
+the first-layer weights, all taken in the training thread between two batches, so a panel never reads
+an array the training is writing. The messages live in gui/messages.py.
 
 Commands come back as method calls from the GUI thread. ``pause`` is applied to the session
 directly (the engine makes it thread-safe); everything else is queued into the worker thread,
-where it runs after the current command (``run`` returns at the next batch boundary once paused).
+where it runs after the current command. How engine events become panel messages is in
+gui/worker_events.py (a mixin).
+
+Several things can train at once: the main session, a side-by-side experiment, the autoencoder.
+They are *jobs* run by a cooperative scheduler in this one thread: when more than one wants the CPU,
+each trains for ``SLICE_S`` in turn (a fair share); the main session alone trains without slicing,
+exactly as before. A queued command makes the running job return at the next batch boundary, so the
+window stays responsive. The main session's pauses between slices are not shown to the panels.
+
+Helpers that live in this thread with the worker: ``watches`` (gui/worker_watch.py), ``timeline``
+(gui/worker_timeline.py), ``experiments``, ``autoencoder`` and ``gradcheck`` (gui/worker_jobs.py).
 """
 from __future__ import annotations
 
 import threading
 import time
 import traceback
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
-from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QObject, QThread, Qt, pyqtSignal, pyqtSlot
 
 from engine.checkpoint import CheckpointError, load_session, save_session
 from engine.data import DataError, load_dataset
-from engine.dataset import Dataset, to_image
-from engine.session import BatchEvent, EpochEvent, State, StateEvent, TrainConfig, TrainingSession
-from engine.stats import LayerStats, StatsMean, activation_histogram, vanishing_gradient_report
+from engine.dataset import Dataset
+from engine.runlog import save_json
+from engine.session import State, TrainConfig, TrainingSession
+from engine.stats import LayerStats
+from gui.messages import Pending, Rate, SessionInfo, Update  # noqa: F401  (SessionInfo, Update re-exported)
+from gui.worker_events import SessionEvents
+from gui.worker_experiments import ExperimentJob
+from gui.worker_jobs import AutoencoderJob, GradcheckJob
+from gui.worker_timeline import TimeTravel
+from gui.worker_watch import Watchlist
 
-MAX_HZ = 30
-GUI_SHARE = 0.05  # updates are spaced so that drawing them takes at most this share of the time ...
-MAX_INTERVAL_S = 1.0  # ... but it never rests longer than this between two updates
-INFLIGHT_TIMEOUT_S = 3.0  # emit anyway if the GUI has not acknowledged the previous update by then
-RATE_WINDOW_S = 2.0
-REPORT_BATCHES = 64  # the vanishing-gradient words judge the mean over the last this many batches  # examples/s is measured over this much recent training time
+SLICE_S = 0.05  # with several jobs wanting the CPU, each trains this long in turn
 
 USER_ERRORS = (DataError, CheckpointError, ValueError, OSError)
 
 
-@dataclass
-class SessionInfo:
-    """Everything a panel needs to (re)draw from scratch: sent when a session is created or loaded."""
+class _MainJob:
+    """The main session as a scheduler job."""
 
-    generation: int  # increases with every new session; updates carry it too
-    dataset: str
-    classes: tuple[str, ...]
-    config: TrainConfig
-    layers: list[tuple[str, str, int]]  # (name, activation, units)
-    n_train: int
-    n_valid: int
-    batches_per_epoch: int
-    step: int
-    epoch: int
-    batch: int
-    state: State
-    message: str
-    batch_loss: np.ndarray  # whole history (a loaded checkpoint brings its curves along)
-    batch_acc: np.ndarray
-    epochs: list[EpochEvent]
-    weights: np.ndarray  # first-layer W copy (inputs x units)
-    confusion: np.ndarray | None  # validation confusion at the last epoch end (None before the first)
-    source: str = ""  # file the session came from ("" for a new one)
+    def __init__(self, worker: "Worker"):
+        self.worker = worker
 
-    @property
-    def total_batches(self) -> int:
-        return self.config.epochs * self.batches_per_epoch
+    def wants_cpu(self) -> bool:
+        return self.worker._main_active
+
+    def advance(self, deadline: float | None) -> None:
+        self.worker._advance_main(deadline)
+
+    def fail(self) -> None:
+        self.worker._stop_main()
 
 
-@dataclass
-class Update:
-    """What changed since the previous update (coalesced over any number of batches)."""
-
-    generation: int
-    state: State
-    step: int
-    epoch: int  # completed epochs
-    batch: int  # next batch within the epoch
-    batches_per_epoch: int
-    total_batches: int
-    lr: float
-    steps: np.ndarray  # global step of each new batch
-    losses: np.ndarray
-    accs: np.ndarray
-    grads: dict[str, np.ndarray]  # layer -> mean |dL/dW| of each new batch
-    stats: dict[str, LayerStats]  # mean over the last (<= REPORT_BATCHES) new batches, or the last known
-    report: list[str]  # engine.stats.vanishing_gradient_report on ``stats``
-    histograms: dict[str, tuple[np.ndarray, np.ndarray]]  # hidden layer -> (counts, edges) of the last batch
-    activations: dict[str, str]  # layer -> activation name
-    epochs: list[EpochEvent]  # epochs completed since the previous update
-    confusion: np.ndarray | None  # set when an epoch ended since the previous update
-    weights: np.ndarray
-    examples_per_s: float
-    eta_s: float | None  # None when not running
-
-    @property
-    def progress(self) -> float:
-        return self.step / self.total_batches if self.total_batches else 1.0
-
-
-@dataclass
-class _Pending:
-    """Batch events since the last Update, kept as they came (the listener must stay cheap: it runs
-    once per batch inside the training loop)."""
-
-    steps: list[int] = field(default_factory=list)
-    losses: list[float] = field(default_factory=list)
-    accs: list[float] = field(default_factory=list)
-    layers: list[dict[str, LayerStats]] = field(default_factory=list)
-    epochs: list[EpochEvent] = field(default_factory=list)
-
-
-class Rate:
-    """Examples per second over the last few seconds of training (pauses do not count); O(1) per batch."""
-
-    def __init__(self, window_s: float = RATE_WINDOW_S):
-        self.window_s = window_s
-        self.marks: deque[tuple[float, int]] = deque()
-        self.total = 0  # examples in marks[1:]
-        self.value = 0.0
-
-    def restart(self) -> None:
-        self.marks.clear()
-        self.total = 0
-
-    def add(self, now: float, n: int) -> None:
-        if self.marks:
-            self.total += n
-        self.marks.append((now, n))
-        while len(self.marks) > 2 and now - self.marks[0][0] > self.window_s:
-            self.marks.popleft()
-            self.total -= self.marks[0][1]
-        span = now - self.marks[0][0]
-        if span > 0:
-            self.value = self.total / span
-
-
-class Worker(QObject):
+class Worker(QObject, SessionEvents):
     session_changed = pyqtSignal(object)  # SessionInfo
     updated = pyqtSignal(object)  # Update
     state_changed = pyqtSignal(object, str)  # State, message (a diagnosis or a watchpoint reason)
     error = pyqtSignal(str)  # a user-facing one-line message; the session is kept as it was
     saved = pyqtSignal(str)  # checkpoint path
+    exported = pyqtSignal(str)  # what was written (a run log), for the status bar
     busy = pyqtSignal(str)  # what the worker is doing that takes a while ("" when done)
     _command = pyqtSignal(object)
+    _tick_signal = pyqtSignal()
 
     def __init__(self, parent_thread_name: str = "training"):
         super().__init__()
         self.session: TrainingSession | None = None
         self.generation = 0
         self.source = ""
-        self._pending = _Pending()
+        self._pending = Pending()
         self._last_stats: dict[str, LayerStats] = {}
         self._last_report: list[str] = []
+        self._last_batch: dict[str, LayerStats] = {}  # statistics of the latest batch
         self._epoch_ended = False
+        self._hit = False  # a watchpoint fired: the next flush shows exactly that batch
+        self._snap_mark: tuple | None = None
         self._last_emit = 0.0
         self._inflight = False  # an Update is queued and not yet drawn: accumulate instead of emitting
         self._next_emit = 0.0  # perf_counter time before which no (unforced) Update is emitted
@@ -163,17 +96,34 @@ class Worker(QObject):
         self._stopping = False
         self._rate = Rate()
         self._shown: tuple | None = None  # (valid split, predictions) behind the last confusion shown
+        # scheduling (see the module docstring)
+        self._yield = threading.Event()  # a command is waiting: the running job returns at a batch boundary
+        self._main_active = False  # the main session should train (it may be between two slices)
+        self._budget: int | None = None  # batches left of a start(max_batches=...)
+        self._deadline: float | None = None
+        self._in_slice = False
+        self._yielding = False
+        self._shown_state: State | None = None  # the last state the window was told
+        self._tick_queued = False
+        self.watches = Watchlist(self)
+        self.timeline = TimeTravel(self)
+        self.experiments = ExperimentJob(self)
+        self.autoencoder = AutoencoderJob(self)
+        self.gradcheck = GradcheckJob(self)
+        self._jobs = [_MainJob(self), self.experiments, self.autoencoder]
         self.thread = QThread()
         self.thread.setObjectName(parent_thread_name)
-        self.moveToThread(self.thread)
-        self._command.connect(self._execute)
+        self.moveToThread(self.thread)  # the helpers above are children: they move along
+        # queued even when emitted from this thread (a scheduler pass re-queues itself behind the commands)
+        self._command.connect(self._execute, Qt.ConnectionType.QueuedConnection)
+        self._tick_signal.connect(self._tick, Qt.ConnectionType.QueuedConnection)
         self.thread.start()
 
     # ---- commands (call from the GUI thread) ----------------------------------------------------
 
     @property
     def running(self) -> bool:
-        return self.session is not None and self.session.state == State.RUNNING
+        return self.session is not None and (self.session.state == State.RUNNING or self._main_active)
 
     def open_data(self, spec: str, config: TrainConfig | None = None) -> None:
         """Load a dataset ("glyphs" or a path) and start a fresh session on it."""
@@ -192,14 +142,15 @@ class Worker(QObject):
 
     def start(self, config: TrainConfig | None = None, max_batches: int | None = None) -> None:
         """Train until paused/finished (or for ``max_batches``). New hyperparameters apply only to an
-        untouched session (step 0); later they need a reset."""
+        untouched session (step 0); later they need a reset. From a past moment (time travel), training
+        continues from the live session, not from the moment shown."""
         self._pause_requested = False
         self._queue(lambda: self._run(config, max_batches))
 
     def pause(self) -> None:
         self._pause_requested = True  # also catches a run that has been queued but not begun
-        if self.running:  # a pause sent to an idle session would stop its next run at once
-            self.session.pause()
+        if self.session is not None and self.session.state == State.RUNNING:
+            self.session.pause()  # a pause sent to an idle session would stop its next run at once
 
     def step_batch(self) -> None:
         self._queue(self._step_batch)
@@ -219,33 +170,31 @@ class Worker(QObject):
         self._queue(lambda: self._load_checkpoint(path))
 
     def open_path(self, path: str) -> None:
-        """A dropped or opened file: a checkpoint if it is one, else a dataset."""
+        """A dropped or opened file: a run log (.json), a checkpoint if it is one, else a dataset."""
+        if path.lower().endswith(".json"):
+            self.experiments.open_log(path)
+            return
         self.pause()
         self._queue(lambda: self._open_path(path))
 
-    def ack(self, gui_seconds: float | None = None) -> None:
-        """The GUI has drawn the last Update: the next one may be emitted. What drawing it cost (the GUI
-        thread's CPU time if given, else the wall time since the emit) sets the pace: the GUI gets
-        about GUI_SHARE of the time, so drawing never slows training much (Python has one GIL)."""
-        now = time.perf_counter()
-        cost = now - self._last_emit if gui_seconds is None else gui_seconds
-        rest = min(MAX_INTERVAL_S, cost * (1.0 / GUI_SHARE - 1.0))  # the GUI rests this long before the next
-        self._next_emit = self._last_emit + max(1.0 / MAX_HZ, cost + rest)
-        self._inflight = False
-
-    def samples(self, true_class: int, pred_class: int, limit: int = 200):
-        """Validation images of one confusion-matrix cell as last shown: (images (n, 32, 32), indices)."""
-        if self._shown is None:
-            return np.zeros((0, 32, 32), np.float32), np.zeros(0, np.int64)
-        valid, pred = self._shown
-        idx = np.flatnonzero((valid.y == true_class) & (pred == pred_class))[:limit]
-        return np.stack([to_image(valid.x[i]) for i in idx]) if len(idx) else np.zeros((0, 32, 32)), idx
+    def export_log(self, path: str, name: str = "") -> None:
+        """The main session's full log (config, every batch and epoch, layer statistics) as JSON."""
+        def job():
+            if self.session is None:
+                raise OSError("nothing to export yet")
+            branch = self.timeline.current_name()
+            save_json(path, self.session, name or self.session.data.name + (f" ({branch})" if branch != "main" else ""))
+            self.exported.emit(f"run log written to {path}")
+        self._queue(job)
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        """Stop training at the next batch boundary and end the thread. Safe to call twice."""
+        """Stop all training at the next batch boundary and end the thread. Safe to call twice."""
         self._stopping = True
         if self.session is not None:
             self.session.stop()
+        self.experiments.halt()
+        self.autoencoder.halt()
+        self.gradcheck.cancel()
         self.thread.quit()
         return self.thread.wait(timeout_ms)
 
@@ -275,6 +224,7 @@ class Worker(QObject):
 
     def _queue(self, fn: Callable[[], object]) -> None:
         if not self._stopping:
+            self._yield.set()  # whatever is training returns at the next batch boundary
             self._command.emit(fn)
 
     def _config(self) -> TrainConfig:
@@ -294,6 +244,37 @@ class Worker(QObject):
         finally:
             self.busy.emit("")
             self._flush(force=True)
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """Queue a scheduler pass if any job wants the CPU (after the commands already queued)."""
+        if not self._tick_queued and not self._stopping and any(j.wants_cpu() for j in self._jobs):
+            self._tick_queued = True
+            self._tick_signal.emit()
+
+    @pyqtSlot()
+    def _tick(self) -> None:
+        """One pass of the scheduler: every job that wants the CPU trains one slice (unbounded for the
+        main session when it is alone; it returns when a command is queued)."""
+        self._tick_queued = False
+        jobs = [j for j in self._jobs if j.wants_cpu()]
+        shared = len(jobs) > 1
+        for job in jobs:
+            if self._stopping:
+                return
+            if not job.wants_cpu():
+                continue
+            slice_s = SLICE_S if shared else getattr(job, "alone_slice_s", None)
+            try:
+                job.advance(None if slice_s is None else time.perf_counter() + slice_s)
+            except USER_ERRORS as exc:
+                job.fail()
+                self.error.emit(str(exc))
+            except Exception as exc:
+                traceback.print_exc()
+                job.fail()
+                self.error.emit(f"internal error: {type(exc).__name__}: {exc}")
+        self._schedule()
 
     def _open_data(self, spec: str, config: TrainConfig | None) -> None:
         self.busy.emit(f"loading {spec} \u2026")
@@ -315,57 +296,86 @@ class Worker(QObject):
 
     def _new_session(self, data: Dataset, config: TrainConfig, session: TrainingSession | None = None,
                      source: str = "") -> None:
+        """A new root session (the timeline starts over with it)."""
         session = session or TrainingSession(data, config)
+        self.timeline.adopt_root(session)
+        self._attach(session, source)
+        self._announce()
+
+    def _attach(self, session: TrainingSession, source: str = "") -> None:
+        """Make ``session`` the one the panels follow (a new one, or another branch of the timeline)."""
         if self.session is not None:
             self.session.unsubscribe(self._on_event)
         self.session, self.source = session, source
-        self.generation += 1
-        self._pending, self._last_stats, self._last_report = _Pending(), {}, []
-        self._epoch_ended = False
+        self._pending, self._last_stats, self._last_report, self._last_batch = Pending(), {}, [], {}
+        self._epoch_ended = self._hit = False
+        self._main_active = False
+        self._snap_mark = None
         self._rate.restart()
         self._rate.value = 0.0
         session.subscribe(self._on_event)
-        h = session.history
-        confusion = None
-        if h.epochs:
-            confusion = session.confusion()
-            self._shown = (data.valid, session.valid_pred.copy())
-        else:
-            self._shown = None
-        self.session_changed.emit(SessionInfo(
-            self.generation, data.name, tuple(data.classes), session.config,
-            [(l.name, l.activation, l.W.shape[1]) for l in session.net.layers], len(data.train), len(data.valid),
-            session.batches_per_epoch, session.step, session.epoch, session.batch, session.state, session.message,
-            np.asarray(h.batch_loss, np.float64), np.asarray(h.batch_acc, np.float64), list(h.epochs),
-            session.net.layers[0].W.copy(), confusion, source))
-        self.state_changed.emit(session.state, session.message)
+        self.timeline.apply_cap(session)
+        self.watches.bind(session)
 
     def _run(self, config: TrainConfig | None, max_batches: int | None = None) -> None:
         s = self.session
         if s is None:
             return
-        if config is not None and config != s.config and s.step == 0:
+        if config is not None and config != s.config and s.step == 0 and not self.timeline.has_branches():
             self._new_session(s.data, config)
             s = self.session
+        self._leave_past()
         if self._pause_requested or s.done:
             if s.done:
                 self.state_changed.emit(s.state, s.message)
             return
         self._rate.restart()
-        s.run(max_batches)
+        self._budget = max_batches
+        self._main_active = True
+        self._schedule()
+
+    def _advance_main(self, deadline: float | None) -> None:
+        """One slice of the main session (until ``deadline``, a pause, a queued command or the end)."""
+        s = self.session
+        if s is None or s.done or self._pause_requested or (self._budget is not None and self._budget <= 0):
+            self._stop_main()
+            return
+        self._deadline, self._in_slice = deadline, True
+        before = s.step
+        try:
+            s.run(self._budget)
+        finally:
+            self._in_slice, self._deadline = False, None
+        if self._budget is not None:
+            self._budget -= s.step - before
+        yielded, self._yielding = self._yielding, False
+        if (yielded and s.state == State.PAUSED and not s.message and not self._pause_requested
+                and (self._budget is None or self._budget > 0)):
+            return  # still running as far as the window is concerned: the next slice follows
+        self._stop_main()
+
+    def _stop_main(self) -> None:
+        self._main_active = False
+        s = self.session
+        if s is not None and s.state != self._shown_state:
+            self._announce_state(s.state, s.message)
+            self.timeline.publish()  # the runs' batch counts on the timeline
 
     def _step_batch(self) -> None:
         s = self.session
         if s is None or s.done or s.state == State.RUNNING:
             return
+        self._leave_past()
         s.step_batch()
         if s.state == State.PAUSED:  # finishing and diverging announce themselves
+            self._shown_state = s.state
             self.state_changed.emit(s.state, s.message)
 
     def _step_epoch(self) -> None:
         s = self.session
         if s is None or s.done:
             return
+        self._leave_past()
         self._rate.restart()
         s.step_epoch()
 
@@ -384,65 +394,3 @@ class Worker(QObject):
             raise CheckpointError("load a dataset first: a checkpoint continues on its data")
         data = self.session.data
         self._new_session(data, None, load_session(path, data), source=path)
-
-    # ---- engine events (training thread) -------------------------------------------------------
-
-    def _on_event(self, event) -> None:
-        if isinstance(event, BatchEvent):
-            p = self._pending
-            p.steps.append(event.step)
-            p.losses.append(event.loss)
-            p.accs.append(event.acc)
-            p.layers.append(event.layers)
-            now = time.perf_counter()
-            self._rate.add(now, self.session.config.batch_size)
-            if self._stopping:
-                self.session.stop()  # re-assert: a stop that came before run() began is not lost
-            elif self._pause_requested and self.session.state == State.RUNNING:
-                self.session.pause()  # a pause that raced with run() starting
-            since = now - self._last_emit
-            if (now >= self._next_emit and since >= 1.0 / MAX_HZ and not self._inflight) \
-                    or since > INFLIGHT_TIMEOUT_S:
-                self._flush()
-        elif isinstance(event, EpochEvent):
-            self._pending.epochs.append(event)
-            self._epoch_ended = True
-        elif isinstance(event, StateEvent):
-            self._flush(force=True)
-            self.state_changed.emit(event.state, event.message)
-
-    def _flush(self, force: bool = False) -> None:
-        """Emit what accumulated (taking copies now, between two batches)."""
-        s, p = self.session, self._pending
-        if s is None or (not p.steps and not p.epochs and not force):
-            return
-        self._pending = _Pending()
-        grads = {}
-        if p.layers:
-            grads = {name: np.fromiter((d[name].grad_mean_abs for d in p.layers), float, len(p.layers))
-                     for name in p.layers[-1]}
-            recent = StatsMean()
-            for d in p.layers[-REPORT_BATCHES:]:
-                recent.add(d)
-            self._last_stats = recent.mean()
-            self._last_report = vanishing_gradient_report(
-                self._last_stats, {l.name: l.activation for l in s.net.layers})
-        confusion = None
-        if self._epoch_ended:
-            confusion = s.confusion()
-            self._shown = (s.data.valid, s.valid_pred.copy())
-            self._epoch_ended = False
-        histograms = {l.name: activation_histogram(l.a, l.activation)
-                      for l in s.net.layers[:-1] if l.a is not None}
-        running = s.state == State.RUNNING
-        total = s.config.epochs * s.batches_per_epoch
-        rate = self._rate.value
-        eta = (total - s.step) * s.config.batch_size / rate if running and rate > 0 else None
-        self._inflight = True
-        self._last_emit = time.perf_counter()
-        self.updated.emit(Update(
-            self.generation, s.state, s.step, s.epoch, s.batch, s.batches_per_epoch, total, s.lr,
-            np.asarray(p.steps, np.int64), np.asarray(p.losses), np.asarray(p.accs),
-            grads, dict(self._last_stats), list(self._last_report),
-            histograms, {l.name: l.activation for l in s.net.layers}, p.epochs, confusion,
-            s.net.layers[0].W.copy(), rate, eta))
