@@ -280,6 +280,34 @@ def add_autoencoder_commands(sub) -> None:
 # ---- gui / screenshot -----------------------------------------------------------------------
 
 
+def _start_virtual_screen() -> bool:
+    """Start Xvfb on a free display in its own session (so a terminal's Ctrl+C reaches only the
+    app, which then closes cleanly) and point DISPLAY at it; stopped when the app exits."""
+    import atexit
+    import shutil
+    import subprocess
+    import time
+    from pathlib import Path
+
+    xvfb = shutil.which("Xvfb")
+    if not xvfb:
+        return False
+    n = next(n for n in range(99, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists()
+             and not Path(f"/tmp/.X{n}-lock").exists())
+    proc = subprocess.Popen([xvfb, f":{n}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    atexit.register(proc.terminate)
+    for _ in range(100):
+        if Path(f"/tmp/.X11-unix/X{n}").exists():
+            os.environ["DISPLAY"] = f":{n}"
+            return True
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.terminate()
+    return False
+
+
 def cmd_gui(args) -> int:
     """The window. With no display (a server, CI, a container), run it on a virtual X screen
     (Xvfb, installed by install.sh) instead of failing: the app, its worker and its settings
@@ -287,17 +315,12 @@ def cmd_gui(args) -> int:
     headless = (sys.platform.startswith("linux") and "QT_QPA_PLATFORM" not in os.environ
                 and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")))
     if headless:
-        import shutil
-        import subprocess
-
-        xvfb = shutil.which("xvfb-run")
-        if xvfb:
-            print("no display found: running the window on a virtual X screen (Xvfb); "
+        if _start_virtual_screen():
+            print(f"no display found: running the window on a virtual X screen (Xvfb, DISPLAY={os.environ['DISPLAY']}); "
                   "`python main.py screenshot --out DIR` saves pictures of it. Ctrl+C quits.", file=sys.stderr)
-            return subprocess.call([xvfb, "-a", "-s", "-screen 0 1600x1000x24", sys.executable,
-                                    os.path.abspath(__file__)])
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        print("no display found and no Xvfb: running offscreen", file=sys.stderr)
+        else:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+            print("no display found and no Xvfb: running offscreen", file=sys.stderr)
     from gui.app import run_app
 
     return run_app()

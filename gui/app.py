@@ -8,13 +8,14 @@ each other. Adding a view is one line in ``PANELS``.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import pyqtgraph as pg
-from PyQt6.QtCore import QByteArray, QSettings, Qt
+from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QStyle, QTabWidget
 
 from engine.dataset import Dataset
@@ -389,4 +390,10 @@ def run_app(argv: list[str] | None = None, data: str | None = None) -> int:
     pg.setConfigOptions(background="w", foreground="#222")
     window = MainWindow(data=data)
     window.show()
+    # Ctrl+C in the terminal closes the window the normal way (stop the worker, offer to save):
+    # Python only sees the signal when it gets control, so a timer hands it control 5x a second.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    tick = QTimer()
+    tick.timeout.connect(lambda: None)
+    tick.start(200)
     return app.exec()
