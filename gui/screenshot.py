@@ -158,6 +158,11 @@ def _extras(app, window, steps: int, grab, timeout_s: float) -> None:
         worker.autoencoder.pause()
         wait_until(app, lambda: ae.state.value != "running", 30, "the autoencoder's pause")
         grab("autoencoder")
+    if "ocr" in panels:
+        ocr = window.show_panel("ocr")  # opens the first sample page when first shown
+        wait_until(app, lambda: ocr.view is not None and ocr.idle, timeout_s, "the OCR page")
+        ocr.select([3])
+        grab("ocr")
     if "timeline" in panels:
         tl = panels["timeline"]
         wait_until(app, lambda: len(tl.steps) >= 2, 30, "snapshots")

@@ -13,6 +13,7 @@ ocr_side.py (parameters, box close-up, text), ocr_files.py (open, samples, expor
 """
 from __future__ import annotations
 
+import numpy as np
 from PyQt6.QtCore import QSettings, Qt
 
 from engine.ocr import OcrPipeline, OcrResult, edit
@@ -194,6 +195,7 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
     def _on_view(self, v: OcrView) -> None:
         new_page = self.view is None or v.generation != self.view.generation
         old_params = self.view.params if self.view else None
+        chosen = self._rects()  # the selection follows its boxes through edits and re-runs (by place)
         self.view, self.result = v, v.result
         if new_page:
             self.selected = []
@@ -203,12 +205,17 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
             self.truth = files.truth_for(v.source)
         if v.stage == self.stage and v.params != old_params:
             self.params.set_values(v.params.get(self.stage, {}))
-        if v.focus is not None and self.result is not None:
-            hit = [i for i, b in enumerate(self.result.boxes) if b.rect == v.focus]
-            self.selected = hit[:1]
-        if self.result is not None:
-            self.selected = [i for i in self.selected if i < len(self.result.boxes)]
+        if self.result is None:
+            self.selected = []
+        else:
+            place = {b.rect: i for i, b in reversed(list(enumerate(self.result.boxes)))}
+            chosen = [v.focus] if v.focus is not None else chosen
+            self.selected = [place[r] for r in chosen if r in place]
+        if new_page:
+            self.page.new_page()
         self.page.set_image(v.image, (v.generation, v.token))
+        if new_page and self.result is not None and self.result.boxes and self.stage not in ("crops",):
+            self.zoom_to_text()
         self._draw_stage_list()
         self._draw_boxes()
         self._draw_detail()
@@ -218,6 +225,14 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
                             f" \u00b7 page {ms:.0f} ms" if v.ran else f"page {ms:.0f} ms")
         if v.error:
             self.status.setText(f"\u26a0 {v.error}")
+
+    def zoom_to_text(self) -> None:
+        """Zoom to the written part of the page (Fit, or F, shows all of it)."""
+        boxes = self.result.boxes
+        m = 0.6 * max(float(np.median([b.height for b in boxes])), 1.0)
+        h, w = self.view.page.shape[:2]
+        self.page.fit_rect(max(min(b.row0 for b in boxes) - m, 0), max(min(b.col0 for b in boxes) - m, 0),
+                           min(max(b.row1 for b in boxes) + m, h), min(max(b.col1 for b in boxes) + m, w))
 
     # ---- mouse and selection -------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from gui.panels.ocr_side import SMALL
 from gui.panels.ocr_view import HINT, NEUTRAL, SELECTED, confidence_color, legend_html, swatch
 
 SEGMENT_STAGES = ("components", "characters", "lines")  # boxes of their own, before the network reads them
+DROPPED = "#9aa4b1"                                      # blobs the characters stage dropped
 PITCH, PER_ROW = 34, 16                                  # the "crops" mosaic: box k is tile k
 
 
@@ -40,8 +41,8 @@ class OcrDrawing:
             f"last change re-ran {ran[0]} \u2192 {ran[-1]} ({len(ran)} of {len(self.stages)} stages, bold) in "
             f"{1000 * seconds:.0f} ms; the rest came from the cache" if 0 < len(ran) < len(self.stages) else
             f"all {len(self.stages)} stages ran: {total:.0f} ms")
-        info = " \u00b7 ".join(f"{k.replace('_', ' ')} {val}" for k, val in v.info.items())
-        self.info_label.setText(info)
+        info = " \u00b7 ".join(f"{k.replace('_', ' ')} <b>{val}</b>" for k, val in v.info.items())
+        self.info_label.setText(f"output: {info}" if info else "")
 
     def _box_rects(self):
         """(rects, colors, labels, widths, result index of each drawn box) for the stage shown."""
@@ -53,7 +54,10 @@ class OcrDrawing:
             else:
                 colors = [NEUTRAL] * len(rects)
             width = 1.0 if self.stage == "components" else 2.0
-            return rects, colors, None, [width] * len(rects), None
+            dropped = [_at_least(r, 0.12 * float(v.info.get("typical_height") or 0)) for r in v.dropped] \
+                if self.stage == "characters" else []
+            return (rects + dropped, colors + [DROPPED] * len(dropped), None,
+                    [width] * len(rects) + [1.0] * len(dropped), None)
         if self.stage == "crops":
             by_rect = {b.rect: i for i, b in enumerate(r.boxes)} if r else {}
             rects, colors, labels, index = [], [], [], []
@@ -77,9 +81,7 @@ class OcrDrawing:
         self.drawn_index = index  # drawn box k -> result box (None on the segmentation stages)
         self.page.inside_labels = self.stage == "crops"
         self.page.set_legend(self._legend())
-        if not self.show_boxes.isChecked():
-            rects, colors, labels = [], [], None
-        self.page.show_boxes(rects, colors, labels, widths)
+        self.page.show_boxes(rects, colors, labels, widths, visible=self.show_boxes.isChecked())
         self._draw_selection()
 
     def _legend(self) -> str:
@@ -87,8 +89,9 @@ class OcrDrawing:
         if self.stage == "components":
             return swatch(NEUTRAL, f"{n} connected ink blobs (8-connectivity)") + swatch(SELECTED, "selected character")
         if self.stage == "characters":
-            return swatch(NEUTRAL, f"{n} character boxes (specks dropped, fragments merged)") \
-                + swatch(SELECTED, "selected")
+            return (swatch(NEUTRAL, f"{n} characters (fragments merged)")
+                    + swatch(DROPPED, f"{len(self.view.dropped)} dropped (specks, rules, noise)")
+                    + swatch(SELECTED, "selected"))
         if self.stage == "lines":
             lines = len({b.line for b in self.view.boxes}) if self.view else 0
             return "".join(swatch(layer_color(k), f"line {k + 1}") for k in range(min(lines, 6))) \
@@ -136,7 +139,10 @@ class OcrDrawing:
         parts = []
         if self.drawn_index is None:
             k = self.page.index_at(x, y)
-            if k is not None:
+            if k is not None and k >= len(self.view.boxes):
+                r0, c0, r1, c1 = self.page.rects[k]
+                parts.append(f"dropped: {c1 - c0}\u00d7{r1 - r0} px")
+            elif k is not None:
                 b = self.view.boxes[k]
                 parts.append(f"{self.stage[:-1]} {k + 1}: {b.width}\u00d7{b.height} px"
                              + (f", line {b.line + 1}" if self.stage == "lines" else ""))
@@ -150,6 +156,13 @@ class OcrDrawing:
                          + (f", corrected from {b.corrected}" if b.corrected else ""))
         where = f"({x:.0f}, {y:.0f})" if self.stage != "crops" else ""
         self.hover_label.setText(" \u00b7 ".join([where] + parts) if where or parts else "")
+
+
+def _at_least(rect, side: float) -> tuple:
+    """A rect grown about its centre to at least ``side`` px (a dropped speck is a dot, its box must show)."""
+    r0, c0, r1, c1 = rect
+    dr, dc = max(0.0, side - (r1 - r0)) / 2, max(0.0, side - (c1 - c0)) / 2
+    return r0 - dr, c0 - dc, r1 + dr, c1 + dc
 
 
 __all__ = ["OcrDrawing", "PER_ROW", "PITCH", "SEGMENT_STAGES"]

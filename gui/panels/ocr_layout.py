@@ -167,6 +167,11 @@ class OcrLayout:
         self.doc.setWordWrap(True)
         self.doc.setStyleSheet("font-size: 11px; color: #222; background: #f4f5f7; padding: 4px; border-radius: 3px;")
         lay.addWidget(self.doc)
+        self.info_label = QLabel("")
+        self.info_label.setWordWrap(True)
+        self.info_label.setStyleSheet(SMALL)
+        self.info_label.setToolTip("What this stage measured on the page")
+        lay.addWidget(self.info_label)
         self.params = ParamsForm()
         self.params.changed.connect(self.set_param)
         self.params.reset.connect(self.reset_stage)
@@ -175,10 +180,6 @@ class OcrLayout:
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(self.params)
         lay.addWidget(scroll, 4)
-        self.info_label = QLabel("")
-        self.info_label.setWordWrap(True)
-        self.info_label.setStyleSheet(SMALL)
-        lay.addWidget(self.info_label)
         col.setMinimumWidth(130)
         return col
 
@@ -228,7 +229,7 @@ class OcrLayout:
             self.narrow = narrow
             self.keys.setVisible(not narrow)
             w = max(self.split.width(), self.width() - 8)
-            sides = (150, 188) if narrow else (205, 250)
+            sides = (150, 188) if narrow else (235, 250)
             self.split.setSizes([sides[0], max(w - sum(sides), 100), sides[1]])
 
 

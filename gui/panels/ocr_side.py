@@ -174,7 +174,10 @@ class BoxDetail(QWidget):
         pics.addWidget(self._captioned(self.crop, "crop"))
         pics.addWidget(self._captioned(self.net, "32\u00d732 input"))
         pics.addStretch(1)
-        lay.addLayout(pics)
+        self.close_up = QWidget()  # pictures and top-5: shown for one box
+        up = QVBoxLayout(self.close_up)
+        up.setContentsMargins(0, 0, 0, 0)
+        up.addLayout(pics)
         grid = QGridLayout()
         grid.setHorizontalSpacing(6)
         grid.setVerticalSpacing(1)
@@ -193,7 +196,8 @@ class BoxDetail(QWidget):
             for c, w in enumerate((ch, bar, pct)):
                 grid.addWidget(w, k, c)
             self.rows.append((ch, bar, pct))
-        lay.addLayout(grid)
+        up.addLayout(grid)
+        lay.addWidget(self.close_up)
         fix = QHBoxLayout()
         fix.addWidget(QLabel("Correct:"))
         self.edit = QLineEdit()
@@ -240,6 +244,7 @@ class BoxDetail(QWidget):
         self.edit.setEnabled(box is not None and selected == 1)
         for label in (self.crop, self.net):
             label.clear()
+        self.close_up.setVisible(box is not None)
         if box is None:
             self.title.setText("Click a box on the page (Ctrl+click: several)" if selected == 0
                                else f"{selected} boxes selected \u2014 M merges them, Delete removes them")

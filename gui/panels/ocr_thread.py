@@ -57,6 +57,7 @@ class OcrView:
     error: str = ""                  # why the run stopped early, if it did
     focus: tuple | None = None       # the rect of a box an edit made (merged, drawn): the panel selects it
     serial: int = 0                  # the last job this view includes (``submit`` returned it)
+    dropped: list[tuple] = field(default_factory=list)  # "characters": the blobs it dropped (rects)
     tokens: dict[str, int] = field(default_factory=dict)
 
 
@@ -180,16 +181,17 @@ class OcrThread(QThread):
             out = pipe.output(self.stage)
             image, boxes, info = _to_uint8(out.image), [replace(b) for b in out.boxes], dict(out.info)
             token = _token(out)
+            dropped = [tuple(int(x) for x in r) for r in out.data.dropped] if self.stage == "characters" else []
         except Exception as exc:
             error = error or _message(exc)
-            image, boxes, info, token = None, [], {}, 0
+            image, boxes, info, token, dropped = None, [], {}, 0, []
         load = pipe.cached("load")
         after = self._tokens()
         ran = [name for name, tok in after.items() if before.get(name) != tok]
         focus, self.focus = self.focus, None
         return OcrView(self.generation, self.source, self.stage, image, token, boxes, info, pipe.timings, ran,
                        time.perf_counter() - t0, result, load.data[0] if load is not None else None,
-                       pipe.params(), error, focus, self._served, after)
+                       pipe.params(), error, focus, self._served, dropped, after)
 
     # ---- jobs (run in the thread) ----------------------------------------------------------------
 

@@ -114,6 +114,7 @@ class PageView(QWidget):
         lay.addWidget(self.graphics, 1)
         self.token = None
         self.shape: tuple[int, ...] | None = None
+        self.ranges: dict[tuple, QRectF] = {}
         self.rects: list[tuple[int, int, int, int]] = []
         self.graphics.scene().sigMouseMoved.connect(self._moved)
         self.box.sigRangeChanged.connect(lambda *_: self._label_visibility())
@@ -126,31 +127,47 @@ class PageView(QWidget):
         self.legend.setText(html_text)
 
     def set_image(self, image: np.ndarray | None, token) -> None:
-        """Show an image (uint8); the zoom is kept while the image keeps its size."""
+        """Show an image (uint8). Each image size keeps its own zoom: going to the crops mosaic and back
+        returns to the same place on the page."""
         if token == self.token and token is not None:
             return
         self.token = token
         if image is None:
             self.image_item.clear()
-            self.shape = None
             return
         self.image_item.setImage(image, levels=(0, 255), autoLevels=False)
-        if image.shape[:2] != (self.shape or (None, None))[:2]:
-            self.shape = image.shape
-            self.fit()
-        self.shape = image.shape
+        shape = image.shape[:2]
+        if shape != self.shape:
+            if self.shape is not None:
+                self.ranges[self.shape] = self.box.viewRect()
+            self.shape = shape
+            if shape in self.ranges:
+                self.box.setRange(self.ranges[shape], padding=0)
+            else:
+                self.fit()
+
+    def new_page(self) -> None:
+        """Forget the zoom of the previous page."""
+        self.ranges.clear()
+        self.shape = None
 
     def fit(self) -> None:
         if self.shape is not None:
             h, w = self.shape[:2]
             self.box.setRange(QRectF(0, 0, w, h), padding=0.02)
 
-    def show_boxes(self, rects, colors, labels=None, widths=None) -> None:
-        """Boxes (row0, col0, row1, col1), one color each, optionally a label each (drawn above the box)."""
+    def fit_rect(self, r0: float, c0: float, r1: float, c1: float) -> None:
+        self.box.setRange(QRectF(c0, r0, c1 - c0, r1 - r0), padding=0.02)
+
+    def show_boxes(self, rects, colors, labels=None, widths=None, visible: bool = True) -> None:
+        """Boxes (row0, col0, row1, col1), one color each, optionally a label each (drawn above the box).
+        Hidden boxes (``visible`` False) are not drawn but still answer hover and clicks."""
         for item in self.paths + self.labels:
             self.box.removeItem(item)
         self.paths, self.labels = [], []
         self.rects = [tuple(r) for r in rects]
+        if not visible:
+            return
         groups: dict[tuple[str, float], QPainterPath] = {}
         for k, (r, color) in enumerate(zip(self.rects, colors)):
             path = groups.setdefault((color, widths[k] if widths else 2.0), QPainterPath())

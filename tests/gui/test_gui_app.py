@@ -163,7 +163,8 @@ def test_screenshot_saves_every_panel(qtbot, tmp_path, data):
     paths = screenshot(tmp_path / "shots", steps=15, data=data, size=(1200, 800))
     names = {p.name for p in paths}
     assert names == {"window.png", "controls.png", "curves.png", "weights.png", "gradients.png", "confusion.png",
-                     "watchpoints.png", "timeline.png", "experiments.png", "gradcheck.png", "autoencoder.png"}
+                     "watchpoints.png", "timeline.png", "experiments.png", "gradcheck.png", "autoencoder.png",
+                     "ocr.png"}
     for p in paths:
         assert p.stat().st_size > 2000, p
 

@@ -115,7 +115,12 @@ def test_a_parameter_reruns_only_its_stage_and_later(qtbot, panel):
     assert panel.result.lines == LINES
 
 
-def test_click_a_box_shows_its_top5_and_relabel_it(qtbot, panel):
+def test_hover_click_a_box_shows_its_top5_and_relabel_it(qtbot, panel):
+    b = panel.result.boxes[0]
+    pos = panel.page.view_to_widget((b.col0 + b.col1) / 2, (b.row0 + b.row1) / 2).toPoint()
+    qtbot.mouseMove(panel.page.graphics.viewport(), pos)
+    qtbot.waitUntil(lambda: "\u201cH\u201d" in panel.hover_label.text(), timeout=3000)
+    assert panel.page.hover.isVisible()
     click_box(qtbot, panel, 0)
     assert panel.selected == [0]
     box = panel.result.boxes[0]
@@ -124,6 +129,13 @@ def test_click_a_box_shows_its_top5_and_relabel_it(qtbot, panel):
     assert panel.detail.net.pixmap() is not None and not panel.detail.net.pixmap().isNull()
     assert not panel.detail.crop.pixmap().isNull()
     assert len(panel.page.selection) == 1
+    qtbot.keyClick(panel.page.graphics, Qt.Key.Key_B)  # boxes hidden: still clickable
+    assert not panel.show_boxes.isChecked() and panel.page.paths == [] and panel.page.labels == []
+    click_box(qtbot, panel, 2)
+    assert panel.selected == [2] and len(panel.page.selection) == 1
+    qtbot.keyClick(panel.page.graphics, Qt.Key.Key_B)
+    assert len(panel.page.labels) == 12
+    click_box(qtbot, panel, 0)
     qtbot.keyClick(panel.page.graphics, Qt.Key.Key_F2)
     assert panel.detail.edit.hasFocus()
     qtbot.keyClicks(panel.detail.edit, "M")  # a letter that is also a shortcut: typed, not "merge"
@@ -133,6 +145,10 @@ def test_click_a_box_shows_its_top5_and_relabel_it(qtbot, panel):
     assert panel.result.lines[0] == "MELLO 42"
     assert panel.result.boxes[0].corrected == "H" and len(panel.result.corrections) == 1
     assert "1 corrections" in panel.text_title.text()
+    panel.text.anchorClicked.emit(QUrl("box:3"))  # a click on a character of the text
+    assert panel.selected == [3] and panel.detail.top5_text()[0][0] == "L"
+    qtbot.keyClick(panel.page.graphics, Qt.Key.Key_Escape)
+    assert panel.selected == [] and panel.detail.top5_text() == []
 
 
 def test_delete_merge_and_draw(qtbot, panel):
