@@ -135,7 +135,7 @@ def divergence_report(net, loss: float, lr: float) -> str:
     logits = net.layers[-1].a
     return (f"loss is {loss}; {worst}'s last update was {ratios[worst]:.3g}\u00d7 its weights "
             f"(healthy: ~1e-3), |W| now up to {np.abs(layer.W).max():.3g}"
-            + (f"; the true class got probability 0" if np.isinf(loss) and logits is not None else "")
+            + ("; the true class got probability 0" if np.isinf(loss) and logits is not None else "")
             + " \u2014 lower the learning rate")
 
 

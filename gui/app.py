@@ -33,7 +33,8 @@ from gui.panels.gradients import GradientsPanel
 from gui.panels.timeline import TimelinePanel
 from gui.panels.watchpoints import WatchpointsPanel
 from gui.panels.weights import WeightsPanel
-from gui.worker import SessionInfo, Update, Worker
+from gui.messages import SessionInfo, Update
+from gui.worker import Worker
 
 ORG = APP = "backprop-studio"
 DEFAULT_DATA = "glyphs"

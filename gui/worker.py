@@ -38,7 +38,7 @@ from engine.dataset import Dataset
 from engine.runlog import save_json
 from engine.session import State, TrainConfig, TrainingSession
 from engine.stats import LayerStats
-from gui.messages import Pending, Rate, SessionInfo, Update  # noqa: F401  (SessionInfo, Update re-exported)
+from gui.messages import Pending, Rate
 from gui.worker_events import SessionEvents
 from gui.worker_experiments import ExperimentJob
 from gui.worker_jobs import AutoencoderJob, GradcheckJob

@@ -5,7 +5,7 @@ To add one: subclass ``Panel``, then add one line to ``gui.app.PANELS``.
 """
 from __future__ import annotations
 
-from PyQt6.QtCore import QTimer
+from PyQt6.QtCore import QSize, QTimer
 from PyQt6.QtWidgets import QWidget
 
 # One color per layer, the same in every panel (colorblind-friendly Okabe-Ito order).
@@ -68,11 +68,15 @@ class Panel(QWidget):
     panel is hidden in a visible window (a background tab) and done when it is shown again."""
 
     title = "Panel"
+    modest = False  # tabs set this: a modest size hint so a tab never makes its tile grow
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.worker = None
         self._stale = False
+
+    def sizeHint(self) -> QSize:
+        return QSize(560, 340) if self.modest else super().sizeHint()
 
     def attach(self, worker) -> None:
         self.worker = worker

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QSize, Qt
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout
 
 from engine.autoencoder import TARGET_PSNR, AutoencoderConfig
@@ -51,8 +51,7 @@ def mosaic(originals: np.ndarray, outputs: np.ndarray, labels: list[str], per_cl
 class AutoencoderPanel(Panel):
     title = "Autoencoder"
 
-    def sizeHint(self) -> QSize:  # modest: a tab must not make its tile grow at the others' expense
-        return QSize(560, 340)
+    modest = True  # a tab: must not make its tile grow at the others' expense
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QSize, Qt
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                              QScrollArea, QSpinBox, QVBoxLayout)
 
@@ -54,8 +54,7 @@ def _style(plot, title: str, ylabel: str) -> None:
 class ExperimentsPanel(Panel):
     title = "Experiments"
 
-    def sizeHint(self) -> QSize:  # modest: a tab must not make its tile grow at the others' expense
-        return QSize(560, 340)
+    modest = True  # a tab: must not make its tile grow at the others' expense
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QRectF, QSize, Qt
+from PyQt6.QtCore import QRectF, Qt
 from PyQt6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
 
 from engine.dataset import SIDE
@@ -32,8 +32,7 @@ def log_errors(errors: np.ndarray) -> np.ndarray:
 class GradcheckPanel(Panel):
     title = "Gradient check"
 
-    def sizeHint(self) -> QSize:  # modest: a tab must not make its tile grow at the others' expense
-        return QSize(560, 340)
+    modest = True  # a tab: must not make its tile grow at the others' expense
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QSize, Qt
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
                              QToolButton, QVBoxLayout)
 
@@ -34,8 +34,7 @@ def _mb(n: int) -> str:
 class TimelinePanel(Panel):
     title = "Timeline"
 
-    def sizeHint(self) -> QSize:  # modest: a tab must not make its tile grow at the others' expense
-        return QSize(560, 340)
+    modest = True  # a tab: must not make its tile grow at the others' expense
 
     def __init__(self, parent=None):
         super().__init__(parent)

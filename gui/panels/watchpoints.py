@@ -13,7 +13,7 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QSize, Qt
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QPushButton, QTableWidget,
                              QTableWidgetItem, QToolButton, QVBoxLayout)
@@ -39,8 +39,7 @@ def describe_hit(hit) -> str:
 class WatchpointsPanel(Panel):
     title = "Watchpoints"
 
-    def sizeHint(self) -> QSize:  # modest: a tab must not make its tile grow at the others' expense
-        return QSize(560, 340)
+    modest = True  # a tab: must not make its tile grow at the others' expense
 
     def __init__(self, parent=None):
         super().__init__(parent)
