@@ -21,23 +21,54 @@ from scipy import ndimage
 
 from .dataset import NIST36_CLASSES, SIDE, Dataset, split_deterministic
 
-GENERATOR_VERSION = 1
-# Simplex sans is the block-capital look; "hand" adds the variants many writers use (barred I, flagged 1, crossed
-# 7 and Z, open 4); the simplex script face adds loopy capitals like many NIST writers', only where they stay legible.
+GENERATOR_VERSION = 2
+# Simplex sans is the block-capital look; "hand" adds the variants many writers use that the fonts lack (barred I,
+# flagged 1, crossed 7 and Z, open 4, G with a spur, curved-back E, ...); the simplex script face adds loopy
+# capitals like many NIST writers', only where they stay legible.
 # Triplex/duplex faces were rejected: they draw thick stems as parallel lines, which inks into printed-bold blobs.
 FONTS: tuple[str, ...] = ("futural", "hand", "cursive")
 FONT_WEIGHTS: tuple[float, ...] = (0.55, 0.3, 0.15)
 FONT_CHARS = {"cursive": "ABCDEGLMNOPRSUVW"}  # fonts that only contribute some classes
-# Hand-drawn variants in Hershey units: (advance, polylines of (x, y)), x from 0, cap line -12, base line 9.
-HAND: dict[str, tuple[float, list[list[tuple[float, float]]]]] = {
-    "I": (18, [[(3, -12), (15, -12)], [(9, -12), (9, 9)], [(3, 9), (15, 9)]]),
-    "J": (20, [[(7, -12), (19, -12)], [(14, -12), (14, 4), (13, 7), (11, 9), (8, 9), (5, 7), (4, 4)]]),
-    "1": (18, [[(5, -8), (10, -12), (10, 9)], [(5, 9), (15, 9)]]),
-    "7": (20, [[(3, -12), (17, -12), (8, 9)], [(7, -2), (16, -2)]]),
-    "Z": (20, [[(3, -12), (17, -12), (3, 9), (17, 9)], [(6, -1), (14, -1)]]),
-    "4": (20, [[(5, -12), (3, 2), (17, 2)], [(14, -6), (14, 9)]]),
-    "9": (20, [[(16, -5), (15, -9), (12, -12), (8, -12), (5, -9), (4, -5), (5, -2), (8, 0), (12, 0), (15, -2),
-                (16, -5), (16, 9)]]),
+
+
+def _arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float) -> list[tuple[float, float]]:
+    """Points of an elliptic arc every 15 degrees; angles counter-clockwise as seen (0 = right, 90 = up)."""
+    t = np.deg2rad(np.append(np.arange(start, stop, 15.0 if stop > start else -15.0), stop))
+    return [(round(cx + rx * np.cos(a), 2), round(cy - ry * np.sin(a), 2)) for a in t]
+
+
+# Hand-drawn variants in Hershey units: per class a list of (advance, polylines of (x, y)), x from 0, cap line -12,
+# base line 9. A font's weight is shared by its variants of a class (see sample_fonts).
+HAND: dict[str, list[tuple[float, list[list[tuple[float, float]]]]]] = {
+    "A": [(18, [[(2, 9), (4.5, -3), (6.5, -9), (8, -11.5), (9.5, -12), (11, -11), (12.5, -8), (14, -2), (16, 9)],
+                [(4, 1), (14, 1)]])],  # round apex
+    "E": [(18, [_arc(10, -6.75, 6, 5.25, 35, 270), _arc(10, 3.75, 7, 5.25, 90, 325)])],  # curved back
+    "F": [(18, [[(16, -10), (14, -12), (11, -12), (9, -10), (8, -6), (8, 9)], [(3, -2), (14, -2)]])],  # hooked top
+    "G": [(21, [_arc(11, -1.5, 8, 10.5, 50, 330), [(12, 1), (19, 1), (19, 9)]]),  # bar runs down to a spur
+          (21, [_arc(11, -3, 8, 9, 50, 320), [(11, -1), (18, -1), (18, 14)]])],  # ... or into a tail
+    "I": [(18, [[(3, -12), (15, -12)], [(9, -12), (9, 9)], [(3, 9), (15, 9)]]),
+          (20, [[(2, -12), (18, -12)], [(10, -12), (10, 9)], [(2, 9), (18, 9)]])],  # wide bars
+    "J": [(20, [[(7, -12), (19, -12)], [(14, -12), (14, 4), (13, 7), (11, 9), (8, 9), (5, 7), (4, 4)]])],
+    "M": [(24, [[(2, 9), (6, -12), (12, 2), (18, -12), (22, 9)]]),  # slanted legs
+          (22, [[(3, 9), (3, -12), (11, 1), (19, -12), (19, 9)]])],  # straight legs, V to mid-height
+    "Q": [(22, [_arc(11, -1.5, 8, 10.5, 0, 360), [(11, 2), (19, 11)]])],  # tail crossing the bowl
+    "U": [(20, [[(4, -12), (4, 2), (5, 6), (7, 8.5), (10, 9), (13, 8), (15, 5), (16, 1)], [(16, -12), (16, 9)]])],
+    "W": [(26, [[(2, -12), (8, 9), (14, -12)], [(12, -12), (18, 9), (24, -12)]]),  # two crossed Vs
+          (24, [[(2, -12), (7, 9), (12, -3), (17, 9), (22, -12)]]),  # low middle
+          (24, [[(2, -12), *_arc(7, 2, 5, 7, 180, 360), (12, -4), *_arc(17, 2, 5, 7, 180, 360), (22, -12)]])],  # round
+    "Y": [(18, [[(3, -12), (10, -1.5)], [(16, -12), (4, 9)]])],  # arm into a long diagonal
+    "0": [(20, [_arc(10, -1.5, 7, 10.5, 0, 360), [(15, -11), (5, 8)]])],  # slashed
+    "1": [(18, [[(5, -8), (10, -12), (10, 9)], [(5, 9), (15, 9)]])],
+    "2": [(20, [[(4, -7), (5, -10), (8, -12), (12, -12), (15, -10), (16, -7), (15, -4), (6, 6), (4, 8.5), (1.5, 9),
+                 (0, 7), (1, 4), (4, 3.5), (7, 5.5), (9, 8), (11, 9), (18, 9)]])],  # looped foot
+    "3": [(20, [[(4, -12), (16, -12), (9, -3), (11, -3), (14, -2), (16, 0), (17, 3), (16, 6), (14, 8), (11, 9), (8, 9),
+                 (5, 8), (3, 6)]])],  # flat top
+    "4": [(20, [[(5, -12), (3, 2), (17, 2)], [(14, -6), (14, 9)]]),  # open
+          (20, [[(4, -12), (3, 2), (17, 2)], [(14, -12), (14, 9)]])],  # open, tall stem
+    "7": [(20, [[(3, -12), (17, -12), (8, 9)], [(7, -2), (16, -2)]])],
+    "Z": [(20, [[(3, -12), (17, -12), (3, 9), (17, 9)], [(6, -1), (14, -1)]])],
+    "9": [(20, [[(16, -5), (15, -9), (12, -12), (8, -12), (5, -9), (4, -5), (5, -2), (8, 0), (12, 0), (15, -2),
+                 (16, -5), (16, 9)]])],
 }
 CAP_LINE, BASE_LINE = -12.0, 9.0  # Hershey cap and base lines; y grows downward as in an image
 CAP_HEIGHT = BASE_LINE - CAP_LINE
@@ -55,13 +86,18 @@ def has_glyph(font: str, char: str) -> bool:
     return char in HAND if font == "hand" else char in FONT_CHARS.get(font, char)
 
 
-def font_strokes(char: str, font: str = "futural") -> tuple[list[np.ndarray], float]:
+def n_variants(font: str, char: str) -> int:
+    """How many forms of ``char`` the font draws (several only for "hand"; 0 if it lacks the char)."""
+    return len(HAND.get(char, ())) if font == "hand" else int(has_glyph(font, char))
+
+
+def font_strokes(char: str, font: str = "futural", variant: int = 0) -> tuple[list[np.ndarray], float]:
     """The centre-line polylines (each (k, 2) as x, y font units, y down) of one char and its advance width;
-    a char the font lacks falls back to futural."""
+    a char the font lacks falls back to futural, a variant it lacks to its first."""
     if not has_glyph(font, char):
         font = "futural"
     if font == "hand":
-        adv, polys = HAND[char]
+        adv, polys = HAND[char][variant if variant < n_variants(font, char) else 0]
         return [np.asarray(p, np.float64) for p in polys], float(adv)
     glyph = next(iter(_font(font).glyphs_for_text(char)))
     strokes = [np.asarray(s, np.float64) - (glyph.left_offset, 0.0) for s in glyph.strokes]
@@ -73,7 +109,8 @@ class StrokeTable:
     """Dense centre-line points of every (font, char) glyph, padded to one length so a batch is a single gather.
 
     Points are normalised: origin at the centre of the glyph's advance box between cap and base line, one unit =
-    cap height.  Glyph id = font index * len(chars) + char index.
+    cap height.  Glyph id = slot * len(chars) + char index, where slot = font index + len(fonts) * variant (a
+    variant the font lacks repeats its first), so ``glyph_id(sample_fonts(y, rng), y)`` picks variants too.
     """
     fonts: tuple[str, ...]
     chars: tuple[str, ...]
@@ -100,17 +137,19 @@ def _resample(poly: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=8)
 def stroke_table(fonts: tuple[str, ...] = FONTS, chars: tuple[str, ...] = NIST36_CLASSES) -> StrokeTable:
-    """Build (once per process) the padded point table for ``fonts`` x ``chars``."""
+    """Build (once per process) the padded point table for variants x ``fonts`` x ``chars``."""
     glyphs = []
-    for font in fonts:
-        for ch in chars:
-            strokes, adv = font_strokes(ch, font)
-            parts = [_resample(s, STEP) for s in strokes]
-            pts = np.concatenate([p for p, _ in parts])
-            pts = (pts - (adv / 2, (CAP_LINE + BASE_LINE) / 2)) / CAP_HEIGHT
-            sid = np.concatenate([np.full(len(p), i) for i, (p, _) in enumerate(parts)])
-            arc = np.concatenate([a for _, a in parts]) / CAP_HEIGHT
-            glyphs.append((pts, sid, arc, adv / CAP_HEIGHT))
+    n_var = max(max(n_variants(f, c) for f in fonts for c in chars), 1)
+    for variant in range(n_var):
+        for font in fonts:
+            for ch in chars:
+                strokes, adv = font_strokes(ch, font, variant)
+                parts = [_resample(s, STEP) for s in strokes]
+                pts = np.concatenate([p for p, _ in parts])
+                pts = (pts - (adv / 2, (CAP_LINE + BASE_LINE) / 2)) / CAP_HEIGHT
+                sid = np.concatenate([np.full(len(p), i) for i, (p, _) in enumerate(parts)])
+                arc = np.concatenate([a for _, a in parts]) / CAP_HEIGHT
+                glyphs.append((pts, sid, arc, adv / CAP_HEIGHT))
     g, p = len(glyphs), max(len(x[0]) for x in glyphs)
     points, arclen = np.zeros((g, p, 2), np.float32), np.zeros((g, p), np.float32)
     stroke, valid = np.zeros((g, p), np.int32), np.zeros((g, p), bool)
@@ -228,11 +267,19 @@ def render_batch(table: StrokeTable, gid: np.ndarray, rng: np.random.Generator,
 
 def sample_fonts(y: np.ndarray, rng: np.random.Generator, fonts: tuple[str, ...] = FONTS,
                  weights: tuple[float, ...] = FONT_WEIGHTS) -> np.ndarray:
-    """A font index per class label, drawn from the weights renormalised over the fonts that have that class."""
+    """A glyph slot (see StrokeTable) per class label: a font drawn from the weights renormalised over the fonts
+    that have that class, then one of that font's variants of the class, all equally likely."""
     avail = np.array([[has_glyph(f, c) for f in fonts] for c in NIST36_CLASSES], float) * weights
     avail[avail.sum(1) == 0] = weights  # no font has the class: all fall back to futural's glyph anyway
     cum = np.cumsum(avail / avail.sum(1, keepdims=True), 1)[y]
-    return np.minimum((cum < rng.random((len(y), 1))).sum(1), len(fonts) - 1)
+    u = rng.random((len(y), 1))
+    font = np.minimum((cum < u).sum(1), len(fonts) - 1)
+    # Where u falls inside the chosen font's share picks the variant: no extra draw, so streams stay as they were.
+    hi = np.take_along_axis(cum, font[:, None], 1)[:, 0]
+    lo = np.where(font > 0, np.take_along_axis(cum, np.maximum(font - 1, 0)[:, None], 1)[:, 0], 0.0)
+    count = np.array([[max(n_variants(f, c), 1) for f in fonts] for c in NIST36_CLASSES])[y, font]
+    variant = np.clip(((u[:, 0] - lo) / np.maximum(hi - lo, 1e-12) * count).astype(np.int64), 0, count - 1)
+    return font + len(fonts) * variant
 
 
 def generate(n: int = 10_000, seed: int = 0, fonts: tuple[str, ...] = FONTS,
@@ -250,10 +297,12 @@ def generate(n: int = 10_000, seed: int = 0, fonts: tuple[str, ...] = FONTS,
     return x, y
 
 
-def render_char(char: str, font: str = "futural", seed: int = 0, style: Style = Style()) -> np.ndarray:
-    """One upright 32x32 image of ``char`` (debugging, docs, the GUI's preview)."""
+def render_char(char: str, font: str = "futural", seed: int = 0, style: Style = Style(),
+                variant: int = 0) -> np.ndarray:
+    """One upright 32x32 image of ``char`` (debugging, docs, the GUI's preview); ``variant`` picks among the
+    font's forms of it (see n_variants)."""
     table = stroke_table((font,), tuple(NIST36_CLASSES))
-    gid = np.array([table.glyph_id(0, NIST36_CLASSES.index(char))])
+    gid = np.array([table.glyph_id(variant, NIST36_CLASSES.index(char))])
     return render_batch(table, gid, np.random.default_rng(seed), style)[0]
 
 
@@ -287,6 +336,6 @@ def load_glyphs(n: int = 10_000, seed: int = 0, cache_dir: str | os.PathLike | N
     return Dataset("glyphs", NIST36_CLASSES, train, valid, test)
 
 
-__all__ = ["FONTS", "GENERATOR_VERSION", "Style", "StrokeTable", "default_cache_dir", "distort", "font_strokes", "has_glyph",
-           "generate", "ink", "load_glyphs", "point_weights", "render_batch", "render_char", "sample_fonts", "splat",
-           "stroke_table"]
+__all__ = ["FONTS", "GENERATOR_VERSION", "HAND", "Style", "StrokeTable", "default_cache_dir", "distort", "font_strokes",
+           "has_glyph", "generate", "ink", "load_glyphs", "n_variants", "point_weights", "render_batch", "render_char",
+           "sample_fonts", "splat", "stroke_table"]

@@ -52,8 +52,36 @@ def test_render_char_upright_I_is_tall():
 
 def test_every_font_has_every_class():
     table = glyphs.stroke_table()
-    assert table.points.shape[0] == len(glyphs.FONTS) * 36 and table.valid.sum(1).min() > 10
+    n_var = max(len(v) for v in glyphs.HAND.values())
+    assert table.points.shape[0] == n_var * len(glyphs.FONTS) * 36 and table.valid.sum(1).min() > 10
     assert all(glyphs.has_glyph("futural", c) for c in NIST36_CLASSES)
+
+
+def test_hand_variants_are_all_drawn_and_distinct():
+    """A class with several hand forms (G with a spur or a tail, ...) gets each of them, sharing the hand weight."""
+    g = NIST36_CLASSES.index("G")
+    y = np.full(6000, g)
+    slots = glyphs.sample_fonts(y, np.random.default_rng(0))
+    fonts, variants = slots % len(glyphs.FONTS), slots // len(glyphs.FONTS)
+    hand = glyphs.FONTS.index("hand")
+    share = np.bincount(variants[fonts == hand], minlength=2) / len(y)
+    total = sum(w for f, w in zip(glyphs.FONTS, glyphs.FONT_WEIGHTS) if glyphs.has_glyph(f, "G"))
+    assert len(share) == glyphs.n_variants("hand", "G") == 2
+    assert np.allclose(share, glyphs.FONT_WEIGHTS[hand] / total / 2, atol=0.02)
+    assert (variants[fonts != hand] == 0).all()  # fonts with one form only ever use it
+    upright = glyphs.Style(rotation_deg=0, slant_mean=0, slant_sd=0, aspect_sd=0, wobble=0, jitter=0, warp=0)
+    a, b = (glyphs.render_char("G", "hand", style=upright, variant=v) for v in (0, 1))
+    assert np.abs(a - b).mean() > 0.02
+    # a variant a class lacks repeats its first form
+    assert np.array_equal(glyphs.render_char("B", "hand", variant=1), glyphs.render_char("B", "hand", variant=0))
+
+
+def test_every_hand_variant_is_inside_the_box():
+    for ch, forms in glyphs.HAND.items():
+        for adv, polys in forms:
+            pts = np.concatenate([np.asarray(p, float) for p in polys])
+            assert pts[:, 0].min() >= -0.5 and pts[:, 0].max() <= adv + 0.5, ch
+            assert pts[:, 1].min() >= -13 and pts[:, 1].max() <= 14, ch
 
 
 def test_cache_round_trip_and_corrupt_file(tmp_path, monkeypatch):
