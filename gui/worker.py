@@ -334,6 +334,14 @@ class Worker(QObject, SessionEvents):
         self._main_active = True
         self._schedule()
 
+    def slice_over(self, deadline: float | None) -> bool:
+        """Whether a background job's time slice has ended: a command is waiting (consumed here)
+        or its deadline has passed. Jobs check it at every batch boundary."""
+        if self._yield.is_set():
+            self._yield.clear()
+            return True
+        return deadline is not None and time.perf_counter() > deadline
+
     def _advance_main(self, deadline: float | None) -> None:
         """One slice of the main session (until ``deadline``, a pause, a queued command or the end)."""
         s = self.session

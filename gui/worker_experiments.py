@@ -119,15 +119,8 @@ class ExperimentJob(QObject):
         return self.running and self.exp is not None and any(r.active for r in self.exp.runs)
 
     def advance(self, deadline: float | None) -> None:
-        exp, y = self.exp, self.worker._yield
-        while True:
-            if not exp.step():
-                break
-            if y.is_set():
-                y.clear()
-                break
-            if deadline is not None and time.perf_counter() > deadline:
-                break
+        while self.exp.step() and not self.worker.slice_over(deadline):
+            pass
         self._settle(emit_now=False)
 
     def fail(self) -> None:

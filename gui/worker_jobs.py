@@ -98,16 +98,13 @@ class AutoencoderJob(QObject):
             np.asarray(h.batch_loss), np.asarray(h.batch_acc), list(h.epochs), self._recon()))
 
     def advance(self, deadline: float | None) -> None:
-        s, y = self.session, self.worker._yield
+        s = self.session
         while not s.done:
             s.step_batch()
             if s.message:  # diverged
                 self.running = False
                 break
-            if y.is_set():
-                y.clear()
-                break
-            if deadline is not None and time.perf_counter() > deadline:
+            if self.worker.slice_over(deadline):
                 break
         if s.done:
             self.running = False
