@@ -1,0 +1,71 @@
+"""The one atomic-write helper: every file the project writes goes through ``atomic_write``.
+
+Readers see the old file or the new one, never half of one. The temporary file sits beside the
+target (same filesystem, so ``os.replace`` is atomic), gets ordinary permissions (``mkstemp``
+makes files owner-only), is removed when writing fails, and stale ones left by a killed run are
+removed on the next save to the same path.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator
+
+_TMP_SUFFIX = ".partial"
+
+
+def _tmp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def _remove_stale(path: Path) -> None:
+    """Temp files of an earlier writer of ``path`` that died before renaming (not ours: they are
+    matched by prefix and suffix only, and a live writer's file is younger than a minute)."""
+    import time
+
+    for old in path.parent.glob(f"{_tmp_prefix(path)}*{_TMP_SUFFIX}"):
+        try:
+            if time.time() - old.stat().st_mtime > 60:
+                old.unlink()
+        except OSError:
+            pass
+
+
+@contextmanager
+def atomic_write(path, mode: str = "wb") -> Iterator[IO]:
+    """``with atomic_write(p) as f: f.write(...)``: p appears complete, or not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path), suffix=_TMP_SUFFIX)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_writable(path) -> Path:
+    """Fail now, not after an hour of training, when ``path`` cannot be written."""
+    from engine.errors import InputError
+
+    path = Path(path)
+    if not str(path).strip():
+        raise InputError("the save path is empty")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a file")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {path}: {parent} is not writable")
+    return path
