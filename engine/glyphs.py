@@ -393,6 +393,6 @@ def load_glyphs(n: int = 10_000, seed: int = 0, cache_dir: str | os.PathLike | N
     return Dataset("glyphs", NIST36_CLASSES, train, valid, test)
 
 
-__all__ = ["FONTS", "GENERATOR_VERSION", "GLYPH_STYLE", "HAND", "Style", "StrokeTable", "default_cache_dir", "distort", "font_strokes",
-           "has_glyph", "generate", "ink", "keep_mask", "load_glyphs", "n_variants", "point_weights", "render_batch", "render_char",
-           "sample_fonts", "splat", "stroke_table"]
+__all__ = ["FONTS", "GENERATOR_VERSION", "GLYPH_STYLE", "HAND", "Style", "StrokeTable", "default_cache_dir", "distort",
+           "font_strokes", "has_glyph", "generate", "ink", "keep_mask", "load_glyphs", "n_variants", "point_weights",
+           "render_batch", "render_char", "sample_fonts", "splat", "stroke_table"]
