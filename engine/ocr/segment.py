@@ -13,17 +13,41 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from engine.errors import InputError
+
 LUMA = np.array([0.2125, 0.7154, 0.0721], np.float32)
 
 
-class ImageError(ValueError):
+class ImageError(InputError):
     """An input image that cannot be used: the message is one line and names the file."""
 
 
 # ---- load ---------------------------------------------------------------------------------------
 
-def _array_to_float(a: np.ndarray, where: str) -> np.ndarray:
-    """Any numeric (H, W[, C]) array -> float32 in [0, 1]: gray (H, W) or RGB (H, W, 3), alpha over white."""
+def block_mean(a: np.ndarray, f: int) -> np.ndarray:
+    """Means over f x f blocks (the last blocks repeat edge pixels), float32. Works one block row of input
+    at a time, so a huge 8-bit image is never converted to float whole (13000 x 13000 RGB: 0.5 GB as
+    uint8, 2 GB as float32)."""
+    h, w = a.shape[:2]
+    gh, gw = -(-h // f), -(-w // f)
+    out = np.zeros((gh, gw, *a.shape[2:]), np.float32)
+    for i in range(f):
+        rows = a[min(i, h - 1)::f]  # strided views: no copy of the image
+        if len(rows) < gh:
+            rows = np.concatenate([rows, a[-1:]])
+        for j in range(f):
+            cols = rows[:, min(j, w - 1)::f]
+            n = cols.shape[1]
+            out[:, :n] += cols
+            if n < gw:
+                out[:, n:] += rows[:, -1:]
+    out *= np.float32(1.0 / (f * f))
+    return out
+
+
+def _array_to_float(a: np.ndarray, where: str, max_side: int | None = None) -> np.ndarray:
+    """Any numeric (H, W[, C]) array -> float32 in [0, 1]: gray (H, W) or RGB (H, W, 3), alpha over white;
+    reduced by block means (before the conversion to float) to at most ``max_side`` pixels."""
     a = np.asarray(a)
     if a.ndim == 3 and a.shape[-1] == 1:
         a = a[..., 0]
@@ -33,26 +57,32 @@ def _array_to_float(a: np.ndarray, where: str) -> np.ndarray:
         raise ImageError(f"{where}: the image is empty ({a.shape[1] if a.ndim > 1 else 0}x{a.shape[0]} pixels)")
     if a.dtype.kind not in "biuf":
         raise ImageError(f"{where}: unsupported pixel type {a.dtype}")
-    if a.dtype in (np.uint8, np.uint16):
-        f = a.astype(np.float32) * np.float32(1.0 / np.iinfo(a.dtype).max)
+    unit = a.dtype in (np.uint8, np.uint16)
+    k = int(np.ceil(max(a.shape[:2]) / max_side)) if max_side else 1
+    if k > 1 and a.dtype.kind == "f":
+        a = np.nan_to_num(a)  # one NaN must not blank its whole block
+    f = block_mean(a, k) if k > 1 else a.astype(np.float32)
+    if unit:
+        f *= np.float32(1.0 / np.iinfo(a.dtype).max)
     else:  # bool, other integers (scaled by their maximum) and floats (assumed in [0, 1] unless larger)
-        f = np.nan_to_num(a.astype(np.float32))
+        f = np.nan_to_num(f, copy=False)
         top = float(f.max())
         if top > 1.0:
             f /= top
-        f = np.clip(f, 0.0, 1.0)
+        f = np.clip(f, 0.0, 1.0, out=f)
     if f.ndim == 3:
         c = f.shape[-1]
-        alpha = f[..., -1:] if c in (2, 4) else 1.0
+        alpha = f[..., -1:] if c in (2, 4) else None
         color = f[..., :3] if c >= 3 else f[..., :1]
-        f = color * alpha + (1.0 - alpha)  # composite over a white page
+        f = color if alpha is None else color * alpha + (1.0 - alpha)  # composite over a white page
         if f.shape[-1] == 1:
             f = f[..., 0]
     return np.ascontiguousarray(f, np.float32)
 
 
 def _open_file(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Decode with Pillow: EXIF rotation applied, JPEGs decoded straight at a reduced size (fast)."""
+    """Decode with Pillow: JPEGs decoded straight at a reduced size (DCT scaling), any image resized to
+    ``max_side`` while still 8/16-bit (a huge PNG is never held as float), then EXIF rotation applied."""
     from PIL import Image, ImageOps
 
     if not path.is_file():
@@ -62,19 +92,24 @@ def _open_file(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 size = im.size
-                f = int(np.ceil(max(size) / max_side))  # the block-reduction factor load() will apply
-                if f > 1:  # JPEG only: DCT-scaled by 1/2, 1/4 or 1/8 while decoding (never below the size asked)
-                    im.draft("RGB", (size[0] // f, size[1] // f))
+                k = max(size) / max_side
+                target = (max(1, round(size[0] / k)), max(1, round(size[1] / k))) if k > 1 else size
+                if k > 1:  # JPEG only: DCT-scaled by 1/2, 1/4 or 1/8 while decoding (never below the size asked)
+                    im.draft("RGB", target)
+                if im.mode in ("P", "PA"):
+                    im = im.convert("RGBA")
+                elif im.mode in ("YCbCr", "LAB", "HSV"):
+                    im = im.convert("RGB")
+                elif im.mode == "1":
+                    im = im.convert("L")
+                if k > 1 and im.size != target and im.mode in ("L", "LA", "RGB", "RGBA", "CMYK", "I", "F"):
+                    im = im.resize(target, Image.Resampling.BOX, reducing_gap=2.0)
+                if im.mode == "CMYK":
+                    im = im.convert("RGB")
                 stored = im.size
                 im = ImageOps.exif_transpose(im)
                 if im.size != stored:  # turned by 90 degrees: the source is what a viewer shows
                     size = (size[1], size[0])
-                if im.mode in ("P", "PA"):
-                    im = im.convert("RGBA")
-                elif im.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
-                    im = im.convert("RGB")
-                elif im.mode == "1":
-                    im = im.convert("L")
                 a = np.asarray(im)
     except Image.DecompressionBombError:
         raise ImageError(f"{path}: image too large to open safely") from None
@@ -83,26 +118,19 @@ def _open_file(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
                          f"{(str(exc).splitlines() or [''])[0]})") from None
     if im.mode.startswith("I;16") or a.dtype == np.uint16:
         a = a.astype(np.uint16)
-    elif a.dtype.kind in "iu" and a.dtype.itemsize > 1:  # mode "I": 32-bit ints of unknown range
-        a = a.astype(np.float32) / max(float(a.max()), 1.0)
     return a, (size[1], size[0])
 
 
 def load(source, max_side: int = 2048) -> tuple[np.ndarray, float, tuple[int, int]]:
     """(work image float32 gray (H, W) or RGB (H, W, 3) in [0, 1], scale = work px per source px,
-    source (rows, cols)). Images larger than ``max_side`` are reduced by block averaging."""
+    source (rows, cols)). Images larger than ``max_side`` are reduced while decoding or by block means."""
     if isinstance(source, (str, Path)):
         a, shape = _open_file(Path(source), max_side)
         where = str(source)
     else:
         a, where = np.asarray(source), "image"
         shape = a.shape[:2]
-    img = _array_to_float(a, where)
-    f = int(np.ceil(max(img.shape[:2]) / max_side))
-    if f > 1:
-        h, w = -(-img.shape[0] // f) * f, -(-img.shape[1] // f) * f
-        pad = [(0, h - img.shape[0]), (0, w - img.shape[1])] + [(0, 0)] * (img.ndim - 2)
-        img = np.pad(img, pad, mode="edge").reshape(h // f, f, w // f, f, *img.shape[2:]).mean((1, 3), dtype=np.float32)
+    img = _array_to_float(a, where, max_side)
     return img, max(img.shape[:2]) / max(shape), shape  # the long side: exact even for 1-pixel-high images
 
 
