@@ -114,6 +114,41 @@ def max_quad(points: np.ndarray) -> np.ndarray:
     return order_corners(hull[[a, b, c, d]].astype(float))
 
 
+def fit_edges(edge: np.ndarray, quad: np.ndarray, shape: tuple[int, int], support: float = 0.4) -> np.ndarray | None:
+    """Sharper corners: a straight line fitted (total least squares) to the edge points (x, y) along the
+    middle of each side of the rough ``quad``, intersected with its neighbours. Edge points on the frame's
+    border do not count; None when some side is seen along less than ``support`` of its length (the
+    frame hides it). Corners may lie outside the frame: four edges are enough to undo the perspective."""
+    h, w = shape
+    x, y = edge[:, 0], edge[:, 1]
+    pts = edge[(x > 1.5) & (y > 1.5) & (x < w - 1.5) & (y < h - 1.5)]
+    lines = []
+    for a, b in zip(quad, np.roll(quad, -1, 0)):
+        length = float(np.linalg.norm(b - a))
+        u = (b - a) / max(length, 1e-9)
+        rel = pts - a
+        along, off = rel @ u, rel @ np.array([-u[1], u[0]])
+        p = pts[(along > 0.1 * length) & (along < 0.9 * length) & (np.abs(off) < max(2.0, 0.03 * length))]
+        if len(p) < support * 0.8 * length:
+            return None
+        for _ in range(3):  # trimmed refits: a bump (a reflection, a shadow) on the edge does not pull the line
+            c = p.mean(0)
+            d = np.linalg.svd(p - c, full_matrices=False)[2][0]
+            res = np.abs((p - c) @ np.array([-d[1], d[0]]))
+            p = p[res <= max(1.0, 3 * np.median(res))]
+        lines.append((c, d))
+    corners = []
+    for (c1, d1), (c2, d2) in zip(lines[-1:] + lines[:-1], lines):
+        m = np.array([d1, -d2]).T
+        if abs(np.linalg.det(m)) < 1e-6:
+            return None
+        t = np.linalg.solve(m, c2 - c1)[0]
+        corners.append(c1 + t * d1)
+    corners = np.array(corners, float)
+    size = np.sqrt(polygon_area(quad))
+    return corners if np.abs(corners - quad).max() < 0.15 * size else None
+
+
 def polygon_area(q: np.ndarray) -> float:
     x, y = q[:, 0], q[:, 1]
     return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
@@ -126,7 +161,7 @@ class Sheet:
     """A bright region found at low resolution (x, y in small-image pixels)."""
     region: np.ndarray   # bool mask, small image
     quad: np.ndarray     # (4, 2) corners
-    corners_seen: bool   # all four corners well inside the frame
+    corners_seen: bool   # all four edges seen: ``quad`` holds their intersections (maybe outside the frame)
     contrast: float      # (paper - surroundings) / paper
     sharpness: float     # step across the region's edge / contrast (1: a clean edge, ~0: a ramp)
     fill: float          # region area / quadrilateral area
@@ -162,12 +197,11 @@ def find_sheet(gray: np.ndarray, min_contrast: float = 0.3, min_area: float = 0.
         return None
     sharpness = (float(np.median(gray[ring_in])) - float(np.median(gray[ring_out]))) / max(paper - around, 1e-6)
     ys, xs = np.nonzero(region & ~ndimage.binary_erosion(region))
-    quad = max_quad(np.c_[xs, ys].astype(float) + 0.5)
+    edge = np.c_[xs, ys].astype(float) + 0.5
+    quad = max_quad(edge)
     fill = area * h * w / max(polygon_area(quad), 1.0)
-    margin = 0.01 * max(h, w)
-    seen = bool(np.all((quad[:, 0] > margin) & (quad[:, 0] < w - margin)
-                       & (quad[:, 1] > margin) & (quad[:, 1] < h - margin)))
-    return Sheet(region, quad, seen, contrast, sharpness, fill)
+    sharp = fit_edges(edge, quad, (h, w))
+    return Sheet(region, quad if sharp is None else sharp, sharp is not None, contrast, sharpness, fill)
 
 
 # ---- the text skew --------------------------------------------------------------------------------------
@@ -231,8 +265,9 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
     small, f = reduce_to(img, 512)
     sg = small if small.ndim == 2 else small @ segment.LUMA
     found = find_sheet(sg, min_contrast, min_area) if sheet == "auto" and min(h, w) >= 32 else None
-    if found is not None and found.sharpness < 0.5 or found is not None and found.fill < 0.85:
-        found = None
+    if found is not None and (found.sharpness < 0.5 or found.fill < 0.85
+                              or not found.corners_seen and found.contrast < 1.5 * min_contrast):
+        found = None  # a ramp (lighting), not a quadrilateral, or maybe a shadow's edge across a page
     kind, m, shape, quad, region, paper = "frame", np.eye(3), (h, w), None, None, None
     if found is not None:
         quad = found.quad * f
@@ -240,13 +275,20 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
         if found.corners_seen:  # perspective: the quadrilateral becomes an upright rectangle
             kind = "sheet"
             q = quad + 0.01 * (quad.mean(0) - quad)  # a little inside: the sheet's own edge is not ink
-            tw = int(round((np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2))
-            th = int(round((np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2))
+            # the nearer (longer) of opposite sides: the far part is stretched, never the near part shrunk
+            tw = int(round(max(np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[3]))))
+            th = int(round(max(np.linalg.norm(q[3] - q[0]), np.linalg.norm(q[2] - q[1]))))
             shape = (th, tw)
             m = homography(np.array([[0, 0], [tw, 0], [tw, th], [0, th]], float), q)
+            from skimage.draw import polygon  # turning the text may reach past the sheet: that is paper too
+
+            region = np.zeros(small.shape[:2], bool)
+            region[polygon(q[:, 1] / f, q[:, 0] / f, region.shape)] = True
         else:  # cut by the frame: keep the sheet's bounding box, paint the rest as paper
             kind = "region"
-            region = ndimage.binary_erosion(found.region, iterations=2)
+            from skimage.morphology import convex_hull_image  # a sheet is convex: ink at the frame stays in
+
+            region = ndimage.binary_erosion(convex_hull_image(found.region), iterations=2)
             ys, xs = np.nonzero(region)
             r0, r1, c0, c1 = ys.min() * f, min((ys.max() + 1) * f, h), xs.min() * f, min((xs.max() + 1) * f, w)
             m = np.array([[1, 0, c0], [0, 1, r0], [0, 0, 1]], float)
@@ -308,27 +350,45 @@ def rectify(img: np.ndarray, fit: PageFit) -> np.ndarray:
     return warp(img, fit.matrix, fit.shape, fit.paper, fit.region, fit.region_scale)
 
 
+def _outline(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    from skimage.draw import line
+
+    h, w = mask.shape
+    r, c = line(int(round(a[1])), int(round(a[0])), int(round(b[1])), int(round(b[0])))
+    ok = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+    mask[r[ok], c[ok]] = True
+
+
 def draw_fit(img: np.ndarray, fit: PageFit) -> np.ndarray:
-    """The input dimmed outside what is kept, with the kept quadrilateral outlined in red (display only)."""
-    from skimage.draw import line, polygon
+    """The input, dimmed outside what is read, with the sheet outlined in red and, when the text was turned,
+    the (turned) rectangle that is read in blue (display only)."""
+    from skimage.draw import polygon
 
     rgb = np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img.copy()
     h, w = rgb.shape[:2]
-    q = fit.quad if fit.kind == "sheet" else fit.corners()
+    kept = fit.corners()
     keep = np.zeros((h, w), bool)
-    rr, cc = polygon(q[:, 1], q[:, 0], (h, w))
-    keep[rr, cc] = True
-    if fit.region is not None:
-        keep &= np.asarray(ndimage.zoom(fit.region, (h / fit.region.shape[0], w / fit.region.shape[1]), order=0)
-                           )[:h, :w] if fit.region.shape != (h, w) else fit.region
+    keep[polygon(kept[:, 1], kept[:, 0], (h, w))] = True
+    red, blue = np.zeros((h, w), bool), np.zeros((h, w), bool)
+    if fit.region is not None:  # the sheet as found: its outline, from the low-resolution mask
+        ys, xs = np.nonzero(fit.region)
+        rows = np.minimum((np.arange(h) * fit.region_scale).astype(int), fit.region.shape[0] - 1)
+        cols = np.minimum((np.arange(w) * fit.region_scale).astype(int), fit.region.shape[1] - 1)
+        big = fit.region[rows][:, cols]
+        keep &= big
+        if fit.kind == "region":
+            red = big & ~ndimage.binary_erosion(big)
+    if fit.kind == "sheet":
+        for a, b in zip(fit.quad, np.roll(fit.quad, -1, 0)):
+            _outline(red, a, b)
+    if fit.skew or fit.kind == "region":
+        for a, b in zip(kept, np.roll(kept, -1, 0)):
+            _outline(blue, a, b)
     rgb[~keep] = 0.35 * rgb[~keep] + 0.2
-    outline = np.zeros((h, w), bool)
-    for a, b in zip(q, np.roll(q, -1, 0)):
-        r, c = line(int(round(a[1])), int(round(a[0])), int(round(b[1])), int(round(b[0])))
-        ok = (r >= 0) & (r < h) & (c >= 0) & (c < w)
-        outline[r[ok], c[ok]] = True
-    outline = ndimage.binary_dilation(outline, iterations=max(1, int(0.003 * max(h, w))))
-    rgb[outline] = (0.9, 0.1, 0.1)
+    width = max(1, int(0.003 * max(h, w)))
+    for mask, color in ((red, (0.9, 0.1, 0.1)), (blue, (0.1, 0.3, 0.95))):
+        if mask.any():
+            rgb[ndimage.binary_dilation(mask, iterations=width)] = color
     return np.clip(rgb, 0, 1).astype(np.float32)
 
 

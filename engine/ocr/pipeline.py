@@ -221,7 +221,8 @@ class OcrPipeline:
               dict([_p("sheet", "auto", tip="auto: look for a bright sheet with a sharp edge on a darker background; "
                        "off: the whole photo is the page", choices=("auto", "off")),
                     _p("min_contrast", 0.3, 0.05, 0.9, 0.05, "The sheet must be at least this much brighter than its "
-                       "surroundings (fraction of the sheet's brightness)"),
+                       "surroundings (fraction of the sheet's brightness; 1.5 x this for a sheet cut by the frame, "
+                       "whose edge could be a shadow's)"),
                     _p("max_skew", 30.0, 0.0, 45.0, 1.0, "Look for text lines tilted up to this many degrees either "
                        "way (0: never turn the page)"),
                     _p("min_skew", 2.0, 0.0, 10.0, 0.5, "Leave smaller tilts alone (the lines stage follows "
