@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from engine.errors import InputError
 from engine.ocr import layout, page, segment
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.recognize import crop_mask, recognize
 from engine.ocr.result import Box, OcrResult, assemble
+
+
+MAX_MARKS = 5000  # default cap on components per page: later stages never see more (see the components stage)
 
 
 @dataclass
@@ -215,7 +220,8 @@ class OcrPipeline:
         S = Stage
         return [
             S("load", "Read the image; big photos are reduced to at most max_side pixels for speed.",
-              dict([_p("max_side", 2048, 256, 8192, 64, "Longest side of the working image, px")]), _load),
+              dict([_p("max_side", 2048, 256, 4096, 64, "Longest side of the working image, px (4096 keeps a page under "
+                       "about 2 GB of memory)")]), _load),
             S("page", "Find the page: a sheet or whiteboard that does not fill the photo is cut out (its perspective "
               "undone when its four corners show; the rest painted as paper), then tilted text lines are turned level.",
               dict([_p("sheet", "auto", tip="auto: look for a bright sheet with a sharp edge on a darker background; "
@@ -251,7 +257,11 @@ class OcrPipeline:
               dict([_p("open_radius", 0, 0, 6, 1, "Opening disk radius, px (0: off; 1 already erases the 2 px "
                        "strokes of small or distant writing -- specks are dropped by size later anyway)"),
                     _p("close_radius", 1, 0, 6, 1, "Closing disk radius, px (0: off)")]), _morphology),
-            S("components", "Connected ink blobs (8-connectivity).", {}, _components),
+            S("components", "Connected ink blobs (8-connectivity). A photo of noise or texture (a carpet, a badly "
+              "exposed page) has tens of thousands: more than max_marks is not read as text.",
+              dict([_p("max_marks", MAX_MARKS, 100, 20000, 100, "At most this many blobs are passed on; more means "
+                       "the image is noise or texture, not text (a full handwritten page has a few thousand)")]),
+              _components),
             S("characters", "Blobs -> characters: drop specks, merge fragments of one character, drop non-characters. "
               "Sizes are relative to the typical (ink-weighted median) blob.",
               dict([_p("speck", 0.02, 0.0, 0.5, 0.005, "Drop blobs with less ink than this x a typical character's"),
@@ -329,8 +339,12 @@ def _morphology(p: OcrPipeline, open_radius, close_radius):
     return StageOutput(mask, render=lambda: (~mask).astype(np.float32))
 
 
-def _components(p: OcrPipeline):
+def _components(p: OcrPipeline, max_marks):
     labels, comps = segment.components(p.data("morphology"))
+    if len(comps) > max_marks:  # bounds all later work: no stage after this one sees more than max_marks blobs
+        where = f"{p.source}: " if isinstance(p.source, (str, Path)) else ""
+        raise InputError(f"{where}too many marks to be text ({len(comps):,} blobs of ink, at most {max_marks:,} are "
+                         "read): the image looks like noise or texture")
     return StageOutput((labels, comps), _comp_boxes(comps), {"components": len(comps)}, lambda: _colorize(labels))
 
 
