@@ -28,9 +28,11 @@ def block_mean(a: np.ndarray, f: int) -> np.ndarray:
     """Means over f x f blocks (the last blocks repeat edge pixels), float32. Works one block row of input
     at a time, so a huge 8-bit image is never converted to float whole (13000 x 13000 RGB: 0.5 GB as
     uint8, 2 GB as float32)."""
+    if a.ndim == 3:  # channel by channel: numpy's inner loop then runs along a row, not over 3 channels
+        return np.stack([block_mean(a[..., c], f) for c in range(a.shape[2])], -1)
     h, w = a.shape[:2]
     gh, gw = -(-h // f), -(-w // f)
-    out = np.zeros((gh, gw, *a.shape[2:]), np.float32)
+    out = np.zeros((gh, gw), np.float32)
     for i in range(f):
         rows = a[min(i, h - 1)::f]  # strided views: no copy of the image
         if len(rows) < gh:
@@ -164,24 +166,25 @@ def to_gray(img: np.ndarray, mode: str = "luminance", polarity: str = "auto") ->
 
 def background(gray: np.ndarray, tile: float = 0.05, percentile: float = 80.0) -> np.ndarray:
     """The paper's brightness under uneven light: a high percentile per tile (ink is a minority in any
-    tile larger than a few strokes), cleaned with a 3x3 median over tiles and smoothly upsampled."""
+    tile larger than a few strokes), cleaned with a 3x3 median over tiles and smoothly upsampled. Big
+    tiles use every other pixel in each direction: the percentile of a quarter of them is as good."""
+    from PIL import Image
+
     h, w = gray.shape
     t = max(4, int(round(tile * min(h, w))))
+    s = 2 if t >= 16 else 1
+    t -= t % s
     gh, gw = -(-h // t), -(-w // t)
-    pad = np.pad(gray, ((0, gh * t - h), (0, gw * t - w)), mode="edge")
-    tiles = pad.reshape(gh, t, gw, t).transpose(0, 2, 1, 3).reshape(gh, gw, t * t)
-    k = int(round(percentile / 100 * (t * t - 1)))
+    sub = gray[::s, ::s]
+    ts = t // s
+    pad = np.pad(sub, ((0, gh * ts - sub.shape[0]), (0, gw * ts - sub.shape[1])), mode="edge")
+    tiles = pad.reshape(gh, ts, gw, ts).transpose(0, 2, 1, 3).reshape(gh, gw, ts * ts)
+    k = int(round(percentile / 100 * (ts * ts - 1)))
     bg = np.partition(tiles, k, axis=2)[..., k]
     bg = ndimage.gaussian_filter(ndimage.median_filter(bg, 3, mode="nearest"), 0.7, mode="nearest")
-    # bilinear upsampling of tile centres to pixels
-    rows = np.clip((np.arange(h) + 0.5) / t - 0.5, 0, gh - 1)
-    cols = np.clip((np.arange(w) + 0.5) / t - 0.5, 0, gw - 1)
-    r0, c0 = np.floor(rows).astype(int), np.floor(cols).astype(int)
-    r1, c1 = np.minimum(r0 + 1, gh - 1), np.minimum(c0 + 1, gw - 1)
-    fr, fc = (rows - r0)[:, None].astype(np.float32), (cols - c0)[None, :].astype(np.float32)
-    top = bg[r0][:, c0] * (1 - fc) + bg[r0][:, c1] * fc
-    bottom = bg[r1][:, c0] * (1 - fc) + bg[r1][:, c1] * fc
-    return (top * (1 - fr) + bottom * fr).astype(np.float32)
+    # bilinear upsampling of tile centres to pixels (Pillow: centre of output pixel x samples (x + 0.5) / t - 0.5)
+    up = Image.fromarray(np.ascontiguousarray(bg, np.float32), "F").resize((gw * t, gh * t), Image.Resampling.BILINEAR)
+    return np.asarray(up)[:h, :w]
 
 
 def darkness(gray: np.ndarray, bg: np.ndarray) -> np.ndarray:
@@ -231,6 +234,26 @@ def _disk(r: int) -> np.ndarray:
     return x * x + y * y <= r * r + r  # the "+ r" rounds a radius-1 disk to a 3x3 cross-plus-corners
 
 
+def _square3(m: np.ndarray, op) -> np.ndarray:
+    """3 x 3 square dilation (op = logical_or) or erosion (logical_and), pixels outside ignored: two
+    separable passes of shifted slices."""
+    for axis in (0, 1):
+        a = np.swapaxes(m, 0, axis)
+        out = a.copy()
+        op(out[1:], a[:-1], out=out[1:])
+        op(out[:-1], a[1:], out=out[:-1])
+        m = np.swapaxes(out, 0, axis)
+    return m
+
+
+def _close(mask: np.ndarray, r: int) -> np.ndarray:
+    """Binary closing by a radius-r disk of a mask padded by r. Radius 1 is the 3 x 3 square: done with
+    shifted slices, several times faster than scipy's 2-D binary closing (same result)."""
+    if r != 1:
+        return ndimage.binary_closing(mask, _disk(r))
+    return _square3(_square3(mask, np.logical_or), np.logical_and)
+
+
 def morphology(mask: np.ndarray, open_radius: int = 0, close_radius: int = 1) -> np.ndarray:
     """Opening drops specks thinner than the radius; closing bridges small breaks in strokes. Runs on
     the bounding box of the ink only (pages are mostly empty)."""
@@ -245,7 +268,7 @@ def morphology(mask: np.ndarray, open_radius: int = 0, close_radius: int = 1) ->
         sub = ndimage.binary_opening(sub, _disk(open_radius))
     if close_radius > 0:
         p = close_radius
-        sub = ndimage.binary_closing(np.pad(sub, p), _disk(close_radius))[p:-p, p:-p]
+        sub = _close(np.pad(sub, p), close_radius)[p:-p, p:-p]
     out = np.zeros_like(mask)
     out[r0:r1, c0:c1] = sub
     return out
@@ -259,4 +282,4 @@ def components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         sl = ndimage.find_objects(labels)
         boxes[:, :4] = [(s[0].start, s[1].start, s[0].stop, s[1].stop) for s in sl]
         boxes[:, 4] = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-    return labels.astype(np.int32), boxes
+    return labels.astype(np.int32, copy=False), boxes
