@@ -169,9 +169,22 @@ class Sheet:
 
 def find_sheet(gray: np.ndarray, min_contrast: float = 0.3, min_area: float = 0.1) -> Sheet | None:
     """The sheet in a small gray image, or None when there is no clearly separate bright quadrilateral
-    (the page fills the frame, or the bright part is lighting rather than paper)."""
+    (the page fills the frame, or the bright part is lighting rather than paper). Otsu's level splits a
+    sheet from a dark desk, but with a shadow over part of the sheet it splits lit paper from shaded paper:
+    lower levels towards the desk are tried too, and the largest region that still passes wins."""
+    level, dark = segment.otsu(gray.ravel()), float(np.percentile(gray, 5))
+    best = None
+    for k in (1.0, 0.65, 0.4):
+        s = _sheet_at(gray, dark + k * (level - dark), min_contrast, min_area)
+        if s is not None and (best is None or s.region.sum() > best.region.sum()):
+            best = s
+    return best
+
+
+def _sheet_at(gray: np.ndarray, level: float, min_contrast: float, min_area: float) -> Sheet | None:
+    """The largest region brighter than ``level``, if it is a sheet: big enough, brighter than its
+    surroundings by ``min_contrast``, bounded by a sharp edge and close to a quadrilateral."""
     h, w = gray.shape
-    level = segment.otsu(gray.ravel())
     bright = ndimage.binary_fill_holes(gray > level)  # ink on the sheet leaves holes
     r = max(1, int(round(0.006 * max(h, w))))
     bright = ndimage.binary_opening(bright, iterations=r)  # cut thin bright bridges to other objects
@@ -187,7 +200,7 @@ def find_sheet(gray: np.ndarray, min_contrast: float = 0.3, min_area: float = 0.
     contrast = (paper - around) / max(paper, 1e-6)
     if contrast < min_contrast:
         return None
-    # the edge, away from the frame border: a step within a few pixels, or a slow ramp?
+    # the edge, away from the frame border: a step within a few pixels, or a slow ramp (lighting)?
     e = max(2, int(round(0.008 * max(h, w))))
     border = np.zeros_like(region)
     border[e:-e, e:-e] = True
@@ -196,10 +209,14 @@ def find_sheet(gray: np.ndarray, min_contrast: float = 0.3, min_area: float = 0.
     if ring_in.sum() < 10 or ring_out.sum() < 10:
         return None
     sharpness = (float(np.median(gray[ring_in])) - float(np.median(gray[ring_out]))) / max(paper - around, 1e-6)
+    if sharpness < 0.5:
+        return None
     ys, xs = np.nonzero(region & ~ndimage.binary_erosion(region))
     edge = np.c_[xs, ys].astype(float) + 0.5
     quad = max_quad(edge)
     fill = area * h * w / max(polygon_area(quad), 1.0)
+    if fill < 0.85:
+        return None
     sharp = fit_edges(edge, quad, (h, w))
     return Sheet(region, quad if sharp is None else sharp, sharp is not None, contrast, sharpness, fill)
 
@@ -265,9 +282,8 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
     small, f = reduce_to(img, 512)
     sg = small if small.ndim == 2 else small @ segment.LUMA
     found = find_sheet(sg, min_contrast, min_area) if sheet == "auto" and min(h, w) >= 32 else None
-    if found is not None and (found.sharpness < 0.5 or found.fill < 0.85
-                              or not found.corners_seen and found.contrast < 1.5 * min_contrast):
-        found = None  # a ramp (lighting), not a quadrilateral, or maybe a shadow's edge across a page
+    if found is not None and not found.corners_seen and found.contrast < 1.5 * min_contrast:
+        found = None  # cut by the frame and not very dark around: maybe a shadow's edge across a page
     kind, m, shape, quad, region, paper = "frame", np.eye(3), (h, w), None, None, None
     if found is not None:
         quad = found.quad * f
@@ -314,33 +330,39 @@ def _scaled(fit: PageFit, s: float) -> np.ndarray:
     return d @ fit.matrix @ np.linalg.inv(d)
 
 
-def _transform(a: np.ndarray, m: np.ndarray, shape: tuple[int, int], fill: float, nearest: bool = False) -> np.ndarray:
-    """One channel (float32 or uint8) through Pillow's perspective resampler (several times faster than
-    scipy's map_coordinates); Pillow too puts pixel centres at +0.5, as ``m`` does."""
+def _transform(a: np.ndarray, m: np.ndarray, shape: tuple[int, int], fill, nearest: bool = False) -> np.ndarray:
+    """A uint8 gray or RGB image through Pillow's resampler (several times faster than scipy's
+    map_coordinates, and RGB in one pass); Pillow too puts pixel centres at +0.5, as ``m`` does."""
     from PIL import Image
 
-    im = Image.fromarray(np.ascontiguousarray(a), "L" if a.dtype == np.uint8 else "F")
-    coeffs = tuple((m / m[2, 2]).ravel()[:8])
+    im = Image.fromarray(np.ascontiguousarray(a))
     how = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
-    return np.asarray(im.transform((shape[1], shape[0]), Image.Transform.PERSPECTIVE, coeffs, how, fillcolor=fill))
+    if np.allclose(m[2], [0, 0, 1]):
+        kind, coeffs = Image.Transform.AFFINE, tuple(m[:2].ravel())
+    else:
+        kind, coeffs = Image.Transform.PERSPECTIVE, tuple((m / m[2, 2]).ravel()[:8])
+    return np.asarray(im.transform((shape[1], shape[0]), kind, coeffs, how, fillcolor=fill))
 
 
 def warp(img: np.ndarray, m: np.ndarray, shape: tuple[int, int], fill=None, region: np.ndarray | None = None,
          region_scale: float = 1.0) -> np.ndarray:
-    """Resample ``img`` (float gray or RGB) on the output grid of ``m`` (output x, y -> input x, y),
-    bilinear; pixels from outside the image, or outside ``region`` (a mask at ``region_scale`` x the
-    image's size), get ``fill`` (default: the image's median color)."""
+    """Resample ``img`` (float gray or RGB in [0, 1]) on the output grid of ``m`` (output x, y -> input
+    x, y), bilinear, at 8 bits (photos have no more; the noise is larger than 1/255); pixels from outside
+    the image, or outside ``region`` (a mask at ``region_scale`` x the image's size), get ``fill``
+    (default: the image's median color)."""
     if fill is None:
         fill = np.median(img[::7, ::7].reshape(-1, *img.shape[2:]), 0)
-    fill = np.zeros(img.shape[2:], np.float32) + np.asarray(fill, np.float32)
-    chans = [img] if img.ndim == 2 else [img[..., c] for c in range(img.shape[2])]
-    out = np.stack([_transform(c.astype(np.float32, copy=False), m, shape, float(v))
-                    for c, v in zip(chans, fill.reshape(-1))], -1)
+    if img.ndim == 2:
+        fill = float(np.mean(fill))
+    fill8 = np.round(np.clip(np.zeros(img.shape[2:]) + np.asarray(fill, float), 0, 1) * 255).astype(np.uint8)
+    fill_pil = int(fill8) if img.ndim == 2 else tuple(int(v) for v in fill8)
+    out = _transform((img * 255 + 0.5).astype(np.uint8), m, shape, fill_pil)  # img is in [0, 1]: rounds
     if region is not None:
         to_region = np.diag([region_scale, region_scale, 1.0]) @ m
         outside = _transform(region.astype(np.uint8), to_region, shape, 0, nearest=True) == 0
-        out[outside] = fill.reshape(-1)
-    return np.ascontiguousarray(out[..., 0] if img.ndim == 2 else out, np.float32)
+        out = out.copy()
+        out[outside] = fill8
+    return out.astype(np.float32) * np.float32(1 / 255)
 
 
 def rectify(img: np.ndarray, fit: PageFit) -> np.ndarray:
