@@ -95,6 +95,15 @@ def test_sheet_on_a_desk_is_found_and_its_perspective_undone(sheet, angle, tilt,
     assert np.percentile(rim @ segment.LUMA, 5) > 0.6
 
 
+def test_a_shadow_over_part_of_the_sheet_stays_part_of_the_sheet(sheet):
+    """Otsu's level alone splits lit from shaded paper; the whole sheet must still be found."""
+    photo, corners, _ = on_desk(sheet[0], 15, 0.08, seed=5)
+    xx = np.arange(photo.shape[1])[None, :, None]
+    shaded = (photo * (1 - 0.45 / (1 + np.exp(-(xx - 0.55 * photo.shape[1]) / 40.0)))).astype(np.uint8)
+    fit = fit_of(shaded)
+    assert fit.kind == "sheet" and np.abs(fit.quad - corners).max() < 0.01 * max(photo.shape)
+
+
 def test_sheet_cut_by_the_frame_keeps_only_the_sheet(sheet):
     photo, corners, _ = on_desk(sheet[0], -15, shift=(0, 300), seed=1)
     fit = fit_of(photo)
