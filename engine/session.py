@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from engine.dataset import Dataset, Split
+from engine.errors import InputError
 from engine.nn import Network, cross_entropy, squared_error
 from engine.optim import LRSchedule, make_optimizer
 from engine.stats import LayerStats, StatsMean, confusion_matrix, divergence_report, network_stats
@@ -50,20 +51,23 @@ class TrainConfig:
     def __post_init__(self):
         self.hidden = tuple(int(h) for h in self.hidden)
         if self.loss not in ("cross_entropy", "squared_error"):
-            raise ValueError(f"unknown loss {self.loss!r}; choose cross_entropy or squared_error")
+            raise InputError(f"unknown loss {self.loss!r}; choose cross_entropy or squared_error")
         if not self.output:
             self.output = "softmax" if self.loss == "cross_entropy" else "sigmoid"
         if self.loss == "cross_entropy" and self.output != "softmax":
-            raise ValueError(f"cross-entropy needs a softmax output, got {self.output!r}")
+            raise InputError(f"cross-entropy needs a softmax output, got {self.output!r}")
         checks = [(self.lr > 0 and np.isfinite(self.lr), f"learning rate must be positive, got {self.lr}"),
                   (self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}"),
-                  (self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}"),
+                  (self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}"),
+                  (0 < self.lr_decay < np.inf, f"the learning-rate decay must be a positive factor, got {self.lr_decay}"),
+                  (self.decay_every >= 0, f"decay every must be >= 0 epochs (0: never), got {self.decay_every}"),
+                  (self.seed >= 0, f"the seed must be >= 0, got {self.seed}"),
                   (all(h >= 1 for h in self.hidden), f"hidden sizes must be positive, got {self.hidden}"),
                   (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
                   (self.max_snapshots >= 3, "max_snapshots must be at least 3 (first, middle, latest)")]
         for ok, message in checks:
             if not ok:
-                raise ValueError(message)
+                raise InputError(message)
 
 
 class State(str, Enum):
@@ -137,6 +141,7 @@ class TrainingSession:
         self.config = config or TrainConfig()
         self.data = data
         self.reconstruct = self.config.loss == "squared_error"  # target is the input itself
+        data.check_trainable(classify=not self.reconstruct)
         self.net = network or Network.mlp(data.n_inputs, self.config.hidden,
                                           data.n_inputs if self.reconstruct else data.n_classes,
                                           self.config.activation, self.config.output, seed=self.config.seed)

@@ -106,11 +106,10 @@ def load_training_set(cache_dir: str | os.PathLike | None = None, **kwargs) -> D
         pass
     data = build_training_set(**kwargs)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **{f"{k}_{s}": getattr(getattr(data, s), k) for s in ("train", "valid", "test")
-                         for k in ("x", "y")})
-        os.replace(tmp, path)
+        from engine.files import atomic_write
+        with atomic_write(path) as f:
+            np.savez(f, **{f"{k}_{s}": getattr(getattr(data, s), k) for s in ("train", "valid", "test")
+                           for k in ("x", "y")})
     except OSError:
         pass  # a read-only cache only costs time
     return data
