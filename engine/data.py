@@ -54,9 +54,11 @@ def _features(x, where: str, key: str, allow_images: bool = False) -> np.ndarray
         raise DataError(f"{where}: {key} has shape {x.shape}; expected rows of {N_PIXELS} values (32x32){extra}")
     if len(x) == 0:
         raise DataError(f"{where}: {key} is empty")
+    with np.errstate(over="ignore", invalid="ignore"):  # checked after the cast: 1e300 in float64 is inf in float32
+        x = np.ascontiguousarray(x, np.float32)
     if not np.isfinite(x).all():
-        raise DataError(f"{where}: {key} contains NaN or infinite values")
-    return np.ascontiguousarray(x, np.float32)
+        raise DataError(f"{where}: {key} contains NaN, infinite or out-of-range values (beyond float32's ~3.4e38)")
+    return x
 
 
 def _labels(lab, n: int, where: str, key: str) -> tuple[np.ndarray, int | None]:
@@ -71,6 +73,8 @@ def _labels(lab, n: int, where: str, key: str) -> tuple[np.ndarray, int | None]:
             raise DataError(f"{where}: {key} has {len(lab)} labels for {n} rows of data")
         if not (np.isfinite(lab).all() and (lab == np.round(lab)).all() and (lab >= 0).all()):
             raise DataError(f"{where}: {key} is neither one-hot rows nor non-negative integer labels")
+        if len(lab) and lab.max() >= 2 ** 31:  # before the cast, which would wrap it
+            raise DataError(f"{where}: {key} holds label {lab.max():g}; labels are class indices 0..K-1")
         return lab.astype(np.int64), None
     if lab.ndim != 2:
         raise DataError(f"{where}: {key} has shape {lab.shape}; expected integer labels or one-hot rows")
@@ -85,9 +89,16 @@ def _labels(lab, n: int, where: str, key: str) -> tuple[np.ndarray, int | None]:
 
 def _assemble(name: str, where: str, parts: dict[str, list], seed: int, classes=None) -> Dataset:
     """A Dataset from {split: [(x, y, one_hot_width)]}: name the classes, then fill missing splits."""
+    rows = sum(len(y) for ps in parts.values() for _, y, _ in ps)
+    limit = max(len(NIST36_CLASSES), rows)  # more classes than rows: a label is not a class index
     if classes is None:
         k = max(w if w is not None else int(y.max()) + 1 for ps in parts.values() for _, y, w in ps)
+        if k > limit:
+            raise DataError(f"{where}: labels imply {k:,} classes for {rows:,} rows of data; labels must be "
+                            f"class indices 0..K-1 with K at most {limit:,}")
         classes = default_classes(k)
+    elif len(classes) > limit:
+        raise DataError(f"{where}: {len(classes):,} class names for {rows:,} rows of data (at most {limit:,})")
     classes = tuple(str(c) for c in classes)
     present = {}
     for split, ps in parts.items():

@@ -69,6 +69,10 @@ def read_truth(directory) -> dict[str, list[str]]:
         raise InputError(f"{path}: must map each image file name to a list of text lines")
     if not truth:
         raise InputError(f"{path}: lists no images")
+    inside = directory.resolve()
+    outside = [k for k in truth if not k or inside not in (directory / k).resolve().parents]
+    if outside:  # "../x.png", "/etc/x.png" or a link out: truth.json names files of its own folder only
+        raise InputError(f"{path}: {outside[0]!r} is not a file inside {directory}")
     missing = [k for k in truth if not (directory / k).is_file()]
     if missing:
         raise InputError(f"{path}: image {missing[0]!r} not found in {directory}")
