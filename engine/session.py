@@ -69,7 +69,10 @@ class TrainConfig:
             raise InputError(f"cross-entropy needs a softmax output, got {self.output!r}")
         checks = [(self.lr > 0 and np.isfinite(self.lr), f"learning rate must be positive, got {self.lr}"),
                   (self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}"),
-                  (self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}"),
+                  (self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}"),
+                  (0 < self.lr_decay < np.inf, f"the learning-rate decay must be a positive factor, got {self.lr_decay}"),
+                  (self.decay_every >= 0, f"decay every must be >= 0 epochs (0: never), got {self.decay_every}"),
+                  (self.seed >= 0, f"the seed must be >= 0, got {self.seed}"),
                   (all(h >= 1 for h in self.hidden), f"hidden sizes must be positive, got {self.hidden}"),
                   (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
                   (self.activation in ACTIVATIONS, f"unknown activation {self.activation!r}; choose from "
@@ -153,6 +156,7 @@ class TrainingSession:
         self.config = config or TrainConfig()
         self.data = data
         self.reconstruct = self.config.loss == "squared_error"  # target is the input itself
+        data.check_trainable(classify=not self.reconstruct)
         self.net = network or Network.mlp(data.n_inputs, self.config.hidden,
                                           data.n_inputs if self.reconstruct else data.n_classes,
                                           self.config.activation, self.config.output, seed=self.config.seed)
