@@ -33,7 +33,7 @@ from gui.panels.gradients import GradientsPanel
 from gui.panels.timeline import TimelinePanel
 from gui.panels.watchpoints import WatchpointsPanel
 from gui.panels.weights import WeightsPanel
-from gui.messages import SessionInfo, Update
+from gui.messages import Position, SessionInfo, Update
 from gui.worker import Worker
 
 ORG = APP = "backprop-studio"
@@ -84,11 +84,14 @@ class MainWindow(QMainWindow):
         self.saved_step = 0
         self.checkpoint_path = ""
         self.error_box: QMessageBox | None = None
+        self.bug_box: QMessageBox | None = None
         self.last_error = ""
         self._requested_spec: str | None = None
         self._fell_back = False
         self._closed = False
         self._live_session = 0
+        self._busy_text = ""
+        self.position: Position | None = None
 
         self.worker = Worker()
         self.actions = build_actions(self)
@@ -106,6 +109,8 @@ class MainWindow(QMainWindow):
         self.worker.updated.connect(self._on_update)  # connected last: runs after every panel has drawn
         self.worker.state_changed.connect(self._on_state)
         self.worker.error.connect(self.show_error)
+        self.worker.bug.connect(self.show_bug)
+        self.worker.position.connect(self._on_position)
         self.worker.saved.connect(self._on_saved)
         self.worker.busy.connect(self._on_busy)
         self.worker.exported.connect(lambda text: self.statusBar().showMessage(text, 10000))
@@ -235,6 +240,7 @@ class MainWindow(QMainWindow):
                                          f"(epoch {info.epoch}, batch {info.batch}) \u2014 Alt+End returns to live", 8000)
             return
         self.status_past.hide()
+        self._on_state(info.state, info.message)  # the announcement carries the state: no stale label
         if info.session_id != self._live_session:  # a new or loaded session (not a return from the past)
             self._live_session = info.session_id
             self.step = self.saved_step = info.step
@@ -247,30 +253,38 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"loaded {info.source}" if info.source else f"{info.dataset}: {info.n_train:,} training examples, "
                                                         f"ready \u2014 press Space to train", 8000)
-        self._show_position(info.epoch, info.batch, info.batches_per_epoch, info.config.epochs, None,
-                            info.config.lr)
+        self.status_rate.setText("")
+        self.status_lr.setText(f"lr {info.config.lr:g}")
 
     def _on_update(self, u: Update) -> None:
         # runs after every panel's on_update (connected last); the redraws are queued, one per pass
         try:
             if self.info is not None and u.generation == self.info.generation and self.info.view_step is None:
-                self.step = u.step
-                self._show_position(u.epoch, u.batch, u.batches_per_epoch, self.info.config.epochs,
-                                    u.examples_per_s if u.state == State.RUNNING else None, u.lr)
+                rate = u.examples_per_s if self.state == State.RUNNING else None
+                self.status_rate.setText(f"{rate:,.0f} examples/s" if rate else "")
+                self.status_lr.setText(f"lr {u.lr:g}")
         finally:
             # paced by wall time, not the GUI thread's CPU time: with one GIL, the training loses more
             # than the GUI's CPU time while the GUI is busy (measured: 0.77-0.84x vs 0.9-0.98x)
             REFRESHES.when_idle(self.worker.ack)  # once every panel has redrawn it
 
-    def _show_position(self, epoch, batch, bpe, epochs, rate, lr) -> None:
-        self.status_pos.setText(f"epoch {epoch}/{epochs} \u00b7 batch {batch}/{bpe}")
-        self.status_rate.setText(f"{rate:,.0f} examples/s" if rate else "")
-        self.status_lr.setText(f"lr {lr:g}")
+    def _on_position(self, pos: Position) -> None:
+        """The one source of truth for where training is: status bar, Controls progress, quit dialog."""
+        self.position = pos
+        if pos.view_step is None:
+            self.step = pos.step
+        self.status_pos.setText(("\u21b6 " if pos.view_step is not None else "") + pos.label())
+        self.controls.show_position(pos)
 
     def _on_state(self, state: State, message: str) -> None:
+        changed = state != self.state
         self.state, self.message = state, message
         self.controls.show_state(state, message)
         self._update_actions()
+        if changed and state == State.RUNNING:
+            self.statusBar().showMessage("training \u2014 Space pauses", 4000)  # replaces "ready ..."
+        elif changed and state == State.PAUSED and not message:
+            self.statusBar().showMessage("paused \u2014 Space resumes, \u2192 steps one batch", 8000)
         if state == State.DIVERGED:
             self.show_error(message or "training diverged", title="Training diverged \u2014 paused")
         elif state == State.PAUSED and message:
@@ -307,8 +321,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"opened the run log {name} in Experiments", 10000)
 
     def _on_busy(self, what: str) -> None:
+        """What a job is doing; its end ("") clears it, so a message never outlives its job."""
+        bar = self.statusBar()
         if what:
-            self.statusBar().showMessage(what)
+            self._busy_text = what
+            bar.showMessage(what, 0 if what.endswith("\u2026") else 8000)
+        elif bar.currentMessage() == self._busy_text:
+            bar.clearMessage()
 
     def show_error(self, message: str, title: str = "backprop-studio") -> None:
         """A message that does not block: the status bar plus a window-modal box."""
@@ -326,6 +345,22 @@ class MainWindow(QMainWindow):
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()
         self.error_box = box
+
+    def show_bug(self, summary: str, details: str) -> None:
+        """A bug (not the user's fault): a dialog with the traceback and a "Copy details" button; the
+        window keeps running."""
+        self.last_error = summary
+        self.statusBar().showMessage(f"\u26a0 {summary}", 20000)
+        box = QMessageBox(QMessageBox.Icon.Critical, "backprop-studio \u2014 internal error",
+                          f"{summary}\n\nThis is a bug in backprop-studio, not a problem with your data. "
+                          "The window keeps working; please report the details.", QMessageBox.StandardButton.Ok, self)
+        box.setDetailedText(details)
+        copy = box.addButton("Copy details", QMessageBox.ButtonRole.ActionRole)
+        copy.clicked.disconnect()  # keep the box open after copying
+        copy.clicked.connect(lambda: QApplication.clipboard().setText(f"{summary}\n\n{details}"))
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.open()
+        self.bug_box = box
 
     def info_box(self, title: str, text: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, self)
@@ -358,9 +393,11 @@ class MainWindow(QMainWindow):
         if self._closed:
             event.accept()
             return
+        was_running = self.state == State.RUNNING
+        pos = self.worker.pause_and_wait(10.0) if self.info is not None else None
+        if pos is not None:
+            self._on_position(pos)  # the exact count, not the last one drawn
         if self.dirty:
-            was_running = self.state == State.RUNNING
-            self.worker.pause()
             answer = QMessageBox.question(
                 self, "Close backprop-studio", f"Save the session ({self.step:,} batches trained) before closing?",
                 QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard

@@ -96,6 +96,7 @@ class ControlsPanel(Panel):
     def __init__(self, actions: dict[str, QAction], parent=None):
         super().__init__(parent)
         self._session_config: TrainConfig | None = None
+        self._eta: float | None = None
         self._building = False
         root = QVBoxLayout(self)
         root.setContentsMargins(8, 8, 8, 8)
@@ -256,18 +257,17 @@ class ControlsPanel(Panel):
         source = f"<br><span style='color:#666'>checkpoint {info.source}</span>" if info.source else ""
         self.data_label.setText(f"<b>{info.dataset}</b> \u00b7 {info.n_train:,} train / {info.n_valid:,} valid"
                                 f" \u00b7 {len(info.classes)} classes{source}")
-        self._show_progress(info.step, info.total_batches, info.epoch, info.config.epochs, None)
+        self._eta = None
 
     def on_update(self, u) -> None:
-        self._show_progress(u.step, u.total_batches, u.epoch, u.total_batches // max(u.batches_per_epoch, 1),
-                            u.eta_s)
+        self._eta = u.eta_s
 
-    def _show_progress(self, step, total, epoch, epochs, eta) -> None:
-        frac = step / total if total else 0.0
-        self.progress.setValue(int(round(1000 * min(frac, 1.0))))
-        self.progress.setFormat(f"epoch {epoch}/{epochs} \u00b7 {100 * frac:.0f} %")
-        eta_text = format_eta(eta)
-        self.eta_label.setText(f"{step:,} / {total:,} batches" + (f" \u00b7 ETA {eta_text}" if eta_text else ""))
+    def show_position(self, pos) -> None:
+        """gui.messages.Position: the same words as the status bar."""
+        self.progress.setValue(int(round(1000 * pos.fraction)))
+        self.progress.setFormat(f"{pos.label()} \u00b7 {100 * pos.fraction:.0f} %")
+        eta_text = format_eta(self._eta) if pos.view_step is None else ""
+        self.eta_label.setText(f"{pos.step:,} / {pos.total:,} batches" + (f" \u00b7 ETA {eta_text}" if eta_text else ""))
 
     def show_state(self, state: State, message: str) -> None:
         fg, bg = STATE_STYLE.get(state, ("#000", "#eee"))
