@@ -1,9 +1,10 @@
-"""The main window: docks for the panels, the status bar, remembered settings, drag and drop, and a
-clean close. Its commands are QActions (gui/actions.py: one per command, shared by menus, buttons and
-keys); every plot gets PNG/CSV export on right-click (gui/export.py).
+"""The main window: workspaces of panels (gui/workspaces.py) beside the Controls column, the status bar,
+remembered settings, drag and drop, and a clean close. Its commands are QActions (gui/actions.py: one
+per command, shared by menus, buttons and keys); every plot gets PNG/CSV export on right-click
+(gui/export.py).
 
 The window owns one ``Worker`` (gui/worker.py) and wires it to the panels; the panels never see
-each other. Adding a view is one line in ``PANELS``.
+each other. Adding a view is one line in ``PANELS`` (see /work/notes/window-api.md).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Callable
 
 import pyqtgraph as pg
 from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QStyle, QTabWidget
+from PyQt6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStyle
 
 from engine.dataset import Dataset
 from engine.session import State, TrainConfig
@@ -26,7 +27,7 @@ from gui.panels import REFRESHES, Panel
 from gui.panels.autoencoder import AutoencoderPanel
 from gui.panels.confusion import ConfusionPanel
 from gui.panels.controls import ControlsPanel
-from gui.panels.curves import CurvesPanel
+from gui.panels.curves import CurvesPanel, LiveLossPanel
 from gui.panels.experiments import ExperimentsPanel
 from gui.panels.gradcheck import GradcheckPanel
 from gui.panels.gradients import GradientsPanel
@@ -45,22 +46,23 @@ PAST_STYLE = "QLabel { background: #ffd166; color: #3b2a00; font-weight: bold; p
 class PanelSpec:
     key: str
     factory: Callable[[], Panel]
-    tab_with: str | None = None  # None: one of the tiles of the main grid; else a tab beside that panel
+    workspace: str | None = None  # with tab_with: the workspace to add it to (None: where tab_with is)
+    tab_with: str | None = None  # None: placed by the workspaces' layouts (gui/workspaces.py); else a tab beside it
 
 
-# The views: the tiles in grid order (2 x 2: curves | weights / gradients | confusion), then tabs beside
-# them. Adding a view is one line, e.g. PanelSpec("ocr", OcrPanel, tab_with="confusion").
+# The views. Where each one goes is the workspaces' layouts (gui/workspaces.py: WORKSPACES); a new view is
+# one line here, e.g. PanelSpec("explain", ExplainPanel, workspace="inspect", tab_with="confusion").
 PANELS: list[PanelSpec] = [
     PanelSpec("curves", CurvesPanel),
     PanelSpec("weights", WeightsPanel),
     PanelSpec("gradients", GradientsPanel),
     PanelSpec("confusion", ConfusionPanel),
-    PanelSpec("watchpoints", WatchpointsPanel, tab_with="curves"),
-    PanelSpec("timeline", TimelinePanel, tab_with="curves"),
-    PanelSpec("experiments", ExperimentsPanel, tab_with="gradients"),
-    PanelSpec("gradcheck", GradcheckPanel, tab_with="gradients"),
-    PanelSpec("autoencoder", AutoencoderPanel, tab_with="weights"),
-    PanelSpec("ocr", lambda: __import__("gui.panels.ocr", fromlist=["OcrPanel"]).OcrPanel(), tab_with="confusion"),
+    PanelSpec("watchpoints", WatchpointsPanel),
+    PanelSpec("timeline", TimelinePanel),
+    PanelSpec("experiments", ExperimentsPanel),
+    PanelSpec("gradcheck", GradcheckPanel),
+    PanelSpec("autoencoder", AutoencoderPanel),
+    PanelSpec("ocr", lambda: __import__("gui.panels.ocr", fromlist=["OcrPanel"]).OcrPanel()),
 ]
 
 
@@ -96,15 +98,15 @@ class MainWindow(QMainWindow):
         self.worker = Worker()
         self.actions = build_actions(self)
         self.controls = ControlsPanel(self.actions)
+        self.live = LiveLossPanel()
         self.panels: dict[str, Panel] = {}
-        self.docks: dict[str, QDockWidget] = {}  # a tab's key maps to the dock of the tile it is beside
-        self.tab_hosts: dict[QDockWidget, QTabWidget] = {}
-        docks.build(self, PANELS, report=lambda text: self.statusBar().showMessage(text, 10000))
+        self.workspaces = docks.build(self, PANELS, report=lambda text: self.statusBar().showMessage(text, 10000))
         build_menus(self)
         docks.build_status_bar(self)
 
-        for panel in [self.controls, *self.panels.values()]:
+        for panel in [self.controls, self.live, *self.panels.values()]:
             panel.attach(self.worker)
+        self.controls.pace_changed.connect(lambda bps: self.worker.set_pace(bps or None))
         self.worker.session_changed.connect(self._on_session)
         self.worker.updated.connect(self._on_update)  # connected last: runs after every panel has drawn
         self.worker.state_changed.connect(self._on_state)
@@ -134,10 +136,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1480, 940)
-        self._default_state = self.saveState()
-        state = s.value("window/state")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
+        self.workspaces.restore(s)
         if config is None:
             stored = s.value("config/values", "", str)
             try:
@@ -149,7 +148,7 @@ class MainWindow(QMainWindow):
     def _save_settings(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
+        self.workspaces.save(s)
         try:
             s.setValue("config/values", json.dumps(asdict(self.controls.config())))
         except ValueError:
@@ -157,9 +156,15 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def reset_layout(self) -> None:
-        self.restoreState(self._default_state)
-        for dock in self.docks.values():
-            dock.show()
+        """The current workspace's default layout."""
+        self.workspaces.reset_layout()
+
+    def show_workspace(self, key: str) -> None:
+        self.workspaces.activate(key)
+
+    def toggle_maximise(self) -> None:
+        """Maximise the panel that has the focus (or the workspace's first), or restore the layout."""
+        self.workspaces.toggle_maximise()
 
     # ---- commands ------------------------------------------------------------------------------
 
@@ -212,8 +217,8 @@ class MainWindow(QMainWindow):
             self.open_data(path)
 
     def show_panel(self, key: str) -> Panel | None:
-        """Bring a panel to the front (its dock, and its tab if it is one); None if there is no such panel."""
-        return docks.show_panel(self, key)
+        """Bring a panel to the front (its workspace, and its tab if it is one); None if there is no such panel."""
+        return self.workspaces.show_panel(key)
 
     def save(self) -> None:
         if self.checkpoint_path:

@@ -89,9 +89,14 @@ def format_eta(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+PACES = [("full speed", 0.0), ("100 batches/s", 100.0), ("30 batches/s", 30.0), ("10 batches/s", 10.0),
+         ("3 batches/s", 3.0), ("1 batch/s", 1.0)]
+
+
 class ControlsPanel(Panel):
     title = "Controls"
     config_edited = pyqtSignal()
+    pace_changed = pyqtSignal(float)  # batches per second (0: full speed)
 
     def __init__(self, actions: dict[str, QAction], parent=None):
         super().__init__(parent)
@@ -128,6 +133,19 @@ class ControlsPanel(Panel):
             buttons.addWidget(b, i // 2, i % 2)
         self.start_button = buttons.itemAtPosition(0, 0).widget()
         root.addLayout(buttons)
+
+        pace_row = QHBoxLayout()
+        pace_label = QLabel("Pace")
+        self.pace = QComboBox()
+        for text, value in PACES:
+            self.pace.addItem(text, value)
+        self.pace.setToolTip("How fast training runs: full speed, or slow enough to watch each batch land.\n"
+                             "Stepping (\u2192, Shift+\u2192) works at any pace.")
+        pace_label.setBuddy(self.pace)
+        self.pace.currentIndexChanged.connect(lambda i: self.pace_changed.emit(float(self.pace.itemData(i))))
+        pace_row.addWidget(pace_label)
+        pace_row.addWidget(self.pace, 1)
+        root.addLayout(pace_row)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
