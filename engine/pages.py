@@ -7,6 +7,7 @@ Boxes come from the distorted centre-lines themselves, so they are exact whateve
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
