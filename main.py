@@ -303,6 +303,71 @@ def add_autoencoder_commands(sub) -> None:
     a.set_defaults(func=cmd_autoencoder)
 
 
+# ---- explain --------------------------------------------------------------------------------
+
+
+def _ascii(img, ramp=" .:-=+*#%@") -> list[str]:
+    """An upright 32x32 picture as 32 lines (values in [0, 1], 1 = darkest glyph)."""
+    import numpy as np
+
+    idx = np.clip((np.asarray(img) * (len(ramp) - 1)).round().astype(int), 0, len(ramp) - 1)
+    return ["".join(ramp[i] for i in row) for row in idx]
+
+
+def cmd_explain(args) -> int:
+    import numpy as np
+
+    from engine.checkpoint import CheckpointError
+    from engine.errors import InputError
+    from engine.explain import explain, load_inputs
+    from engine.ocr.model import load_classifier
+
+    try:
+        clf = load_classifier(args.model)
+    except CheckpointError as exc:
+        raise InputError(str(exc)) from None
+    rows, as_is = load_inputs(args.image)
+    if rows.shape[1] != clf.net.sizes[0]:
+        raise InputError(f"{args.image}: inputs have {rows.shape[1]} values; the model takes {clf.net.sizes[0]}")
+    if args.target is not None and args.target not in clf.classes:
+        raise InputError(f"--target {args.target!r} is not a class of the model ({''.join(clf.classes)})")
+    for k, row in enumerate(rows):
+        e = explain(clf.net, clf.classes, row)
+        why = explain(clf.net, clf.classes, row, args.target) if args.target is not None else None
+        if args.json:
+            obj = e.as_json()
+            obj["normalized"] = not as_is
+            if why is not None:
+                obj["why"] = {"class": args.target, "probability": round(float(why.probs[why.target]), 6),
+                              "saliency": why.as_json()["saliency"], "occlusion": why.as_json()["occlusion"]}
+            emit_json(obj)
+            continue
+        shown = why or e
+        sal = shown.image(shown.saliency)
+        scale = max(float(np.abs(sal).max()), 1e-12)
+        print(f"input {k}: " if len(rows) > 1 else "", end="")
+        print("top-5: " + "  ".join(f"{c} {p:.3f}" for c, p in e.top(5)))
+        print(f"{'input (ink dark)':34s}saliency for {shown.classes[shown.target]} (+ for it, - against)")
+        left = _ascii(1.0 - np.clip(e.image(e.row), 0, 1))
+        pos = _ascii(np.clip(sal / scale, 0, 1))
+        neg = _ascii(np.clip(-sal / scale, 0, 1), " .:-")
+        for a, p, n in zip(left, pos, neg):
+            print(f"{a}  " + "".join(pc if pc != " " else nc for pc, nc in zip(p, n)))
+    return 0
+
+
+def add_explain_commands(sub) -> None:
+    x = sub.add_parser("explain", help="why the OCR model reads one character as it does: top-5, saliency, occlusion")
+    x.add_argument("image", help="a character crop / image of one character (normalized like an OCR crop), or a .npy "
+                                 "of network inputs (32, 32) or (N, 32, 32) in the layout of the JSON 'input'")
+    x.add_argument("--model", help="model file (default resources/ocr_model.npz)")
+    x.add_argument("--target", metavar="CLASS", help="also explain this class ('why not I?'): JSON key 'why'")
+    x.add_argument("--json", action="store_true",
+                   help='one object per input: "input" (32 rows), "top5", "saliency" (top class), "occlusion", '
+                        '"probs"')
+    x.set_defaults(func=cmd_explain)
+
+
 # ---- gui / screenshot -----------------------------------------------------------------------
 
 
@@ -380,7 +445,8 @@ def add_gui_commands(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command")
-    for add in (add_engine_commands, add_ocr_commands, add_autoencoder_commands, add_gui_commands):
+    for add in (add_engine_commands, add_ocr_commands, add_autoencoder_commands, add_explain_commands,
+                add_gui_commands):
         add(sub)
     return p
 
