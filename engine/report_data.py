@@ -71,8 +71,10 @@ def gather(session, experiment=None, autoencoder=None) -> tuple[dict, dict[str, 
                   "state": session.state.value, "message": session.message}
     arrays: dict[str, np.ndarray] = {}
     frames = _weight_frames(session)
-    meta["weights"] = [{"step": s, "epoch": e} for s, e, _ in frames]
-    arrays.update({f"report/weights/{k}": np.asarray(W, np.float32) for k, (_, _, W) in enumerate(frames)})
+    key = f"{session.net.layers[0].name}.W"
+    meta["weights"] = [{"step": s, "epoch": e, **({"param": key} if s == session.step else {})} for s, e, _ in frames]
+    arrays.update({f"report/weights/{k}": np.asarray(W, np.float32) for k, (s, _, W) in enumerate(frames)
+                   if s != session.step})  # the current weights are the checkpoint's own parameters
     images = d.n_inputs == 1024
     if not session.reconstruct and len(d.valid):
         cm, meta["confused"], confused = _confused(session)
@@ -98,8 +100,8 @@ def gather(session, experiment=None, autoencoder=None) -> tuple[dict, dict[str, 
 def carried_frames(meta: dict, arrays: dict) -> list[tuple[int, int, np.ndarray]]:
     """Weight frames stored in a checkpoint, to keep the run's true start across save/load/save."""
     info = meta.get("report", {}).get("weights", [])
-    return [(f["step"], f["epoch"], arrays[f"report/weights/{k}"]) for k, f in enumerate(info)
-            if f"report/weights/{k}" in arrays]
+    found = [(f, arrays.get(f"report/weights/{k}", arrays.get(f"param/{f.get('param')}"))) for k, f in enumerate(info)]
+    return [(f["step"], f["epoch"], W) for f, W in found if W is not None]
 
 
 @dataclass
