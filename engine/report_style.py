@@ -24,7 +24,7 @@ nav { font-size: .92em; margin: 0 0 1em; }
 nav a { color: var(--s0); margin-right: .9em; text-decoration: none; white-space: nowrap; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 10px; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; }
-td.num, th.num { text-align: right; }
+td.num, th.num { text-align: right; white-space: nowrap; }
 table.kv th { font-weight: 600; color: var(--muted); width: 10em; }
 table.kv td, table.kv th { padding: 2px 10px; }
 .cols { display: flex; flex-wrap: wrap; gap: 12px 36px; }
@@ -60,13 +60,15 @@ table.confusion td.hot { color: #fff; }
 .pair { display: flex; align-items: center; gap: 14px; margin: .4em 0; break-inside: avoid; }
 .pair .what { min-width: 15em; }
 .pair img { height: 48px; }
-.recon img { width: 100%; max-width: 980px; }
+.recon img { width: 100%; max-width: 720px; }
 @media print {
   :root { --bg: #fff; --fg: #000; --muted: #444; --rule: #bbb; --panel: #f2f2f2;
     --s0: #1f6fc5; --s1: #d2581b; --s2: #2e8b57; --s3: #8e44ad; --s4: #b8860b; --s5: #c0392b;
     --s6: #16a085; --s7: #7f8c8d; --heat: 31,111,197; --err: 210,60,40; }
   body { font-size: 11pt; } main { max-width: none; padding: 0; } nav { display: none; }
   h2 { break-after: avoid; } section { break-inside: auto; } .scroll { overflow: visible; }
+  .cols { gap: 8px 20px; } .cols > * { flex: 1 1 300px; }
+  .tiles figure { flex: 0 1 31%; } .recon img { max-width: 520px; }
   table.confusion { font-size: 8px; } table.confusion th, table.confusion td { width: 16px; height: 15px; }
   a { color: inherit; text-decoration: none; }
 }

@@ -84,10 +84,10 @@ def strip(images: np.ndarray, gap: int = 2) -> np.ndarray:
 
 # ---- line charts --------------------------------------------------------------------------------
 
-def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+def _nice_ticks(lo: float, hi: float, n: int = 5, integer: bool = False) -> list[float]:
     if not hi > lo:
         return [lo]
-    raw = (hi - lo) / n
+    raw = max((hi - lo) / n, 1.0) if integer else (hi - lo) / n
     step = 10 ** math.floor(math.log10(raw))
     step *= next(m for m in (1, 2, 2.5, 5, 10) if m * step >= raw)
     first = math.ceil(lo / step) * step
@@ -150,7 +150,7 @@ def line_chart(series: list[tuple[str, np.ndarray, np.ndarray]], x_label: str, y
         label = _fmt(10 ** t) if log_y else _fmt(t)
         out.append(f'<line class="grid" x1="{PAD_L}" x2="{W - PAD_R}" y1="{sy(t):.1f}" y2="{sy(t):.1f}"/>'
                    f'<text class="tick" x="{PAD_L - 6}" y="{sy(t) + 4:.1f}" text-anchor="end">{label}</text>')
-    for t in _nice_ticks(x0, x1, 6):
+    for t in _nice_ticks(x0, x1, 6, integer=all(float(v).is_integer() for v in xs)):
         out.append(f'<text class="tick" x="{sx(t):.1f}" y="{H - PAD_B + 17}" text-anchor="middle">{_fmt(t)}</text>')
     out.append(f'<line class="axis" x1="{PAD_L}" x2="{W - PAD_R}" y1="{H - PAD_B}" y2="{H - PAD_B}"/>'
                f'<line class="axis" x1="{PAD_L}" x2="{PAD_L}" y1="{PAD_T}" y2="{H - PAD_B}"/>'
