@@ -109,6 +109,8 @@ def cmd_train(args) -> int:
         save_session(args.save, session)
         if not args.json:
             print(f"saved {args.save}")
+    if args.report:
+        write_train_report(args.report, session, quiet=args.json)
     if state == State.DIVERGED:
         print(f"error: {session.message}", file=sys.stderr)
         return 1
@@ -184,6 +186,7 @@ def add_engine_commands(sub) -> None:
     t.add_argument("--decay-every", type=int, default=0, help="... every this many epochs")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save", help="write a checkpoint (.npz) at the end")
+    t.add_argument("--report", metavar="PATH", help="write a self-contained HTML report at the end")
     t.add_argument("--break", dest="break_on", action="append", metavar="EXPR",
                    help="watchpoint, e.g. 'saturation(layer1) > 0.9'; stops at the first batch where it holds")
     t.add_argument("--json", action="store_true", help="one JSON object per epoch")
@@ -368,6 +371,38 @@ def add_explain_commands(sub) -> None:
     x.set_defaults(func=cmd_explain)
 
 
+# ---- report ---------------------------------------------------------------------------------
+
+
+def write_train_report(path, session, quiet: bool = False) -> None:
+    """The report of a run that just ended (through a checkpoint in memory: the same file as `report`)."""
+    import tempfile
+
+    from engine.checkpoint import save_session
+    from engine.report import write_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        save_session(os.path.join(tmp, "session.npz"), session)
+        write_report(os.path.join(tmp, "session.npz"), path)
+    if not quiet:
+        print(f"report {path}")
+
+
+def cmd_report(args) -> int:
+    from engine.report import write_report
+
+    out = args.out or os.path.splitext(args.checkpoint)[0] + ".html"
+    print(write_report(args.checkpoint, out))
+    return 0
+
+
+def add_report_commands(sub) -> None:
+    r = sub.add_parser("report", help="write one self-contained HTML report of a saved training session")
+    r.add_argument("checkpoint", help="a checkpoint saved by train --save or the window (Ctrl+S)")
+    r.add_argument("--out", help="the HTML file (default: the checkpoint's name with .html)")
+    r.set_defaults(func=cmd_report)
+
+
 # ---- gui / screenshot -----------------------------------------------------------------------
 
 
@@ -446,6 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command")
     for add in (add_engine_commands, add_ocr_commands, add_autoencoder_commands, add_explain_commands,
+                add_report_commands,
                 add_gui_commands):
         add(sub)
     return p
