@@ -13,21 +13,17 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from engine.errors import InputError
+from engine.images import ImageError, to_float as _array_to_float  # one conversion for the loaders and the OCR
 
 LUMA = np.array([0.2125, 0.7154, 0.0721], np.float32)
-
-
-class ImageError(InputError):
-    """An input image that cannot be used: the message is one line and names the file."""
 
 
 # ---- load ---------------------------------------------------------------------------------------
 
 def block_mean(a: np.ndarray, f: int) -> np.ndarray:
-    """Means over f x f blocks (the last blocks repeat edge pixels), float32. Works one block row of input
-    at a time, so a huge 8-bit image is never converted to float whole (13000 x 13000 RGB: 0.5 GB as
-    uint8, 2 GB as float32)."""
+    """Means over f x f blocks (the last blocks repeat edge pixels), float32: strided views of the input are
+    summed into the small result, so a huge 8-bit image is never converted to float whole (13000 x 13000
+    RGB: 0.5 GB as uint8, 2 GB as float32)."""
     if a.ndim == 3:  # channel by channel: numpy's inner loop then runs along a row, not over 3 channels
         return np.stack([block_mean(a[..., c], f) for c in range(a.shape[2])], -1)
     h, w = a.shape[:2]
@@ -47,39 +43,16 @@ def block_mean(a: np.ndarray, f: int) -> np.ndarray:
     return out
 
 
-def _array_to_float(a: np.ndarray, where: str, max_side: int | None = None) -> np.ndarray:
-    """Any numeric (H, W[, C]) array -> float32 in [0, 1]: gray (H, W) or RGB (H, W, 3), alpha over white;
-    reduced by block means (before the conversion to float) to at most ``max_side`` pixels."""
-    a = np.asarray(a)
-    if a.ndim == 3 and a.shape[-1] == 1:
-        a = a[..., 0]
-    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (2, 3, 4)):
-        raise ImageError(f"{where}: unsupported image shape {a.shape} (expected H x W, H x W x 3 or 4)")
-    if a.size == 0 or min(a.shape[:2]) == 0:
-        raise ImageError(f"{where}: the image is empty ({a.shape[1] if a.ndim > 1 else 0}x{a.shape[0]} pixels)")
-    if a.dtype.kind not in "biuf":
-        raise ImageError(f"{where}: unsupported pixel type {a.dtype}")
-    unit = a.dtype in (np.uint8, np.uint16)
-    k = int(np.ceil(max(a.shape[:2]) / max_side)) if max_side else 1
-    if k > 1 and a.dtype.kind == "f":
-        a = np.nan_to_num(a)  # one NaN must not blank its whole block
-    f = block_mean(a, k) if k > 1 else a.astype(np.float32)
-    if unit:
+def _reduce(a: np.ndarray, k: int) -> np.ndarray:
+    """An image array k times smaller by block means, before ``to_float``: 8/16-bit come out as float32 in
+    [0, 1], other kinds keep their range (to_float scales them), NaN and inf count as 0."""
+    if a.dtype.kind == "f":
+        a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)  # one NaN must not blank its whole block
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e300 in float64 is inf in float32: to_float cleans it
+        f = block_mean(a, k)
+    if a.dtype in (np.uint8, np.uint16):
         f *= np.float32(1.0 / np.iinfo(a.dtype).max)
-    else:  # bool, other integers (scaled by their maximum) and floats (assumed in [0, 1] unless larger)
-        f = np.nan_to_num(f, copy=False)
-        top = float(f.max())
-        if top > 1.0:
-            f /= top
-        f = np.clip(f, 0.0, 1.0, out=f)
-    if f.ndim == 3:
-        c = f.shape[-1]
-        alpha = f[..., -1:] if c in (2, 4) else None
-        color = f[..., :3] if c >= 3 else f[..., :1]
-        f = color if alpha is None else color * alpha + (1.0 - alpha)  # composite over a white page
-        if f.shape[-1] == 1:
-            f = f[..., 0]
-    return np.ascontiguousarray(f, np.float32)
+    return f
 
 
 def _open_file(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
@@ -132,7 +105,9 @@ def load(source, max_side: int = 2048) -> tuple[np.ndarray, float, tuple[int, in
     else:
         a, where = np.asarray(source), "image"
         shape = a.shape[:2]
-    img = _array_to_float(a, where, max_side)
+    a = np.asarray(a)
+    k = int(np.ceil(max(a.shape[:2]) / max_side)) if a.ndim in (2, 3) and a.size and a.dtype.kind in "biuf" else 1
+    img = _array_to_float(_reduce(a, k) if k > 1 else a, where)  # reduced while still 8-bit: never a huge float
     return img, max(img.shape[:2]) / max(shape), shape  # the long side: exact even for 1-pixel-high images
 
 
