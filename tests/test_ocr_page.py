@@ -204,3 +204,16 @@ def test_hard_pages_on_a_desk_are_read(condition):
         scores.append(char_accuracy(pipe.run().lines, lines))
         assert pipe.data("page")[1].kind == "sheet"
     assert np.mean(scores) >= 0.9, scores
+
+
+def test_bench_reports_the_page_stage_and_a_turned_sheet():
+    from engine.dataset import NIST36_CLASSES
+    from engine.nn import Network
+    from engine.ocr.bench import bench_ocr, desk_photo
+    from engine.ocr.model import Classifier
+
+    img, _ = render_page(["BENCH PAGE"], seed=1, size=(300, 400), rgb=True, char_height=50)
+    desk = desk_photo(img)
+    assert desk.shape == (390, 520) and page.fit_page(segment.load(desk)[0]).kind == "sheet"
+    doc = bench_ocr(1, Classifier(Network.mlp(1024, (8,), 36, "relu", seed=0), NIST36_CLASSES), img).as_json()
+    assert "page" in doc["stage_ms"] and doc["turned_page_ms"] > 0 and doc["turned_page_stage_ms"] > 0
