@@ -113,6 +113,13 @@ def outcome(d: ReportData) -> str:
     return head + tail + "."
 
 
+def _diverged(d: ReportData) -> str:
+    """The session's own divergence diagnosis, where it cannot be missed."""
+    if d.state != "diverged" or not d.message:
+        return ""
+    return f'<p class="callout"><b>Diverged:</b> {escape(d.message)}</p>'
+
+
 def _title(d: ReportData) -> str:
     net = "\u2013".join(map(str, d.sizes))
     act = d.config.get("activation", "")
@@ -138,7 +145,8 @@ def _config(d: ReportData) -> str:
         data_rows.append(("split sizes", "not stored in this (older) checkpoint"))
     table = lambda rs: '<table class="kv">' + "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
                                                      for k, v in rs) + "</table>"
-    return f'<div class="cols"><div><h3>Training</h3>{table(rows)}</div><div><h3>Dataset</h3>{table(data_rows)}</div></div>'
+    return (f'<div class="cols"><div><h3>Training</h3>{table(rows)}</div>'
+            f'<div><h3>Dataset</h3>{table(data_rows)}</div></div>')
 
 
 def _final_table(d: ReportData) -> str:
@@ -192,8 +200,6 @@ def _gradients(d: ReportData) -> str:
     diag = (f'<ul class="findings">{"".join(items)}</ul>' if items else
             "<p>No vanishing or exploding gradients: every layer's mean |\u2207W| is within 10\u00d7 of the output "
             "layer's in the first and the last epoch, and no layer is mostly saturated or dead.</p>")
-    if d.state == "diverged" and d.message:
-        diag = f'<p class="callout"><b>Diverged:</b> {escape(d.message)}</p>' + diag
     return (f'<h3>Diagnosis</h3>{diag}<div class="cols"><div>{grads}</div><div>{sat}</div></div>'
             '<p class="muted">Per-epoch means over the epoch\u2019s batches. Saturation: sigmoid outputs outside '
             '[0.05, 0.95], |tanh| above 0.95, or ReLU units silent on a whole batch.</p>')
@@ -241,7 +247,8 @@ def _confusion(d: ReportData) -> str:
     acc = np.trace(cm) / max(cm.sum(), 1)
     table = (f'<div class="scroll"><table class="confusion" data-total="{int(cm.sum())}">{head}</tr>'
              f'{"".join(rows)}</table></div><p class="muted">Rows: true class; columns: predicted. '
-             f'{int(cm.sum()):,} validation examples, {100 * acc:.2f} % on the diagonal. Shading: share of the row.</p>')
+             f'{int(cm.sum()):,} validation examples, {100 * acc:.2f} % on the diagonal. '
+             'Shading: share of the row.</p>')
     pairs = d.confused or []
     if not pairs:
         return table + "<p>No validation example was misclassified.</p>"
@@ -320,7 +327,8 @@ def _epochs(d: ReportData) -> str:
         return _missing("No epoch was completed.")
     k = _acc_kind(d)
     head = (f'<tr><th class="num">epoch</th><th class="num">train loss</th><th class="num">train {_acc_name(d)}</th>'
-            f'<th class="num">valid loss</th><th class="num">valid {_acc_name(d)}</th><th class="num">seconds</th></tr>')
+            f'<th class="num">valid loss</th><th class="num">valid {_acc_name(d)}</th>'
+            '<th class="num">seconds</th></tr>')
     rows = "".join(f'<tr data-epoch="{e["epoch"]}"><td class="num">{e["epoch"]}</td>{_num(e["train_loss"])}'
                    f'{_num(e["train_acc"], k)}{_num(e["valid_loss"])}{_num(e["valid_acc"], k)}{_num(e["seconds"])}</tr>'
                    for e in d.epochs)
@@ -342,6 +350,7 @@ def render(d: ReportData) -> str:
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="generator" content="backprop-studio report ({time.perf_counter() - start:.2f} s)">'
             f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>"
-            f"<header><h1>{escape(title)}</h1><p class=\"outcome\" id=\"outcome\">{escape(outcome(d))}</p>"
+            f'<header><h1>{escape(title)}</h1><p class="outcome" id="outcome">{escape(outcome(d))}</p>'
+            f"{_diverged(d)}"
             f'<p class="meta">From {escape(Path(d.path).name)}, rendered {made} by backprop-studio.</p>'
             f"<nav>{nav}</nav></header>\n{body}\n</main></body></html>\n")

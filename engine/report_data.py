@@ -141,7 +141,7 @@ class ReportData:
             confused = [{**p, "images": arrays.get(f"report/confused/{k}")} for k, p in enumerate(confused)]
         ae = r.get("autoencoder")
         if ae is not None:
-            ae = {**ae, "originals": arrays.get("report/recon/originals"), "outputs": arrays.get("report/recon/outputs")}
+            ae = {**ae, **{k: arrays.get(f"report/recon/{k}") for k in ("originals", "outputs")}}
         return cls(str(path), meta["config"], list(meta["sizes"]), list(meta["activations"]), list(meta["classes"]),
                    meta.get("position", {}), meta.get("epochs", []),
                    np.asarray(arrays.get("history/batch_loss", []), np.float64),

@@ -228,3 +228,20 @@ def test_report_opens_in_a_headless_browser_without_console_errors(run):
         assert shot.exists() and shot.stat().st_size > 50_000  # a page with pictures, not a blank one
         png = shot.read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_diverged_run_and_an_untrained_one_still_report(tmp_path):
+    data = prototype_dataset(n_train=128, n_valid=64)
+    wild = TrainingSession(data, TrainConfig(epochs=3, lr=1e4, activation="relu"))
+    wild.run()
+    assert wild.state.value == "diverged"
+    save_session(tmp_path / "wild.npz", wild)
+    text = render(load(tmp_path / "wild.npz"))
+    assert "training diverged" in re.search(r'id="outcome">([^<]*)<', text)[1]
+    assert "<b>Diverged:</b>" in text and "lower the learning rate" in text
+
+    fresh = TrainingSession(data, TrainConfig(epochs=3))
+    save_session(tmp_path / "fresh.npz", fresh)
+    text = render(load(tmp_path / "fresh.npz"))
+    assert "No epoch was completed" in text
+    assert set(re.findall(r'<section id="(\w+)">', text)) == set(SECTIONS)
