@@ -174,7 +174,8 @@ def add_engine_commands(sub) -> None:
     t.add_argument("--decay-every", type=int, default=0, help="... every this many epochs")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save", help="write a checkpoint (.npz) at the end")
-    t.add_argument("--report", metavar="PATH", help="write a self-contained HTML report at the end")
+    t.add_argument("--report", metavar="PATH", type=_report_path,
+                   help="write a self-contained HTML report at the end")
     t.add_argument("--break", dest="break_on", action="append", metavar="EXPR",
                    help="watchpoint, e.g. 'saturation(layer1) > 0.9'; stops at the first batch where it holds")
     t.add_argument("--json", action="store_true", help="one JSON object per epoch")
@@ -295,6 +296,17 @@ def add_autoencoder_commands(sub) -> None:
 
 
 # ---- report ---------------------------------------------------------------------------------
+
+
+def _report_path(text: str) -> str:
+    """--report is checked before training starts, not after an hour of it."""
+    from engine.files import check_writable
+
+    try:
+        check_writable(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def write_train_report(path, session, quiet: bool = False) -> None:

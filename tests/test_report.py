@@ -245,3 +245,11 @@ def test_a_diverged_run_and_an_untrained_one_still_report(tmp_path):
     text = render(load(tmp_path / "fresh.npz"))
     assert "No epoch was completed" in text
     assert set(re.findall(r'<section id="(\w+)">', text)) == set(SECTIONS)
+
+
+def test_train_checks_the_report_path_before_training(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main.main(["train", "--epochs", "1", "--report", str(tmp_path)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr()
+    assert "is a folder, not a file" in err.err and "epoch" not in err.out
