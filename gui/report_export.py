@@ -56,8 +56,7 @@ class ReportExporter(QObject):
             w.exported.emit(f"report written to {path}")
             self.written.emit(str(path))
 
-        queue = getattr(w, "send", None) or w._queue  # send: the window's worker API; _queue before it
-        queue(job)
+        w.send(job)
 
 
 def default_name(window) -> str:
