@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.autoencoder import upright
 from engine.errors import InputError
 from engine.report_data import ReportData
 from engine.report_style import CSS
@@ -261,8 +262,23 @@ def _confusion(d: ReportData) -> str:
             img = (f'<img class="pix" src="{data_uri(strip(p["images"]))}" '
                    f'alt="{escape(t)} read as {escape(q)}">')
         items.append(f'<div class="pair"><div class="what"><b>{escape(t)} \u2192 {escape(q)}</b>: {p["count"]} '
-                     f'times ({100 * share:.1f} % of {escape(t)})</div>{img}</div>')
-    return table + "<h3>Most confused pairs</h3>" + "".join(items)
+                     f'times ({100 * share:.1f} % of {escape(t)})</div>{img}{_why(p, t, q)}</div>')
+    return (table + "<h3>Most confused pairs</h3><p class=\"muted\">Up to six validation examples of each; beside them, "
+            "what made the network choose the wrong class for the first one: red pixels raised its probability, "
+            "blue lowered it (integrated gradients from a blank page, engine/explain.py).</p>" + "".join(items))
+
+
+def _why(p: dict, true: str, pred: str) -> str:
+    """The first example's saliency for the wrong class (integrated gradients from a blank page)."""
+    sal, why = p.get("saliency"), p.get("why")
+    if sal is None or why is None:
+        return ""
+    img = upright(sal[None])[0]
+    limit = float(np.abs(img).max()) or 1.0
+    uri = data_uri(diverging_index(img, limit), diverging_palette())
+    return (f'<figure class="why"><img class="pix" src="{uri}" '
+            f'alt="why {escape(pred)}"><figcaption>why {escape(pred)}: p({escape(pred)}) '
+            f'{100 * why["p_pred"]:.1f} %, p({escape(true)}) {100 * why["p_true"]:.1f} %</figcaption></figure>')
 
 
 def _watchpoints(d: ReportData) -> str:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from engine.autoencoder import reconstructions, upright
+from engine.explain import explain
 
 PAIRS = 5  # most confused (true, predicted) pairs kept
 EXAMPLES = 6  # example images per pair
@@ -49,6 +50,10 @@ def _confused(session) -> tuple[np.ndarray, list[dict], dict[str, np.ndarray]]:
         idx = session.misclassified(i, j)[:EXAMPLES]
         pairs.append({"true": i, "pred": j, "count": int(cm[i, j]), "examples": idx.tolist()})
         arrays[f"report/confused/{k}"] = _images_u8(session.data.valid.x[idx])
+        if session.data.n_inputs == 1024:  # why the first example was read as j (engine.explain's saliency)
+            why = explain(session.net, session.data.classes, session.data.valid.x[idx[0]], target=j)
+            pairs[-1]["why"] = {"p_pred": float(why.probs[j]), "p_true": float(why.probs[i])}
+            arrays[f"report/saliency/{k}"] = why.saliency.astype(np.float32)
     return cm, pairs, arrays
 
 
@@ -138,7 +143,8 @@ class ReportData:
         r = meta.get("report") or {}
         confused = r.get("confused")
         if confused is not None:
-            confused = [{**p, "images": arrays.get(f"report/confused/{k}")} for k, p in enumerate(confused)]
+            confused = [{**p, "images": arrays.get(f"report/confused/{k}"),
+                         "saliency": arrays.get(f"report/saliency/{k}")} for k, p in enumerate(confused)]
         ae = r.get("autoencoder")
         if ae is not None:
             ae = {**ae, **{k: arrays.get(f"report/recon/{k}") for k in ("originals", "outputs")}}

@@ -55,8 +55,10 @@ table.confusion td.zero { color: transparent; }
 table.confusion td.hot { color: #fff; }
 .scroll { overflow-x: auto; }
 .pair { display: flex; align-items: center; gap: 14px; margin: .4em 0; break-inside: avoid; }
-.pair .what { min-width: 15em; }
+.pair .what { flex: 0 0 16em; }
 .pair img { height: 48px; }
+.pair figure.why { display: flex; align-items: center; gap: 8px; margin: 0; }
+.pair figure.why img { width: 48px; }
 .recon img { width: 100%; max-width: 720px; }
 @media print {
   :root { --bg: #fff; --fg: #000; --muted: #444; --rule: #bbb; --panel: #f2f2f2;

@@ -107,6 +107,14 @@ def test_confusion_and_pairs_match_the_session(run):
     c = session.data.classes
     assert f"<b>{c[i]} \u2192 {c[j]}</b>: {off[i, j]} times" in text
     assert 'alt="' + f"{c[i]} read as {c[j]}" + '"' in text  # with example images
+    # and why the first one was read as j: engine.explain's saliency, stored at save time
+    from engine.explain import explain
+
+    first = session.misclassified(i, j)[0]
+    why = explain(session.net, c, session.data.valid.x[first], target=int(j))
+    d = load(run[1])
+    np.testing.assert_allclose(d.confused[0]["saliency"], why.saliency, rtol=1e-5, atol=1e-7)
+    assert f'alt="why {c[j]}"' in text and f"p({c[j]}) {100 * why.probs[j]:.1f} %" in text
 
 
 def test_watchpoint_hit_and_outcome(run):
