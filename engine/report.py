@@ -263,7 +263,7 @@ def _confusion(d: ReportData) -> str:
                    f'alt="{escape(t)} read as {escape(q)}">')
         items.append(f'<div class="pair"><div class="what"><b>{escape(t)} \u2192 {escape(q)}</b>: {p["count"]} '
                      f'times ({100 * share:.1f} % of {escape(t)})</div>{img}{_why(p, t, q)}</div>')
-    return (table + "<h3>Most confused pairs</h3><p class=\"muted\">Up to six validation examples of each; beside them, "
+    return (table + '<h3>Most confused pairs</h3><p class="muted">Up to six validation examples of each; beside them, '
             "what made the network choose the wrong class for the first one: red pixels raised its probability, "
             "blue lowered it (integrated gradients from a blank page, engine/explain.py).</p>" + "".join(items))
 
