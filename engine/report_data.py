@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from engine.autoencoder import reconstructions, upright
-from engine.explain import explain
+from engine.explain import integrated_gradients, private_copy
 
 PAIRS = 5  # most confused (true, predicted) pairs kept
 EXAMPLES = 6  # example images per pair
@@ -50,10 +50,11 @@ def _confused(session) -> tuple[np.ndarray, list[dict], dict[str, np.ndarray]]:
         idx = session.misclassified(i, j)[:EXAMPLES]
         pairs.append({"true": i, "pred": j, "count": int(cm[i, j]), "examples": idx.tolist()})
         arrays[f"report/confused/{k}"] = _images_u8(session.data.valid.x[idx])
-        if session.data.n_inputs == 1024:  # why the first example was read as j (engine.explain's saliency)
-            why = explain(session.net, session.data.classes, session.data.valid.x[idx[0]], target=j)
-            pairs[-1]["why"] = {"p_pred": float(why.probs[j]), "p_true": float(why.probs[i])}
-            arrays[f"report/saliency/{k}"] = why.saliency.astype(np.float32)
+        if session.data.n_inputs == 1024:  # why the first example was read as j (the Inspect view's saliency)
+            net, row = private_copy(session.net), session.data.valid.x[idx[0]]
+            probs = net.predict(row[None].astype(np.float64))[0]
+            pairs[-1]["why"] = {"p_pred": float(probs[j]), "p_true": float(probs[i])}
+            arrays[f"report/saliency/{k}"] = integrated_gradients(net, row, j).astype(np.float32)
     return cm, pairs, arrays
 
 
