@@ -49,12 +49,14 @@ def _confused(session) -> tuple[np.ndarray, list[dict], dict[str, np.ndarray]]:
             break
         idx = session.misclassified(i, j)[:EXAMPLES]
         pairs.append({"true": i, "pred": j, "count": int(cm[i, j]), "examples": idx.tolist()})
+        if session.data.n_inputs != 1024:
+            continue  # not 32x32 images: counts only
         arrays[f"report/confused/{k}"] = _images_u8(session.data.valid.x[idx])
-        if session.data.n_inputs == 1024:  # why the first example was read as j (the Inspect view's saliency)
-            net, row = private_copy(session.net), session.data.valid.x[idx[0]]
-            probs = net.predict(row[None].astype(np.float64))[0]
-            pairs[-1]["why"] = {"p_pred": float(probs[j]), "p_true": float(probs[i])}
-            arrays[f"report/saliency/{k}"] = integrated_gradients(net, row, j).astype(np.float32)
+        # why the first example was read as j (the Inspect view's saliency)
+        net, row = private_copy(session.net), session.data.valid.x[idx[0]]
+        probs = net.predict(row[None].astype(np.float64))[0]
+        pairs[-1]["why"] = {"p_pred": float(probs[j]), "p_true": float(probs[i])}
+        arrays[f"report/saliency/{k}"] = integrated_gradients(net, row, j).astype(np.float32)
     return cm, pairs, arrays
 
 
@@ -85,8 +87,7 @@ def gather(session, experiment=None, autoencoder=None) -> tuple[dict, dict[str, 
     if not session.reconstruct and len(d.valid):
         cm, meta["confused"], confused = _confused(session)
         arrays["report/confusion"] = cm.astype(np.int64)
-        if images:
-            arrays.update(confused)
+        arrays.update(confused)
     meta["watchpoints"] = [{"expr": w.expr, "hits": [asdict(h) for h in w.hits]}
                            for w in session.checks if hasattr(w, "hits") and hasattr(w, "expr")]
     if experiment is not None and experiment.runs:

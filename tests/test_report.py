@@ -261,3 +261,18 @@ def test_train_checks_the_report_path_before_training(tmp_path, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr()
     assert "is a folder, not a file" in err.err and "epoch" not in err.out
+
+
+def test_non_image_inputs_report_without_pictures(tmp_path):
+    from engine.dataset import Dataset, Split
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 200)
+    x = (np.eye(4)[y] @ rng.random((4, 50)) + 0.3 * rng.standard_normal((200, 50))).astype(np.float32)
+    data = Dataset("vectors", tuple("abcd"), Split(x[:150], y[:150]), Split(x[150:], y[150:]), Split(x[:0], y[:0]))
+    session = TrainingSession(data, TrainConfig(epochs=2, lr=0.05))
+    session.run()
+    save_session(tmp_path / "v.npz", session)
+    text = render(load(tmp_path / "v.npz"))
+    assert "not 32\u00d732 images" in text and "data:image/png" not in text
+    assert "<h3>Most confused pairs</h3>" in text or "No validation example was misclassified" in text
