@@ -110,7 +110,7 @@ def cmd_train(args) -> int:
         if not args.json:
             print(f"saved {args.save}")
     if args.report:
-        write_train_report(args.report, session, quiet=args.json)
+        write_train_report(args.report, session, saved=args.save, quiet=args.json)
     if state == State.DIVERGED:
         print(f"error: {session.message}", file=sys.stderr)
         return 1
@@ -386,16 +386,20 @@ def _report_path(text: str) -> str:
     return text
 
 
-def write_train_report(path, session, quiet: bool = False) -> None:
-    """The report of a run that just ended (through a checkpoint in memory: the same file as `report`)."""
+def write_train_report(path, session, saved: str | None = None, quiet: bool = False) -> None:
+    """The report of a run that just ended, from its checkpoint (--save, or a temporary one): the same
+    file as `report` gives."""
     import tempfile
 
     from engine.checkpoint import save_session
     from engine.report import write_report
 
-    with tempfile.TemporaryDirectory() as tmp:
-        save_session(os.path.join(tmp, "session.npz"), session)
-        write_report(os.path.join(tmp, "session.npz"), path)
+    if saved:
+        write_report(saved, path)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            save_session(os.path.join(tmp, "session.npz"), session)
+            write_report(os.path.join(tmp, "session.npz"), path, source="an unsaved command-line run")
     if not quiet:
         print(f"report {path}")
 

@@ -43,11 +43,15 @@ def load(path) -> ReportData:
         raise InputError(f"{path}: damaged checkpoint ({type(exc).__name__}: {exc})") from None
 
 
-def write_report(checkpoint, out) -> Path:
-    """Render ``checkpoint`` to ``out`` (atomically); returns the path written."""
+def write_report(checkpoint, out, source: str | None = None) -> Path:
+    """Render ``checkpoint`` to ``out`` (atomically); returns the path written. ``source`` names where
+    the session came from when the checkpoint is a temporary one (an unsaved run)."""
     from engine.files import atomic_write
 
-    text = render(load(checkpoint))
+    data = load(checkpoint)
+    if source:
+        data.path = source
+    text = render(data)
     with atomic_write(out, "w") as f:
         f.write(text)
     return Path(out)

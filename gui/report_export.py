@@ -28,7 +28,7 @@ def write_session_report(session, path, experiment=None, autoencoder=None) -> Pa
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = os.path.join(tmp, "session.npz")
         save_session(ckpt, session, experiment=experiment, autoencoder=autoencoder)
-        return write_report(ckpt, path)
+        return write_report(ckpt, path, source="the window's session")
 
 
 class ReportExporter(QObject):

@@ -196,6 +196,7 @@ def test_train_report_of_a_50_epoch_run_stays_small(tmp_path, capsys):
     assert out.stat().st_size < 5 * 2 ** 20
     meta, _ = read_checkpoint(tmp_path / "run.npz")
     assert len(meta["epochs"]) == 50
+    assert "From run.npz," in text  # the --save checkpoint it was rendered from
     assert Page(text).values(**{"data-key": "valid_loss"}) == [meta["epochs"][-1]["valid_loss"]]
 
 
@@ -253,6 +254,15 @@ def test_a_diverged_run_and_an_untrained_one_still_report(tmp_path):
     text = render(load(tmp_path / "fresh.npz"))
     assert "No epoch was completed" in text
     assert set(re.findall(r'<section id="(\w+)">', text)) == set(SECTIONS)
+
+
+def test_train_report_without_save_names_the_run(tmp_path):
+    _npz_dataset(tmp_path / "d.npz", prototype_dataset(n_train=64, n_valid=32))
+    assert main.main(["train", "--data", str(tmp_path / "d.npz"), "--epochs", "1", "--json",
+                      "--report", str(tmp_path / "r.html")]) == 0
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "From an unsaved command-line run," in text and "session.npz" not in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npz", "r.html"]  # no checkpoint left behind
 
 
 def test_train_checks_the_report_path_before_training(tmp_path, capsys):
