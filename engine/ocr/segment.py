@@ -13,47 +13,12 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from engine.images import ImageError, to_float as _array_to_float  # one conversion for the loaders and the OCR
+from engine.images import ImageError, block_mean, to_float as _array_to_float  # noqa: F401 (one conversion for loaders and OCR)
 
 LUMA = np.array([0.2125, 0.7154, 0.0721], np.float32)
 
 
 # ---- load ---------------------------------------------------------------------------------------
-
-def block_mean(a: np.ndarray, f: int) -> np.ndarray:
-    """Means over f x f blocks (the last blocks repeat edge pixels), float32: strided views of the input are
-    summed into the small result, so a huge 8-bit image is never converted to float whole (13000 x 13000
-    RGB: 0.5 GB as uint8, 2 GB as float32)."""
-    if a.ndim == 3:  # channel by channel: numpy's inner loop then runs along a row, not over 3 channels
-        return np.stack([block_mean(a[..., c], f) for c in range(a.shape[2])], -1)
-    h, w = a.shape[:2]
-    gh, gw = -(-h // f), -(-w // f)
-    out = np.zeros((gh, gw), np.float32)
-    for i in range(f):
-        rows = a[min(i, h - 1)::f]  # strided views: no copy of the image
-        if len(rows) < gh:
-            rows = np.concatenate([rows, a[-1:]])
-        for j in range(f):
-            cols = rows[:, min(j, w - 1)::f]
-            n = cols.shape[1]
-            out[:, :n] += cols
-            if n < gw:
-                out[:, n:] += rows[:, -1:]
-    out *= np.float32(1.0 / (f * f))
-    return out
-
-
-def _reduce(a: np.ndarray, k: int) -> np.ndarray:
-    """An image array k times smaller by block means, before ``to_float``: 8/16-bit come out as float32 in
-    [0, 1], other kinds keep their range (to_float scales them), NaN and inf count as 0."""
-    if a.dtype.kind == "f":
-        a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)  # one NaN must not blank its whole block
-    with np.errstate(over="ignore", invalid="ignore"):  # 1e300 in float64 is inf in float32: to_float cleans it
-        f = block_mean(a, k)
-    if a.dtype in (np.uint8, np.uint16):
-        f *= np.float32(1.0 / np.iinfo(a.dtype).max)
-    return f
-
 
 def _open_file(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
     """Decode with Pillow: JPEGs decoded straight at a reduced size (DCT scaling), any image resized to
@@ -105,9 +70,7 @@ def load(source, max_side: int = 2048) -> tuple[np.ndarray, float, tuple[int, in
     else:
         a, where = np.asarray(source), "image"
         shape = a.shape[:2]
-    a = np.asarray(a)
-    k = int(np.ceil(max(a.shape[:2]) / max_side)) if a.ndim in (2, 3) and a.size and a.dtype.kind in "biuf" else 1
-    img = _array_to_float(_reduce(a, k) if k > 1 else a, where)  # reduced while still 8-bit: never a huge float
+    img = _array_to_float(a, where, max_side)
     return img, max(img.shape[:2]) / max(shape), shape  # the long side: exact even for 1-pixel-high images
 
 
