@@ -162,6 +162,15 @@ def test_tilted_text_on_a_full_page_is_turned_level_and_read(angle):
     assert char_accuracy(result.lines, LINES) >= 0.9, result.lines
 
 
+def test_chalk_on_a_blackboard_is_turned_level_too():
+    img, _ = render_page(["CHALK ON A BOARD", "TURNED 15 DEG"], seed=2, size=(700, 1000), char_height=50)
+    board = ndimage.rotate(255.0 - img, 15, reshape=False, order=1, mode="nearest").astype(np.uint8)
+    fit = fit_of(board)
+    assert fit.kind == "frame" and abs(fit.skew + 15) < 2.5
+    out = page.rectify(segment.load(board)[0], fit)
+    assert np.median(out) < 0.3  # the corners the turn uncovers are painted board, not white paper
+
+
 def test_level_pages_pass_unchanged():
     img, _ = render_page(["LEVEL TEXT ON", "A FULL PAGE 12"], seed=1, size=(600, 800), char_height=50)
     work = segment.load(img)[0]

@@ -336,6 +336,7 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
         view = warp(sg, _scaled(fit, 1.0 / f), tuple(max(1, int(round(s / f))) for s in shape),
                     fill=float(np.median(sg[found.region])) if found is not None else None,
                     region=region)
+        view = segment.to_gray(view, polarity="auto")  # chalk on a blackboard: its ink is the light side
         angle, strength = estimate_skew(ink_points(view), max_skew)
         fit.skew_strength = strength
         if abs(angle) >= min_skew and strength >= min_strength:
