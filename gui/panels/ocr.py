@@ -19,7 +19,7 @@ from PyQt6.QtCore import QSettings, Qt
 from engine.ocr import OcrPipeline, OcrResult, edit
 from gui.panels import Panel
 from gui.panels import ocr_files as files
-from gui.panels.ocr_draw import OcrDrawing
+from gui.panels.ocr_draw import BEFORE_PAGE, OcrDrawing
 from gui.panels.ocr_layout import OcrLayout
 from gui.panels.ocr_thread import OcrThread, OcrView
 
@@ -305,6 +305,9 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
     def _drawn(self, r0: float, c0: float, r1: float, c1: float) -> None:
         if self.result is None or self.stage == "crops":
             self.status.setText("draw boxes on a page-shaped stage (not on the crops mosaic)")
+            return
+        if self.stage in BEFORE_PAGE and self.result.transform is not None:
+            self.status.setText("draw boxes on the page the page stage cut out (from the denoise stage on)")
             return
         box = tuple(int(round(v)) for v in (r0, c0, r1, c1))
         self.submit(lambda t: t.focus_on(edit.add_box(t.pipe, *box)))

@@ -168,4 +168,4 @@ def _at_least(rect, side: float) -> tuple:
     return r0 - dr, c0 - dc, r1 + dr, c1 + dc
 
 
-__all__ = ["OcrDrawing", "PER_ROW", "PITCH", "SEGMENT_STAGES"]
+__all__ = ["BEFORE_PAGE", "OcrDrawing", "PER_ROW", "PITCH", "SEGMENT_STAGES"]
