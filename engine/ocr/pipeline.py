@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from engine.ocr import layout, segment
+from engine.ocr.assemble import assemble_pieces, colour_groups
 from engine.ocr.context import apply_context, side_by_side
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.recognize import crop_mask, recognize
@@ -109,7 +110,8 @@ def _mosaic(inputs: list[np.ndarray], cols: int = 16) -> np.ndarray:
 
 class OcrPipeline:
     """Stages load -> denoise -> grayscale -> background -> threshold -> morphology -> components ->
-    characters -> lines -> crops -> classify -> context -> text, each cached until its params or an earlier stage change."""
+    characters -> lines -> assemble -> crops -> classify -> context -> text, each cached until its params or an
+    earlier stage change."""
 
     def __init__(self, model=None):
         self._model, self._classifier = model, None  # a path, a Classifier, or None for the default model
@@ -260,6 +262,16 @@ class OcrPipeline:
                     _p("max_gap", 4.0, 0.5, 20.0, 0.5, "... and are at most this many typical heights apart"),
                     _p("space", 0.3, 0.0, 3.0, 0.05, "A gap wider than the typical letter gap by this x typical "
                        "height is a space")]), _lines),
+            S("assemble", "Re-assemble broken characters: in each line, pieces that overlap horizontally or nearly "
+              "(a gap well under the writer's letter spacing) are one character unless that would be far wider "
+              "than the line's typical character; small round marks (the dot of \"1.\", specks) are left out. "
+              "Picture: pieces coloured by the character they joined, marks grey.",
+              dict([_p("join_gap", 0.35, 0.0, 2.0, 0.05, "Join pieces closer than this x the line's median letter gap "
+                       "(overlapping pieces always qualify)"),
+                    _p("max_width", 1.3, 0.5, 3.0, 0.05, "... unless the joined box is wider than this x the line's "
+                       "typical character width"),
+                    _p("mark", 0.3, 0.0, 1.0, 0.05, "Round pieces smaller than this x the line's height are marks, "
+                       "not characters")]), _assemble),
             S("crops", "Each character -> 32x32 network input: skeleton redrawn at one pen width, centred, "
               "aspect kept, dark on white (the same function built the training set).", {}, _crops),
             S("classify", "The network reads each crop alone; touching pieces that read better merged are merged, "
@@ -341,10 +353,20 @@ def _lines(p: OcrPipeline, line_overlap, max_gap, space):
                        lambda: (~mask).astype(np.float32))
 
 
+def _assemble(p: OcrPipeline, join_gap, max_width, mark):
+    labels, comps = p.data("components")
+    pieces = p.data("lines")
+    area = np.array([comps[np.asarray(b.members, int) - 1, 4].sum() for b in pieces], float)
+    got = assemble_pieces(pieces, area, join_gap, max_width, mark)
+    return StageOutput(got.boxes, got.boxes, {"characters": len(got.boxes), "joined": got.joined,
+                                              "marks": len(got.marks)},
+                       lambda: colour_groups(labels, pieces, got.group))
+
+
 def _crops(p: OcrPipeline):
     labels, _ = p.data("components")
     mask = p.data("morphology")
-    boxes = [replace(b) for b in p.data("lines")]
+    boxes = [replace(b) for b in p.data("assemble")]
     for b in boxes:
         b.input = normalize_mask(crop_mask(labels, mask, b))
     inputs = [b.input for b in boxes]
