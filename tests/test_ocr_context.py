@@ -44,16 +44,20 @@ ROW = [{"I": 0.6, "1": 0.35}, {"Z": 0.6, "2": 0.35}, {"3": 0.8, "B": 0.1}, {"4":
        {"O": 0.6, "0": 0.35}]
 
 
-def test_a_spaced_row_of_digits_reads_as_digits():
-    boxes = boxes_for("1 2 3 4 5 6 7 8 9 0")
+def test_a_row_of_digits_reads_as_digits():
+    # evenly spaced digits have no word gap among them (the layout reads them as one word, like "B I N G")
+    boxes = boxes_for("1234567890")
     probs = leaning(ROW)
-    assert assemble([Box(*b.rect, char=C[int(p.argmax())], line=0, space_before=b.space_before)
-                     for b, p in zip(boxes, probs)]) == ["I Z 3 4 S G 7 8 9 O"]  # each box alone
-    assert read(boxes, probs) == ["1 2 3 4 5 6 7 8 9 0"]
-    assert OcrResult(boxes, assemble(boxes)).raw_lines == ["I Z 3 4 S G 7 8 9 O"]  # the raw reading is kept
-    assert [c for c, _ in boxes[0].context_top5] == ["1"] + [c for c, _ in boxes[0].context_top5[1:]]
-    assert all(c.isdigit() for c, _ in boxes[0].context_top5) and len(boxes[0].context_top5) == 5
+    assert [C[int(p.argmax())] for p in probs] == list("IZ34SG789O")  # each box alone
+    assert read(boxes, probs) == ["1234567890"]
+    assert OcrResult(boxes, assemble(boxes)).raw_lines == ["IZ34SG789O"]  # the raw reading is kept
+    assert boxes[0].context_top5[0][0] == "1" and len(boxes[0].context_top5) == 5
+    assert all(c.isdigit() for c, _ in boxes[0].context_top5)
     assert boxes[0].confidence == boxes[0].probs[C.index("1")]
+    # with word gaps each look-alike word weighs its own evidence against the cost of a change of kind
+    spaced = boxes_for("1 2 3 4 5 6 7 8 9 0")
+    assert read(spaced, probs, switch_space=0.0) == ["I Z 3 4 S G 7 8 9 O"]  # no context: each word alone
+    assert read(spaced, probs, switch_space=2.0) == ["1 2 3 4 5 6 7 8 9 0"]
 
 
 def test_words_of_letters_stay_letters_and_mixed_lines_keep_their_numbers():
@@ -79,11 +83,11 @@ def test_list_markers_are_judged_together():
 
 
 def test_parameters_turn_the_rule_down():
-    boxes = boxes_for("1 2 3 4 5 6 7 8 9 0")
+    boxes = boxes_for("1234567890")
     probs = leaning(ROW)
-    assert read(boxes, probs, sure=0.5) == ["I Z 3 4 S G 7 8 9 O"]  # everyone is "sure": nothing changes
-    choice, kind = choose(boxes, probs, C, line_weight=0.0)
-    assert set(kind) <= {-1, 1} and len(choice) == 10
+    assert read(boxes, probs, sure=0.5) == ["IZ34SG789O"]  # everyone is "sure": nothing changes
+    choice, kind = choose(boxes, probs, C, switch_word=0.0)  # free to change kind anywhere: each box alone
+    assert [C[c] for c in choice] == list("IZ34SG789O") and set(kind) == {-1, 1}
 
 
 def test_side_by_side_picture():

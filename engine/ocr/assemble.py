@@ -39,7 +39,7 @@ def line_measures(pieces: list[Box], area: np.ndarray) -> tuple[float, float, fl
     return height, width, float(np.median(gaps)) if len(gaps) else 0.25 * height
 
 
-def assemble_pieces(pieces: list[Box], area: np.ndarray, join_gap: float = 0.35, max_width: float = 1.3,
+def assemble_pieces(pieces: list[Box], area: np.ndarray, join_gap: float = 0.35, max_width: float = 1.6,
                     mark: float = 0.3) -> Assembled:
     """Join the pieces of each line (``pieces`` in reading order, with line and space_before set).
 

@@ -2,18 +2,21 @@
 
 In handwriting 0/O, 1/I, 2/Z, 5/S, 6/G, 8/B are the same shapes, so a box alone often cannot tell. Its line
 can: "1 2 3 4 5 6 7 8 9 0" is a row of numbers even where each box alone leans to I/Z/S/G/O, because 3, 4, 7
-and 9 have no letter twin. So look-alike classes carry little of the vote (an O-or-0 shape says nothing about
-whether its word is a number); the unambiguous shapes decide. The rule, per word:
+and 9 have no letter twin. So each box gives evidence for "letters" and "digits" from its full probability
+vector, with look-alike pairs counting little (an O-or-0 shape says little about whether its word is a number):
 
-    vote(box)  = its digit probability mass - its letter mass, look-alike classes counted x twin_weight
-    score(word) = sum of its boxes' votes + line_weight * unsure * mean vote of the other boxes of its context
-    unsure      = 1 - |mean digit-minus-letter mass of the word's boxes|  (a confident word needs no help)
-    kind(word) = digits if score > 0 else letters
+    mass(box, kind) = its probability of that kind's classes, where for a look-alike pair (O, 0) only
+                      twin_weight of each twin's probability counts for its own kind, the rest of the pair's
+                      probability is shared half and half
 
-and every box of the word takes the best class of that kind from its own probability vector (a box whose own
-reading is at least ``sure`` probable keeps it). The context of a word is its line -- except for list
-markers: a one-character first word on several lines ("1." "2." "3.") is judged with the other markers,
-not with the words after it. No dictionary: only the classifier's own probabilities and the layout.
+Then the kinds of the boxes along a line are chosen together (a two-state Viterbi path) to maximise
+sum(log mass) minus a cost for every change of kind: ``switch_space`` nats between two words (so a word of
+look-alikes follows its neighbours, a confident number in a line of words stays a number) and the larger
+``switch_word`` inside a word (so a missed word gap, "80712VO", can still change kind, but a word is
+otherwise read all-letters or all-digits). Every box then takes the best class of its kind from its own
+vector (a box whose own reading is at least ``sure`` probable keeps it). List markers -- one-character first
+words on several lines ("1." "2." "3.") -- form their own sequence down the page instead of joining their
+lines. No dictionary: only the classifier's probabilities and the layout.
 """
 from __future__ import annotations
 
@@ -61,49 +64,73 @@ def contexts(boxes: list[Box], words: list[list[int]]) -> list[int]:
     return [-1 if w in markers else boxes[idx[0]].line for w, idx in enumerate(words)]
 
 
-def choose(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], line_weight: float = 1.0,
-           sure: float = 0.99, twin_weight: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
-    """(class index per box, kind per box: 1 digits, -1 letters, 0 left alone) under the word rule."""
+def kind_mass(probs: np.ndarray, classes: tuple[str, ...], twin_weight: float = 0.6) -> np.ndarray:
+    """(n, 2) evidence for [letters, digits] per box (see the module docstring), each row summing to 1."""
+    letters, digits = kinds(classes)
+    m = np.stack([probs[:, letters].sum(1), probs[:, digits].sum(1)], 1)
+    index = {c: i for i, c in enumerate(classes)}
+    for a, d in LOOKALIKE:
+        if a in index and d in index:
+            pa, pd = probs[:, index[a]], probs[:, index[d]]
+            shared = (1 - twin_weight) * (pa + pd) / 2
+            m[:, 0] += shared - (1 - twin_weight) * pa
+            m[:, 1] += shared - (1 - twin_weight) * pd
+    return m / np.maximum(m.sum(1, keepdims=True), 1e-12)
+
+
+def sequences(boxes: list[Box], words: list[list[int]]) -> list[list[int]]:
+    """Box index sequences whose kinds are chosen together: each line, and the list markers down the page."""
+    ctx = contexts(boxes, words)
+    seqs: dict[int, list[int]] = {}
+    for w, idx in enumerate(words):
+        seqs.setdefault(ctx[w], []).extend(idx)
+    return list(seqs.values())
+
+
+def viterbi(cost: np.ndarray, switch: np.ndarray) -> np.ndarray:
+    """The cheapest 0/1 path through (n, 2) costs, where changing state before step i costs switch[i]."""
+    n = len(cost)
+    total, back = cost[0].copy(), np.zeros((n, 2), int)
+    for i in range(1, n):
+        stay, move = total, total[::-1] + switch[i]
+        back[i] = np.where(stay <= move, [0, 1], [1, 0])
+        total = np.minimum(stay, move) + cost[i]
+    path = np.zeros(n, int)
+    path[-1] = int(np.argmin(total))
+    for i in range(n - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    return path
+
+
+def choose(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], switch_space: float = 0.7,
+           switch_word: float = 4.0, sure: float = 0.99, twin_weight: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+    """(class index per box, kind per box: 1 digits, -1 letters, 0 left alone) under the line rule."""
     choice = probs.argmax(1) if len(probs) else np.zeros(0, int)
     kind = np.zeros(len(boxes), int)
-    if not len(boxes):
-        return choice, kind
     letters, digits = kinds(classes)
-    if not letters.any() or not digits.any():
+    if not len(boxes) or not letters.any() or not digits.any():
         return choice, kind
-    twin = np.isin(np.array(classes), list("".join(LOOKALIKE)))
-    weight = np.where(twin, twin_weight, 1.0)
-    sign = digits.astype(float) - letters
-    vote, full = (probs * weight * sign).sum(1), (probs * sign).sum(1)
-    words = words_of(boxes)
-    ctx = contexts(boxes, words)
-    ctx_of_box = np.empty(len(boxes), int)
-    for w, idx in enumerate(words):
-        ctx_of_box[idx] = ctx[w]
-    for w, idx in enumerate(words):
-        others = (ctx_of_box == ctx[w])
-        others[idx] = False
-        prior = float(vote[others].mean()) if others.any() else 0.0
-        unsure = 1.0 - abs(float(full[idx].mean()))  # the line counts as much as the word is unsure alone
-        score = float(vote[idx].sum()) + line_weight * unsure * prior
-        k = 1 if score > 0 else -1
-        among = digits if k > 0 else letters
-        for i in idx:
+    cost = -np.log(kind_mass(probs, classes, twin_weight) + 1e-6)
+    for seq in sequences(boxes, words_of(boxes)):
+        switch = np.array([switch_space if (boxes[i].space_before or boxes[i].line != boxes[j].line) else switch_word
+                           for j, i in zip([seq[0]] + seq[:-1], seq)])
+        for i, k in zip(seq, viterbi(cost[seq], switch)):
             if probs[i].max() >= sure:
                 continue
+            among = digits if k else letters
             choice[i] = int(np.argmax(np.where(among, probs[i], -1.0)))
-            kind[i] = k
+            kind[i] = 1 if k else -1
     return choice, kind
 
 
-def apply_context(boxes: list[Box], classes: tuple[str, ...], line_weight: float = 1.0, sure: float = 0.99,
-                  twin_weight: float = 0.2) -> list[Box]:
+def apply_context(boxes: list[Box], classes: tuple[str, ...], switch_space: float = 0.7, switch_word: float = 4.0,
+                  sure: float = 0.99, twin_weight: float = 0.6) -> list[Box]:
     """Set char, confidence and context_top5 of boxes that carry ``probs`` (raw fields are left as read)."""
     have = [b for b in boxes if b.probs is not None]
     if not have:
         return boxes
     probs = np.stack([b.probs for b in have])
-    choice, kind = choose(have, probs, classes, line_weight, sure, twin_weight)
+    choice, kind = choose(have, probs, classes, switch_space, switch_word, sure, twin_weight)
     letters, digits = kinds(classes)
     for b, c, k, p in zip(have, choice, kind, probs):
         b.char, b.confidence = classes[c], float(p[c])
@@ -142,4 +169,4 @@ def side_by_side(raw: list[str], read: list[str], pitch: int = 24) -> np.ndarray
     return np.clip(out, 0, 1)
 
 
-__all__ = ["LOOKALIKE", "apply_context", "choose", "contexts", "kinds", "side_by_side", "top5", "words_of"]
+__all__ = ["LOOKALIKE", "apply_context", "choose", "contexts", "kind_mass", "kinds", "sequences", "side_by_side", "top5", "viterbi", "words_of"]

@@ -268,7 +268,7 @@ class OcrPipeline:
               "Picture: pieces coloured by the character they joined, marks grey.",
               dict([_p("join_gap", 0.35, 0.0, 2.0, 0.05, "Join pieces closer than this x the line's median letter gap "
                        "(overlapping pieces always qualify)"),
-                    _p("max_width", 1.3, 0.5, 3.0, 0.05, "... unless the joined box is wider than this x the line's "
+                    _p("max_width", 1.6, 0.5, 3.0, 0.05, "... unless the joined box is wider than this x the line's "
                        "typical character width"),
                     _p("mark", 0.3, 0.0, 1.0, 0.05, "Round pieces smaller than this x the line's height are marks, "
                        "not characters")]), _assemble),
@@ -279,15 +279,17 @@ class OcrPipeline:
               dict([_p("merge_gap", 0.03, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
                     _p("split_width", 1.15, 0.5, 5.0, 0.05, "Try cutting boxes wider than this x typical height")]),
               _classify),
-            S("context", "Read each word among digits when its boxes' probability mass is mostly digits (with the "
-              "rest of its line as a prior), else among letters: 0/O, 1/I, 2/Z, 5/S, 6/G. One-character first "
-              "words on several lines (\"1.\" \"2.\") are judged together. Left: each box alone; right: in context.",
-              dict([_p("line_weight", 1.0, 0.0, 10.0, 0.1, "How much the rest of the line counts, in boxes "
-                       "(0: each word alone)"),
+            S("context", "Read each word among digits or among letters, chosen along the line from the boxes' "
+              "probability mass (look-alikes O/0, I/1, Z/2, S/5, G/6, B/8 count little); list markers (\"1.\" "
+              "\"2.\") are judged down the page. Picture: each box alone (left), in context (right).",
+              dict([_p("switch_space", 0.7, 0.0, 10.0, 0.1, "Cost (nats) of a word changing kind from the word before "
+                       "it: higher, the line counts more"),
+                    _p("switch_word", 4.0, 0.0, 20.0, 0.5, "Cost (nats) of a change of kind inside a word (a missed "
+                       "word gap): higher, words are read more strictly all-letters or all-digits"),
                     _p("sure", 0.99, 0.5, 1.0, 0.01, "A box read at least this surely keeps its own reading "
                        "(1: never)"),
-                    _p("twin_weight", 0.2, 0.0, 1.0, 0.05, "How much look-alike classes (O/0, I/1, Z/2, S/5, G/6, "
-                       "B/8) count in the vote: their shape does not tell letters from digits")]), _context),
+                    _p("twin_weight", 0.6, 0.0, 1.0, 0.05, "How much look-alike classes count for their own kind: "
+                       "their shape does not tell letters from digits")]), _context),
             S("text", "Lines of text with per-character confidence.", {}, _text),
         ]
 
@@ -385,9 +387,9 @@ def _classify(p: OcrPipeline, merge_gap, split_width):
                        lambda: img)
 
 
-def _context(p: OcrPipeline, line_weight, sure, twin_weight):
-    boxes = apply_context([replace(b) for b in p.data("classify")], p.classifier.classes, line_weight, sure,
-                          twin_weight)
+def _context(p: OcrPipeline, switch_space, switch_word, sure, twin_weight):
+    boxes = apply_context([replace(b) for b in p.data("classify")], p.classifier.classes, switch_space, switch_word,
+                          sure, twin_weight)
     raw, read = assemble([replace(b, char=b.raw_char or b.char) for b in boxes]), assemble(boxes)
     changed = sum(b.char != (b.raw_char or b.char) for b in boxes)
     return StageOutput(boxes, boxes, {"raw": " | ".join(raw), "context": " | ".join(read), "changed": changed},
