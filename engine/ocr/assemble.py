@@ -27,7 +27,8 @@ class Assembled:
 
 def line_measures(pieces: list[Box], area: np.ndarray) -> tuple[float, float, float]:
     """(typical height, typical character width, letter gap) of one line: ink-weighted medians, so a few broken
-    pieces do not move them; the letter gap is the median positive gap between neighbouring pieces."""
+    pieces do not move them; the letter gap is the median positive gap between neighbouring pieces (at least
+    a tenth of the height: letters that touch have no gap to measure)."""
     h = np.array([b.height for b in pieces], float)
     w = np.array([b.width for b in pieces], float)
     height = weighted_median(h, area)
@@ -36,7 +37,7 @@ def line_measures(pieces: list[Box], area: np.ndarray) -> tuple[float, float, fl
     c1 = np.maximum.accumulate(np.array([b.col1 for b in pieces]))
     gaps = c0[1:] - c1[:-1]
     gaps = gaps[gaps > 0]
-    return height, width, float(np.median(gaps)) if len(gaps) else 0.25 * height
+    return height, width, max(float(np.median(gaps)) if len(gaps) else 0.25 * height, 0.1 * height)
 
 
 def assemble_pieces(pieces: list[Box], area: np.ndarray, join_gap: float = 0.35, max_width: float = 1.6,
