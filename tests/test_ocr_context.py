@@ -97,3 +97,14 @@ def test_side_by_side_picture():
     red = (img[..., 0] - img[..., 1]) > 0.2
     assert red[:, :img.shape[1] // 2].any() and red[:, img.shape[1] // 2:].any()  # changes are marked on both sides
     assert (left < 0.5).any() and (right < 0.5).any()
+
+
+def test_changes_on_page_picture():
+    from engine.ocr.context import changes_on_page
+    page = np.ones((60, 100), np.float32)
+    a = Box(10, 10, 50, 40, char="1", raw_char="I")
+    b = Box(10, 50, 50, 80, char="A", raw_char="A")
+    img = changes_on_page(page, [a, b])
+    assert img.shape == (60, 100, 3) and 0 <= img.min() <= img.max() <= 1
+    red = img[..., 0] - img[..., 1]
+    assert red[10:50, 10:40].mean() > 0.1 and np.abs(red[10:50, 50:80]).max() < 1e-6  # only the changed box

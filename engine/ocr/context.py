@@ -169,4 +169,24 @@ def side_by_side(raw: list[str], read: list[str], pitch: int = 24) -> np.ndarray
     return np.clip(out, 0, 1)
 
 
-__all__ = ["LOOKALIKE", "apply_context", "choose", "contexts", "kind_mass", "kinds", "sequences", "side_by_side", "top5", "viterbi", "words_of"]
+def changes_on_page(page: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    """Page-shaped RGB picture (so a viewer can draw the boxes over it): the page faded, every box whose reading
+    the context changed tinted red with its raw reading drawn small in its top-left corner."""
+    gray = page if page.ndim == 2 else page.mean(2)
+    out = np.repeat((0.55 + 0.45 * np.clip(gray, 0, 1))[..., None], 3, 2).astype(np.float32)
+    for b in boxes:
+        if not b.raw_char or b.raw_char == b.char:
+            continue
+        region = out[b.row0:b.row1, b.col0:b.col1]
+        region[..., 1:] *= 0.8
+        size = max(min(b.height, b.width) // 2, 4)
+        pick = np.linspace(0, 31, size).round().astype(int)
+        g = _glyph(b.raw_char)[np.ix_(pick, pick)]
+        h, w = min(size, region.shape[0]), min(size, region.shape[1])
+        ink = 1 - g[:h, :w]
+        region[:h, :w, 1:] *= (1 - ink)[..., None]
+        region[:h, :w, 0] = np.maximum(region[:h, :w, 0] * (1 - ink), 0.8 * ink)
+    return np.clip(out, 0, 1)
+
+
+__all__ = ["LOOKALIKE", "apply_context", "changes_on_page", "choose", "contexts", "kind_mass", "kinds", "sequences", "side_by_side", "top5", "viterbi", "words_of"]

@@ -19,7 +19,7 @@ import numpy as np
 
 from engine.ocr import layout, segment
 from engine.ocr.assemble import assemble_pieces, colour_groups
-from engine.ocr.context import apply_context, side_by_side
+from engine.ocr.context import apply_context, changes_on_page
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.recognize import crop_mask, recognize
 from engine.ocr.result import Box, OcrResult, assemble
@@ -281,7 +281,8 @@ class OcrPipeline:
               _classify),
             S("context", "Read each word among digits or among letters, chosen along the line from the boxes' "
               "probability mass (look-alikes O/0, I/1, Z/2, S/5, G/6, B/8 count little); list markers (\"1.\" "
-              "\"2.\") are judged down the page. Picture: each box alone (left), in context (right).",
+              "\"2.\") are judged down the page. Output: the raw and the contextual reading; picture: boxes the context "
+              "changed in red, with their raw reading small in the corner.",
               dict([_p("switch_space", 0.7, 0.0, 10.0, 0.1, "Cost (nats) of a word changing kind from the word before "
                        "it: higher, the line counts more"),
                     _p("switch_word", 4.0, 0.0, 20.0, 0.5, "Cost (nats) of a change of kind inside a word (a missed "
@@ -392,8 +393,9 @@ def _context(p: OcrPipeline, switch_space, switch_word, sure, twin_weight):
                           sure, twin_weight)
     raw, read = assemble([replace(b, char=b.raw_char or b.char) for b in boxes]), assemble(boxes)
     changed = sum(b.char != (b.raw_char or b.char) for b in boxes)
+    page = p.data("denoise")
     return StageOutput(boxes, boxes, {"raw": " | ".join(raw), "context": " | ".join(read), "changed": changed},
-                       lambda: side_by_side(raw, read))
+                       lambda: changes_on_page(page, boxes))
 
 
 def _text(p: OcrPipeline):
