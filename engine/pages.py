@@ -14,21 +14,13 @@ import numpy as np
 from scipy import ndimage
 
 from .dataset import NIST36_CLASSES
+from .errors import InputError
+from .files import atomic_write
 from .glyphs import Style, distort, ink, point_weights, sample_fonts, splat, stroke_table
+from .ocr.result import Box  # the OCR's own box type: truth and readings compare directly
 
 ALPHABET = set(NIST36_CLASSES) | {" ", "."}  # "." is drawn as a dot after its character and has no box
 SAMPLE_TEXTS = (["THE QUICK BROWN", "FOX JUMPS OVER", "THE LAZY DOG 42"],)
-
-
-@dataclass(frozen=True)
-class Box:
-    """Ground truth of one character: pixel box [row0, row1) x [col0, col1) holding its ink, in reading order."""
-    row0: int
-    col0: int
-    row1: int
-    col1: int
-    char: str
-    line: int
 
 
 def random_lines(rng: np.random.Generator, n_lines: int, max_chars: int = 14) -> list[str]:
@@ -89,13 +81,13 @@ def render_page(lines: list[str], seed: int = 0, size: tuple[int, int] = (900, 1
                 char_height: float | None = None, rgb: bool = False, noise: float | None = None,
                 look: Look = Look()) -> tuple[np.ndarray, list[Box]]:
     """A page image (H, W) uint8 (or (H, W, 3) when ``rgb``) of ``lines`` in dark ink on light paper, and the
-    per-character boxes (spaces have none) in reading order.  ``char_height`` (cap height, px) defaults to a random
+    per-character ground-truth boxes (spaces have none) in reading order, holding their ink (``char``, ``line``).  ``char_height`` (cap height, px) defaults to a random
     60-150 px, shrunk if the text would not fit ``size`` = (rows, cols); ``noise`` (sd of pixel noise before the
     blur, in [0, 1] intensity) defaults to a random 0.01-0.025."""
     lines = [ln.upper() for ln in lines]
     bad = set("".join(lines)) - ALPHABET
     if bad:
-        raise ValueError(f"unsupported characters: {sorted(bad)}")
+        raise InputError(f"unsupported characters: {sorted(bad)}")
     dots = [sum(len(x.replace(" ", "").replace(".", "")) for x in lines[:li]) + len(ln[:k].replace(" ", "").replace(".", "")) - 1
             for li, ln in enumerate(lines) for k, ch in enumerate(ln) if ch == "."]  # index of the glyph before
     lines = [ln.replace(".", "") for ln in lines]
@@ -129,7 +121,7 @@ def render_page(lines: list[str], seed: int = 0, size: tuple[int, int] = (900, 1
         p = pts[k, valid[k]]
         (x0, y0), (x1, y1) = p.min(0) - half, p.max(0) + half
         boxes.append(Box(max(int(np.floor(y0)), 0), max(int(np.floor(x0)), 0),
-                         min(int(np.ceil(y1)) + 1, size[0]), min(int(np.ceil(x1)) + 1, size[1]), ch, li))
+                         min(int(np.ceil(y1)) + 1, size[0]), min(int(np.ceil(x1)) + 1, size[1]), ch, line=li))
     weights = point_weights(pts, table.linked[gid]) * valid
     if look.breaks > 0:  # a second generator: the default pages stay exactly as they were
         weights = weights * _short_strokes(pts, table.stroke[gid], valid, look.breaks, look.gap * h,
@@ -247,19 +239,20 @@ def on_desk(sheet: np.ndarray, size: tuple[int, int], angle: float, rng: np.rand
 def write_samples(directory: str | Path = "resources/pages", n: int = 4, size: tuple[int, int] = (900, 1200)
                   ) -> dict[str, list[str]]:
     """Write ``n`` sample pages as PNG plus ``truth.json`` ({file name: lines}); returns that mapping."""
-    from skimage import io  # only needed here
+    from PIL import Image  # only needed here
 
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     truth = {}
     for i in range(n):
         rng = np.random.default_rng(1000 + i)
         lines = SAMPLE_TEXTS[i] if i < len(SAMPLE_TEXTS) else random_lines(rng, int(rng.integers(3, 6)), 12)
         img, _ = render_page(lines, seed=i, size=size, noise=0.006)  # low noise keeps the PNGs small
         name = f"page{i + 1}.png"
-        io.imsave(directory / name, img, check_contrast=False)
+        with atomic_write(directory / name) as f:
+            Image.fromarray(img).save(f, format="PNG")
         truth[name] = list(lines)
-    (directory / "truth.json").write_text(json.dumps(truth, indent=1) + "\n")
+    with atomic_write(directory / "truth.json", "w") as f:
+        f.write(json.dumps(truth, indent=1) + "\n")
     return truth
 
 

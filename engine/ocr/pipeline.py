@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from engine.errors import InputError
 from engine.ocr import layout, segment
 from engine.ocr.assemble import assemble_pieces, colour_groups
 from engine.ocr.context import apply_context, changes_on_page
@@ -40,14 +41,14 @@ class Param:
         """``v`` checked and clipped to this parameter's range; ValueError if it cannot be."""
         if self.choices:
             if v not in self.choices:
-                raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}, got {v!r}")
+                raise InputError(f"{self.name} must be one of {', '.join(self.choices)}, got {v!r}")
             return v
         try:
             x = float(v)
         except (TypeError, ValueError):
-            raise ValueError(f"{self.name} must be a number, got {v!r}") from None
+            raise InputError(f"{self.name} must be a number, got {v!r}") from None
         if not np.isfinite(x):
-            raise ValueError(f"{self.name} must be finite, got {v!r}")
+            raise InputError(f"{self.name} must be finite, got {v!r}")
         x = min(max(x, self.min), self.max)
         return int(round(x)) if isinstance(self.step, int) else x
 
@@ -126,7 +127,7 @@ class OcrPipeline:
         for s in self.stages:
             if s.name == name:
                 return s
-        raise ValueError(f"no OCR stage {name!r}; stages: {', '.join(s.name for s in self.stages)}")
+        raise InputError(f"no OCR stage {name!r}; stages: {', '.join(s.name for s in self.stages)}")
 
     def index(self, name: str) -> int:
         return self.stages.index(self.stage(name))
@@ -140,7 +141,7 @@ class OcrPipeline:
         """Change one parameter; the stage and everything after it re-run on the next ``run``."""
         st = self.stage(stage)
         if name not in st.params:
-            raise ValueError(f"stage {stage!r} has no parameter {name!r}; it has {', '.join(st.params) or 'none'}")
+            raise InputError(f"stage {stage!r} has no parameter {name!r}; it has {', '.join(st.params) or 'none'}")
         p = st.params[name]
         v = p.coerce(value)
         if v != p.value:
@@ -174,7 +175,7 @@ class OcrPipeline:
         """A stage's output, computing it (and any stale stage before it) if needed."""
         i = self.index(name)
         if self.source is None:
-            raise ValueError("no image: call open() first")
+            raise InputError("no image: call open() first")
         for k in range(i + 1):
             if self._out[k] is None:
                 st = self.stages[k]
