@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from engine.dataset import NIST36_CLASSES
 from engine.ocr.context import apply_context, choose, side_by_side
@@ -108,3 +109,17 @@ def test_changes_on_page_picture():
     assert img.shape == (60, 100, 3) and 0 <= img.min() <= img.max() <= 1
     red = img[..., 0] - img[..., 1]
     assert red[10:50, 10:40].mean() > 0.1 and np.abs(red[10:50, 50:80]).max() < 1e-6  # only the changed box
+
+
+def test_a_wide_gap_inside_a_word_is_a_cheaper_place_to_change_kind():
+    from engine.ocr.context import switch_costs
+    # "K 08016" where the layout missed the word gap after K: the gap is twice the word's other gaps
+    cols = [0, 70, 105, 140, 175, 210]
+    seq = [Box(0, c, 40, c + 25, line=0) for c in cols]
+    cost = switch_costs(seq, switch_space=0.7, switch_word=4.0)
+    assert cost[0] == 0 and cost[1] == pytest.approx(0.7) and np.allclose(cost[2:], 4.0)
+    probs = leaning([{"K": 0.9}, {"O": 0.5, "0": 0.45}, {"8": 0.85, "B": 0.1}, {"O": 0.5, "0": 0.45},
+                     {"1": 0.8, "I": 0.15}, {"6": 0.85, "G": 0.1}])
+    assert read(seq, probs) == ["K08016"]
+    even = [Box(0, 35 * k, 40, 35 * k + 25, line=0) for k in range(6)]  # the same, evenly spaced: one word
+    assert read(even, probs) == ["KOBOIG"]

@@ -12,11 +12,11 @@ vector, with look-alike pairs counting little (an O-or-0 shape says little about
 Then the kinds of the boxes along a line are chosen together (a two-state Viterbi path) to maximise
 sum(log mass) minus a cost for every change of kind: ``switch_space`` nats between two words (so a word of
 look-alikes follows its neighbours, a confident number in a line of words stays a number) and the larger
-``switch_word`` inside a word (so a missed word gap, "80712VO", can still change kind, but a word is
-otherwise read all-letters or all-digits). Every box then takes the best class of its kind from its own
-vector (a box whose own reading is at least ``sure`` probable keeps it). List markers -- one-character first
-words on several lines ("1." "2." "3.") -- form their own sequence down the page instead of joining their
-lines. No dictionary: only the classifier's probabilities and the layout.
+``switch_word`` inside a word (less where the gap inside the word is unusually wide: a word gap the layout
+missed, "K08016"), so a word is read all-letters or all-digits unless its boxes insist. Every box then takes
+the best class of its kind from its own vector (a box whose own reading is at least ``sure`` probable keeps
+it). List markers -- one-character first words on several lines ("1." "2." "3.") -- form their own sequence
+down the page instead of joining their lines. No dictionary: only the classifier's probabilities and the layout.
 """
 from __future__ import annotations
 
@@ -102,6 +102,19 @@ def viterbi(cost: np.ndarray, switch: np.ndarray) -> np.ndarray:
     return path
 
 
+def switch_costs(seq: list[Box], switch_space: float, switch_word: float) -> np.ndarray:
+    """Cost of a change of kind before each box of a sequence: ``switch_space`` at a word gap or a new line;
+    inside a word ``switch_word``, falling linearly to ``switch_space`` as the gap grows from the line's median
+    letter gap to twice that (a wide gap inside a word is most likely a word gap the layout missed)."""
+    gaps = np.array([b.col0 - a.col1 for a, b in zip(seq, seq[1:])], float)
+    inner = np.array([not b.space_before and b.line == a.line for a, b in zip(seq, seq[1:])], bool)
+    med = float(np.median(gaps[inner])) if inner.any() else 0.0
+    med = max(med, 0.1 * float(np.median([b.height for b in seq])), 1.0)
+    wide = np.clip((gaps - med) / med, 0, 1)
+    cost = np.where(inner, switch_word - (switch_word - switch_space) * wide, switch_space)
+    return np.concatenate([[0.0], cost])
+
+
 def choose(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], switch_space: float = 0.7,
            switch_word: float = 4.0, sure: float = 0.99, twin_weight: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
     """(class index per box, kind per box: 1 digits, -1 letters, 0 left alone) under the line rule."""
@@ -112,8 +125,7 @@ def choose(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], switch
         return choice, kind
     cost = -np.log(kind_mass(probs, classes, twin_weight) + 1e-6)
     for seq in sequences(boxes, words_of(boxes)):
-        switch = np.array([switch_space if (boxes[i].space_before or boxes[i].line != boxes[j].line) else switch_word
-                           for j, i in zip([seq[0]] + seq[:-1], seq)])
+        switch = switch_costs([boxes[i] for i in seq], switch_space, switch_word)
         for i, k in zip(seq, viterbi(cost[seq], switch)):
             if probs[i].max() >= sure:
                 continue
@@ -189,4 +201,5 @@ def changes_on_page(page: np.ndarray, boxes: list[Box]) -> np.ndarray:
     return np.clip(out, 0, 1)
 
 
-__all__ = ["LOOKALIKE", "apply_context", "changes_on_page", "choose", "contexts", "kind_mass", "kinds", "sequences", "side_by_side", "top5", "viterbi", "words_of"]
+__all__ = ["LOOKALIKE", "apply_context", "changes_on_page", "choose", "contexts", "kind_mass", "kinds", "sequences",
+           "side_by_side", "switch_costs", "top5", "viterbi", "words_of"]

@@ -282,8 +282,8 @@ class OcrPipeline:
               _classify),
             S("context", "Read each word among digits or among letters, chosen along the line from the boxes' "
               "probability mass (look-alikes O/0, I/1, Z/2, S/5, G/6, B/8 count little); list markers (\"1.\" "
-              "\"2.\") are judged down the page. Output: the raw and the contextual reading; picture: boxes the context "
-              "changed in red, with their raw reading small in the corner.",
+              "\"2.\") are judged down the page. Output: the raw and the contextual reading; picture: boxes the "
+              "context changed in red, with their raw reading small in the corner.",
               dict([_p("switch_space", 0.7, 0.0, 10.0, 0.1, "Cost (nats) of a word changing kind from the word before "
                        "it: higher, the line counts more"),
                     _p("switch_word", 4.0, 0.0, 20.0, 0.5, "Cost (nats) of a change of kind inside a word (a missed "
