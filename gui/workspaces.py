@@ -46,7 +46,7 @@ WORKSPACES: list[WorkspaceSpec] = [
                   tip="Train and watch: curves, weights, gradients, confusion"),
     WorkspaceSpec("inspect", "Inspect", "Ctrl+2",
                   Split("h", (Split("v", ("timeline", "watchpoints"), (1, 1)), Split("v", ("confusion", "gradcheck"), (1, 1))),
-                        (1, 1)),
+                        (11, 9)),
                   tip="Debug one run: time travel, watchpoints, the confusion drill-down, gradient checks"),
     WorkspaceSpec("experiments", "Experiments", "Ctrl+3", "experiments",
                   tip="Side-by-side runs and opened run logs"),
@@ -61,6 +61,15 @@ def _scroll_area_of(widget) -> "QScrollArea | None":
     viewport = widget.parentWidget()
     area = viewport.parentWidget() if viewport is not None else None
     return area if isinstance(area, QScrollArea) and area.widget() is widget else None
+
+
+def wrap_long_labels(panel, width: int = 240) -> None:
+    """Long one-line labels (captions, summaries) wrap instead of making their panel wider than its frame:
+    on a small screen the words go to a second line rather than off the edge."""
+    for label in panel.findChildren(QLabel):
+        if not label.wordWrap() and label.sizeHint().width() > width:
+            label.setWordWrap(True)
+    panel._labels_wrap = True
 
 
 def leaves(node) -> list[tuple[str, ...]]:
@@ -137,6 +146,8 @@ class Frame(QWidget):
                                             (panel.__doc__ or panel.title).strip().split("\n\n")[0])
                 else:
                     self.body.addWidget(wrapper)
+            if not getattr(panel, "_labels_wrap", False):
+                wrap_long_labels(panel)
             if wrapper.widget() is not panel:
                 previous = _scroll_area_of(panel)
                 if previous is not None:

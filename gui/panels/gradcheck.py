@@ -47,6 +47,8 @@ class GradcheckPanel(Panel):
         row = QHBoxLayout()
         row.addWidget(QLabel("Layer"))
         self.layer = QComboBox()
+        self.layer.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.layer.setMinimumContentsLength(14)
         self.layer.setToolTip("The layer whose every weight is checked")
         row.addWidget(self.layer, 1)
         row.addWidget(QLabel("examples"))
