@@ -245,6 +245,8 @@ class MainWindow(QMainWindow):
                                          f"(epoch {info.epoch}, batch {info.batch}) \u2014 Alt+End returns to live", 8000)
             return
         self.status_past.hide()
+        if self.statusBar().currentMessage().startswith("time travel"):
+            self.statusBar().clearMessage()  # back to live: the time-travel message ends with it
         self._on_state(info.state, info.message)  # the announcement carries the state: no stale label
         new_session = info.session_id != self._live_session
         if new_session:  # a new or loaded session (not a return from the past)

@@ -41,8 +41,7 @@ class WorkspaceSpec:
 
 WORKSPACES: list[WorkspaceSpec] = [
     WorkspaceSpec("train", "Train", "Ctrl+1",
-                  Split("h", (Split("v", ("curves", "gradients"), (5, 4)), Split("v", ("weights", "confusion"), (4, 5))),
-                        (1, 1)),
+                  Split("h", (Split("v", ("curves", "gradients"), (5, 4)), ("weights", "confusion")), (1, 1)),
                   tip="Train and watch: curves, weights, gradients, confusion"),
     WorkspaceSpec("inspect", "Inspect", "Ctrl+2",
                   Split("h", (Split("v", ("timeline", "watchpoints"), (1, 1)), Split("v", ("confusion", "gradcheck"), (1, 1))),
@@ -63,11 +62,14 @@ def _scroll_area_of(widget) -> "QScrollArea | None":
     return area if isinstance(area, QScrollArea) and area.widget() is widget else None
 
 
-def wrap_long_labels(panel, width: int = 240) -> None:
-    """Long one-line labels (captions, summaries) wrap instead of making their panel wider than its frame:
-    on a small screen the words go to a second line rather than off the edge."""
+def wrap_long_labels(panel) -> None:
+    """Labels on a line of their own (captions, summaries, whose text grows as training runs) wrap instead
+    of making their panel wider than its frame: on a small screen the words go to a second line rather
+    than off the edge. Labels inside a row of controls are left as they are."""
     for label in panel.findChildren(QLabel):
-        if not label.wordWrap() and label.sizeHint().width() > width:
+        parent = label.parentWidget()
+        layout = parent.layout() if parent is not None else None
+        if isinstance(layout, QVBoxLayout) and layout.indexOf(label) >= 0 and not label.wordWrap():
             label.setWordWrap(True)
     panel._labels_wrap = True
 
@@ -192,6 +194,7 @@ class Page(QStackedWidget):
             for k in extra:
                 frame.add_key(k)
         self.addWidget(self.tree)
+        self.apply_default_sizes()  # (a splitter would otherwise split by its panels' size hints)
         self.max_holder = QWidget()
         QVBoxLayout(self.max_holder).setContentsMargins(0, 0, 0, 0)
         self.addWidget(self.max_holder)
@@ -223,8 +226,8 @@ class Page(QStackedWidget):
     def apply_default_sizes(self) -> None:
         for sp in self.splitters:
             if sp.default_sizes:
-                total = sum(sp.default_sizes)
-                extent = (sp.width() if sp.orientation() == Qt.Orientation.Horizontal else sp.height()) or 1000
+                total = sum(sp.default_sizes)  # (setSizes keeps the proportions when the splitter is resized)
+                extent = max(sp.width() if sp.orientation() == Qt.Orientation.Horizontal else sp.height(), 1000)
                 sp.setSizes([int(extent * w / total) for w in sp.default_sizes])
 
     def toggle_maximise(self, frame: Frame) -> None:
