@@ -203,3 +203,39 @@ def test_top_losses_finds_a_wrong_label_and_edits_feed_retraining(qtbot, tmp_pat
     qtbot.waitUntil(lambda: f"of {len(data.valid)} samples" in panel.caption.text(), timeout=10_000)
     panel.resize(760, 520)
     shot(panel, tmp_path, "top_losses")
+
+
+# ---- Correction loop -------------------------------------------------------------------------------------------
+
+
+@needs_model
+def test_correction_loop_fine_tunes_shows_curves_and_changed_boxes(qtbot, tmp_path):
+    from engine.finetune import FinetuneConfig
+    from engine.ocr import OcrPipeline, edit
+    from engine.ocr.model import build_training_set
+    from gui.panels.correction import CorrectionPanel
+
+    clf = load_classifier()
+    pipe = OcrPipeline(clf)
+    pipe.open(Path(__file__).resolve().parents[2] / "resources" / "pages" / "page3.png")
+    base = build_training_set(n_glyphs=600, nist=tmp_path / "no-nist")
+    panel = CorrectionPanel(config=FinetuneConfig(epochs=2, base_rows=300), base_loader=lambda: base)
+    qtbot.addWidget(panel)
+    panel.set_page(pipe)
+    pipe.run()
+    panel.start()
+    assert "nothing to learn" in panel.status.text() and panel.session is None
+    q = next(k for k, b in enumerate(pipe.result.boxes) if b.char == "Q")
+    edit.relabel(pipe, q, "O")
+    panel.start()
+    assert not panel.start_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.new_classifier is not None, timeout=120_000)
+    assert len(panel._losses) == panel.session.step and len(panel._accs) == 3  # before + 2 epochs
+    assert "corrections" in panel.status.text() and panel.keep_button.isEnabled()
+    assert panel.changes.count() == len(panel.result.changes)
+    assert panel.session.net is not clf.net and pipe.classifier is clf  # nothing swapped until kept
+    panel.resize(700, 460)
+    shot(panel, tmp_path, "correction")
+    with qtbot.waitSignal(panel.model_kept) as sig:
+        panel.keep()
+    assert sig.args[0] is panel.new_classifier and not panel.keep_button.isEnabled()
