@@ -325,6 +325,7 @@ def cmd_explain(args) -> int:
         if args.json:
             obj = e.as_json()
             obj["normalized"] = not as_is
+            obj["model"] = clf.path
             if why is not None:
                 obj["why"] = {"class": args.target, "probability": round(float(why.probs[why.target]), 6),
                               "saliency": why.as_json()["saliency"], "occlusion": why.as_json()["occlusion"]}
