@@ -1,7 +1,8 @@
 """backprop-studio command line. No subcommand opens the desktop app.
 
-Thin by design: parse, call engine/ or gui/, print, and map every user error to
-``error: ...`` on stderr with exit code 2 (never a traceback).
+Thin by design: parse, call engine/ or gui/, print. Only the project's own input errors
+(``engine.errors.InputError``) and the OS errors of opening a user's file become ``error: ...`` on
+stderr with exit code 2; anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ import sys
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
-class UserError(Exception):
-    """A problem with the user's input: printed as one line, exit code 2."""
+from engine.errors import InputError as UserError  # noqa: E402  (the old name; engine.errors is tiny)
+
+# The OS errors of opening a user's file or folder; any other OSError (a full disk, ...) keeps its trace.
+USER_OS_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 
 def emit_json(obj) -> None:
-    print(json.dumps(obj), flush=True)
+    """One JSON line. Strict: a NaN or inf here is a bug upstream, never printed as a result."""
+    print(json.dumps(obj, allow_nan=False), flush=True)
 
 
 # ---- train / gradcheck / bench (engine) -----------------------------------------------------
@@ -62,13 +66,19 @@ class Progress:
 
 def cmd_train(args) -> int:
     from engine.checkpoint import save_session
-    from engine.data import load_dataset
+    from engine.datasets import load_dataset
+    from engine.files import check_writable
     from engine.session import BatchEvent, EpochEvent, State, TrainConfig, TrainingSession
 
-    data = load_dataset(args.data, seed=args.seed)
+    # every flag and the --save location are checked before the data loads and long before training ends
+    if not 0 < args.lr_decay <= 1:
+        raise UserError(f"--lr-decay must be in (0, 1] (a factor the learning rate shrinks by), got {args.lr_decay}")
+    if args.save is not None:
+        check_writable(args.save)
     config = TrainConfig(hidden=args.hidden, activation=args.activation, lr=args.lr, batch_size=args.batch_size,
                          epochs=args.epochs, seed=args.seed, momentum=args.momentum, lr_decay=args.lr_decay,
                          decay_every=args.decay_every, weight_decay=args.weight_decay, dropout=args.dropout)
+    data = load_dataset(args.data, seed=args.seed)
     session = TrainingSession(data, config)
     if args.break_on:
         from engine.watch import parse
@@ -95,10 +105,12 @@ def cmd_train(args) -> int:
     session.subscribe(on_event)
     state = session.run()
     progress.close()
-    if args.save:
+    if args.save is not None:
         save_session(args.save, session)
         if not args.json:
             print(f"saved {args.save}")
+    if args.report:
+        write_train_report(args.report, session, quiet=args.json)
     if state == State.DIVERGED:
         print(f"error: {session.message}", file=sys.stderr)
         return 1
@@ -114,6 +126,8 @@ def cmd_train(args) -> int:
 def cmd_gradcheck(args) -> int:
     from engine.gradcheck import TOLERANCE, check, default_problem, regularization_checks
 
+    if args.entries < 1:
+        raise UserError(f"--entries must be at least 1 (entries checked per parameter tensor), got {args.entries}")
     results = {}
     for act in HIDDEN_ACTIVATIONS + ("linear",):
         for loss in ("cross_entropy", "squared_error"):
@@ -172,6 +186,7 @@ def add_engine_commands(sub) -> None:
     t.add_argument("--decay-every", type=int, default=0, help="... every this many epochs")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save", help="write a checkpoint (.npz) at the end")
+    t.add_argument("--report", metavar="PATH", help="write a self-contained HTML report at the end")
     t.add_argument("--break", dest="break_on", action="append", metavar="EXPR",
                    help="watchpoint, e.g. 'saturation(layer1) > 0.9'; stops at the first batch where it holds")
     t.add_argument("--json", action="store_true", help="one JSON object per epoch")
@@ -244,7 +259,7 @@ def add_ocr_commands(sub) -> None:
 
 def cmd_autoencoder(args) -> int:
     from engine.autoencoder import TARGET_PSNR, AutoencoderConfig, make_session
-    from engine.data import load_dataset
+    from engine.datasets import load_dataset
     from engine.session import EpochEvent, State
 
     if args.epochs is not None and args.epochs < 1:
@@ -357,6 +372,38 @@ def add_explain_commands(sub) -> None:
     x.set_defaults(func=cmd_explain)
 
 
+# ---- report ---------------------------------------------------------------------------------
+
+
+def write_train_report(path, session, quiet: bool = False) -> None:
+    """The report of a run that just ended (through a checkpoint in memory: the same file as `report`)."""
+    import tempfile
+
+    from engine.checkpoint import save_session
+    from engine.report import write_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        save_session(os.path.join(tmp, "session.npz"), session)
+        write_report(os.path.join(tmp, "session.npz"), path)
+    if not quiet:
+        print(f"report {path}")
+
+
+def cmd_report(args) -> int:
+    from engine.report import write_report
+
+    out = args.out or os.path.splitext(args.checkpoint)[0] + ".html"
+    print(write_report(args.checkpoint, out))
+    return 0
+
+
+def add_report_commands(sub) -> None:
+    r = sub.add_parser("report", help="write one self-contained HTML report of a saved training session")
+    r.add_argument("checkpoint", help="a checkpoint saved by train --save or the window (Ctrl+S)")
+    r.add_argument("--out", help="the HTML file (default: the checkpoint's name with .html)")
+    r.set_defaults(func=cmd_report)
+
+
 # ---- gui / screenshot -----------------------------------------------------------------------
 
 
@@ -435,17 +482,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command")
     for add in (add_engine_commands, add_ocr_commands, add_autoencoder_commands, add_explain_commands,
+                add_report_commands,
                 add_gui_commands):
         add(sub)
     return p
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of a user error as one line (an OSError names its file)."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) if hasattr(args, "func") else cmd_gui(args)  # no subcommand: the window
-    except (UserError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (UserError, *USER_OS_ERRORS) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

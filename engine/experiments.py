@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from engine.dataset import Dataset
+from engine.errors import InputError
 from engine.session import State, TrainConfig, TrainingSession
 from engine.stats import vanishing_gradient_report
 
@@ -50,7 +51,7 @@ class Experiment:
     def __init__(self, runs: dict[str, TrainingSession], title: str = "",
                  finding: Callable[["Experiment"], str] | None = None):
         if not runs:
-            raise ValueError("an experiment needs at least one run")
+            raise InputError("an experiment needs at least one run")
         self.title = title
         self.runs = [Run(name, s) for name, s in runs.items()]
         self._finding = finding
@@ -256,7 +257,7 @@ PRESETS: dict[str, Preset] = {
 def preset(key: str, data: Dataset, epochs: int | None = None, **overrides) -> Experiment:
     """An experiment from a preset; ``overrides`` (e.g. seed, batch_size) apply to every run."""
     if key not in PRESETS:
-        raise ValueError(f"unknown preset {key!r}; choose from {', '.join(PRESETS)}")
+        raise InputError(f"unknown preset {key!r}; choose from {', '.join(PRESETS)}")
     p = PRESETS[key]
     runs = {name: TrainingSession(data, replace(cfg, epochs=epochs or p.epochs, **overrides))
             for name, cfg in p.configs.items()}

@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from engine.optim import axpy
+from engine.errors import InputError
 
 # ---- activations: forward f(z) in place, derivative from the output a ---------------------
 # Derivatives may overwrite g (the incoming gradient): it is a fresh temporary on every path.
@@ -59,6 +60,8 @@ def _softmax(z):
     return z
 
 
+MAX_PARAMS = 50_000_000  # 200 MB of float32 weights; gradients, momentum and snapshots multiply it
+
 ACTIVATIONS = {
     "sigmoid": (_sigmoid, _sigmoid_grad),
     "tanh": (lambda z: np.tanh(z, out=z), lambda a, g: g * (1.0 - a * a)),
@@ -92,7 +95,7 @@ class Dense:
 
     def __post_init__(self):
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")
+            raise InputError(f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")
         self.dW = np.zeros_like(self.W)
         self.db = np.zeros_like(self.b)
 
@@ -129,9 +132,13 @@ class Network:
 
     def __init__(self, sizes: Sequence[int], activations: Sequence[str], seed: int = 0, dtype=np.float32):
         if len(activations) != len(sizes) - 1:
-            raise ValueError(f"{len(sizes) - 1} layers need {len(sizes) - 1} activations, got {len(activations)}")
+            raise InputError(f"{len(sizes) - 1} layers need {len(sizes) - 1} activations, got {len(activations)}")
         if any(int(s) < 1 for s in sizes):
-            raise ValueError(f"layer sizes must be positive, got {list(sizes)}")
+            raise InputError(f"layer sizes must be positive, got {list(sizes)}")
+        n_params = sum(int(a) * int(b) + int(b) for a, b in zip(sizes, sizes[1:]))
+        if n_params > MAX_PARAMS:
+            raise InputError(f"a {'-'.join(map(str, sizes))} network has {n_params:,} parameters; "
+                             f"the limit is {MAX_PARAMS:,} (it must fit in memory with its gradients)")
         rng = np.random.default_rng(seed)
         n = len(activations)
         self.layers = [
@@ -176,10 +183,10 @@ class Network:
         """Copy values in (keeps array identity, so optimizers holding references stay valid)."""
         own = self.params()
         if set(own) != set(params):
-            raise ValueError(f"parameter names differ: expected {sorted(own)}, got {sorted(params)}")
+            raise InputError(f"parameter names differ: expected {sorted(own)}, got {sorted(params)}")
         for k, v in params.items():
             if own[k].shape != np.shape(v):
-                raise ValueError(f"{k} has shape {np.shape(v)}, expected {own[k].shape}")
+                raise InputError(f"{k} has shape {np.shape(v)}, expected {own[k].shape}")
             own[k][...] = v
 
     def astype(self, dtype) -> "Network":

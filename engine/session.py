@@ -69,7 +69,10 @@ class TrainConfig:
             raise InputError(f"cross-entropy needs a softmax output, got {self.output!r}")
         checks = [(self.lr > 0 and np.isfinite(self.lr), f"learning rate must be positive, got {self.lr}"),
                   (self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}"),
-                  (self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}"),
+                  (self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}"),
+                  (0 < self.lr_decay < np.inf, f"the learning-rate decay must be a positive factor, got {self.lr_decay}"),
+                  (self.decay_every >= 0, f"decay every must be >= 0 epochs (0: never), got {self.decay_every}"),
+                  (self.seed >= 0, f"the seed must be >= 0, got {self.seed}"),
                   (all(h >= 1 for h in self.hidden), f"hidden sizes must be positive, got {self.hidden}"),
                   (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
                   (self.activation in ACTIVATIONS, f"unknown activation {self.activation!r}; choose from "
@@ -89,6 +92,14 @@ class State(str, Enum):
     FINISHED = "finished"
     DIVERGED = "diverged"
     STOPPED = "stopped"
+
+
+class PauseReason(str, Enum):
+    """Why training paused, typed (the message says the details): the window reacts to each differently."""
+    USER = "user"  # Pause pressed (or a stop between two slices of time)
+    WATCHPOINT = "watchpoint"  # a check in ``session.checks`` held
+    DIVERGENCE = "divergence"  # the loss became NaN/inf (the session is over)
+    BUDGET = "budget"  # a requested number of batches (or an epoch) was done
 
 
 @dataclass
@@ -123,6 +134,7 @@ class EpochEvent:
 class StateEvent:
     state: State
     message: str = ""
+    reason: PauseReason | None = None  # for PAUSED and DIVERGED
 
 
 @dataclass
@@ -153,6 +165,7 @@ class TrainingSession:
         self.config = config or TrainConfig()
         self.data = data
         self.reconstruct = self.config.loss == "squared_error"  # target is the input itself
+        data.check_trainable(classify=not self.reconstruct)
         self.net = network or Network.mlp(data.n_inputs, self.config.hidden,
                                           data.n_inputs if self.reconstruct else data.n_classes,
                                           self.config.activation, self.config.output, seed=self.config.seed)
@@ -160,6 +173,7 @@ class TrainingSession:
         self.schedule = LRSchedule(self.config.lr, self.config.lr_decay, self.config.decay_every)
         self.state = State.IDLE
         self.message = ""  # why we are paused/diverged (a watchpoint, a diagnosis)
+        self.pause_reason: PauseReason | None = None  # the same, typed
         self.step = 0
         self.epoch = 0  # completed epochs
         self.batch = 0  # next batch within the current epoch
@@ -194,7 +208,14 @@ class TrainingSession:
 
     def _set_state(self, state: State, message: str = "") -> None:
         self.state, self.message = state, message
-        self._emit(StateEvent(state, message))
+        self.pause_reason = (PauseReason.DIVERGENCE if state == State.DIVERGED else
+                             (PauseReason.WATCHPOINT if message else PauseReason.USER) if state == State.PAUSED
+                             else None)
+        self._emit(StateEvent(state, message, self.pause_reason))
+
+    def set_state(self, state: State, message: str = "") -> None:
+        """For a driver that steps batch by batch itself (engine.jobs.SessionJob): announce the state."""
+        self._set_state(state, message)
 
     @property
     def batches_per_epoch(self) -> int:

@@ -13,42 +13,9 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from engine.images import ImageError, to_float as _array_to_float  # one conversion for the loaders and the OCR
+
 LUMA = np.array([0.2125, 0.7154, 0.0721], np.float32)
-
-
-class ImageError(ValueError):
-    """An input image that cannot be used: the message is one line and names the file."""
-
-
-# ---- load ---------------------------------------------------------------------------------------
-
-def _array_to_float(a: np.ndarray, where: str) -> np.ndarray:
-    """Any numeric (H, W[, C]) array -> float32 in [0, 1]: gray (H, W) or RGB (H, W, 3), alpha over white."""
-    a = np.asarray(a)
-    if a.ndim == 3 and a.shape[-1] == 1:
-        a = a[..., 0]
-    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (2, 3, 4)):
-        raise ImageError(f"{where}: unsupported image shape {a.shape} (expected H x W, H x W x 3 or 4)")
-    if a.size == 0 or min(a.shape[:2]) == 0:
-        raise ImageError(f"{where}: the image is empty ({a.shape[1] if a.ndim > 1 else 0}x{a.shape[0]} pixels)")
-    if a.dtype.kind not in "biuf":
-        raise ImageError(f"{where}: unsupported pixel type {a.dtype}")
-    if a.dtype in (np.uint8, np.uint16):
-        f = a.astype(np.float32) * np.float32(1.0 / np.iinfo(a.dtype).max)
-    else:  # bool, other integers (scaled by their maximum) and floats (assumed in [0, 1] unless larger)
-        f = np.nan_to_num(a.astype(np.float32))
-        top = float(f.max())
-        if top > 1.0:
-            f /= top
-        f = np.clip(f, 0.0, 1.0)
-    if f.ndim == 3:
-        c = f.shape[-1]
-        alpha = f[..., -1:] if c in (2, 4) else 1.0
-        color = f[..., :3] if c >= 3 else f[..., :1]
-        f = color * alpha + (1.0 - alpha)  # composite over a white page
-        if f.shape[-1] == 1:
-            f = f[..., 0]
-    return np.ascontiguousarray(f, np.float32)
 
 
 def _open_file(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
