@@ -31,6 +31,7 @@ from gui.panels.curves import CurvesPanel, LiveLossPanel
 from gui.panels.experiments import ExperimentsPanel
 from gui.panels.gradcheck import GradcheckPanel
 from gui.panels.gradients import GradientsPanel
+from gui.panels.inspect_tools import DrawTab, ExplainTab, HiddenMapTab, TopLossesTab
 from gui.panels.timeline import TimelinePanel
 from gui.panels.watchpoints import WatchpointsPanel
 from gui.panels.weights import WeightsPanel
@@ -63,6 +64,10 @@ PANELS: list[PanelSpec] = [
     PanelSpec("gradcheck", GradcheckPanel),
     PanelSpec("autoencoder", AutoencoderPanel),
     PanelSpec("ocr", lambda: __import__("gui.panels.ocr", fromlist=["OcrPanel"]).OcrPanel()),
+    PanelSpec("hidden_map", HiddenMapTab, workspace="inspect", tab_with="watchpoints"),
+    PanelSpec("draw", DrawTab, workspace="inspect", tab_with="confusion"),
+    PanelSpec("top_losses", TopLossesTab, workspace="inspect", tab_with="confusion"),
+    PanelSpec("explain", ExplainTab, workspace="inspect", tab_with="gradcheck"),
 ]
 
 
@@ -117,6 +122,7 @@ class MainWindow(QMainWindow):
         self.worker.busy.connect(self._on_busy)
         self.worker.exported.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.worker.experiments.log_opened.connect(self._on_log_opened)
+        self._wire_inspect()
 
         self._restore_settings(config)
         self._update_actions()
@@ -126,6 +132,25 @@ class MainWindow(QMainWindow):
             self.open_data(data or self.settings.value("data/spec", DEFAULT_DATA, str))
 
     # ---- construction --------------------------------------------------------------------------
+
+    def _wire_inspect(self) -> None:
+        """The "why" tools hand inputs to Explain; Top losses retrains on its edited data."""
+        p = self.panels
+        explain = p.get("explain")
+        if explain is not None:
+            def show(row):
+                explain.show_input(row)
+                self.show_panel("explain")
+            if "draw" in p:
+                p["draw"].widget.explain_requested.connect(show)
+            if "top_losses" in p:
+                p["top_losses"].widget.explain_requested.connect(show)
+            if "hidden_map" in p:
+                hm = p["hidden_map"].widget
+                hm.sample_clicked.connect(lambda i: explain.show_input(hm.x[i]))
+        if "top_losses" in p:
+            p["top_losses"].widget.retrain_requested.connect(
+                lambda data, edits: self.worker.set_data(data, self._form_config()))
 
     # ---- settings ------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from engine.explain import explain
 from engine.nn import Network
 from engine.ocr.model import DEFAULT_MODEL, load_classifier
 from engine.ocr.normalize import normalize_mask
-from engine.session import TrainConfig, TrainingSession
+from engine.session import State, TrainConfig, TrainingSession
 
 needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
 
@@ -239,3 +239,46 @@ def test_correction_loop_fine_tunes_shows_curves_and_changed_boxes(qtbot, tmp_pa
     with qtbot.waitSignal(panel.model_kept) as sig:
         panel.keep()
     assert sig.args[0] is panel.new_classifier and not panel.keep_button.isEnabled()
+
+
+# ---- in the window: the Inspect workspace ----------------------------------------------------------------------
+
+
+def test_inspect_workspace_tools_follow_the_session_and_time_travel(qtbot, window, data, tmp_path):
+    p = window.panels
+    hm, explain, top, draw = (p[k] for k in ("hidden_map", "explain", "top_losses", "draw"))
+    window.show_panel("hidden_map")
+    window.show_panel("explain")
+    qtbot.waitUntil(lambda: hm.widget.map is not None and explain.widget.result is not None, timeout=20_000)
+    first = hm.view.net.layers[0].W.copy()
+    assert hm.view.net is not window.worker.session.net  # a private copy, made in the worker thread
+    window.step_epoch()
+    qtbot.waitUntil(lambda: window.worker.session.epoch == 1 and window.state == State.PAUSED, timeout=20_000)
+    qtbot.waitUntil(lambda: hm.view is not None and not np.array_equal(hm.view.net.layers[0].W, first),
+                    timeout=20_000)
+    trained_W = hm.view.net.layers[0].W.copy()
+    np.testing.assert_array_equal(trained_W, window.worker.session.net.layers[0].W)
+    # scrubbing the timeline to the first snapshot shows the old weights in the hidden map
+    window.worker.timeline.travel(0)
+    qtbot.waitUntil(lambda: hm.view.view_step == 0 and np.array_equal(hm.view.net.layers[0].W, first),
+                    timeout=20_000)
+    qtbot.waitUntil(lambda: hm.widget.background.idle, timeout=20_000)
+    window.worker.timeline.travel(None)
+    qtbot.waitUntil(lambda: hm.view.view_step is None and np.array_equal(hm.view.net.layers[0].W, trained_W),
+                    timeout=20_000)
+    # a hidden-map click and a top-loss double-click both explain that sample
+    hm.widget.select(3)
+    qtbot.waitUntil(lambda: explain.widget.result is not None and
+                    np.array_equal(explain.widget.result.row, data.valid.x[3]), timeout=20_000)
+    window.show_panel("top_losses")
+    qtbot.waitUntil(lambda: top.widget.top is not None and top.widget.grid.count() > 0, timeout=20_000)
+    shot(window, tmp_path, "workspace-inspect")
+    # drop the worst sample and retrain: a new session on the edited data, the file untouched
+    n = len(data.train)
+    top.widget.grid.setCurrentRow(0)
+    top.widget.drop_current()
+    top.widget.retrain()
+    qtbot.waitUntil(lambda: window.worker.session is not None and len(window.worker.session.data.train) == n - 1,
+                    timeout=20_000)
+    assert window.worker.session.step == 0 and len(data.train) == n
+    assert draw.widget.net is not None
