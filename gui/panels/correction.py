@@ -2,35 +2,35 @@
 characters, top-loss relabels) mixed with its base set, watch the curves, re-read the page with the new
 model, see which boxes changed, keep or discard the new model.
 
-All of it is ``engine.finetune``; the panel starts it, draws its events and shows the result. Until the
-window's job protocol hosts it, the fine-tune runs on its own background thread (stop is thread-safe).
+All of it is ``engine.finetune.Finetune``: in the window it runs as a job in the worker (one unit per
+batch, time-sliced with everything else, stoppable); standalone (no worker) on the panel's own thread.
+The panel starts it, draws its progress and shows the result.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QObject, pyqtSignal
-from PyQt6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout
 
 from engine.edits import Rows
-from engine.finetune import FinetuneConfig, Reread, classifier_of, finetune_session, reread
-from engine.session import BatchEvent, EpochEvent
-from gui.panels import TRAIN_COLOR, VALID_COLOR
+from engine.finetune import Finetune, FinetuneConfig, Reread
+from gui.panels import TRAIN_COLOR, VALID_COLOR, Panel
 from gui.panels.explain import Background
 
 
-class _Events(QObject):
-    batch = pyqtSignal(int, float)
-    epoch = pyqtSignal(int, float)
+def _default_base():
+    from engine.ocr.model import load_training_set
+    return load_training_set()
 
 
-def correction_rows(pipe, extra: Rows | None) -> tuple[np.ndarray, np.ndarray]:
-    """The corrected boxes of the page plus any other collected rows (drawn, relabelled)."""
+def correction_rows(result, extra: Rows | None) -> tuple[np.ndarray, np.ndarray]:
+    """The corrected boxes of a page's OcrResult plus any other collected rows (drawn, relabelled)."""
     from engine.ocr.edit import training_rows
 
     xs, ys = [], []
-    if pipe is not None and pipe.result is not None:
-        x, y = training_rows(pipe.result, only_corrected=True)
+    if result is not None:
+        x, y = training_rows(result, only_corrected=True)
         xs.append(x)
         ys.append(y)
     if extra is not None and len(extra):
@@ -41,22 +41,27 @@ def correction_rows(pipe, extra: Rows | None) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(xs), np.concatenate(ys)
 
 
-class CorrectionPanel(QWidget):
+class CorrectionPanel(Panel):
     title = "Correction loop"
     model_kept = pyqtSignal(object)  # the fine-tuned Classifier
     discarded = pyqtSignal()
+    progressed = pyqtSignal(object, object)  # new batch losses, [(epoch, base valid acc)] (from any thread)
+    finished = pyqtSignal(object)  # Finetune, or the exception that stopped it
 
     def __init__(self, parent=None, config: FinetuneConfig | None = None, base_loader=None):
         super().__init__(parent)
         self.config = config or FinetuneConfig()
         self.base_loader = base_loader  # () -> Dataset; default: the OCR training set (cached)
-        self.pipe, self.classifier, self.extra = None, None, None
-        self.session, self.result, self.new_classifier = None, None, None
-        self.background = Background(self)
+        self.page_source = lambda: None  # () -> (source, params, OcrResult, Classifier) of the OCR page, or None
+        self.rows_source = lambda: None  # () -> engine.edits.Rows: drawn / relabelled rows, or None
+        self.finetune: Finetune | None = None
+        self.job = None
+        self.new_classifier = None
+        self.result: Reread | None = None
+        self.background = Background(self)  # standalone (no worker): the loop runs here
         self.background.ready.connect(self._done)
-        self.events = _Events(self)
-        self.events.batch.connect(self._batch)
-        self.events.epoch.connect(self._epoch)
+        self.progressed.connect(self._progress)
+        self.finished.connect(self._done)
 
         v = QVBoxLayout(self)
         v.setContentsMargins(4, 4, 4, 4)
@@ -95,53 +100,91 @@ class CorrectionPanel(QWidget):
         v.addWidget(self.status)
         self._losses: list[float] = []
         self._accs: list[tuple[int, float]] = []
+        self._seen = (0, -1)  # batch losses and epochs already reported (-1: not even the start)
+        self._stop_requested = False
         self._set_buttons(running=False, decided=True)
 
     # ---- commands ----------------------------------------------------------------------------------------
 
-    def set_page(self, pipe, classifier=None) -> None:
-        """The page (an OcrPipeline whose result holds the corrections) and the model to improve."""
-        self.pipe, self.classifier = pipe, classifier or (pipe.classifier if pipe is not None else None)
+    def set_page(self, pipe) -> None:
+        """Standalone use: the page is an OcrPipeline whose result holds the corrections."""
+        self.page_source = lambda: (pipe.source, pipe.params(), pipe.run(), pipe.classifier)
 
-    def set_rows(self, rows: Rows | None) -> None:
-        self.extra = rows
+    @property
+    def session(self):
+        return self.finetune.session if self.finetune is not None else None
 
     def start(self) -> None:
-        x, y = correction_rows(self.pipe, self.extra)
-        if len(y) == 0 or self.classifier is None:
-            self.status.setText("nothing to learn yet: correct a box, draw a character or relabel a sample")
+        page = self.page_source()
+        extra = self.rows_source()
+        x, y = correction_rows(page[2] if page else None, extra)
+        classifier = page[3] if page else None
+        if classifier is None:
+            from engine.ocr.model import load_classifier
+            classifier = load_classifier()
+        if len(y) == 0:
+            self.status.setText("nothing to learn yet: correct a box in the OCR view, draw a character and add "
+                                "it, or relabel a top-loss sample")
             return
-        self._losses, self._accs = [], []
+        self._losses, self._accs, self._seen = [], [], (0, -1)
         self.loss_curve.setData([], [])
         self.acc_curve.setData([], [])
         self.changes.clear()
+        self.new_classifier = self.result = None
         self._set_buttons(running=True, decided=True)
-        self.status.setText(f"fine-tuning on {len(y)} corrections mixed with the base set ...")
-        clf, pipe, cfg, loader, events = self.classifier, self.pipe, self.config, self.base_loader, self.events
+        self.status.setText(f"fine-tuning on {len(y)} corrections mixed with the base set …")
+        loader = self.base_loader or _default_base
+        ft = self.finetune = Finetune(classifier, x, y, loader, self.config, page[:3] if page else None)
+        if self.worker is not None:  # in the window: a job in the one worker, time-sliced with the rest
+            self.worker.send(lambda: self._start_job(ft))
+        else:
+            def run():
+                for _ in ft.steps():
+                    self._report(ft)
+                    if self._stop_requested:
+                        raise RuntimeError("stopped")
+                return ft
+            self._stop_requested = False
+            self.background.submit(run)
 
-        def work():
-            from engine.ocr.model import load_training_set
+    def _start_job(self, ft: Finetune) -> None:  # worker thread
+        from engine.jobs import GeneratorJob, JobState
 
-            base = loader() if loader is not None else load_training_set()
-            session = finetune_session(clf, x, y, base, cfg)
-            self.session = session
-            session.subscribe(lambda e: events.batch.emit(e.step, e.loss) if isinstance(e, BatchEvent) else
-                              events.epoch.emit(e.epoch, e.valid_acc) if isinstance(e, EpochEvent) else None)
-            events.epoch.emit(0, session.evaluate(session.data.valid)[1])
-            session.run()
-            new = classifier_of(session, path="(fine-tuned)")
-            return session, new, (reread(pipe, new) if pipe is not None else None)
+        job = self.job = GeneratorJob(ft.steps(), ft.total, "fine-tune", "batch")
 
-        self.background.submit(work)
+        def after(job):
+            self._report(ft)
+            if job.state in (JobState.FINISHED, JobState.FAILED, JobState.STOPPED):
+                self.worker.remove_job(job)
+                self.finished.emit(ft if job.state == JobState.FINISHED else
+                                   job.error or RuntimeError("stopped"))
+
+        self.worker.add_job(job, after)
+        job.start()
+
+    def _report(self, ft: Finetune) -> None:  # any thread: send what is new since the last report
+        s = ft.session
+        if s is None:
+            return
+        n_loss, n_epochs = self._seen
+        losses = s.history.batch_loss[n_loss:]
+        epochs = [(e.epoch, e.valid_acc) for e in s.history.epochs[max(n_epochs, 0):]]
+        if n_epochs < 0:  # the base accuracy before fine-tuning starts the forgetting curve
+            epochs = [(0, s.evaluate(s.data.valid)[1])] + epochs
+        if losses or epochs:
+            self._seen = (n_loss + len(losses), len(s.history.epochs))
+            self.progressed.emit(list(losses), epochs)
 
     def stop(self) -> None:
-        if self.session is not None:
-            self.session.stop()
+        self._stop_requested = True
+        job = self.job
+        if job is not None and self.worker is not None:
+            self.worker.send(job.stop)
 
     def keep(self) -> None:
         if self.new_classifier is not None:
             self.model_kept.emit(self.new_classifier)
-            self.status.setText("kept the fine-tuned model")
+            self.status.setText("kept the fine-tuned model: the OCR view reads with it now")
             self._set_buttons(running=False, decided=True)
 
     def discard(self) -> None:
@@ -158,25 +201,23 @@ class CorrectionPanel(QWidget):
         self.keep_button.setEnabled(not running and not decided)
         self.discard_button.setEnabled(not running and not decided)
 
-    def _batch(self, step: int, loss: float) -> None:
-        self._losses.append(loss)
-        if step % 5 == 0 or step == 1:
-            self.loss_curve.setData(np.arange(1, len(self._losses) + 1), self._losses)
-
-    def _epoch(self, epoch: int, acc: float) -> None:
-        self._accs.append((epoch, 100 * acc))
-        xs, ys = zip(*self._accs)
-        self.acc_curve.setData(list(xs), list(ys))
-        self.acc_plot.setXRange(0, max(self.config.epochs, 1), padding=0.05)
-        self.acc_plot.setTitle(f"base valid accuracy: {acc:.1%}", size="9pt")
+    def _progress(self, losses: list, epochs: list) -> None:
+        self._losses += losses
+        self.loss_curve.setData(np.arange(1, len(self._losses) + 1), self._losses)
+        if epochs:
+            self._accs += [(e, 100 * a) for e, a in epochs]
+            xs, ys = zip(*self._accs)
+            self.acc_curve.setData(list(xs), list(ys))
+            self.acc_plot.setXRange(0, max(self.config.epochs, 1), padding=0.05)
+            self.acc_plot.setTitle(f"base valid accuracy: {ys[-1]:.1f} %", size="9pt")
 
     def _done(self, result) -> None:
+        self.job = None
         if isinstance(result, Exception):
-            self.status.setText(f"fine-tuning failed: {result}")
+            self.status.setText("fine-tuning stopped" if str(result) == "stopped" else f"fine-tuning failed: {result}")
             self._set_buttons(running=False, decided=True)
             return
-        session, self.new_classifier, self.result = result
-        self.loss_curve.setData(np.arange(1, len(self._losses) + 1), self._losses)
+        session, self.new_classifier, self.result = result.session, result.new, result.reread
         learned = session.evaluate(session.data.test)[1]
         text = f"learned {learned:.0%} of the corrections"
         if isinstance(self.result, Reread):

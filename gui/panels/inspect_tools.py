@@ -144,4 +144,29 @@ class TopLossesTab(ModelPanel):
         self.widget.set_model(view.net)
 
 
-__all__ = ["DrawTab", "ExplainTab", "HiddenMapTab", "ModelPanel", "ModelView", "TopLossesTab"]
+class OcrExplainTab(Panel):
+    """Explain in the OCR workspace: the selected box, with the OCR's own model (set by the window)."""
+
+    title = "Explain box"
+
+    def __init__(self, parent=None):
+        from gui.panels.explain import ExplainPanel
+
+        super().__init__(parent)
+        self.widget = ExplainPanel()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.widget)
+        self.widget.status.setText("select a box in the OCR view to see why it reads as it does")
+
+    def show_box(self, image, classifier) -> None:
+        from engine.dataset import from_image
+
+        if classifier is None:
+            return
+        if self.widget.net is not classifier.net:
+            self.widget.set_model(classifier.net, classifier.classes)
+        self.widget.show_input(from_image(image))
+
+
+__all__ = ["OcrExplainTab", "DrawTab", "ExplainTab", "HiddenMapTab", "ModelPanel", "ModelView", "TopLossesTab"]

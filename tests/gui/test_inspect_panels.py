@@ -231,6 +231,7 @@ def test_correction_loop_fine_tunes_shows_curves_and_changed_boxes(qtbot, tmp_pa
     assert not panel.start_button.isEnabled()
     qtbot.waitUntil(lambda: panel.new_classifier is not None, timeout=120_000)
     assert len(panel._losses) == panel.session.step and len(panel._accs) == 3  # before + 2 epochs
+    assert panel._losses == panel.session.history.batch_loss
     assert "corrections" in panel.status.text() and panel.keep_button.isEnabled()
     assert panel.changes.count() == len(panel.result.changes)
     assert panel.session.net is not clf.net and pipe.classifier is clf  # nothing swapped until kept
@@ -282,3 +283,35 @@ def test_inspect_workspace_tools_follow_the_session_and_time_travel(qtbot, windo
                     timeout=20_000)
     assert window.worker.session.step == 0 and len(data.train) == n
     assert draw.widget.net is not None
+
+
+@needs_model
+def test_ocr_workspace_explains_a_box_and_closes_the_correction_loop(qtbot, window, tmp_path):
+    from engine.finetune import FinetuneConfig
+    from engine.ocr.model import build_training_set
+
+    ocr, box_explain, correction = (window.panels[k] for k in ("ocr", "ocr_explain", "correction"))
+    ocr.open_path(str(Path(__file__).resolve().parents[2] / "resources" / "pages" / "page3.png"), remember=False)
+    qtbot.waitUntil(lambda: ocr.idle and ocr.result is not None and bool(ocr.result.boxes), timeout=30_000)
+    q = next(k for k, b in enumerate(ocr.result.boxes) if b.char == "Q")
+    ocr.select([q])  # selecting a box explains it with the OCR's own model
+    qtbot.waitUntil(lambda: box_explain.widget.result is not None, timeout=20_000)
+    assert box_explain.widget.net is ocr.thread.model.net and box_explain.widget.result.top(1)[0][0] == "Q"
+    window.show_panel("ocr_explain")
+    shot(window, tmp_path, "workspace-ocr-explain")
+
+    ocr.relabel("O")
+    qtbot.waitUntil(lambda: ocr.idle and ocr.result.boxes[q].corrected == "Q", timeout=20_000)
+    base = build_training_set(n_glyphs=600, nist=tmp_path / "no-nist")
+    correction.base_loader, correction.config = (lambda: base), FinetuneConfig(epochs=2, base_rows=300)
+    old = ocr.thread.model
+    window.show_panel("correction")
+    correction.start()  # a job in the window's worker
+    qtbot.waitUntil(lambda: correction.new_classifier is not None, timeout=120_000)
+    assert len(correction._losses) == correction.session.step > 0 and correction.changes.count() == len(
+        correction.result.changes)
+    assert window.worker.scheduler is not None and correction.job is None
+    shot(window, tmp_path, "workspace-ocr-correction")
+    correction.keep()  # the OCR view reads the page again with the kept model
+    qtbot.waitUntil(lambda: ocr.idle and ocr.thread.model is correction.new_classifier, timeout=30_000)
+    assert ocr.thread.model is not old
