@@ -43,6 +43,7 @@ class ModelPanel(Panel):
         self._last = 0.0
         self._pending = False
         self._view_step: int | None = None
+        self._missed = False
         self.model_ready.connect(self._got)
 
     def on_session(self, info) -> None:
@@ -53,10 +54,21 @@ class ModelPanel(Panel):
         if update.epochs or time.monotonic() - self._last > self.every_s:
             self.fetch()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._missed:
+            self.fetch()
+
     def fetch(self) -> None:
-        """Ask the worker thread for a copy of the shown weights (one request in flight at a time)."""
+        """Ask the worker thread for a copy of the shown weights (one request in flight at a time). A hidden
+        panel only notes that it missed one: explaining costs CPU that training needs."""
         if self.worker is None or self._pending:
             return
+        window = self.window()
+        if window is not self and window.isVisible() and not self.isVisible():
+            self._missed = True
+            return
+        self._missed = False
         self._pending, self._last = True, time.monotonic()
         worker, view_step = self.worker, self._view_step
 
