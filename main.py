@@ -321,15 +321,11 @@ def _ascii(img, ramp=" .:-=+*#%@") -> list[str]:
 def cmd_explain(args) -> int:
     import numpy as np
 
-    from engine.checkpoint import CheckpointError
     from engine.errors import InputError
     from engine.explain import explain, load_inputs
     from engine.ocr.model import load_classifier
 
-    try:
-        clf = load_classifier(args.model)
-    except CheckpointError as exc:
-        raise InputError(str(exc)) from None
+    clf = load_classifier(args.model)  # a CheckpointError is an InputError
     rows, as_is = load_inputs(args.image)
     if rows.shape[1] != clf.net.sizes[0]:
         raise InputError(f"{args.image}: inputs have {rows.shape[1]} values; the model takes {clf.net.sizes[0]}")
@@ -341,6 +337,7 @@ def cmd_explain(args) -> int:
         if args.json:
             obj = e.as_json()
             obj["normalized"] = not as_is
+            obj["model"] = clf.path
             if why is not None:
                 obj["why"] = {"class": args.target, "probability": round(float(why.probs[why.target]), 6),
                               "saliency": why.as_json()["saliency"], "occlusion": why.as_json()["occlusion"]}
