@@ -83,13 +83,11 @@ def test_assembling_broken_strokes_helps_on_pencil(pipe):
 @needs_model
 @pytest.mark.parametrize("condition", ["desk", "rotated"])
 def test_sheet_on_a_desk_finishes(pipe, condition):
-    # without a page-finding stage the desk texture is read as one blot; these floors will be raised to
-    # >= 0.9 once the "page" stage (helper "page") is merged -- see the xfail below
+    # without the page stage the desk texture was read as one blot; the reading is checked below
     assert 0.0 <= mean_accuracy(pipe, condition, seeds=(0,)) <= 1.0
 
 
 @needs_model
-@pytest.mark.xfail(reason="needs the page-finding stage (issue 13 item 1), merged separately", strict=False)
 @pytest.mark.parametrize("condition", ["desk", "rotated"])
-def test_sheet_on_a_desk_reads(pipe, condition):
+def test_sheet_on_a_desk_reads(pipe, condition):  # the page stage finds the sheet and turns it level
     assert mean_accuracy(pipe, condition) >= 0.85
