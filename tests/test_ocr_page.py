@@ -9,7 +9,7 @@ import pytest
 from scipy import ndimage
 from skimage.transform import ProjectiveTransform, warp
 
-from engine.ocr import OcrPipeline, page, segment
+from engine.ocr import OcrPipeline, geometry, page, segment
 from engine.ocr.evaluate import char_accuracy
 from engine.ocr.model import DEFAULT_MODEL
 from engine.pages import render_page
@@ -33,7 +33,7 @@ def on_desk(sheet: np.ndarray, angle: float, tilt: float = 0.0, shift=(0.0, 0.0)
     q = np.array([[-w / 2 * (1 - tilt), -h / 2], [w / 2 * (1 - tilt), -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
     t = np.deg2rad(angle)
     corners = q @ np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]]) + [W / 2 + shift[0], H / 2 + shift[1]]
-    to_sheet = ProjectiveTransform(page.homography(corners, np.array([[0, 0], [w, 0], [w, h], [0, h]], float)))
+    to_sheet = ProjectiveTransform(geometry.homography(corners, np.array([[0, 0], [w, 0], [w, h], [0, h]], float)))
     photo = warp(img, to_sheet, output_shape=(H, W), order=1, cval=np.nan)
     photo = np.where(np.isnan(photo), desk, photo) + rng.normal(0, 0.01, (H, W, 3))
     return np.clip(np.round(photo * 255), 0, 255).astype(np.uint8), corners, to_sheet
@@ -53,16 +53,16 @@ def fit_of(image, **params) -> page.PageFit:
 def test_homography_rotation_and_quadrilateral():
     src = np.array([[0, 0], [100, 0], [100, 60], [0, 60]], float)
     dst = np.array([[10, 5], [120, 20], [110, 90], [5, 70]], float)
-    assert np.allclose(page.apply_matrix(page.homography(src, dst), src), dst, atol=1e-6)
-    m, (oh, ow) = page.rotation(30.0, (60, 100))
+    assert np.allclose(geometry.apply_matrix(geometry.homography(src, dst), src), dst, atol=1e-6)
+    m, (oh, ow) = geometry.rotation(30.0, (60, 100))
     assert (oh, ow) == (int(round(60 * np.cos(np.pi / 6) + 100 * 0.5)), int(round(100 * np.cos(np.pi / 6) + 30)))
     # the output's horizontal runs along a line at 30 degrees in the input
-    a, b = page.apply_matrix(m, np.array([[0.0, oh / 2], [ow, oh / 2]]))
+    a, b = geometry.apply_matrix(m, np.array([[0.0, oh / 2], [ow, oh / 2]]))
     assert np.isclose(np.degrees(np.arctan2(b[1] - a[1], b[0] - a[0])), 30.0)
     # the largest quadrilateral on a turned rectangle's outline is that rectangle, corners in reading order
-    rect = np.array([[0, 0], [80, 0], [80, 50], [0, 50]], float) @ page.rotation(20, (1, 1))[0][:2, :2].T + 100
+    rect = np.array([[0, 0], [80, 0], [80, 50], [0, 50]], float) @ geometry.rotation(20, (1, 1))[0][:2, :2].T + 100
     outline = np.vstack([a + np.linspace(0, 1, 40)[:, None] * (b - a) for a, b in zip(rect, np.roll(rect, -1, 0))])
-    assert np.allclose(page.max_quad(outline), rect, atol=1e-6)
+    assert np.allclose(geometry.max_quad(outline), rect, atol=1e-6)
 
 
 def test_skew_of_ink_points():

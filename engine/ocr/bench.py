@@ -35,7 +35,8 @@ class OcrBench:
                 "rerun_ms": round(self.rerun_ms, 1), "page": f"{self.page_shape[1]}x{self.page_shape[0]}",
                 "characters": self.characters, "reference_boxes": self.reference_boxes,
                 "stage_ms": {k: round(v, 1) for k, v in self.stage_ms.items()},
-                "turned_page_ms": round(self.turned_page_ms, 1), "turned_page_stage_ms": round(self.turned_page_stage_ms, 1)}
+                "turned_page_ms": round(self.turned_page_ms, 1),
+                "turned_page_stage_ms": round(self.turned_page_stage_ms, 1)}
 
     def lines(self) -> list[str]:
         ratio = self.reference_page_ms / max(self.page_ms, 1e-9)

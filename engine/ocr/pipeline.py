@@ -223,8 +223,8 @@ class OcrPipeline:
         S = Stage
         return [
             S("load", "Read the image; big photos are reduced to at most max_side pixels for speed.",
-              dict([_p("max_side", 2048, 256, 4096, 64, "Longest side of the working image, px (4096 keeps a page under "
-                       "about 2 GB of memory)")]), _load),
+              dict([_p("max_side", 2048, 256, 4096, 64, "Longest side of the working image, px (4096 keeps a "
+                       "page under about 2 GB of memory)")]), _load),
             S("page", "Find the page: a sheet or whiteboard that does not fill the photo is cut out (its perspective "
               "undone when its four corners show; the rest painted as paper), then tilted text lines are turned level.",
               dict([_p("sheet", "auto", tip="auto: look for a bright sheet with a sharp edge on a darker background; "
