@@ -30,6 +30,9 @@ def emit_json(obj) -> None:
 # ---- train / gradcheck / bench (engine) -----------------------------------------------------
 
 
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")  # engine.nn.ACTIVATIONS minus the output ones
+
+
 def _hidden_sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(v) for v in text.split(",") if v.strip())
@@ -74,7 +77,7 @@ def cmd_train(args) -> int:
         check_writable(args.save)
     config = TrainConfig(hidden=args.hidden, activation=args.activation, lr=args.lr, batch_size=args.batch_size,
                          epochs=args.epochs, seed=args.seed, momentum=args.momentum, lr_decay=args.lr_decay,
-                         decay_every=args.decay_every)
+                         decay_every=args.decay_every, weight_decay=args.weight_decay, dropout=args.dropout)
     data = load_dataset(args.data, seed=args.seed)
     session = TrainingSession(data, config)
     if args.break_on:
@@ -82,7 +85,9 @@ def cmd_train(args) -> int:
         session.checks.extend(parse(expr, session) for expr in args.break_on)  # names checked now
     if not args.json:
         print(f"data {data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(data.test)} test, "
-              f"{data.n_classes} classes; network {'-'.join(map(str, session.net.sizes))} {args.activation}")
+              f"{data.n_classes} classes; network {'-'.join(map(str, session.net.sizes))} {args.activation}"
+              + (f", weight decay {config.weight_decay:g}" if config.weight_decay else "")
+              + (f", dropout {config.dropout:g}" if config.dropout else ""))
     progress = Progress(config.epochs * session.batches_per_epoch)
 
     def on_event(event):
@@ -117,28 +122,33 @@ def cmd_train(args) -> int:
 
 
 def cmd_gradcheck(args) -> int:
-    from engine.gradcheck import TOLERANCE, check, default_problem
+    from engine.gradcheck import TOLERANCE, check, default_problem, regularization_checks
 
     if args.entries < 1:
         raise UserError(f"--entries must be at least 1 (entries checked per parameter tensor), got {args.entries}")
     results = {}
-    for act in ("sigmoid", "tanh", "relu", "linear"):
+    for act in HIDDEN_ACTIVATIONS + ("linear",):
         for loss in ("cross_entropy", "squared_error"):
             net, x, target = default_problem(activation=act, loss=loss)
-            results[(act, loss)] = check(net, x, target, loss, entries=args.entries)
+            results[f"{act}/{loss}"] = check(net, x, target, loss, entries=args.entries)
+    regularized = regularization_checks(entries=args.entries)
     # the reference network (sigmoid + softmax cross-entropy) is the headline; all combinations must pass
-    headline = results[("sigmoid", "cross_entropy")].max_rel_error
+    headline = results["sigmoid/cross_entropy"].max_rel_error
     worst = max(max(r.max_rel_error.values()) for r in results.values())
-    passed = all(r.passed for r in results.values())
+    worst_reg = max(max(r.max_rel_error.values()) for r in regularized.values())
+    passed = all(r.passed for r in (*results.values(), *regularized.values()))
     if args.json:
-        emit_json({"max_rel_error": headline,
-                   "all": {f"{a}/{l}": r.max_rel_error for (a, l), r in results.items()}, "passed": passed})
+        emit_json({"max_rel_error": headline, "all": {k: r.max_rel_error for k, r in results.items()},
+                   "regularization": {k: r.max_rel_error for k, r in regularized.items()}, "passed": passed})
     else:
         print("1024-64-36 sigmoid, softmax cross-entropy (float64, eps 1e-6):")
         for name, err in headline.items():
             print(f"  {name:10s} max relative error {err:.2e}")
-        print(f"all activations x both losses: worst {worst:.2e} (tolerance {TOLERANCE:.0e}) -> "
-              + ("PASS" if passed else "FAIL"))
+        print(f"all activations x both losses: worst {worst:.2e}")
+        print("1024-64-32-36 sigmoid and leaky ReLU, both losses, with dropout 0.5 (fixed mask), weight decay 0.1, both:")
+        for name, r in regularized.items():
+            print(f"  {name:42s} worst {max(r.max_rel_error.values()):.2e}")
+        print(f"tolerance {TOLERANCE:.0e} -> " + ("PASS" if passed else "FAIL"))
     return 0 if passed else 1
 
 
@@ -164,8 +174,12 @@ def add_engine_commands(sub) -> None:
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=3e-3)
     t.add_argument("--hidden", type=_hidden_sizes, default=(64,), help="hidden sizes, comma-separated (e.g. 64,64)")
-    t.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid")
+    t.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="sigmoid")
     t.add_argument("--momentum", type=float, default=0.0)
+    t.add_argument("--weight-decay", type=float, default=0.0, metavar="F",
+                   help="L2 weight decay per example (>= 0; e.g. 1e-3)")
+    t.add_argument("--dropout", type=float, default=0.0, metavar="P",
+                   help="drop each hidden unit with probability P in training (0 <= P < 1)")
     t.add_argument("--lr-decay", type=float, default=1.0, help="multiply the learning rate by this ...")
     t.add_argument("--decay-every", type=int, default=0, help="... every this many epochs")
     t.add_argument("--seed", type=int, default=0)
@@ -357,7 +371,7 @@ def add_gui_commands(sub) -> None:
     s.add_argument("--steps", type=int, default=750, help="batches to train before the pictures (default 750)")
     s.add_argument("--data", default="glyphs", help="'glyphs' (embedded), a NIST36 folder, .mat, .npz or image folder")
     s.add_argument("--hidden", type=_hidden_sizes, default=(64,), help="hidden sizes, comma-separated (e.g. 64,64)")
-    s.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid")
+    s.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="sigmoid")
     s.add_argument("--lr", type=float, default=3e-3)
     s.add_argument("--epochs", type=int, default=50, help="planned epochs (sets the progress bar)")
     s.set_defaults(func=cmd_screenshot)

@@ -4,6 +4,10 @@ One idea: a Network is a list of Dense layers; forward caches exactly what backw
 (the layer input and the activation output), backward fills ``dW``/``db`` on every layer and
 returns the gradient for the input. Activation derivatives are written in terms of the
 *output* a = f(z), so nothing else has to be kept.
+
+Regularization lives here too, as part of the objective so the gradient check covers it:
+inverted dropout (a fixed 0 or 1/keep mask per hidden unit and row, given to ``forward``) and
+L2 weight decay (``add_weight_decay``: the gradient of n * lambda/2 * sum ||W||^2).
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from engine.errors import InputError
+from engine.optim import axpy
 
 # ---- activations: forward f(z) in place, derivative from the output a ---------------------
 # Derivatives may overwrite g (the incoming gradient): it is a fresh temporary on every path.
@@ -34,6 +39,19 @@ def _sigmoid_grad(a, g):
     return g
 
 
+LEAKY_SLOPE = 0.01  # leaky ReLU: f(z) = z for z > 0, 0.01 z otherwise (a unit can never die)
+
+
+def _leaky_relu(z):
+    np.multiply(z, LEAKY_SLOPE, out=z, where=z < 0)
+    return z
+
+
+def _leaky_relu_grad(a, g):
+    np.multiply(g, LEAKY_SLOPE, out=g, where=a <= 0)  # a and z share their sign
+    return g
+
+
 def _softmax(z):
     # stable: subtract the row max first (softmax is shift invariant)
     z -= z.max(axis=1, keepdims=True)
@@ -48,6 +66,7 @@ ACTIVATIONS = {
     "sigmoid": (_sigmoid, _sigmoid_grad),
     "tanh": (lambda z: np.tanh(z, out=z), lambda a, g: g * (1.0 - a * a)),
     "relu": (lambda z: np.maximum(z, 0.0, out=z), lambda a, g: g * (a > 0)),
+    "leaky_relu": (_leaky_relu, _leaky_relu_grad),
     "linear": (lambda z: z, lambda a, g: g),
     # Jacobian-vector product; the fused cross-entropy path below avoids it during training
     "softmax": (_softmax, lambda a, g: a * (g - (g * a).sum(axis=1, keepdims=True))),
@@ -61,7 +80,8 @@ def _ones(n: int, dtype) -> np.ndarray:
 
 @dataclass
 class Dense:
-    """y = f(x @ W + b). Caches x (input) and a (output) for backward."""
+    """y = f(x @ W + b), times a dropout mask when one is set. Caches x (input), a (the
+    activation output, before dropout: what saturation is measured on) and the mask."""
 
     name: str
     W: np.ndarray
@@ -71,6 +91,7 @@ class Dense:
     db: np.ndarray = field(init=False, repr=False)
     x: np.ndarray | None = field(default=None, init=False, repr=False)
     a: np.ndarray | None = field(default=None, init=False, repr=False)
+    drop: np.ndarray | None = field(default=None, init=False, repr=False)  # 0 or 1/keep, shaped like a
 
     def __post_init__(self):
         if self.activation not in ACTIVATIONS:
@@ -90,7 +111,7 @@ class Dense:
         z = np.dot(x, self.W)
         z += self.b
         self.a = ACTIVATIONS[self.activation][0](z)
-        return self.a
+        return self.a if self.drop is None else self.a * self.drop
 
     def backward_preact(self, dz: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         """Given dL/dz, fill dW and db; return dL/dx (skipped for the first layer in training)."""
@@ -176,11 +197,35 @@ class Network:
 
     # -- computation ----------------------------------------------------------------------------
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, x: np.ndarray, masks: Sequence[np.ndarray] | None = None) -> np.ndarray:
+        """Outputs for a batch. ``masks`` (training only): one inverted-dropout mask per hidden
+        layer, kept for the backward pass; without it no unit is dropped."""
         h = np.asarray(x, self.dtype)
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
+            layer.drop = masks[i] if masks is not None and i < len(self.layers) - 1 else None
             h = layer.forward(h)
         return h
+
+    def dropout_masks(self, n: int, p: float, rng: np.random.Generator) -> list[np.ndarray]:
+        """Inverted dropout for n rows: each hidden unit kept with probability 1 - p and then
+        scaled by 1/(1 - p), so the expected activation is unchanged and evaluation needs no mask."""
+        keep = 1.0 - p
+        masks = []
+        for layer in self.layers[:-1]:
+            m = rng.random((n, layer.W.shape[1]), dtype=np.float64) < keep
+            masks.append(m.astype(self.dtype) * self.dtype.type(1.0 / keep))
+        return masks
+
+    def add_weight_decay(self, strength: float) -> None:
+        """dW += strength * W on every layer (not the biases): the gradient of the L2 term
+        strength/2 * sum ||W||^2. Training passes n * weight_decay, so the decay per example
+        does not depend on the batch size (the loss is summed over the batch)."""
+        for layer in self.layers:
+            axpy(layer.W.reshape(-1), layer.dW.reshape(-1), strength)
+
+    def l2_penalty(self, strength: float) -> float:
+        """strength/2 * sum ||W||^2, the term whose gradient add_weight_decay adds."""
+        return 0.5 * strength * sum(float(np.vdot(l.W, l.W)) for l in self.layers)
 
     def backward(self, d_out: np.ndarray) -> np.ndarray:
         """Backprop dL/d(output) through every layer (the general path, used by gradient checks)."""
@@ -192,16 +237,19 @@ class Network:
             layer = self.layers[i]
             da = layer.backward_preact(dz, need_dx=need_dx or i > 0)
             if i > 0:
-                dz = self.layers[i - 1].activation_grad(da)
+                below = self.layers[i - 1]
+                if below.drop is not None:
+                    da *= below.drop  # a dropped unit passed nothing on, so it gets no gradient
+                dz = below.activation_grad(da)
         return da
 
     def predict(self, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
         """Outputs for many rows in chunks (bounded memory), without touching the training caches."""
-        saved = [(l.x, l.a) for l in self.layers]
+        saved = [(l.x, l.a, l.drop) for l in self.layers]
         out = np.concatenate([self.forward(x[i:i + chunk]).copy() for i in range(0, len(x), chunk)]) \
             if len(x) else np.zeros((0, self.sizes[-1]), self.dtype)
-        for l, (lx, la) in zip(self.layers, saved):
-            l.x, l.a = lx, la
+        for l, (lx, la, ld) in zip(self.layers, saved):
+            l.x, l.a, l.drop = lx, la, ld
         return out
 
 

@@ -12,8 +12,14 @@ For squared error every "acc" field (BatchEvent.acc, EpochEvent.train_acc/valid_
 History.batch_acc) holds the mean per-image PSNR in dB (peak 1.0) instead of an accuracy,
 so curves, checks and logs work unchanged.
 
-Determinism: epoch e visits the training set in the order ``default_rng([seed, e])``, so a
-checkpoint (params, optimizer state, epoch, batch) resumes to bit-identical training.
+Determinism: epoch e visits the training set in the order ``default_rng([seed, e])`` and batch b
+of it draws its dropout masks from ``default_rng([seed, e, b, DROPOUT_STREAM])``, so a checkpoint
+(params, optimizer state, epoch, batch) resumes to bit-identical training.
+
+Regularization: ``weight_decay`` is L2 in the objective (the gradient gets n * weight_decay * W per
+batch of n; see ``Network.add_weight_decay``): it is what the gradient check verifies and what the
+gradient views show, and with momentum it is classic L2, the same as SGD's coupled weight decay.
+The reported loss is the data loss only, so runs with and without decay compare on one scale.
 """
 from __future__ import annotations
 
@@ -27,9 +33,12 @@ import numpy as np
 
 from engine.dataset import Dataset, Split
 from engine.errors import InputError
-from engine.nn import Network, cross_entropy, squared_error
+from engine.nn import ACTIVATIONS, Network, cross_entropy, squared_error
 from engine.optim import LRSchedule, make_optimizer
 from engine.stats import LayerStats, StatsMean, confusion_matrix, divergence_report, network_stats
+
+
+DROPOUT_STREAM = 1  # tells the dropout seeds apart from the data-order seeds
 
 
 @dataclass
@@ -47,6 +56,8 @@ class TrainConfig:
     max_snapshots: int = 200  # older snapshots are thinned beyond this
     loss: str = "cross_entropy"  # or "squared_error": reconstruct the input (autoencoder)
     output: str = ""  # output activation; "" picks softmax for cross-entropy, sigmoid for squared error
+    weight_decay: float = 0.0  # L2 strength per example (see the module docstring)
+    dropout: float = 0.0  # probability of dropping each hidden unit in training (inverted dropout)
 
     def __post_init__(self):
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -64,6 +75,10 @@ class TrainConfig:
                   (self.seed >= 0, f"the seed must be >= 0, got {self.seed}"),
                   (all(h >= 1 for h in self.hidden), f"hidden sizes must be positive, got {self.hidden}"),
                   (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
+                  (self.activation in ACTIVATIONS, f"unknown activation {self.activation!r}; choose from "
+                                                   f"{', '.join(ACTIVATIONS)}"),
+                  (0 <= self.weight_decay < np.inf, f"weight decay must be >= 0, got {self.weight_decay}"),
+                  (0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}"),
                   (self.max_snapshots >= 3, "max_snapshots must be at least 3 (first, middle, latest)")]
         for ok, message in checks:
             if not ok:
@@ -252,7 +267,11 @@ class TrainingSession:
             idx = self._order[self.batch * bs:(self.batch + 1) * bs]
             x, y = train.x[idx], train.y[idx]
 
-            out = self.net.forward(x)
+            masks = None
+            if self.config.dropout:
+                rng = np.random.default_rng([self.config.seed, self.epoch, self.batch, DROPOUT_STREAM])
+                masks = self.net.dropout_masks(len(idx), self.config.dropout, rng)
+            out = self.net.forward(x, masks)
             if self.reconstruct:
                 loss, d_out = squared_error(out, x)
                 correct = float(row_psnr(x, out).sum())  # "correct" sums per-image PSNR here
@@ -264,6 +283,8 @@ class TrainingSession:
                                          self.lr, {}))
                 return None
             self.net.backward_preact(dz)
+            if self.config.weight_decay:
+                self.net.add_weight_decay(len(idx) * self.config.weight_decay)
             stats = network_stats(self.net)
             lr = self.lr
             self.optimizer.step(self.net.flat_pairs(), lr)

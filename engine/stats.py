@@ -19,7 +19,7 @@ SATURATION_BAND = {"sigmoid": (0.5, 0.45), "tanh": (0.0, 0.95)}
 class LayerStats:
     grad_mean_abs: float  # mean |dL/dW|
     grad_to_weight: float  # ||dW|| / ||W||: how large a step is relative to the weights
-    saturation: float  # fraction of saturated sigmoid/tanh outputs, or dead ReLU units
+    saturation: float  # fraction of saturated sigmoid/tanh outputs, or of (leaky) ReLU units silent on the batch
     dead: float  # fraction of ReLU units silent on the whole batch (0 for other activations)
 
     def as_json(self) -> dict:
@@ -36,7 +36,7 @@ def saturation(a: np.ndarray, activation: str) -> float:
     if activation in SATURATION_BAND:
         center, half = SATURATION_BAND[activation]
         return float(np.count_nonzero(np.abs(a - center) > half)) / a.size
-    if activation == "relu":
+    if activation in ("relu", "leaky_relu"):  # a leaky unit below zero passes on 1 % of its gradient
         return dead_fraction(a)
     return 0.0
 
