@@ -258,3 +258,14 @@ def test_permission_denied_on_a_user_file_is_a_user_error(tmp_path, capsys, monk
     monkeypatch.setattr(engine.datasets, "load_dataset", denied)
     err = user_error(capsys, "train", "--data", tmp_path / "d.npz", match="permission denied")
     assert str(tmp_path / "d.npz") in err
+
+
+def test_an_infinite_validation_loss_is_a_divergence_not_a_result(tmp_path, capsys):
+    """lr 2 on this data: every training batch stays finite, but a validation row gets probability 0
+    for its class (loss inf). That used to print "valid loss inf" and exit 0."""
+    x, y = prototypes()
+    data = npz(tmp_path / "d.npz", x, y)
+    code, out, err = run(capsys, "train", "--data", data, "--epochs", "1", "--batch-size", "23", "--lr", "2.0",
+                         "--hidden", "8")
+    assert code == 1 and "inf" not in out and "nan" not in out
+    assert err.strip().splitlines()[-1].startswith("error: diverged at the end of epoch 1 (on the validation rows)")
