@@ -109,6 +109,8 @@ def cmd_train(args) -> int:
         save_session(args.save, session)
         if not args.json:
             print(f"saved {args.save}")
+    if args.report:
+        write_train_report(args.report, session, quiet=args.json)
     if state == State.DIVERGED:
         print(f"error: {session.message}", file=sys.stderr)
         return 1
@@ -184,6 +186,7 @@ def add_engine_commands(sub) -> None:
     t.add_argument("--decay-every", type=int, default=0, help="... every this many epochs")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save", help="write a checkpoint (.npz) at the end")
+    t.add_argument("--report", metavar="PATH", help="write a self-contained HTML report at the end")
     t.add_argument("--break", dest="break_on", action="append", metavar="EXPR",
                    help="watchpoint, e.g. 'saturation(layer1) > 0.9'; stops at the first batch where it holds")
     t.add_argument("--json", action="store_true", help="one JSON object per epoch")
@@ -303,6 +306,103 @@ def add_autoencoder_commands(sub) -> None:
     a.set_defaults(func=cmd_autoencoder)
 
 
+# ---- explain --------------------------------------------------------------------------------
+
+
+def _ascii(img, ramp=" .:-=+*#%@") -> list[str]:
+    """An upright 32x32 picture as 32 lines (values in [0, 1], 1 = darkest glyph)."""
+    import numpy as np
+
+    idx = np.clip((np.asarray(img) * (len(ramp) - 1)).round().astype(int), 0, len(ramp) - 1)
+    return ["".join(ramp[i] for i in row) for row in idx]
+
+
+def cmd_explain(args) -> int:
+    import numpy as np
+
+    from engine.checkpoint import CheckpointError
+    from engine.errors import InputError
+    from engine.explain import explain, load_inputs
+    from engine.ocr.model import load_classifier
+
+    try:
+        clf = load_classifier(args.model)
+    except CheckpointError as exc:
+        raise InputError(str(exc)) from None
+    rows, as_is = load_inputs(args.image)
+    if rows.shape[1] != clf.net.sizes[0]:
+        raise InputError(f"{args.image}: inputs have {rows.shape[1]} values; the model takes {clf.net.sizes[0]}")
+    if args.target is not None and args.target not in clf.classes:
+        raise InputError(f"--target {args.target!r} is not a class of the model ({''.join(clf.classes)})")
+    for k, row in enumerate(rows):
+        e = explain(clf.net, clf.classes, row)
+        why = explain(clf.net, clf.classes, row, args.target) if args.target is not None else None
+        if args.json:
+            obj = e.as_json()
+            obj["normalized"] = not as_is
+            if why is not None:
+                obj["why"] = {"class": args.target, "probability": round(float(why.probs[why.target]), 6),
+                              "saliency": why.as_json()["saliency"], "occlusion": why.as_json()["occlusion"]}
+            emit_json(obj)
+            continue
+        shown = why or e
+        sal = shown.image(shown.saliency)
+        scale = max(float(np.abs(sal).max()), 1e-12)
+        print(f"input {k}: " if len(rows) > 1 else "", end="")
+        print("top-5: " + "  ".join(f"{c} {p:.3f}" for c, p in e.top(5)))
+        print(f"{'input (ink dark)':34s}saliency for {shown.classes[shown.target]} (+ for it, - against)")
+        left = _ascii(1.0 - np.clip(e.image(e.row), 0, 1))
+        pos = _ascii(np.clip(sal / scale, 0, 1))
+        neg = _ascii(np.clip(-sal / scale, 0, 1), " .:-")
+        for a, p, n in zip(left, pos, neg):
+            print(f"{a}  " + "".join(pc if pc != " " else nc for pc, nc in zip(p, n)))
+    return 0
+
+
+def add_explain_commands(sub) -> None:
+    x = sub.add_parser("explain", help="why the OCR model reads one character as it does: top-5, saliency, occlusion")
+    x.add_argument("image", help="a character crop / image of one character (normalized like an OCR crop), or a .npy "
+                                 "of network inputs (32, 32) or (N, 32, 32) in the layout of the JSON 'input'")
+    x.add_argument("--model", help="model file (default resources/ocr_model.npz)")
+    x.add_argument("--target", metavar="CLASS", help="also explain this class ('why not I?'): JSON key 'why'")
+    x.add_argument("--json", action="store_true",
+                   help='one object per input: "input" (32 rows), "top5", "saliency" (top class), "occlusion", '
+                        '"probs"')
+    x.set_defaults(func=cmd_explain)
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+
+def write_train_report(path, session, quiet: bool = False) -> None:
+    """The report of a run that just ended (through a checkpoint in memory: the same file as `report`)."""
+    import tempfile
+
+    from engine.checkpoint import save_session
+    from engine.report import write_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        save_session(os.path.join(tmp, "session.npz"), session)
+        write_report(os.path.join(tmp, "session.npz"), path)
+    if not quiet:
+        print(f"report {path}")
+
+
+def cmd_report(args) -> int:
+    from engine.report import write_report
+
+    out = args.out or os.path.splitext(args.checkpoint)[0] + ".html"
+    print(write_report(args.checkpoint, out))
+    return 0
+
+
+def add_report_commands(sub) -> None:
+    r = sub.add_parser("report", help="write one self-contained HTML report of a saved training session")
+    r.add_argument("checkpoint", help="a checkpoint saved by train --save or the window (Ctrl+S)")
+    r.add_argument("--out", help="the HTML file (default: the checkpoint's name with .html)")
+    r.set_defaults(func=cmd_report)
+
+
 # ---- gui / screenshot -----------------------------------------------------------------------
 
 
@@ -380,7 +480,9 @@ def add_gui_commands(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command")
-    for add in (add_engine_commands, add_ocr_commands, add_autoencoder_commands, add_gui_commands):
+    for add in (add_engine_commands, add_ocr_commands, add_autoencoder_commands, add_explain_commands,
+                add_report_commands,
+                add_gui_commands):
         add(sub)
     return p
 

@@ -122,6 +122,20 @@ def weight_errors(net: Network, x: np.ndarray, target: np.ndarray, layer: int = 
     ``backprop_grad`` lets a caller check a gradient computed some other way (the GUI's
     gradient-check view uses it to show that a broken backward pass is caught). ``progress(done,
     total)`` is called after each unit (column of W); an exception it raises cancels the check."""
+    steps = iter_weight_errors(net, x, target, layer, loss, backprop_grad)
+    while True:
+        try:
+            done, total = next(steps)
+        except StopIteration as end:
+            return end.value
+        if progress is not None:
+            progress(done, total)
+
+
+def iter_weight_errors(net: Network, x: np.ndarray, target: np.ndarray, layer: int = 0,
+                       loss: str = "cross_entropy", backprop_grad: np.ndarray | None = None):
+    """``weight_errors`` one column of W at a time: yields (columns done, columns) and returns the
+    WeightCheck, so a scheduler can pause or cancel it between columns (engine.jobs.gradcheck_job)."""
     net = net.astype(np.float64)
     x = np.asarray(x, np.float64)
     loss_and_backprop(net, x, target, loss)
@@ -151,8 +165,7 @@ def weight_errors(net: Network, x: np.ndarray, target: np.ndarray, layer: int = 
             else:
                 losses.append(((a - target[None]) ** 2).sum(axis=(1, 2)))
         numeric[:, j] = (losses[0] - losses[1]) / (2 * EPS)
-        if progress is not None:
-            progress(j + 1, L.W.shape[1])
+        yield j + 1, L.W.shape[1]
     return WeightCheck(entry_errors(numeric, analytic), tensor_error(numeric, analytic))
 
 

@@ -94,6 +94,14 @@ class State(str, Enum):
     STOPPED = "stopped"
 
 
+class PauseReason(str, Enum):
+    """Why training paused, typed (the message says the details): the window reacts to each differently."""
+    USER = "user"  # Pause pressed (or a stop between two slices of time)
+    WATCHPOINT = "watchpoint"  # a check in ``session.checks`` held
+    DIVERGENCE = "divergence"  # the loss became NaN/inf (the session is over)
+    BUDGET = "budget"  # a requested number of batches (or an epoch) was done
+
+
 @dataclass
 class BatchEvent:
     step: int  # global batch count after this batch (1-based)
@@ -126,6 +134,7 @@ class EpochEvent:
 class StateEvent:
     state: State
     message: str = ""
+    reason: PauseReason | None = None  # for PAUSED and DIVERGED
 
 
 @dataclass
@@ -164,6 +173,7 @@ class TrainingSession:
         self.schedule = LRSchedule(self.config.lr, self.config.lr_decay, self.config.decay_every)
         self.state = State.IDLE
         self.message = ""  # why we are paused/diverged (a watchpoint, a diagnosis)
+        self.pause_reason: PauseReason | None = None  # the same, typed
         self.step = 0
         self.epoch = 0  # completed epochs
         self.batch = 0  # next batch within the current epoch
@@ -198,7 +208,14 @@ class TrainingSession:
 
     def _set_state(self, state: State, message: str = "") -> None:
         self.state, self.message = state, message
-        self._emit(StateEvent(state, message))
+        self.pause_reason = (PauseReason.DIVERGENCE if state == State.DIVERGED else
+                             (PauseReason.WATCHPOINT if message else PauseReason.USER) if state == State.PAUSED
+                             else None)
+        self._emit(StateEvent(state, message, self.pause_reason))
+
+    def set_state(self, state: State, message: str = "") -> None:
+        """For a driver that steps batch by batch itself (engine.jobs.SessionJob): announce the state."""
+        self._set_state(state, message)
 
     @property
     def batches_per_epoch(self) -> int:

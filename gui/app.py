@@ -1,9 +1,10 @@
-"""The main window: docks for the panels, the status bar, remembered settings, drag and drop, and a
-clean close. Its commands are QActions (gui/actions.py: one per command, shared by menus, buttons and
-keys); every plot gets PNG/CSV export on right-click (gui/export.py).
+"""The main window: workspaces of panels (gui/workspaces.py) beside the Controls column, the status bar,
+remembered settings, drag and drop, and a clean close. Its commands are QActions (gui/actions.py: one
+per command, shared by menus, buttons and keys); every plot gets PNG/CSV export on right-click
+(gui/export.py).
 
 The window owns one ``Worker`` (gui/worker.py) and wires it to the panels; the panels never see
-each other. Adding a view is one line in ``PANELS``.
+each other. Adding a view is one line in ``PANELS`` (see /work/notes/window-api.md).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Callable
 
 import pyqtgraph as pg
 from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QStyle, QTabWidget
+from PyQt6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStyle
 
 from engine.dataset import Dataset
 from engine.session import State, TrainConfig
@@ -26,14 +27,14 @@ from gui.panels import REFRESHES, Panel
 from gui.panels.autoencoder import AutoencoderPanel
 from gui.panels.confusion import ConfusionPanel
 from gui.panels.controls import ControlsPanel
-from gui.panels.curves import CurvesPanel
+from gui.panels.curves import CurvesPanel, LiveLossPanel
 from gui.panels.experiments import ExperimentsPanel
 from gui.panels.gradcheck import GradcheckPanel
 from gui.panels.gradients import GradientsPanel
 from gui.panels.timeline import TimelinePanel
 from gui.panels.watchpoints import WatchpointsPanel
 from gui.panels.weights import WeightsPanel
-from gui.messages import SessionInfo, Update
+from gui.messages import Position, SessionInfo, Update
 from gui.worker import Worker
 
 ORG = APP = "backprop-studio"
@@ -45,22 +46,23 @@ PAST_STYLE = "QLabel { background: #ffd166; color: #3b2a00; font-weight: bold; p
 class PanelSpec:
     key: str
     factory: Callable[[], Panel]
-    tab_with: str | None = None  # None: one of the tiles of the main grid; else a tab beside that panel
+    workspace: str | None = None  # with tab_with: the workspace to add it to (None: where tab_with is)
+    tab_with: str | None = None  # None: placed by the workspaces' layouts (gui/workspaces.py); else a tab beside it
 
 
-# The views: the tiles in grid order (2 x 2: curves | weights / gradients | confusion), then tabs beside
-# them. Adding a view is one line, e.g. PanelSpec("ocr", OcrPanel, tab_with="confusion").
+# The views. Where each one goes is the workspaces' layouts (gui/workspaces.py: WORKSPACES); a new view is
+# one line here, e.g. PanelSpec("explain", ExplainPanel, workspace="inspect", tab_with="confusion").
 PANELS: list[PanelSpec] = [
     PanelSpec("curves", CurvesPanel),
     PanelSpec("weights", WeightsPanel),
     PanelSpec("gradients", GradientsPanel),
     PanelSpec("confusion", ConfusionPanel),
-    PanelSpec("watchpoints", WatchpointsPanel, tab_with="curves"),
-    PanelSpec("timeline", TimelinePanel, tab_with="curves"),
-    PanelSpec("experiments", ExperimentsPanel, tab_with="gradients"),
-    PanelSpec("gradcheck", GradcheckPanel, tab_with="gradients"),
-    PanelSpec("autoencoder", AutoencoderPanel, tab_with="weights"),
-    PanelSpec("ocr", lambda: __import__("gui.panels.ocr", fromlist=["OcrPanel"]).OcrPanel(), tab_with="confusion"),
+    PanelSpec("watchpoints", WatchpointsPanel),
+    PanelSpec("timeline", TimelinePanel),
+    PanelSpec("experiments", ExperimentsPanel),
+    PanelSpec("gradcheck", GradcheckPanel),
+    PanelSpec("autoencoder", AutoencoderPanel),
+    PanelSpec("ocr", lambda: __import__("gui.panels.ocr", fromlist=["OcrPanel"]).OcrPanel()),
 ]
 
 
@@ -84,28 +86,33 @@ class MainWindow(QMainWindow):
         self.saved_step = 0
         self.checkpoint_path = ""
         self.error_box: QMessageBox | None = None
+        self.bug_box: QMessageBox | None = None
         self.last_error = ""
         self._requested_spec: str | None = None
         self._fell_back = False
         self._closed = False
         self._live_session = 0
+        self._busy_text = ""
+        self.position: Position | None = None
 
         self.worker = Worker()
         self.actions = build_actions(self)
         self.controls = ControlsPanel(self.actions)
+        self.live = LiveLossPanel()
         self.panels: dict[str, Panel] = {}
-        self.docks: dict[str, QDockWidget] = {}  # a tab's key maps to the dock of the tile it is beside
-        self.tab_hosts: dict[QDockWidget, QTabWidget] = {}
-        docks.build(self, PANELS, report=lambda text: self.statusBar().showMessage(text, 10000))
+        self.workspaces = docks.build(self, PANELS, report=lambda text: self.statusBar().showMessage(text, 10000))
         build_menus(self)
         docks.build_status_bar(self)
 
-        for panel in [self.controls, *self.panels.values()]:
+        for panel in [self.controls, self.live, *self.panels.values()]:
             panel.attach(self.worker)
+        self.controls.pace_changed.connect(lambda bps: self.worker.set_pace(bps or None))
         self.worker.session_changed.connect(self._on_session)
         self.worker.updated.connect(self._on_update)  # connected last: runs after every panel has drawn
         self.worker.state_changed.connect(self._on_state)
         self.worker.error.connect(self.show_error)
+        self.worker.bug.connect(self.show_bug)
+        self.worker.position.connect(self._on_position)
         self.worker.saved.connect(self._on_saved)
         self.worker.busy.connect(self._on_busy)
         self.worker.exported.connect(lambda text: self.statusBar().showMessage(text, 10000))
@@ -129,10 +136,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1480, 940)
-        self._default_state = self.saveState()
-        state = s.value("window/state")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
+        self.workspaces.restore(s)
         if config is None:
             stored = s.value("config/values", "", str)
             try:
@@ -144,7 +148,7 @@ class MainWindow(QMainWindow):
     def _save_settings(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
+        self.workspaces.save(s)
         try:
             s.setValue("config/values", json.dumps(asdict(self.controls.config())))
         except ValueError:
@@ -152,9 +156,15 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def reset_layout(self) -> None:
-        self.restoreState(self._default_state)
-        for dock in self.docks.values():
-            dock.show()
+        """The current workspace's default layout."""
+        self.workspaces.reset_layout()
+
+    def show_workspace(self, key: str) -> None:
+        self.workspaces.activate(key)
+
+    def toggle_maximise(self) -> None:
+        """Maximise the panel that has the focus (or the workspace's first), or restore the layout."""
+        self.workspaces.toggle_maximise()
 
     # ---- commands ------------------------------------------------------------------------------
 
@@ -207,8 +217,8 @@ class MainWindow(QMainWindow):
             self.open_data(path)
 
     def show_panel(self, key: str) -> Panel | None:
-        """Bring a panel to the front (its dock, and its tab if it is one); None if there is no such panel."""
-        return docks.show_panel(self, key)
+        """Bring a panel to the front (its workspace, and its tab if it is one); None if there is no such panel."""
+        return self.workspaces.show_panel(key)
 
     def save(self) -> None:
         if self.checkpoint_path:
@@ -235,6 +245,7 @@ class MainWindow(QMainWindow):
                                          f"(epoch {info.epoch}, batch {info.batch}) \u2014 Alt+End returns to live", 8000)
             return
         self.status_past.hide()
+        self._on_state(info.state, info.message)  # the announcement carries the state: no stale label
         if info.session_id != self._live_session:  # a new or loaded session (not a return from the past)
             self._live_session = info.session_id
             self.step = self.saved_step = info.step
@@ -247,30 +258,38 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"loaded {info.source}" if info.source else f"{info.dataset}: {info.n_train:,} training examples, "
                                                         f"ready \u2014 press Space to train", 8000)
-        self._show_position(info.epoch, info.batch, info.batches_per_epoch, info.config.epochs, None,
-                            info.config.lr)
+        self.status_rate.setText("")
+        self.status_lr.setText(f"lr {info.config.lr:g}")
 
     def _on_update(self, u: Update) -> None:
         # runs after every panel's on_update (connected last); the redraws are queued, one per pass
         try:
             if self.info is not None and u.generation == self.info.generation and self.info.view_step is None:
-                self.step = u.step
-                self._show_position(u.epoch, u.batch, u.batches_per_epoch, self.info.config.epochs,
-                                    u.examples_per_s if u.state == State.RUNNING else None, u.lr)
+                rate = u.examples_per_s if self.state == State.RUNNING else None
+                self.status_rate.setText(f"{rate:,.0f} examples/s" if rate else "")
+                self.status_lr.setText(f"lr {u.lr:g}")
         finally:
             # paced by wall time, not the GUI thread's CPU time: with one GIL, the training loses more
             # than the GUI's CPU time while the GUI is busy (measured: 0.77-0.84x vs 0.9-0.98x)
             REFRESHES.when_idle(self.worker.ack)  # once every panel has redrawn it
 
-    def _show_position(self, epoch, batch, bpe, epochs, rate, lr) -> None:
-        self.status_pos.setText(f"epoch {epoch}/{epochs} \u00b7 batch {batch}/{bpe}")
-        self.status_rate.setText(f"{rate:,.0f} examples/s" if rate else "")
-        self.status_lr.setText(f"lr {lr:g}")
+    def _on_position(self, pos: Position) -> None:
+        """The one source of truth for where training is: status bar, Controls progress, quit dialog."""
+        self.position = pos
+        if pos.view_step is None:
+            self.step = pos.step
+        self.status_pos.setText(("\u21b6 " if pos.view_step is not None else "") + pos.label())
+        self.controls.show_position(pos)
 
     def _on_state(self, state: State, message: str) -> None:
+        changed = state != self.state
         self.state, self.message = state, message
         self.controls.show_state(state, message)
         self._update_actions()
+        if changed and state == State.RUNNING:
+            self.statusBar().showMessage("training \u2014 Space pauses", 4000)  # replaces "ready ..."
+        elif changed and state == State.PAUSED and not message:
+            self.statusBar().showMessage("paused \u2014 Space resumes, \u2192 steps one batch", 8000)
         if state == State.DIVERGED:
             self.show_error(message or "training diverged", title="Training diverged \u2014 paused")
         elif state == State.PAUSED and message:
@@ -307,8 +326,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"opened the run log {name} in Experiments", 10000)
 
     def _on_busy(self, what: str) -> None:
+        """What a job is doing; its end ("") clears it, so a message never outlives its job."""
+        bar = self.statusBar()
         if what:
-            self.statusBar().showMessage(what)
+            self._busy_text = what
+            bar.showMessage(what, 0 if what.endswith("\u2026") else 8000)
+        elif bar.currentMessage() == self._busy_text:
+            bar.clearMessage()
 
     def show_error(self, message: str, title: str = "backprop-studio") -> None:
         """A message that does not block: the status bar plus a window-modal box."""
@@ -326,6 +350,22 @@ class MainWindow(QMainWindow):
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()
         self.error_box = box
+
+    def show_bug(self, summary: str, details: str) -> None:
+        """A bug (not the user's fault): a dialog with the traceback and a "Copy details" button; the
+        window keeps running."""
+        self.last_error = summary
+        self.statusBar().showMessage(f"\u26a0 {summary}", 20000)
+        box = QMessageBox(QMessageBox.Icon.Critical, "backprop-studio \u2014 internal error",
+                          f"{summary}\n\nThis is a bug in backprop-studio, not a problem with your data. "
+                          "The window keeps working; please report the details.", QMessageBox.StandardButton.Ok, self)
+        box.setDetailedText(details)
+        copy = box.addButton("Copy details", QMessageBox.ButtonRole.ActionRole)
+        copy.clicked.disconnect()  # keep the box open after copying
+        copy.clicked.connect(lambda: QApplication.clipboard().setText(f"{summary}\n\n{details}"))
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.open()
+        self.bug_box = box
 
     def info_box(self, title: str, text: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, self)
@@ -358,9 +398,11 @@ class MainWindow(QMainWindow):
         if self._closed:
             event.accept()
             return
+        was_running = self.state == State.RUNNING
+        pos = self.worker.pause_and_wait(10.0) if self.info is not None else None
+        if pos is not None:
+            self._on_position(pos)  # the exact count, not the last one drawn
         if self.dirty:
-            was_running = self.state == State.RUNNING
-            self.worker.pause()
             answer = QMessageBox.question(
                 self, "Close backprop-studio", f"Save the session ({self.step:,} batches trained) before closing?",
                 QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard

@@ -15,6 +15,7 @@ from engine.dataset import Dataset
 from engine.session import State, TrainConfig
 
 WINDOW_SIZE = (1600, 1000)
+SIZES = ((1366, 768), (1920, 1080))  # every workspace is saved at each of these
 
 
 def quiet_offscreen_warnings() -> None:
@@ -125,11 +126,28 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
                     paths.append(out / f"{key}.png")
                     window.panels[key].grab().save(str(paths[-1]))
             _extras(app, window, steps, grab, timeout_s)
-            return paths + list(shots.values())
+            return paths + list(shots.values()) + _workspaces(app, window, out)
         finally:
             window.saved_step = window.step  # nothing to offer to save
             window.close()
             settings.sync()
+
+
+def _workspaces(app, window, out: Path) -> list[Path]:
+    """workspace-<name>-<W>x<H>.png: every workspace at every size in SIZES (live, not time travelling)."""
+    if window.info is not None and window.info.view_step is not None and "timeline" in window.panels:
+        window.panels["timeline"].live()
+        wait_until(app, lambda: window.info.view_step is None, 30, "the live session")
+    paths = []
+    for w, h in SIZES:
+        window.resize(w, h)
+        for key in window.workspaces.pages:
+            window.show_workspace(key)
+            settle(app, 0.5)
+            paths.append(out / f"workspace-{key}-{w}x{h}.png")
+            window.grab().save(str(paths[-1]))
+    window.show_workspace("train")
+    return paths
 
 
 def _extras(app, window, steps: int, grab, timeout_s: float) -> None:

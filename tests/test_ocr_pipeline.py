@@ -40,7 +40,7 @@ def test_stage_list_describes_itself():
     p = OcrPipeline()
     names = [s.name for s in p.stages]
     assert names == ["load", "denoise", "grayscale", "background", "threshold", "morphology", "components",
-                     "characters", "lines", "crops", "classify", "text"]
+                     "characters", "lines", "crops", "classify", "context", "text"]
     for s in p.stages:
         assert s.doc
         for name, prm in s.params.items():

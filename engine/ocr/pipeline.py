@@ -19,6 +19,7 @@ import numpy as np
 
 from engine.errors import InputError
 from engine.ocr import layout, segment
+from engine.ocr.context import apply_context, side_by_side
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.recognize import crop_mask, recognize
 from engine.ocr.result import Box, OcrResult, assemble
@@ -109,7 +110,7 @@ def _mosaic(inputs: list[np.ndarray], cols: int = 16) -> np.ndarray:
 
 class OcrPipeline:
     """Stages load -> denoise -> grayscale -> background -> threshold -> morphology -> components ->
-    characters -> lines -> crops -> classify -> text, each cached until its params or an earlier stage change."""
+    characters -> lines -> crops -> classify -> context -> text, each cached until its params or an earlier stage change."""
 
     def __init__(self, model=None):
         self._model, self._classifier = model, None  # a path, a Classifier, or None for the default model
@@ -262,13 +263,20 @@ class OcrPipeline:
                        "height is a space")]), _lines),
             S("crops", "Each character -> 32x32 network input: skeleton redrawn at one pen width, centred, "
               "aspect kept, dark on white (the same function built the training set).", {}, _crops),
-            S("classify", "The network reads each crop; touching pieces that read better merged are merged, wide "
-              "boxes that read better cut in two are cut; words read as all letters or all digits when likely.",
-              dict([_p("consistency", 0.05, 0.0, 1.0, 0.01, "A word reads as all letters or all digits when that is "
-                       "at least this likely relative to the best mixed reading (0: always, 1: never)"),
-                    _p("merge_gap", 0.03, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
+            S("classify", "The network reads each crop alone; touching pieces that read better merged are merged, "
+              "wide boxes that read better cut in two are cut.",
+              dict([_p("merge_gap", 0.03, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
                     _p("split_width", 1.15, 0.5, 5.0, 0.05, "Try cutting boxes wider than this x typical height")]),
               _classify),
+            S("context", "Read each word among digits when its boxes' probability mass is mostly digits (with the "
+              "rest of its line as a prior), else among letters: 0/O, 1/I, 2/Z, 5/S, 6/G. One-character first "
+              "words on several lines (\"1.\" \"2.\") are judged together. Left: each box alone; right: in context.",
+              dict([_p("line_weight", 1.0, 0.0, 10.0, 0.1, "How much the rest of the line counts, in boxes "
+                       "(0: each word alone)"),
+                    _p("sure", 0.99, 0.5, 1.0, 0.01, "A box read at least this surely keeps its own reading "
+                       "(1: never)"),
+                    _p("twin_weight", 0.2, 0.0, 1.0, 0.05, "How much look-alike classes (O/0, I/1, Z/2, S/5, G/6, "
+                       "B/8) count in the vote: their shape does not tell letters from digits")]), _context),
             S("text", "Lines of text with per-character confidence.", {}, _text),
         ]
 
@@ -346,18 +354,27 @@ def _crops(p: OcrPipeline):
                        lambda: _mosaic(inputs))
 
 
-def _classify(p: OcrPipeline, consistency, merge_gap, split_width):
+def _classify(p: OcrPipeline, merge_gap, split_width):
     labels, _ = p.data("components")
     boxes = recognize(p.classifier, p.data("crops"), labels, p.data("morphology"), p.data("characters").height,
-                      consistency, merge_gap, split_width)
+                      1.0, merge_gap, split_width)
     img = p.data("denoise")
     conf = [b.confidence for b in boxes]
     return StageOutput(boxes, boxes, {"mean_confidence": round(float(np.mean(conf)), 4) if conf else None},
                        lambda: img)
 
 
+def _context(p: OcrPipeline, line_weight, sure, twin_weight):
+    boxes = apply_context([replace(b) for b in p.data("classify")], p.classifier.classes, line_weight, sure,
+                          twin_weight)
+    raw, read = assemble([replace(b, char=b.raw_char or b.char) for b in boxes]), assemble(boxes)
+    changed = sum(b.char != (b.raw_char or b.char) for b in boxes)
+    return StageOutput(boxes, boxes, {"raw": " | ".join(raw), "context": " | ".join(read), "changed": changed},
+                       lambda: side_by_side(raw, read))
+
+
 def _text(p: OcrPipeline):
-    boxes = [replace(b) for b in p.data("classify")]
+    boxes = [replace(b) for b in p.data("context")]
     _, scale, shape = p.data("load")
     total = sum(o.seconds for o in p._out if o is not None)
     result = OcrResult(boxes, assemble(boxes), scale, tuple(shape), total)

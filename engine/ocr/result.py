@@ -26,6 +26,9 @@ class Box:
     members: list[int] = field(default_factory=list, repr=False)  # component labels whose ink it holds
     input: np.ndarray | None = field(default=None, repr=False)    # the 32x32 network input (upright)
     corrected: str = ""           # the label before a user correction ("" = not corrected)
+    raw_char: str = ""            # what the network read from this box alone (before the context stage)
+    context_top5: list[tuple[str, float]] = field(default_factory=list)  # top5 among the kind context chose
+    probs: np.ndarray | None = field(default=None, repr=False)  # the network's full probability vector
 
     @property
     def rect(self) -> tuple[int, int, int, int]:
@@ -72,6 +75,12 @@ class OcrResult:
     def text(self) -> str:
         return "\n".join(self.lines)
 
+    @property
+    def raw_lines(self) -> list[str]:
+        """The reading of each box alone, before the context stage chose letters or digits per word."""
+        return assemble([Box(*b.rect, char=b.raw_char or b.char, line=b.line, space_before=b.space_before)
+                         for b in self.boxes])
+
     def box_at(self, row: float, col: float) -> int | None:
         """Index of the smallest box containing the work-image point, or None (for clicks)."""
         hits = [i for i, b in enumerate(self.boxes) if b.contains(row, col)]
@@ -81,7 +90,8 @@ class OcrResult:
         """The CLI's JSON: lines, boxes [row0, col0, row1, col1, char, confidence] in source pixels, seconds."""
         return {"lines": list(self.lines),
                 "boxes": [[*b.scaled(self.scale), b.char, round(float(b.confidence), 4)] for b in self.boxes],
-                "seconds": round(self.seconds, 4)}
+                "seconds": round(self.seconds, 4),
+                "raw_lines": self.raw_lines}
 
 
 __all__ = ["Box", "OcrResult", "assemble"]

@@ -89,13 +89,19 @@ def format_eta(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+PACES = [("full speed", 0.0), ("100 batches/s", 100.0), ("30 batches/s", 30.0), ("10 batches/s", 10.0),
+         ("3 batches/s", 3.0), ("1 batch/s", 1.0)]
+
+
 class ControlsPanel(Panel):
     title = "Controls"
     config_edited = pyqtSignal()
+    pace_changed = pyqtSignal(float)  # batches per second (0: full speed)
 
     def __init__(self, actions: dict[str, QAction], parent=None):
         super().__init__(parent)
         self._session_config: TrainConfig | None = None
+        self._eta: float | None = None
         self._building = False
         root = QVBoxLayout(self)
         root.setContentsMargins(8, 8, 8, 8)
@@ -127,6 +133,19 @@ class ControlsPanel(Panel):
             buttons.addWidget(b, i // 2, i % 2)
         self.start_button = buttons.itemAtPosition(0, 0).widget()
         root.addLayout(buttons)
+
+        pace_row = QHBoxLayout()
+        pace_label = QLabel("Pace")
+        self.pace = QComboBox()
+        for text, value in PACES:
+            self.pace.addItem(text, value)
+        self.pace.setToolTip("How fast training runs: full speed, or slow enough to watch each batch land.\n"
+                             "Stepping (\u2192, Shift+\u2192) works at any pace.")
+        pace_label.setBuddy(self.pace)
+        self.pace.currentIndexChanged.connect(lambda i: self.pace_changed.emit(float(self.pace.itemData(i))))
+        pace_row.addWidget(pace_label)
+        pace_row.addWidget(self.pace, 1)
+        root.addLayout(pace_row)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -256,18 +275,17 @@ class ControlsPanel(Panel):
         source = f"<br><span style='color:#666'>checkpoint {info.source}</span>" if info.source else ""
         self.data_label.setText(f"<b>{info.dataset}</b> \u00b7 {info.n_train:,} train / {info.n_valid:,} valid"
                                 f" \u00b7 {len(info.classes)} classes{source}")
-        self._show_progress(info.step, info.total_batches, info.epoch, info.config.epochs, None)
+        self._eta = None
 
     def on_update(self, u) -> None:
-        self._show_progress(u.step, u.total_batches, u.epoch, u.total_batches // max(u.batches_per_epoch, 1),
-                            u.eta_s)
+        self._eta = u.eta_s
 
-    def _show_progress(self, step, total, epoch, epochs, eta) -> None:
-        frac = step / total if total else 0.0
-        self.progress.setValue(int(round(1000 * min(frac, 1.0))))
-        self.progress.setFormat(f"epoch {epoch}/{epochs} \u00b7 {100 * frac:.0f} %")
-        eta_text = format_eta(eta)
-        self.eta_label.setText(f"{step:,} / {total:,} batches" + (f" \u00b7 ETA {eta_text}" if eta_text else ""))
+    def show_position(self, pos) -> None:
+        """gui.messages.Position: the same words as the status bar."""
+        self.progress.setValue(int(round(1000 * pos.fraction)))
+        self.progress.setFormat(f"{pos.label()} \u00b7 {100 * pos.fraction:.0f} %")
+        eta_text = format_eta(self._eta) if pos.view_step is None else ""
+        self.eta_label.setText(f"{pos.step:,} / {pos.total:,} batches" + (f" \u00b7 ETA {eta_text}" if eta_text else ""))
 
     def show_state(self, state: State, message: str) -> None:
         fg, bg = STATE_STYLE.get(state, ("#000", "#eee"))

@@ -14,6 +14,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
                              QToolButton, QVBoxLayout)
 
+from gui.messages import epoch_and_batch
 from gui.panels import Panel, StableRange
 from gui.panels.controls import LogSpinBox
 
@@ -269,7 +270,8 @@ class TimelinePanel(Panel):
         """'step 491 (epoch 2, batch 241)': the batch that step ends, 1-based like the watchpoints say it."""
         if step <= 0:
             return "step 0 (before training)"
-        return f"step {step:,} (epoch {(step - 1) // self.bpe + 1}, batch {(step - 1) % self.bpe + 1})"
+        epoch, batch = epoch_and_batch(step, self.bpe)  # the status bar's words (gui.messages.Position)
+        return f"step {step:,} (epoch {epoch}, batch {batch})"
 
     def _show_where(self, i: int | None = None) -> None:
         i = self.slider.value() if i is None else i

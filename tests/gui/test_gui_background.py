@@ -132,7 +132,7 @@ def test_run_log_exports_to_json_and_reopens_for_viewing(qtbot, window, tmp_path
     window.open_path(str(path))  # File > Open run log, or a drop
     panel = window.panels["experiments"]
     qtbot.waitUntil(lambda: any(not r.live for r in panel.runs.values()), timeout=10_000)
-    assert window.docks["experiments"].widget().currentWidget() is panel
+    assert window.workspaces.current == "experiments" and window.workspaces.visible_panel("experiments")
     run = next(r for r in panel.runs.values() if not r.live)
     assert run.name.endswith("(log)") and run.status == "log"
     assert run.x.n == len(log.history.batch_loss) and len(run.epochs) == 1

@@ -17,7 +17,7 @@ from gui.panels.ocr_files import export_json, export_rows, export_text
 
 LINES = ["HELLO 42", "WORLD"]
 STAGES = ["load", "denoise", "grayscale", "background", "threshold", "morphology", "components", "characters",
-          "lines", "crops", "classify", "text"]
+          "lines", "crops", "classify", "context", "text"]
 
 
 @pytest.fixture(scope="module")
