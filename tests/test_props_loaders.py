@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from engine.datasets import NAMED, load_dataset
 from engine.errors import InputError
+from engine.files import user_path
 from engine.session import TrainConfig, TrainingSession
 from props import one_line
 
@@ -149,7 +150,7 @@ def test_image_folder_of_generated_images(data):
 def test_any_dataset_name_is_a_dataset_or_a_clean_error(spec):
     parts = [spec, *spec.split("+")]
     # real datasets ("glyphs", or a folder that exists such as "/") are tested elsewhere
-    assume(not any(p.strip() in NAMED or Path(p.strip()).expanduser().exists() for p in parts))
+    assume(not any(p.strip() in NAMED or user_path(p.strip()).exists() for p in parts))
     with pytest.raises(InputError) as info:
         load_dataset(spec)
     one_line(info.value)
