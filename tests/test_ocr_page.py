@@ -162,6 +162,13 @@ def test_tilted_text_on_a_full_page_is_turned_level_and_read(angle):
     assert char_accuracy(result.lines, LINES) >= 0.9, result.lines
 
 
+@pytest.mark.parametrize("text", ["V", "K", "X", "Z", "AV"])
+def test_a_letter_alone_is_not_a_tilted_line(text):
+    """The strokes of a lone V or K project like a line at 30 degrees: too few blobs to judge, not turned."""
+    img, _ = render_page([text], seed=1, size=(400, 600), char_height=50)
+    assert page.fit_page(segment.load(img)[0]).identity
+
+
 def test_chalk_on_a_blackboard_is_turned_level_too():
     img, _ = render_page(["CHALK ON A BOARD", "TURNED 15 DEG"], seed=2, size=(700, 1000), char_height=50)
     board = ndimage.rotate(255.0 - img, 15, reshape=False, order=1, mode="nearest").astype(np.uint8)

@@ -143,9 +143,11 @@ def _sheet_at(gray: np.ndarray, level: float, min_contrast: float, min_area: flo
 
 # ---- the text skew --------------------------------------------------------------------------------------
 
-def ink_points(gray: np.ndarray, max_points: int = 20000) -> np.ndarray:
+def ink_points(gray: np.ndarray, max_points: int = 20000, min_blobs: int = 3) -> np.ndarray:
     """(n, 2) x, y of ink pixels in a small gray page, from blobs of about character size: rules, edges
-    and shadows (long blobs) and specks do not vote on the direction of the lines."""
+    and shadows (long blobs) and specks do not vote on the direction of the lines. Fewer than
+    ``min_blobs`` blobs give no points: a line needs a few characters (the strokes of one V or K alone
+    would pass for a tilted line)."""
     dark = segment.darkness(gray, segment.background(gray))
     mask, _ = segment.threshold(dark)
     lab, n = ndimage.label(mask, np.ones((3, 3), bool))
@@ -155,6 +157,8 @@ def ink_points(gray: np.ndarray, max_points: int = 20000) -> np.ndarray:
     size = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in sl])
     area = np.bincount(lab.ravel(), minlength=n + 1)[1:]
     ok = (size < 0.2 * max(gray.shape)) & (area >= 4)
+    if ok.sum() < min_blobs:
+        return np.zeros((0, 2))
     keep = np.r_[False, ok]
     ys, xs = np.nonzero(keep[lab])
     step = max(1, len(xs) // max_points)
@@ -175,12 +179,16 @@ def profile_score(points: np.ndarray, angles_deg: np.ndarray, bin_px: float) -> 
 
 def estimate_skew(points: np.ndarray, max_angle: float = 30.0, bin_px: float = 2.0) -> tuple[float, float]:
     """(angle of the text lines in degrees, x right and y down, strength = best / median profile score).
-    A coarse 1-degree search then a 0.1-degree refinement around the best."""
-    if len(points) < 50 or max_angle <= 0:
+    A coarse 1-degree search then a 0.1-degree refinement around the best; a best angle at the edge of the
+    search is no peak (the profile is still rising: something other than lines), so it reads as level."""
+    limit = np.floor(max_angle)
+    if len(points) < 50 or limit < 1:
         return 0.0, 1.0
-    coarse = np.arange(-np.floor(max_angle), np.floor(max_angle) + 0.5, 1.0)
+    coarse = np.arange(-limit, limit + 0.5, 1.0)
     s = profile_score(points, coarse, bin_px)
     best = float(coarse[int(np.argmax(s))])
+    if abs(best) >= limit:
+        return 0.0, 1.0
     fine = np.arange(best - 1.0, best + 1.05, 0.1)
     sf = profile_score(points, fine, bin_px / 2)
     return float(fine[int(np.argmax(sf))]), float(s.max() / max(np.median(s), 1e-12))
