@@ -271,6 +271,14 @@ def test_inspect_workspace_tools_follow_the_session_and_time_travel(qtbot, windo
     hm.widget.select(3)
     qtbot.waitUntil(lambda: explain.widget.result is not None and
                     np.array_equal(explain.widget.result.row, data.valid.x[3]), timeout=20_000)
+    # so does a double-click on a sample of the confusion drill-down
+    confusion = window.show_panel("confusion")
+    qtbot.waitUntil(lambda: confusion.matrix is not None, timeout=20_000)
+    confusion.show_cell(*divmod(int(np.argmax(confusion.matrix)), len(confusion.matrix)))
+    item = confusion.samples.item(0)
+    confusion.samples.itemDoubleClicked.emit(item)
+    i = int(item.data(Qt.ItemDataRole.UserRole))
+    qtbot.waitUntil(lambda: np.array_equal(explain.widget.result.row, data.valid.x[i]), timeout=20_000)
     window.show_panel("top_losses")
     qtbot.waitUntil(lambda: top.widget.top is not None and top.widget.grid.count() > 0, timeout=20_000)
     shot(window, tmp_path, "workspace-inspect")
