@@ -89,7 +89,7 @@ def test_explain_panel_draws_the_engines_explanation(qtbot, tmp_path):
 
 
 @needs_model
-def test_drawing_a_z_reads_z_live_and_becomes_a_training_row(qtbot, tmp_path):
+def test_drawing_a_z_reads_z_live_and_becomes_a_training_row(qtbot, tmp_path, monkeypatch):
     from gui.panels.draw import DrawPanel
 
     clf = load_classifier()
@@ -121,7 +121,11 @@ def test_drawing_a_z_reads_z_live_and_becomes_a_training_row(qtbot, tmp_path):
     panel.label_edit.setText("z")
     panel.add_row()
     assert added == [clf.classes.index("Z")] and len(panel.rows) == 1 and panel.rows.source == ["drawn"]
-    assert panel.save_rows(tmp_path / "rows.npz") == 1
+    from PyQt6.QtWidgets import QFileDialog
+    asked = str(tmp_path / "rows.npz")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (asked, "")))
+    panel.ask_save_rows()
+    assert "appended 1 rows" in panel.status.text() and panel.save_rows(tmp_path / "rows.npz") == 1
     panel.canvas.undo()
     assert len(panel.canvas.strokes) == 2
     panel.canvas.clear()
@@ -168,7 +172,7 @@ def test_hidden_map_shows_the_validation_set_and_follows_training(qtbot, tmp_pat
 # ---- Top losses ----------------------------------------------------------------------------------------------
 
 
-def test_top_losses_finds_a_wrong_label_and_edits_feed_retraining(qtbot, tmp_path, data, trained):
+def test_top_losses_finds_a_wrong_label_and_edits_feed_retraining(qtbot, tmp_path, data, trained, monkeypatch):
     from engine.dataset import Dataset, Split
     from gui.panels.top_losses import TopLossesPanel
 
@@ -195,7 +199,11 @@ def test_top_losses_finds_a_wrong_label_and_edits_feed_retraining(qtbot, tmp_pat
     edited, edits = sig.args
     assert edited.train.y[11] == data.train.y[11] and len(edited.train) == len(data.train) - 1
     assert np.array_equal(dirty.train.y, y)  # the data itself is not changed
-    panel.save_edits(tmp_path / "edits.json")
+    from PyQt6.QtWidgets import QFileDialog
+    saved = str(tmp_path / "edits.json")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (saved, "")))
+    panel.ask_save_edits()
+    assert "saved 2 edits" in panel.status.text()
     assert EditList.load(tmp_path / "edits.json").apply(dirty).train.y[11] == data.train.y[11]
     panel.undo_current()
     assert "dropped" not in panel.grid.item(1).text() and len(panel.edits) == 1 and dropped != 11
