@@ -110,7 +110,7 @@ def cmd_train(args) -> int:
         if not args.json:
             print(f"saved {args.save}")
     if args.report:
-        write_train_report(args.report, session, quiet=args.json)
+        write_train_report(args.report, session, saved=args.save, quiet=args.json)
     if state == State.DIVERGED:
         print(f"error: {session.message}", file=sys.stderr)
         return 1
@@ -186,7 +186,8 @@ def add_engine_commands(sub) -> None:
     t.add_argument("--decay-every", type=int, default=0, help="... every this many epochs")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save", help="write a checkpoint (.npz) at the end")
-    t.add_argument("--report", metavar="PATH", help="write a self-contained HTML report at the end")
+    t.add_argument("--report", metavar="PATH", type=_report_path,
+                   help="write a self-contained HTML report at the end")
     t.add_argument("--break", dest="break_on", action="append", metavar="EXPR",
                    help="watchpoint, e.g. 'saturation(layer1) > 0.9'; stops at the first batch where it holds")
     t.add_argument("--json", action="store_true", help="one JSON object per epoch")
@@ -371,16 +372,31 @@ def add_explain_commands(sub) -> None:
 # ---- report ---------------------------------------------------------------------------------
 
 
-def write_train_report(path, session, quiet: bool = False) -> None:
-    """The report of a run that just ended (through a checkpoint in memory: the same file as `report`)."""
+def _report_path(text: str) -> str:
+    """--report is checked before training starts, not after an hour of it."""
+    from engine.files import check_writable
+
+    try:
+        check_writable(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def write_train_report(path, session, saved: str | None = None, quiet: bool = False) -> None:
+    """The report of a run that just ended, from its checkpoint (--save, or a temporary one): the same
+    file as `report` gives."""
     import tempfile
 
     from engine.checkpoint import save_session
     from engine.report import write_report
 
-    with tempfile.TemporaryDirectory() as tmp:
-        save_session(os.path.join(tmp, "session.npz"), session)
-        write_report(os.path.join(tmp, "session.npz"), path)
+    if saved:
+        write_report(saved, path)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            save_session(os.path.join(tmp, "session.npz"), session)
+            write_report(os.path.join(tmp, "session.npz"), path, source="an unsaved command-line run")
     if not quiet:
         print(f"report {path}")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.autoencoder import upright
 from engine.errors import InputError
 from engine.report_data import ReportData
 from engine.report_style import CSS
@@ -42,11 +43,15 @@ def load(path) -> ReportData:
         raise InputError(f"{path}: damaged checkpoint ({type(exc).__name__}: {exc})") from None
 
 
-def write_report(checkpoint, out) -> Path:
-    """Render ``checkpoint`` to ``out`` (atomically); returns the path written."""
+def write_report(checkpoint, out, source: str | None = None) -> Path:
+    """Render ``checkpoint`` to ``out`` (atomically); returns the path written. ``source`` names where
+    the session came from when the checkpoint is a temporary one (an unsaved run)."""
     from engine.files import atomic_write
 
-    text = render(load(checkpoint))
+    data = load(checkpoint)
+    if source:
+        data.path = source
+    text = render(data)
     with atomic_write(out, "w") as f:
         f.write(text)
     return Path(out)
@@ -113,6 +118,13 @@ def outcome(d: ReportData) -> str:
     return head + tail + "."
 
 
+def _diverged(d: ReportData) -> str:
+    """The session's own divergence diagnosis, where it cannot be missed."""
+    if d.state != "diverged" or not d.message:
+        return ""
+    return f'<p class="callout"><b>Diverged:</b> {escape(d.message)}</p>'
+
+
 def _title(d: ReportData) -> str:
     net = "\u2013".join(map(str, d.sizes))
     act = d.config.get("activation", "")
@@ -138,7 +150,8 @@ def _config(d: ReportData) -> str:
         data_rows.append(("split sizes", "not stored in this (older) checkpoint"))
     table = lambda rs: '<table class="kv">' + "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
                                                      for k, v in rs) + "</table>"
-    return f'<div class="cols"><div><h3>Training</h3>{table(rows)}</div><div><h3>Dataset</h3>{table(data_rows)}</div></div>'
+    return (f'<div class="cols"><div><h3>Training</h3>{table(rows)}</div>'
+            f'<div><h3>Dataset</h3>{table(data_rows)}</div></div>')
 
 
 def _final_table(d: ReportData) -> str:
@@ -192,8 +205,6 @@ def _gradients(d: ReportData) -> str:
     diag = (f'<ul class="findings">{"".join(items)}</ul>' if items else
             "<p>No vanishing or exploding gradients: every layer's mean |\u2207W| is within 10\u00d7 of the output "
             "layer's in the first and the last epoch, and no layer is mostly saturated or dead.</p>")
-    if d.state == "diverged" and d.message:
-        diag = f'<p class="callout"><b>Diverged:</b> {escape(d.message)}</p>' + diag
     return (f'<h3>Diagnosis</h3>{diag}<div class="cols"><div>{grads}</div><div>{sat}</div></div>'
             '<p class="muted">Per-epoch means over the epoch\u2019s batches. Saturation: sigmoid outputs outside '
             '[0.05, 0.95], |tanh| above 0.95, or ReLU units silent on a whole batch.</p>')
@@ -241,7 +252,8 @@ def _confusion(d: ReportData) -> str:
     acc = np.trace(cm) / max(cm.sum(), 1)
     table = (f'<div class="scroll"><table class="confusion" data-total="{int(cm.sum())}">{head}</tr>'
              f'{"".join(rows)}</table></div><p class="muted">Rows: true class; columns: predicted. '
-             f'{int(cm.sum()):,} validation examples, {100 * acc:.2f} % on the diagonal. Shading: share of the row.</p>')
+             f'{int(cm.sum()):,} validation examples, {100 * acc:.2f} % on the diagonal. '
+             'Shading: share of the row.</p>')
     pairs = d.confused or []
     if not pairs:
         return table + "<p>No validation example was misclassified.</p>"
@@ -254,8 +266,23 @@ def _confusion(d: ReportData) -> str:
             img = (f'<img class="pix" src="{data_uri(strip(p["images"]))}" '
                    f'alt="{escape(t)} read as {escape(q)}">')
         items.append(f'<div class="pair"><div class="what"><b>{escape(t)} \u2192 {escape(q)}</b>: {p["count"]} '
-                     f'times ({100 * share:.1f} % of {escape(t)})</div>{img}</div>')
-    return table + "<h3>Most confused pairs</h3>" + "".join(items)
+                     f'times ({100 * share:.1f} % of {escape(t)})</div>{img}{_why(p, t, q)}</div>')
+    return (table + '<h3>Most confused pairs</h3><p class="muted">Up to six validation examples of each; beside them, '
+            "what made the network choose the wrong class for the first one: red pixels raised its probability, "
+            "blue lowered it (integrated gradients from a blank page, engine/explain.py).</p>" + "".join(items))
+
+
+def _why(p: dict, true: str, pred: str) -> str:
+    """The first example's saliency for the wrong class (integrated gradients from a blank page)."""
+    sal, why = p.get("saliency"), p.get("why")
+    if sal is None or why is None:
+        return ""
+    img = upright(sal[None])[0]
+    limit = float(np.abs(img).max()) or 1.0
+    uri = data_uri(diverging_index(img, limit), diverging_palette())
+    return (f'<figure class="why"><img class="pix" src="{uri}" '
+            f'alt="why {escape(pred)}"><figcaption>why {escape(pred)}: p({escape(pred)}) '
+            f'{100 * why["p_pred"]:.1f} %, p({escape(true)}) {100 * why["p_true"]:.1f} %</figcaption></figure>')
 
 
 def _watchpoints(d: ReportData) -> str:
@@ -320,7 +347,8 @@ def _epochs(d: ReportData) -> str:
         return _missing("No epoch was completed.")
     k = _acc_kind(d)
     head = (f'<tr><th class="num">epoch</th><th class="num">train loss</th><th class="num">train {_acc_name(d)}</th>'
-            f'<th class="num">valid loss</th><th class="num">valid {_acc_name(d)}</th><th class="num">seconds</th></tr>')
+            f'<th class="num">valid loss</th><th class="num">valid {_acc_name(d)}</th>'
+            '<th class="num">seconds</th></tr>')
     rows = "".join(f'<tr data-epoch="{e["epoch"]}"><td class="num">{e["epoch"]}</td>{_num(e["train_loss"])}'
                    f'{_num(e["train_acc"], k)}{_num(e["valid_loss"])}{_num(e["valid_acc"], k)}{_num(e["seconds"])}</tr>'
                    for e in d.epochs)
@@ -342,6 +370,7 @@ def render(d: ReportData) -> str:
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="generator" content="backprop-studio report ({time.perf_counter() - start:.2f} s)">'
             f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>"
-            f"<header><h1>{escape(title)}</h1><p class=\"outcome\" id=\"outcome\">{escape(outcome(d))}</p>"
+            f'<header><h1>{escape(title)}</h1><p class="outcome" id="outcome">{escape(outcome(d))}</p>'
+            f"{_diverged(d)}"
             f'<p class="meta">From {escape(Path(d.path).name)}, rendered {made} by backprop-studio.</p>'
             f"<nav>{nav}</nav></header>\n{body}\n</main></body></html>\n")

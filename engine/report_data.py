@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from engine.autoencoder import reconstructions, upright
+from engine.explain import integrated_gradients, private_copy
 
 PAIRS = 5  # most confused (true, predicted) pairs kept
 EXAMPLES = 6  # example images per pair
@@ -48,7 +49,14 @@ def _confused(session) -> tuple[np.ndarray, list[dict], dict[str, np.ndarray]]:
             break
         idx = session.misclassified(i, j)[:EXAMPLES]
         pairs.append({"true": i, "pred": j, "count": int(cm[i, j]), "examples": idx.tolist()})
+        if session.data.n_inputs != 1024:
+            continue  # not 32x32 images: counts only
         arrays[f"report/confused/{k}"] = _images_u8(session.data.valid.x[idx])
+        # why the first example was read as j (the Inspect view's saliency)
+        net, row = private_copy(session.net), session.data.valid.x[idx[0]]
+        probs = net.predict(row[None].astype(np.float64))[0]
+        pairs[-1]["why"] = {"p_pred": float(probs[j]), "p_true": float(probs[i])}
+        arrays[f"report/saliency/{k}"] = integrated_gradients(net, row, j).astype(np.float32)
     return cm, pairs, arrays
 
 
@@ -79,8 +87,7 @@ def gather(session, experiment=None, autoencoder=None) -> tuple[dict, dict[str, 
     if not session.reconstruct and len(d.valid):
         cm, meta["confused"], confused = _confused(session)
         arrays["report/confusion"] = cm.astype(np.int64)
-        if images:
-            arrays.update(confused)
+        arrays.update(confused)
     meta["watchpoints"] = [{"expr": w.expr, "hits": [asdict(h) for h in w.hits]}
                            for w in session.checks if hasattr(w, "hits") and hasattr(w, "expr")]
     if experiment is not None and experiment.runs:
@@ -138,10 +145,11 @@ class ReportData:
         r = meta.get("report") or {}
         confused = r.get("confused")
         if confused is not None:
-            confused = [{**p, "images": arrays.get(f"report/confused/{k}")} for k, p in enumerate(confused)]
+            confused = [{**p, "images": arrays.get(f"report/confused/{k}"),
+                         "saliency": arrays.get(f"report/saliency/{k}")} for k, p in enumerate(confused)]
         ae = r.get("autoencoder")
         if ae is not None:
-            ae = {**ae, "originals": arrays.get("report/recon/originals"), "outputs": arrays.get("report/recon/outputs")}
+            ae = {**ae, **{k: arrays.get(f"report/recon/{k}") for k in ("originals", "outputs")}}
         return cls(str(path), meta["config"], list(meta["sizes"]), list(meta["activations"]), list(meta["classes"]),
                    meta.get("position", {}), meta.get("epochs", []),
                    np.asarray(arrays.get("history/batch_loss", []), np.float64),

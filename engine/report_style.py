@@ -1,6 +1,8 @@
 """The report's stylesheet: one readable column, light and dark themes (prefers-color-scheme),
 and print rules so "Print to PDF" from a browser gives clean pages."""
 
+SERIES = 8  # colours --s0 .. --s7; series k is drawn in colour k % SERIES
+
 CSS = """
 :root { color-scheme: light dark;
   --bg: #ffffff; --fg: #1d232b; --muted: #5a6472; --rule: #d9dee5; --panel: #f4f6f9;
@@ -41,11 +43,6 @@ svg .axis { stroke: var(--muted); stroke-width: 1; }
 svg .tick, svg .label { fill: var(--muted); }
 svg .line { fill: none; stroke-width: 2; stroke-linejoin: round; }
 svg .band { stroke: none; opacity: .14; }
-.s0 { stroke: var(--s0); fill: var(--s0); background: var(--s0); } .s1 { stroke: var(--s1); fill: var(--s1); background: var(--s1); }
-.s2 { stroke: var(--s2); fill: var(--s2); background: var(--s2); } .s3 { stroke: var(--s3); fill: var(--s3); background: var(--s3); }
-.s4 { stroke: var(--s4); fill: var(--s4); background: var(--s4); } .s5 { stroke: var(--s5); fill: var(--s5); background: var(--s5); }
-.s6 { stroke: var(--s6); fill: var(--s6); background: var(--s6); } .s7 { stroke: var(--s7); fill: var(--s7); background: var(--s7); }
-svg .line.s0, svg .line.s1, svg .line.s2, svg .line.s3, svg .line.s4, svg .line.s5, svg .line.s6, svg .line.s7 { fill: none; }
 img.pix { image-rendering: pixelated; image-rendering: crisp-edges; border: 1px solid var(--rule); background: #fff; }
 .tiles { display: flex; flex-wrap: wrap; gap: 18px; }
 .tiles figure { flex: 0 1 300px; }
@@ -58,8 +55,10 @@ table.confusion td.zero { color: transparent; }
 table.confusion td.hot { color: #fff; }
 .scroll { overflow-x: auto; }
 .pair { display: flex; align-items: center; gap: 14px; margin: .4em 0; break-inside: avoid; }
-.pair .what { min-width: 15em; }
+.pair .what { flex: 0 0 16em; }
 .pair img { height: 48px; }
+.pair figure.why { display: flex; align-items: center; gap: 8px; margin: 0; }
+.pair figure.why img { width: 48px; }
 .recon img { width: 100%; max-width: 720px; }
 @media print {
   :root { --bg: #fff; --fg: #000; --muted: #444; --rule: #bbb; --panel: #f2f2f2;
@@ -69,7 +68,9 @@ table.confusion td.hot { color: #fff; }
   h2 { break-after: avoid; } section { break-inside: auto; } .scroll { overflow: visible; }
   .cols { gap: 8px 20px; } .cols > * { flex: 1 1 300px; }
   .tiles figure { flex: 0 1 31%; } .recon img { max-width: 520px; }
-  table.confusion { font-size: 8px; } table.confusion th, table.confusion td { width: 16px; height: 15px; }
+  table.confusion { font-size: 8px; }
+  table.confusion th, table.confusion td { width: 16px; height: 15px; }
   a { color: inherit; text-decoration: none; }
 }
-"""
+""" + "".join(f".s{k} {{ stroke: var(--s{k}); fill: var(--s{k}); background: var(--s{k}); }}\n"
+               f"svg .line.s{k} {{ fill: none; }}\n" for k in range(SERIES))

@@ -13,6 +13,7 @@ from html import escape
 import numpy as np
 
 from engine.autoencoder import upright
+from engine.report_style import SERIES
 
 W, H = 560, 260  # chart size in SVG units (it scales with the page)
 PAD_L, PAD_R, PAD_T, PAD_B = 64, 14, 12, 40
@@ -115,7 +116,7 @@ def _buckets(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
 
 def line_chart(series: list[tuple[str, np.ndarray, np.ndarray]], x_label: str, y_label: str,
                log_y: bool = False, title: str = "", faint: tuple[int, ...] = ()) -> str:
-    """An inline SVG of (name, x, y) series; series k is drawn in CSS class ``s{k}``, thin and
+    """An inline SVG of (name, x, y) series; series k is drawn in CSS class ``s{k % SERIES}``, thin and
     translucent if k is in ``faint`` (a noisy per-batch curve under the per-epoch ones)."""
     clean = []
     for name, x, y in series:
@@ -163,15 +164,15 @@ def line_chart(series: list[tuple[str, np.ndarray, np.ndarray]], x_label: str, y
             ok = np.isfinite(lo) & np.isfinite(hi)
             band = [f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x[ok], hi[ok])]
             band += [f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x[ok][::-1], lo[ok][::-1])]
-            out.append(f'<polygon class="band s{k}" points="{" ".join(band)}"/>')
+            out.append(f'<polygon class="band s{k % SERIES}" points="{" ".join(band)}"/>')
         for run in _finite_runs(y):
             pts = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x[run], y[run]))
-            shape = "polyline" if len(run) > 1 else "circle"
-            out.append(f'<polyline class="line s{k}{" faint" if k in faint else ""}" points="{pts}"/>' if shape == "polyline" else
-                       f'<circle class="dot s{k}" cx="{sx(x[run[0]]):.1f}" cy="{sy(y[run[0]]):.1f}" r="3"/>')
+            style = f"s{k % SERIES}" + (" faint" if k in faint else "")
+            out.append(f'<polyline class="line {style}" points="{pts}"/>' if len(run) > 1 else
+                       f'<circle class="dot {style}" cx="{sx(x[run[0]]):.1f}" cy="{sy(y[run[0]]):.1f}" r="3"/>')
     out.append("</svg>")
-    legend = "".join(f'<span class="key"><i class="swatch s{k}"></i>{escape(n)}</span>' for k, (n, _, _) in
-                     enumerate(clean))
+    legend = "".join(f'<span class="key"><i class="swatch s{k % SERIES}"></i>{escape(n)}</span>'
+                     for k, (n, _, _) in enumerate(clean))
     return f'<figure class="plot">{"".join(out)}<figcaption>{legend}</figcaption></figure>'
 
 

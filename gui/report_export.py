@@ -15,6 +15,8 @@ from PyQt6.QtCore import QObject, QUrl, pyqtSignal
 from PyQt6.QtGui import QDesktopServices
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
 
+from engine.errors import InputError
+
 REPORT_FILTER = "HTML reports (*.html);;All files (*)"
 
 
@@ -26,7 +28,7 @@ def write_session_report(session, path, experiment=None, autoencoder=None) -> Pa
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = os.path.join(tmp, "session.npz")
         save_session(ckpt, session, experiment=experiment, autoencoder=autoencoder)
-        return write_report(ckpt, path)
+        return write_report(ckpt, path, source="the window's session")
 
 
 class ReportExporter(QObject):
@@ -43,14 +45,18 @@ class ReportExporter(QObject):
 
         def job():
             if w.session is None:
-                raise OSError("nothing to report yet")
+                raise InputError("nothing to report yet")
             exp = getattr(getattr(w, "experiments", None), "exp", None)
             ae = getattr(getattr(w, "autoencoder", None), "session", None)
-            write_session_report(w.session, path, exp, ae if ae is not None and ae.history.epochs else None)
+            w.busy.emit("writing the report \u2026")
+            try:
+                write_session_report(w.session, path, exp, ae if ae is not None and ae.history.epochs else None)
+            finally:
+                w.busy.emit("")
             w.exported.emit(f"report written to {path}")
             self.written.emit(str(path))
 
-        w._queue(job)
+        w.send(job)
 
 
 def default_name(window) -> str:

@@ -39,7 +39,7 @@ def pipe(page, tiny_model):
 def test_stage_list_describes_itself():
     p = OcrPipeline()
     names = [s.name for s in p.stages]
-    assert names == ["load", "denoise", "grayscale", "background", "threshold", "morphology", "components",
+    assert names == ["load", "page", "denoise", "grayscale", "background", "threshold", "morphology", "components",
                      "characters", "lines", "crops", "classify", "context", "text"]
     for s in p.stages:
         assert s.doc

@@ -107,6 +107,14 @@ def test_confusion_and_pairs_match_the_session(run):
     c = session.data.classes
     assert f"<b>{c[i]} \u2192 {c[j]}</b>: {off[i, j]} times" in text
     assert 'alt="' + f"{c[i]} read as {c[j]}" + '"' in text  # with example images
+    # and why the first one was read as j: engine.explain's saliency, stored at save time
+    from engine.explain import explain
+
+    first = session.misclassified(i, j)[0]
+    why = explain(session.net, c, session.data.valid.x[first], target=int(j))
+    d = load(run[1])
+    np.testing.assert_allclose(d.confused[0]["saliency"], why.saliency, rtol=1e-5, atol=1e-7)
+    assert f'alt="why {c[j]}"' in text and f"p({c[j]}) {100 * why.probs[j]:.1f} %" in text
 
 
 def test_watchpoint_hit_and_outcome(run):
@@ -188,6 +196,7 @@ def test_train_report_of_a_50_epoch_run_stays_small(tmp_path, capsys):
     assert out.stat().st_size < 5 * 2 ** 20
     meta, _ = read_checkpoint(tmp_path / "run.npz")
     assert len(meta["epochs"]) == 50
+    assert "From run.npz," in text  # the --save checkpoint it was rendered from
     assert Page(text).values(**{"data-key": "valid_loss"}) == [meta["epochs"][-1]["valid_loss"]]
 
 
@@ -228,3 +237,52 @@ def test_report_opens_in_a_headless_browser_without_console_errors(run):
         assert shot.exists() and shot.stat().st_size > 50_000  # a page with pictures, not a blank one
         png = shot.read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_diverged_run_and_an_untrained_one_still_report(tmp_path):
+    data = prototype_dataset(n_train=128, n_valid=64)
+    wild = TrainingSession(data, TrainConfig(epochs=3, lr=1e4, activation="relu"))
+    wild.run()
+    assert wild.state.value == "diverged"
+    save_session(tmp_path / "wild.npz", wild)
+    text = render(load(tmp_path / "wild.npz"))
+    assert "training diverged" in re.search(r'id="outcome">([^<]*)<', text)[1]
+    assert "<b>Diverged:</b>" in text and "lower the learning rate" in text
+
+    fresh = TrainingSession(data, TrainConfig(epochs=3))
+    save_session(tmp_path / "fresh.npz", fresh)
+    text = render(load(tmp_path / "fresh.npz"))
+    assert "No epoch was completed" in text
+    assert set(re.findall(r'<section id="(\w+)">', text)) == set(SECTIONS)
+
+
+def test_train_report_without_save_names_the_run(tmp_path):
+    _npz_dataset(tmp_path / "d.npz", prototype_dataset(n_train=64, n_valid=32))
+    assert main.main(["train", "--data", str(tmp_path / "d.npz"), "--epochs", "1", "--json",
+                      "--report", str(tmp_path / "r.html")]) == 0
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "From an unsaved command-line run," in text and "session.npz" not in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npz", "r.html"]  # no checkpoint left behind
+
+
+def test_train_checks_the_report_path_before_training(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main.main(["train", "--epochs", "1", "--report", str(tmp_path)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr()
+    assert "is a folder, not a file" in err.err and "epoch" not in err.out
+
+
+def test_non_image_inputs_report_without_pictures(tmp_path):
+    from engine.dataset import Dataset, Split
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 200)
+    x = (np.eye(4)[y] @ rng.random((4, 50)) + 0.3 * rng.standard_normal((200, 50))).astype(np.float32)
+    data = Dataset("vectors", tuple("abcd"), Split(x[:150], y[:150]), Split(x[150:], y[150:]), Split(x[:0], y[:0]))
+    session = TrainingSession(data, TrainConfig(epochs=2, lr=0.05))
+    session.run()
+    save_session(tmp_path / "v.npz", session)
+    text = render(load(tmp_path / "v.npz"))
+    assert "not 32\u00d732 images" in text and "data:image/png" not in text
+    assert "<h3>Most confused pairs</h3>" in text or "No validation example was misclassified" in text

@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from engine.errors import InputError
-from engine.ocr import layout, segment
+from engine.ocr import layout, page, segment
 from engine.ocr.context import apply_context, side_by_side
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.recognize import crop_mask, recognize
 from engine.ocr.result import Box, OcrResult, assemble
+
+
+MAX_MARKS = 5000  # default cap on components per page: later stages never see more (see the components stage)
 
 
 @dataclass
@@ -109,7 +113,7 @@ def _mosaic(inputs: list[np.ndarray], cols: int = 16) -> np.ndarray:
 
 
 class OcrPipeline:
-    """Stages load -> denoise -> grayscale -> background -> threshold -> morphology -> components ->
+    """Stages load -> page -> denoise -> grayscale -> background -> threshold -> morphology -> components ->
     characters -> lines -> crops -> classify -> context -> text, each cached until its params or an earlier stage change."""
 
     def __init__(self, model=None):
@@ -202,8 +206,8 @@ class OcrPipeline:
         return self.output(name).data
 
     def crop(self, box: Box, margin: float = 0.1) -> np.ndarray:
-        """The work image around a box, with ``margin`` x its size on each side (for a close-up view)."""
-        img = self.data("load")[0]
+        """The page image around a box, with ``margin`` x its size on each side (for a close-up view)."""
+        img = self.data("page")[0]
         m = int(round(margin * max(box.height, box.width)))
         return img[max(box.row0 - m, 0):box.row1 + m, max(box.col0 - m, 0):box.col1 + m]
 
@@ -217,7 +221,19 @@ class OcrPipeline:
         S = Stage
         return [
             S("load", "Read the image; big photos are reduced to at most max_side pixels for speed.",
-              dict([_p("max_side", 2048, 256, 8192, 64, "Longest side of the working image, px")]), _load),
+              dict([_p("max_side", 2048, 256, 4096, 64, "Longest side of the working image, px (4096 keeps a page under "
+                       "about 2 GB of memory)")]), _load),
+            S("page", "Find the page: a sheet or whiteboard that does not fill the photo is cut out (its perspective "
+              "undone when its four corners show; the rest painted as paper), then tilted text lines are turned level.",
+              dict([_p("sheet", "auto", tip="auto: look for a bright sheet with a sharp edge on a darker background; "
+                       "off: the whole photo is the page", choices=("auto", "off")),
+                    _p("min_contrast", 0.3, 0.05, 0.9, 0.05, "The sheet must be at least this much brighter than its "
+                       "surroundings (fraction of the sheet's brightness; 1.5 x this for a sheet cut by the frame, "
+                       "whose edge could be a shadow's)"),
+                    _p("max_skew", 30.0, 0.0, 45.0, 1.0, "Look for text lines tilted up to this many degrees either "
+                       "way (0: never turn the page)"),
+                    _p("min_skew", 2.0, 0.0, 10.0, 0.5, "Leave smaller tilts alone (the lines stage follows "
+                       "them), degrees")]), _page),
             S("denoise", "Gaussian smoothing: removes sensor noise and JPEG blocks before thresholding.",
               dict([_p("sigma", 1.0, 0.0, 5.0, 0.1, "Blur radius (standard deviation), px")]), _denoise),
             S("grayscale", "One channel with dark ink; a page whose ink is lighter than its background (chalk "
@@ -242,7 +258,11 @@ class OcrPipeline:
               dict([_p("open_radius", 0, 0, 6, 1, "Opening disk radius, px (0: off; 1 already erases the 2 px "
                        "strokes of small or distant writing -- specks are dropped by size later anyway)"),
                     _p("close_radius", 1, 0, 6, 1, "Closing disk radius, px (0: off)")]), _morphology),
-            S("components", "Connected ink blobs (8-connectivity).", {}, _components),
+            S("components", "Connected ink blobs (8-connectivity). A photo of noise or texture (a carpet, a badly "
+              "exposed page) has tens of thousands: more than max_marks is not read as text.",
+              dict([_p("max_marks", MAX_MARKS, 100, 20000, 100, "At most this many blobs are passed on; more means "
+                       "the image is noise or texture, not text (a full handwritten page has a few thousand)")]),
+              _components),
             S("characters", "Blobs -> characters: drop specks, merge fragments of one character, drop non-characters. "
               "Sizes are relative to the typical (ink-weighted median) blob.",
               dict([_p("speck", 0.02, 0.0, 0.5, 0.005, "Drop blobs with less ink than this x a typical character's"),
@@ -290,8 +310,18 @@ def _load(p: OcrPipeline, max_side):
                        render=lambda: img)
 
 
+def _page(p: OcrPipeline, sheet, min_contrast, max_skew, min_skew):
+    img = p.data("load")[0]
+    fit = page.fit_page(img, sheet, min_contrast, max_skew=max_skew, min_skew=min_skew)
+    out = page.rectify(img, fit)
+    h, w = fit.shape
+    info = {"found": fit.kind, "skew_deg": round(fit.skew, 2), "page": f"{w}x{h}",
+            "corners": [[round(float(v), 1) for v in xy] for xy in (fit.quad if fit.quad is not None else [])]}
+    return StageOutput((out, fit), info=info, render=lambda: page.draw_fit(img, fit))
+
+
 def _denoise(p: OcrPipeline, sigma):
-    img = segment.denoise(p.data("load")[0], sigma)
+    img = segment.denoise(p.data("page")[0], sigma)
     return StageOutput(img, render=lambda: img)
 
 
@@ -317,8 +347,12 @@ def _morphology(p: OcrPipeline, open_radius, close_radius):
     return StageOutput(mask, render=lambda: (~mask).astype(np.float32))
 
 
-def _components(p: OcrPipeline):
+def _components(p: OcrPipeline, max_marks):
     labels, comps = segment.components(p.data("morphology"))
+    if len(comps) > max_marks:  # bounds all later work: no stage after this one sees more than max_marks blobs
+        where = f"{p.source}: " if isinstance(p.source, (str, Path)) else ""
+        raise InputError(f"{where}too many marks to be text ({len(comps):,} blobs of ink, at most {max_marks:,} are "
+                         "read): the image looks like noise or texture")
     return StageOutput((labels, comps), _comp_boxes(comps), {"components": len(comps)}, lambda: _colorize(labels))
 
 
@@ -376,8 +410,10 @@ def _context(p: OcrPipeline, line_weight, sure, twin_weight):
 def _text(p: OcrPipeline):
     boxes = [replace(b) for b in p.data("context")]
     _, scale, shape = p.data("load")
+    fit: page.PageFit = p.data("page")[1]
+    to_source = None if fit.identity else np.diag([1 / scale, 1 / scale, 1.0]) @ fit.matrix
     total = sum(o.seconds for o in p._out if o is not None)
-    result = OcrResult(boxes, assemble(boxes), scale, tuple(shape), total)
+    result = OcrResult(boxes, assemble(boxes), scale, tuple(shape), total, transform=to_source)
     img = p.data("denoise")
     return StageOutput(result, boxes, {"lines": len(result.lines), "characters": len(boxes)}, lambda: img)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from PyQt6.QtGui import QDesktopServices
+from PyQt6.QtGui import QAction, QDesktopServices, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.session import State
+from gui.actions import SHORTCUTS
 from gui.report_export import ask_export_report
 
 
@@ -25,13 +26,23 @@ def _export(qtbot, window, tmp_path, monkeypatch, answer, trigger):
     return out.with_suffix(".html"), opened
 
 
+def test_file_menu_export_report_is_ctrl_e(window):
+    action = window.actions["export_report"]
+    assert action.shortcut() == QKeySequence("Ctrl+E")
+    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    assert action in file_menu.actions()
+    assert [k for k, _ in SHORTCUTS].count("Ctrl+E") == 1  # F1 lists it
+    assert [a for a in window.findChildren(QAction) if a.shortcut() == QKeySequence("Ctrl+E")] == [action]
+
+
 def test_export_report_writes_the_sessions_report_and_offers_to_open_it(qtbot, window, tmp_path, monkeypatch):
     path, opened = _export(qtbot, window, tmp_path, monkeypatch, QMessageBox.StandardButton.Yes,
-                           lambda: ask_export_report(window))
+                           window.actions["export_report"].trigger)
     text = path.read_text(encoding="utf-8")
     last = window.worker.session.history.epochs[-1]
     assert re.search(r'data-key="valid_acc"[^>]*data-value="([^"]+)"', text)[1] == repr(last.valid_acc)
     assert '<section id="confusion">' in text and "After 1 of 2000 epochs" in text
+    assert "From the window&#x27;s session," in text
     assert [u.toLocalFile() for u in opened] == [str(path.resolve())]
     assert "report written to" in window.statusBar().currentMessage()
 

@@ -16,7 +16,7 @@ from gui.panels.ocr import OcrPanel
 from gui.panels.ocr_files import export_json, export_rows, export_text
 
 LINES = ["HELLO 42", "WORLD"]
-STAGES = ["load", "denoise", "grayscale", "background", "threshold", "morphology", "components", "characters",
+STAGES = ["load", "page", "denoise", "grayscale", "background", "threshold", "morphology", "components", "characters",
           "lines", "crops", "classify", "context", "text"]
 
 
@@ -100,7 +100,8 @@ def test_a_parameter_reruns_only_its_stage_and_later(qtbot, panel):
     assert panel.view.params["threshold"]["method"] == "manual"
     assert panel.view.ran == STAGES[STAGES.index("threshold"):]
     after = panel.view.tokens
-    assert all(after[s] == before[s] for s in STAGES[:4]) and all(after[s] != before[s] for s in STAGES[4:])
+    k = STAGES.index("threshold")
+    assert all(after[s] == before[s] for s in STAGES[:k]) and all(after[s] != before[s] for s in STAGES[k:])
     assert "re-ran threshold \u2192 text" in panel.rerun_label.text()
     slider = panel.params.form.itemAt(1, panel.params.form.ItemRole.FieldRole).widget().slider
     for k in range(30, 61, 2):  # a drag: coalesced, the last value wins
