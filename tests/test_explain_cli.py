@@ -26,7 +26,7 @@ def crop(tmp_path_factory):
 
     pipe = OcrPipeline()
     pipe.open(ROOT / "resources" / "pages" / "page2.png")
-    img = pipe.data("load")[0]
+    img = pipe.data("page")[0]
     r0, c0, r1, c1 = pipe.data("characters").boxes[0]
     path = tmp_path_factory.mktemp("crop") / "char.png"
     Image.fromarray((img[r0 - 6:r1 + 6, c0 - 6:c1 + 6] * 255).round().astype(np.uint8)).save(path)
