@@ -137,7 +137,8 @@ class CorrectionPanel(Panel):
         self._set_buttons(running=True, decided=True)
         self.status.setText(f"fine-tuning on {len(y)} corrections mixed with the base set …")
         loader = self.base_loader or _default_base
-        ft = self.finetune = Finetune(classifier, x, y, loader, self.config, page[:3] if page else None)
+        reread_from = page[:3] if page and page[0] is not None else None
+        ft = self.finetune = Finetune(classifier, x, y, loader, self.config, reread_from)
         if self.worker is not None:  # in the window: a job in the one worker, time-sliced with the rest ...
             self.status.setText("reading the base set (built once, then cached) \u2026")
             self.base_thread.submit(loader)  # ... after the base set is read off the worker (the first time

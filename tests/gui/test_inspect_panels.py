@@ -333,3 +333,25 @@ def test_ocr_workspace_explains_a_box_and_closes_the_correction_loop(qtbot, wind
     correction.keep()  # the OCR view reads the page again with the kept model
     qtbot.waitUntil(lambda: ocr.idle and ocr.thread.model is correction.new_classifier, timeout=30_000)
     assert ocr.thread.model is not old
+
+
+def test_correction_loop_can_be_stopped(qtbot, tmp_path):
+    from engine.dataset import NIST36_CLASSES
+    from engine.edits import Rows
+    from engine.finetune import FinetuneConfig
+    from engine.ocr.model import Classifier, build_training_set
+    from gui.panels.correction import CorrectionPanel
+
+    base = build_training_set(n_glyphs=400, nist=tmp_path / "no-nist")
+    panel = CorrectionPanel(config=FinetuneConfig(epochs=50, base_rows=300, copies=2), base_loader=lambda: base)
+    qtbot.addWidget(panel)
+    rows = Rows()
+    rows.add(base.valid.x[:2], [0, 1], "drawn")  # drawn characters alone can be learned (no page needed)
+    panel.rows_source = lambda: rows
+    panel.page_source = lambda: (None, None, None, Classifier(Network.mlp(1024, (8,), 36, "tanh"), NIST36_CLASSES))
+    panel.start()
+    qtbot.waitUntil(lambda: len(panel._losses) > 0, timeout=30_000)
+    panel.stop()
+    qtbot.waitUntil(lambda: panel.start_button.isEnabled(), timeout=30_000)
+    assert panel.status.text() == "fine-tuning stopped" and panel.new_classifier is None
+    assert panel.session.epoch < 50 and not panel.keep_button.isEnabled()
