@@ -312,8 +312,11 @@ class MainWindow(QMainWindow):
                                          f"(epoch {info.epoch}, batch {info.batch}) \u2014 Alt+End returns to live", 8000)
             return
         self.status_past.hide()
+        if self.statusBar().currentMessage().startswith("time travel"):
+            self.statusBar().clearMessage()  # back to live: the time-travel message ends with it
         self._on_state(info.state, info.message)  # the announcement carries the state: no stale label
-        if info.session_id != self._live_session:  # a new or loaded session (not a return from the past)
+        new_session = info.session_id != self._live_session
+        if new_session:  # a new or loaded session (not a return from the past)
             self._live_session = info.session_id
             self.step = self.saved_step = info.step
         self.checkpoint_path = info.source
@@ -322,9 +325,11 @@ class MainWindow(QMainWindow):
         self._requested_spec = None
         branch = f" \u2014 {info.branch}" if info.branch and info.branch != "main" else ""
         self.setWindowTitle(title + (f" \u2014 {Path(info.source).name}" if info.source else "") + branch)
-        self.statusBar().showMessage(
-            f"loaded {info.source}" if info.source else f"{info.dataset}: {info.n_train:,} training examples, "
-                                                        f"ready \u2014 press Space to train", 8000)
+        if new_session:  # (back from the past: nothing new to say)
+            ready = {State.IDLE: "ready \u2014 press Space to train", State.PAUSED: "paused \u2014 Space resumes",
+                     State.FINISHED: "finished all epochs"}.get(info.state, info.state.value)
+            self.statusBar().showMessage(f"loaded {info.source} \u2014 {ready}" if info.source else
+                                         f"{info.dataset}: {info.n_train:,} training examples, {ready}", 8000)
         self.status_rate.setText("")
         self.status_lr.setText(f"lr {info.config.lr:g}")
 

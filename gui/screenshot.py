@@ -123,6 +123,8 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
             window.controls.grab().save(str(paths[1]))
             for key in ("curves", "weights", "gradients", "confusion"):
                 if key in window.panels:
+                    window.show_panel(key)  # (weights and confusion share a frame: bring each to the front)
+                    settle(app, 0.2)
                     paths.append(out / f"{key}.png")
                     window.panels[key].grab().save(str(paths[-1]))
             _extras(app, window, steps, grab, timeout_s)

@@ -31,7 +31,7 @@ from engine.data import DataError, load_dataset
 from engine.dataset import Dataset
 from engine.errors import InputError
 from engine.jobs import JobState, PauseReason, Scheduler, SessionJob
-from engine.runlog import RunLogError, save_json
+from engine.runlog import save_json
 from engine.session import State, TrainConfig, TrainingSession
 from engine.stats import LayerStats
 from gui.messages import Pending, Position, Rate
@@ -43,8 +43,9 @@ from gui.worker_watch import Watchlist
 
 SLICE_S = 0.05  # with several jobs wanting the CPU, each trains this long in turn
 
-# the user's problem (a one-line message); anything else is a bug (a traceback dialog)
-USER_ERRORS = (InputError, DataError, CheckpointError, RunLogError, OSError)
+# the user's problem (a one-line message; DataError, CheckpointError, RunLogError are InputErrors);
+# anything else is a bug (a traceback dialog)
+USER_ERRORS = (InputError, OSError)
 
 
 class Worker(QObject, SessionEvents):

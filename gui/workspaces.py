@@ -41,12 +41,11 @@ class WorkspaceSpec:
 
 WORKSPACES: list[WorkspaceSpec] = [
     WorkspaceSpec("train", "Train", "Ctrl+1",
-                  Split("h", (Split("v", ("curves", "gradients"), (5, 4)), Split("v", ("weights", "confusion"), (4, 5))),
-                        (1, 1)),
+                  Split("h", (Split("v", ("curves", "gradients"), (5, 4)), ("weights", "confusion")), (1, 1)),
                   tip="Train and watch: curves, weights, gradients, confusion"),
     WorkspaceSpec("inspect", "Inspect", "Ctrl+2",
                   Split("h", (Split("v", ("timeline", "watchpoints"), (1, 1)), Split("v", ("confusion", "gradcheck"), (1, 1))),
-                        (1, 1)),
+                        (11, 9)),
                   tip="Debug one run: time travel, watchpoints, the confusion drill-down, gradient checks"),
     WorkspaceSpec("experiments", "Experiments", "Ctrl+3", "experiments",
                   tip="Side-by-side runs and opened run logs"),
@@ -61,6 +60,18 @@ def _scroll_area_of(widget) -> "QScrollArea | None":
     viewport = widget.parentWidget()
     area = viewport.parentWidget() if viewport is not None else None
     return area if isinstance(area, QScrollArea) and area.widget() is widget else None
+
+
+def wrap_long_labels(panel) -> None:
+    """Labels on a line of their own (captions, summaries, whose text grows as training runs) wrap instead
+    of making their panel wider than its frame: on a small screen the words go to a second line rather
+    than off the edge. Labels inside a row of controls are left as they are."""
+    for label in panel.findChildren(QLabel):
+        parent = label.parentWidget()
+        layout = parent.layout() if parent is not None else None
+        if isinstance(layout, QVBoxLayout) and layout.indexOf(label) >= 0 and not label.wordWrap():
+            label.setWordWrap(True)
+    panel._labels_wrap = True
 
 
 def leaves(node) -> list[tuple[str, ...]]:
@@ -137,6 +148,8 @@ class Frame(QWidget):
                                             (panel.__doc__ or panel.title).strip().split("\n\n")[0])
                 else:
                     self.body.addWidget(wrapper)
+            if not getattr(panel, "_labels_wrap", False):
+                wrap_long_labels(panel)
             if wrapper.widget() is not panel:
                 previous = _scroll_area_of(panel)
                 if previous is not None:
@@ -181,6 +194,7 @@ class Page(QStackedWidget):
             for k in extra:
                 frame.add_key(k)
         self.addWidget(self.tree)
+        self.apply_default_sizes()  # (a splitter would otherwise split by its panels' size hints)
         self.max_holder = QWidget()
         QVBoxLayout(self.max_holder).setContentsMargins(0, 0, 0, 0)
         self.addWidget(self.max_holder)
@@ -212,8 +226,8 @@ class Page(QStackedWidget):
     def apply_default_sizes(self) -> None:
         for sp in self.splitters:
             if sp.default_sizes:
-                total = sum(sp.default_sizes)
-                extent = (sp.width() if sp.orientation() == Qt.Orientation.Horizontal else sp.height()) or 1000
+                total = sum(sp.default_sizes)  # (setSizes keeps the proportions when the splitter is resized)
+                extent = max(sp.width() if sp.orientation() == Qt.Orientation.Horizontal else sp.height(), 1000)
                 sp.setSizes([int(extent * w / total) for w in sp.default_sizes])
 
     def toggle_maximise(self, frame: Frame) -> None:

@@ -169,12 +169,42 @@ class Sheet:
 
 def find_sheet(gray: np.ndarray, min_contrast: float = 0.3, min_area: float = 0.1) -> Sheet | None:
     """The sheet in a small gray image, or None when there is no clearly separate bright quadrilateral
-    (the page fills the frame, or the bright part is lighting rather than paper)."""
+    (the page fills the frame, or the bright part is lighting rather than paper). Otsu's level splits a
+    sheet from a dark desk, but with a shadow over part of the sheet it splits lit paper from shaded paper:
+    lower levels towards the desk are tried too, and the largest region that still passes wins."""
+    level, dark = segment.otsu(gray.ravel()), float(np.percentile(gray, 5))
+    best = None
+    for k in (1.0, 0.65, 0.4):
+        s = _sheet_at(gray, dark + k * (level - dark), min_contrast, min_area)
+        if s is not None and (best is None or s.region.sum() > best.region.sum()):
+            best = s
+    return best
+
+
+def _box(mask: np.ndarray, r: int) -> np.ndarray:
+    """Fraction of each (2r+1)^2 square that is set (edges repeat): erosion and dilation by a square of any
+    size for the price of one separable filter."""
+    return ndimage.uniform_filter(mask.astype(np.float32), 2 * r + 1, mode="nearest")
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Holes filled: dark parts not connected to the frame's border (one labelling pass, where scipy's
+    binary_fill_holes propagates a dilation across the whole image)."""
+    lab, n = ndimage.label(~mask)
+    edge = np.unique(np.r_[lab[0], lab[-1], lab[:, 0], lab[:, -1]])
+    open_ = np.zeros(n + 1, bool)
+    open_[edge] = True
+    open_[0] = False
+    return ~open_[lab]
+
+
+def _sheet_at(gray: np.ndarray, level: float, min_contrast: float, min_area: float) -> Sheet | None:
+    """The largest region brighter than ``level``, if it is a sheet: big enough, brighter than its
+    surroundings by ``min_contrast``, bounded by a sharp edge and close to a quadrilateral."""
     h, w = gray.shape
-    level = segment.otsu(gray.ravel())
-    bright = ndimage.binary_fill_holes(gray > level)  # ink on the sheet leaves holes
+    bright = _fill_holes(gray > level)  # ink on the sheet leaves holes
     r = max(1, int(round(0.006 * max(h, w))))
-    bright = ndimage.binary_opening(bright, iterations=r)  # cut thin bright bridges to other objects
+    bright = _box(_box(bright, r) > 0.999, r) > 0.001  # opening: cut thin bright bridges to other objects
     lab, n = ndimage.label(bright)
     if n == 0:
         return None
@@ -187,19 +217,24 @@ def find_sheet(gray: np.ndarray, min_contrast: float = 0.3, min_area: float = 0.
     contrast = (paper - around) / max(paper, 1e-6)
     if contrast < min_contrast:
         return None
-    # the edge, away from the frame border: a step within a few pixels, or a slow ramp?
+    # the edge, away from the frame border: a step within a few pixels, or a slow ramp (lighting)?
     e = max(2, int(round(0.008 * max(h, w))))
     border = np.zeros_like(region)
     border[e:-e, e:-e] = True
-    ring_in = region & ~ndimage.binary_erosion(region, iterations=e) & border
-    ring_out = ndimage.binary_dilation(region, iterations=e) & ~region & border
+    near = _box(region, e)
+    ring_in = region & (near < 0.999) & border
+    ring_out = ~region & (near > 0.001) & border
     if ring_in.sum() < 10 or ring_out.sum() < 10:
         return None
     sharpness = (float(np.median(gray[ring_in])) - float(np.median(gray[ring_out]))) / max(paper - around, 1e-6)
+    if sharpness < 0.5:
+        return None
     ys, xs = np.nonzero(region & ~ndimage.binary_erosion(region))
     edge = np.c_[xs, ys].astype(float) + 0.5
     quad = max_quad(edge)
     fill = area * h * w / max(polygon_area(quad), 1.0)
+    if fill < 0.85:
+        return None
     sharp = fit_edges(edge, quad, (h, w))
     return Sheet(region, quad if sharp is None else sharp, sharp is not None, contrast, sharpness, fill)
 
@@ -229,11 +264,10 @@ def profile_score(points: np.ndarray, angles_deg: np.ndarray, bin_px: float) -> 
     largest when the projection runs along the text lines (the profile is then peaks and gaps)."""
     t = np.deg2rad(angles_deg)
     across = (points[:, 1:2] * np.cos(t) - points[:, 0:1] * np.sin(t)) / bin_px  # (n, angles)
-    across -= across.min(0)
-    out = np.empty(len(t))
-    for k in range(len(t)):
-        c = np.bincount(across[:, k].astype(np.int64))
-        out[k] = float(np.dot(c, c))
+    bins = (across - across.min(0)).astype(np.int64)  # (n, angles), each column from 0
+    width = int(bins.max()) + 1 if bins.size else 1
+    counts = np.bincount((bins + width * np.arange(len(t))).ravel(), minlength=width * len(t))
+    out = (counts.reshape(len(t), width).astype(float) ** 2).sum(1)  # one bincount for all angles
     return out / max(len(points), 1) ** 2
 
 
@@ -258,16 +292,23 @@ def reduce_to(img: np.ndarray, side: int) -> tuple[np.ndarray, int]:
     return (img, 1) if f == 1 else (segment.block_mean(img, f), f)
 
 
+def _polygon_mask(xy: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    im = Image.new("L", (shape[1], shape[0]), 0)
+    ImageDraw.Draw(im).polygon([tuple(p) for p in xy], fill=1)
+    return np.asarray(im, bool)
+
+
 def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, min_area: float = 0.1,
              max_skew: float = 30.0, min_skew: float = 2.0, min_strength: float = 1.15) -> PageFit:
     """Where the page is in a work image (float gray or RGB) and how to turn it upright."""
     h, w = img.shape[:2]
-    small, f = reduce_to(img, 512)
-    sg = small if small.ndim == 2 else small @ segment.LUMA
+    sg, f = reduce_to(img if img.ndim == 2 else img @ segment.LUMA, 512)  # gray first: a quarter of the work
+    small = img[:sg.shape[0] * f:f, :sg.shape[1] * f:f]  # colors for the paper fill only: no need to average
     found = find_sheet(sg, min_contrast, min_area) if sheet == "auto" and min(h, w) >= 32 else None
-    if found is not None and (found.sharpness < 0.5 or found.fill < 0.85
-                              or not found.corners_seen and found.contrast < 1.5 * min_contrast):
-        found = None  # a ramp (lighting), not a quadrilateral, or maybe a shadow's edge across a page
+    if found is not None and not found.corners_seen and found.contrast < 1.5 * min_contrast:
+        found = None  # cut by the frame and not very dark around: maybe a shadow's edge across a page
     kind, m, shape, quad, region, paper = "frame", np.eye(3), (h, w), None, None, None
     if found is not None:
         quad = found.quad * f
@@ -280,10 +321,7 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
             th = int(round(max(np.linalg.norm(q[3] - q[0]), np.linalg.norm(q[2] - q[1]))))
             shape = (th, tw)
             m = homography(np.array([[0, 0], [tw, 0], [tw, th], [0, th]], float), q)
-            from skimage.draw import polygon  # turning the text may reach past the sheet: that is paper too
-
-            region = np.zeros(small.shape[:2], bool)
-            region[polygon(q[:, 1] / f, q[:, 0] / f, region.shape)] = True
+            region = _polygon_mask(q / f, sg.shape)  # turning the text may reach past the sheet: paper too
         else:  # cut by the frame: keep the sheet's bounding box, paint the rest as paper
             kind = "region"
             from skimage.morphology import convex_hull_image  # a sheet is convex: ink at the frame stays in
@@ -314,33 +352,39 @@ def _scaled(fit: PageFit, s: float) -> np.ndarray:
     return d @ fit.matrix @ np.linalg.inv(d)
 
 
-def _transform(a: np.ndarray, m: np.ndarray, shape: tuple[int, int], fill: float, nearest: bool = False) -> np.ndarray:
-    """One channel (float32 or uint8) through Pillow's perspective resampler (several times faster than
-    scipy's map_coordinates); Pillow too puts pixel centres at +0.5, as ``m`` does."""
+def _transform(a: np.ndarray, m: np.ndarray, shape: tuple[int, int], fill, nearest: bool = False) -> np.ndarray:
+    """A uint8 gray or RGB image through Pillow's resampler (several times faster than scipy's
+    map_coordinates, and RGB in one pass); Pillow too puts pixel centres at +0.5, as ``m`` does."""
     from PIL import Image
 
-    im = Image.fromarray(np.ascontiguousarray(a), "L" if a.dtype == np.uint8 else "F")
-    coeffs = tuple((m / m[2, 2]).ravel()[:8])
+    im = Image.fromarray(np.ascontiguousarray(a))
     how = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
-    return np.asarray(im.transform((shape[1], shape[0]), Image.Transform.PERSPECTIVE, coeffs, how, fillcolor=fill))
+    if np.allclose(m[2], [0, 0, 1]):
+        kind, coeffs = Image.Transform.AFFINE, tuple(m[:2].ravel())
+    else:
+        kind, coeffs = Image.Transform.PERSPECTIVE, tuple((m / m[2, 2]).ravel()[:8])
+    return np.asarray(im.transform((shape[1], shape[0]), kind, coeffs, how, fillcolor=fill))
 
 
 def warp(img: np.ndarray, m: np.ndarray, shape: tuple[int, int], fill=None, region: np.ndarray | None = None,
          region_scale: float = 1.0) -> np.ndarray:
-    """Resample ``img`` (float gray or RGB) on the output grid of ``m`` (output x, y -> input x, y),
-    bilinear; pixels from outside the image, or outside ``region`` (a mask at ``region_scale`` x the
-    image's size), get ``fill`` (default: the image's median color)."""
+    """Resample ``img`` (float gray or RGB in [0, 1]) on the output grid of ``m`` (output x, y -> input
+    x, y), bilinear, at 8 bits (photos have no more; the noise is larger than 1/255); pixels from outside
+    the image, or outside ``region`` (a mask at ``region_scale`` x the image's size), get ``fill``
+    (default: the image's median color)."""
     if fill is None:
         fill = np.median(img[::7, ::7].reshape(-1, *img.shape[2:]), 0)
-    fill = np.zeros(img.shape[2:], np.float32) + np.asarray(fill, np.float32)
-    chans = [img] if img.ndim == 2 else [img[..., c] for c in range(img.shape[2])]
-    out = np.stack([_transform(c.astype(np.float32, copy=False), m, shape, float(v))
-                    for c, v in zip(chans, fill.reshape(-1))], -1)
+    if img.ndim == 2:
+        fill = float(np.mean(fill))
+    fill8 = np.round(np.clip(np.zeros(img.shape[2:]) + np.asarray(fill, float), 0, 1) * 255).astype(np.uint8)
+    fill_pil = int(fill8) if img.ndim == 2 else tuple(int(v) for v in fill8)
+    out = _transform((img * 255 + 0.5).astype(np.uint8), m, shape, fill_pil)  # img is in [0, 1]: rounds
     if region is not None:
         to_region = np.diag([region_scale, region_scale, 1.0]) @ m
         outside = _transform(region.astype(np.uint8), to_region, shape, 0, nearest=True) == 0
-        out[outside] = fill.reshape(-1)
-    return np.ascontiguousarray(out[..., 0] if img.ndim == 2 else out, np.float32)
+        out = out.copy()
+        out[outside] = fill8
+    return out.astype(np.float32) * np.float32(1 / 255)
 
 
 def rectify(img: np.ndarray, fit: PageFit) -> np.ndarray:
@@ -350,46 +394,36 @@ def rectify(img: np.ndarray, fit: PageFit) -> np.ndarray:
     return warp(img, fit.matrix, fit.shape, fit.paper, fit.region, fit.region_scale)
 
 
-def _outline(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
-    from skimage.draw import line
-
-    h, w = mask.shape
-    r, c = line(int(round(a[1])), int(round(a[0])), int(round(b[1])), int(round(b[0])))
-    ok = (r >= 0) & (r < h) & (c >= 0) & (c < w)
-    mask[r[ok], c[ok]] = True
-
-
 def draw_fit(img: np.ndarray, fit: PageFit) -> np.ndarray:
     """The input, dimmed outside what is read, with the sheet outlined in red and, when the text was turned,
-    the (turned) rectangle that is read in blue (display only)."""
-    from skimage.draw import polygon
+    the (turned) rectangle that is read in blue (display only; drawn with Pillow, which is fast at any size)."""
+    from PIL import Image, ImageDraw
+    from skimage.measure import find_contours
 
-    rgb = np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img.copy()
-    h, w = rgb.shape[:2]
+    h, w = img.shape[:2]
+    rgb = (np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img) * 255 + 0.5
+    photo = Image.fromarray(rgb.astype(np.uint8))
     kept = fit.corners()
-    keep = np.zeros((h, w), bool)
-    keep[polygon(kept[:, 1], kept[:, 0], (h, w))] = True
-    red, blue = np.zeros((h, w), bool), np.zeros((h, w), bool)
-    if fit.region is not None:  # the sheet as found: its outline, from the low-resolution mask
-        ys, xs = np.nonzero(fit.region)
-        rows = np.minimum((np.arange(h) * fit.region_scale).astype(int), fit.region.shape[0] - 1)
-        cols = np.minimum((np.arange(w) * fit.region_scale).astype(int), fit.region.shape[1] - 1)
-        big = fit.region[rows][:, cols]
-        keep &= big
+    keep = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(keep).polygon([tuple(p) for p in kept], fill=255)
+    red = []
+    if fit.region is not None:
+        region = Image.fromarray(fit.region.astype(np.uint8) * 255).resize((w, h), Image.Resampling.NEAREST)
+        keep = Image.fromarray(np.minimum(np.asarray(keep), np.asarray(region)))
         if fit.kind == "region":
-            red = big & ~ndimage.binary_erosion(big)
+            s = 1.0 / fit.region_scale
+            red = [c[:, ::-1] * s for c in find_contours(np.pad(fit.region, 1).astype(float), 0.5)]
+            red = [c - s for c in red]
     if fit.kind == "sheet":
-        for a, b in zip(fit.quad, np.roll(fit.quad, -1, 0)):
-            _outline(red, a, b)
-    if fit.skew or fit.kind == "region":
-        for a, b in zip(kept, np.roll(kept, -1, 0)):
-            _outline(blue, a, b)
-    rgb[~keep] = 0.35 * rgb[~keep] + 0.2
-    width = max(1, int(0.003 * max(h, w)))
-    for mask, color in ((red, (0.9, 0.1, 0.1)), (blue, (0.1, 0.3, 0.95))):
-        if mask.any():
-            rgb[ndimage.binary_dilation(mask, iterations=width)] = color
-    return np.clip(rgb, 0, 1).astype(np.float32)
+        red = [np.vstack([fit.quad, fit.quad[:1]])]
+    blue = [np.vstack([kept, kept[:1]])] if fit.skew or fit.kind == "region" else []
+    out = Image.composite(photo, photo.point(lambda v: int(0.35 * v + 51)), keep)
+    draw = ImageDraw.Draw(out)
+    width = max(2, int(0.004 * max(h, w)))
+    for lines, color in ((red, (230, 25, 25)), (blue, (25, 75, 240))):
+        for c in lines:
+            draw.line([tuple(p) for p in c], fill=color, width=width, joint="curve")
+    return np.asarray(out, np.float32) * np.float32(1 / 255)
 
 
 __all__ = ["PageFit", "Sheet", "apply_matrix", "draw_fit", "estimate_skew", "find_sheet", "fit_page", "rectify",

@@ -20,7 +20,8 @@ import numpy as np
 
 from engine.errors import InputError
 from engine.ocr import layout, page, segment
-from engine.ocr.context import apply_context, side_by_side
+from engine.ocr.assemble import assemble_pieces, colour_groups
+from engine.ocr.context import apply_context, changes_on_page
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.recognize import crop_mask, recognize
 from engine.ocr.result import Box, OcrResult, assemble
@@ -114,7 +115,8 @@ def _mosaic(inputs: list[np.ndarray], cols: int = 16) -> np.ndarray:
 
 class OcrPipeline:
     """Stages load -> page -> denoise -> grayscale -> background -> threshold -> morphology -> components ->
-    characters -> lines -> crops -> classify -> context -> text, each cached until its params or an earlier stage change."""
+    characters -> lines -> assemble -> crops -> classify -> context -> text, each cached until its params or an
+    earlier stage change."""
 
     def __init__(self, model=None):
         self._model, self._classifier = model, None  # a path, a Classifier, or None for the default model
@@ -281,22 +283,37 @@ class OcrPipeline:
                     _p("max_gap", 4.0, 0.5, 20.0, 0.5, "... and are at most this many typical heights apart"),
                     _p("space", 0.3, 0.0, 3.0, 0.05, "A gap wider than the typical letter gap by this x typical "
                        "height is a space")]), _lines),
+            S("assemble", "Re-assemble broken characters: in each line, pieces that overlap horizontally or nearly "
+              "(a gap well under the writer's letter spacing) are one character unless that would be far wider "
+              "than the line's typical character; small round marks (the dot of \"1.\", specks) are left out. "
+              "Picture: pieces coloured by the character they joined, marks grey.",
+              dict([_p("join_gap", 0.35, 0.0, 2.0, 0.05, "Join a narrow piece closer than this x the line's median "
+                       "letter gap (pieces overlapping by half the narrower always qualify)"),
+                    _p("narrow", 0.5, 0.0, 2.0, 0.05, "... a narrow piece (a stem, a bar) is narrower than this x the "
+                       "line's typical character width; wider pieces that merely touch are two letters"),
+                    _p("max_width", 1.6, 0.5, 3.0, 0.05, "... unless the joined box is wider than this x the line's "
+                       "typical character width"),
+                    _p("mark", 0.3, 0.0, 1.0, 0.05, "Round pieces smaller than this x the line's height are marks, "
+                       "not characters")]), _assemble),
             S("crops", "Each character -> 32x32 network input: skeleton redrawn at one pen width, centred, "
               "aspect kept, dark on white (the same function built the training set).", {}, _crops),
             S("classify", "The network reads each crop alone; touching pieces that read better merged are merged, "
               "wide boxes that read better cut in two are cut.",
-              dict([_p("merge_gap", 0.03, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
+              dict([_p("merge_gap", 0.08, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
                     _p("split_width", 1.15, 0.5, 5.0, 0.05, "Try cutting boxes wider than this x typical height")]),
               _classify),
-            S("context", "Read each word among digits when its boxes' probability mass is mostly digits (with the "
-              "rest of its line as a prior), else among letters: 0/O, 1/I, 2/Z, 5/S, 6/G. One-character first "
-              "words on several lines (\"1.\" \"2.\") are judged together. Left: each box alone; right: in context.",
-              dict([_p("line_weight", 1.0, 0.0, 10.0, 0.1, "How much the rest of the line counts, in boxes "
-                       "(0: each word alone)"),
+            S("context", "Read each word among digits or among letters, chosen along the line from the boxes' "
+              "probability mass (look-alikes O/0, I/1, Z/2, S/5, G/6, B/8 count little); list markers (\"1.\" "
+              "\"2.\") are judged down the page. Output: the raw and the contextual reading; picture: boxes the "
+              "context changed in red, with their raw reading small in the corner.",
+              dict([_p("switch_space", 0.7, 0.0, 10.0, 0.1, "Cost (nats) of a word changing kind from the word before "
+                       "it: higher, the line counts more"),
+                    _p("switch_word", 4.0, 0.0, 20.0, 0.5, "Cost (nats) of a change of kind inside a word (a missed "
+                       "word gap): higher, words are read more strictly all-letters or all-digits"),
                     _p("sure", 0.99, 0.5, 1.0, 0.01, "A box read at least this surely keeps its own reading "
                        "(1: never)"),
-                    _p("twin_weight", 0.2, 0.0, 1.0, 0.05, "How much look-alike classes (O/0, I/1, Z/2, S/5, G/6, "
-                       "B/8) count in the vote: their shape does not tell letters from digits")]), _context),
+                    _p("twin_weight", 0.6, 0.0, 1.0, 0.05, "How much look-alike classes count for their own kind: "
+                       "their shape does not tell letters from digits")]), _context),
             S("text", "Lines of text with per-character confidence.", {}, _text),
         ]
 
@@ -376,10 +393,20 @@ def _lines(p: OcrPipeline, line_overlap, max_gap, space):
                        lambda: (~mask).astype(np.float32))
 
 
+def _assemble(p: OcrPipeline, join_gap, narrow, max_width, mark):
+    labels, comps = p.data("components")
+    pieces = p.data("lines")
+    area = np.array([comps[np.asarray(b.members, int) - 1, 4].sum() for b in pieces], float)
+    got = assemble_pieces(pieces, area, join_gap, max_width, mark, narrow)
+    return StageOutput(got.boxes, got.boxes, {"characters": len(got.boxes), "joined": got.joined,
+                                              "marks": len(got.marks)},
+                       lambda: colour_groups(labels, pieces, got.group))
+
+
 def _crops(p: OcrPipeline):
     labels, _ = p.data("components")
     mask = p.data("morphology")
-    boxes = [replace(b) for b in p.data("lines")]
+    boxes = [replace(b) for b in p.data("assemble")]
     for b in boxes:
         b.input = normalize_mask(crop_mask(labels, mask, b))
     inputs = [b.input for b in boxes]
@@ -398,13 +425,14 @@ def _classify(p: OcrPipeline, merge_gap, split_width):
                        lambda: img)
 
 
-def _context(p: OcrPipeline, line_weight, sure, twin_weight):
-    boxes = apply_context([replace(b) for b in p.data("classify")], p.classifier.classes, line_weight, sure,
-                          twin_weight)
+def _context(p: OcrPipeline, switch_space, switch_word, sure, twin_weight):
+    boxes = apply_context([replace(b) for b in p.data("classify")], p.classifier.classes, switch_space, switch_word,
+                          sure, twin_weight)
     raw, read = assemble([replace(b, char=b.raw_char or b.char) for b in boxes]), assemble(boxes)
     changed = sum(b.char != (b.raw_char or b.char) for b in boxes)
+    page = p.data("denoise")
     return StageOutput(boxes, boxes, {"raw": " | ".join(raw), "context": " | ".join(read), "changed": changed},
-                       lambda: side_by_side(raw, read))
+                       lambda: changes_on_page(page, boxes))
 
 
 def _text(p: OcrPipeline):

@@ -124,6 +124,7 @@ class AutoencoderPanel(Panel):
         self.item = pg.ImageItem(axisOrder="row-major")
         self.item.setColorMap(pg.colormap.get("CET-L1"))  # black to white
         self.box.addItem(self.item)
+        self.pictures.setMinimumHeight(160)
         layout.addWidget(self.pictures, 3)
         self.item.hoverEvent = self._hover
 
@@ -132,6 +133,7 @@ class AutoencoderPanel(Panel):
         self.loss_view, self.psnr_view = pg.GraphicsLayoutWidget(), pg.GraphicsLayoutWidget()
         for view in (self.loss_view, self.psnr_view):
             view.setBackground("w")
+            view.setMinimumHeight(220)  # tall enough to read at 1366x768
             plots.addWidget(view, 1)
         self.loss_plot = self.loss_view.addPlot()
         self.psnr_plot = self.psnr_view.addPlot()

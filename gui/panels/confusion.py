@@ -187,7 +187,7 @@ class ConfusionPanel(Panel):
         self.samples.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.samples.setMovement(QListWidget.Movement.Static)
         self.samples.setToolTip("validation samples of the selected cell, as 'true \u2192 predicted'")
-        self.samples.setMinimumWidth(190)
+        self.samples.setMinimumWidth(150)
         side.addWidget(self.samples, 1)
         body.addLayout(side, 2)
         layout.addLayout(body, 1)

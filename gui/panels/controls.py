@@ -199,17 +199,27 @@ class ControlsPanel(Panel):
         self.momentum.setSingleStep(0.1)
         self.momentum.setDecimals(2)
         self.momentum.setToolTip("SGD momentum (0: plain SGD)")
+        self.weight_decay = QDoubleSpinBox()
+        self.weight_decay.setDecimals(5)
+        self.weight_decay.setRange(0.0, 1.0)
+        self.weight_decay.setSingleStep(1e-4)
+        self.weight_decay.setToolTip("L2 weight decay per example (0: none): pulls every weight toward 0")
+        self.dropout = QDoubleSpinBox()
+        self.dropout.setDecimals(2)
+        self.dropout.setRange(0.0, 0.9)
+        self.dropout.setSingleStep(0.1)
+        self.dropout.setToolTip("Dropout: the chance each hidden unit is dropped in a training batch (0: none)")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("Seeds the weight initialisation and the batch order: same seed, same run")
         for label, w in (("Hidden sizes", self.hidden), ("Activation", self.activation), ("Learning rate", self.lr),
                          ("Batch size", self.batch_size), ("Epochs", self.epochs), ("Momentum", self.momentum),
-                         ("Seed", self.seed)):
+                         ("Weight decay", self.weight_decay), ("Dropout", self.dropout), ("Seed", self.seed)):
             form.addRow(label, w)
         for w in (self.hidden,):
             w.textEdited.connect(self._edited)
         self.activation.currentIndexChanged.connect(self._edited)
-        for w in (self.lr, self.batch_size, self.epochs, self.momentum, self.seed):
+        for w in (self.lr, self.batch_size, self.epochs, self.momentum, self.weight_decay, self.dropout, self.seed):
             w.valueChanged.connect(self._edited)
         self.pending = QLabel("")
         self.pending.setWordWrap(True)
@@ -231,7 +241,8 @@ class ControlsPanel(Panel):
         base = asdict(self._session_config) if self._session_config else {}
         base.update(hidden=parse_hidden(self.hidden.text()), activation=self.activation.currentText(),
                     lr=self.lr.value(), batch_size=self.batch_size.value(), epochs=self.epochs.value(),
-                    momentum=self.momentum.value(), seed=self.seed.value())
+                    momentum=self.momentum.value(), weight_decay=self.weight_decay.value(),
+                    dropout=self.dropout.value(), seed=self.seed.value())
         return TrainConfig(**base)
 
     def set_config(self, config: TrainConfig) -> None:
@@ -245,6 +256,8 @@ class ControlsPanel(Panel):
             self.batch_size.setValue(config.batch_size)
             self.epochs.setValue(config.epochs)
             self.momentum.setValue(config.momentum)
+            self.weight_decay.setValue(config.weight_decay)
+            self.dropout.setValue(config.dropout)
             self.seed.setValue(config.seed)
         finally:
             self._building = False

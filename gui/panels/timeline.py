@@ -100,8 +100,10 @@ class TimelinePanel(Panel):
         self.branch_button.setToolTip("Continue from the moment shown with these settings; the original run is\n"
                                       "kept and both stay on the plot (Ctrl+Shift+B)")
         self.branch_button.clicked.connect(self.branch_here)
-        branch_row.addWidget(self.branch_button)
         layout.addLayout(branch_row)
+        act_row = QHBoxLayout()  # (its own row: the panel fits a 1366-pixel screen's Inspect column)
+        act_row.addWidget(self.branch_button)
+        act_row.addStretch(1)
 
         runs_row = QHBoxLayout()
         runs_row.addWidget(QLabel("Run"))
@@ -114,8 +116,8 @@ class TimelinePanel(Panel):
         self.memory = QLabel("")
         self.memory.setStyleSheet("color: #444; font-size: 11px;")
         self.memory.setToolTip("Memory held by the snapshots of every run (shared ones counted once)")
-        runs_row.addWidget(self.memory)
-        runs_row.addWidget(QLabel("cap"))
+        act_row.addWidget(self.memory)
+        act_row.addWidget(QLabel("cap"))
         self.cap = QSpinBox()
         self.cap.setRange(1, 65536)
         self.cap.setSuffix(" MB")
@@ -123,8 +125,9 @@ class TimelinePanel(Panel):
         self.cap.setToolTip("Snapshot memory cap per run: older snapshots are thinned (the first and the\n"
                             "recent half kept) so long runs stay scrubbable in bounded memory")
         self.cap.editingFinished.connect(self._cap_edited)
-        runs_row.addWidget(self.cap)
+        act_row.addWidget(self.cap)
         layout.addLayout(runs_row)
+        layout.addLayout(act_row)
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")

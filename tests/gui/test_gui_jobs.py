@@ -92,7 +92,7 @@ def test_main_session_pause_step_and_counters_agree(qtbot, window):
 
     def agree():
         step = in_worker(window.worker, lambda: window.worker.session.step)
-        qtbot.waitUntil(lambda: window.step == step, timeout=10_000)
+        qtbot.waitUntil(lambda: window.step == step, timeout=30_000)
         assert window.position.step == step
         words = window.position.label()
         assert window.status_pos.text() == words and words in window.controls.progress.format()

@@ -29,6 +29,7 @@ def test_maximise_and_restore_with_button_and_shortcut(qtbot, window):
     window.show_workspace("train")
     page = window.workspaces.page
     frame = page.frame_of("gradients")
+    assert page.frame_of("weights") is page.frame_of("confusion")  # tabs in one frame
     others = [f for f in page.frames if f is not frame]
     frame.max_button.click()
     qtbot.waitUntil(lambda: page.maximised is frame and not any(f.isVisible() for f in others), timeout=5_000)
@@ -37,7 +38,7 @@ def test_maximise_and_restore_with_button_and_shortcut(qtbot, window):
     frame.max_button.click()
     qtbot.waitUntil(lambda: page.maximised is None and all(f.isVisible() for f in page.frames), timeout=5_000)
     assert window.docks["controls"].isVisible()
-    assert page.frames == [page.frame_of(k) for k in ("curves", "gradients", "weights", "confusion")]
+    assert page.frames == [page.frame_of(k) for k in ("curves", "gradients", "weights")]
     window.panels["weights"].setFocus()
     window.toggle_maximise()  # Ctrl+M: the frame with the focus
     qtbot.waitUntil(lambda: page.maximised is page.frame_of("weights"), timeout=5_000)
@@ -65,7 +66,7 @@ def test_layout_is_remembered_per_workspace_and_reset(qtbot, make_window, settin
                     timeout=5_000)
     again.reset_layout()
     sizes = again.workspaces.page.splitters[0].sizes()
-    assert abs(sizes[0] - sizes[1]) <= 0.1 * sum(sizes)  # the default: half and half
+    assert abs(sizes[0] / sum(sizes) - 11 / 20) <= 0.05  # the default: 11:9
     again.saved_step = again.step
     again.close()
 
@@ -114,3 +115,15 @@ def test_log_axis_labels_never_pile_up():
         assert len(set(labels)) == len(labels)
         assert all(lo - 1e-9 <= v <= hi + 1e-9 for v in values)
         assert all(math.isfinite(float(t.replace("e", "e"))) for t in labels)
+
+
+def test_controls_carry_weight_decay_dropout_and_leaky_relu(qtbot, window):
+    c = window.controls
+    c.weight_decay.setValue(1e-3)
+    c.dropout.setValue(0.2)
+    c.activation.setCurrentText("leaky_relu")
+    config = c.config()
+    assert (config.weight_decay, config.dropout, config.activation) == (1e-3, 0.2, "leaky_relu")
+    window.reset()
+    qtbot.waitUntil(lambda: window.info.config.dropout == 0.2, timeout=10_000)
+    assert window.info.config.weight_decay == 1e-3 and window.info.layers[0][1] == "leaky_relu"
