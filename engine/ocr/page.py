@@ -6,8 +6,9 @@ later stages assume paper everywhere and roughly level lines, so this stage
 1. looks for the sheet (or whiteboard) at low resolution: the largest bright region, accepted only when
    it is clearly brighter than what surrounds it, bounded by a *sharp* edge (a shadow on a whiteboard is a
    gradual ramp, a sheet edge is a step) and close to a quadrilateral;
-2. with all four corners inside the frame, maps that quadrilateral to an upright rectangle (perspective
-   undone); with the sheet cut by the frame, keeps its region and paints the rest as paper;
+2. with all four edges in view (a corner may lie off the frame: the edges are fitted as straight lines),
+   maps that quadrilateral to an upright rectangle (perspective undone); with a side hidden by the
+   frame, keeps the sheet's region and paints the rest as paper;
 3. measures the text skew on what remains (projection profiles of the ink: the profile across the lines
    is sharpest when it runs along them) and turns the lines level when they tilt more than a little.
 
@@ -30,7 +31,7 @@ from engine.ocr.geometry import (apply_matrix, fit_edges, homography, max_quad, 
 @dataclass
 class PageFit:
     """What the page stage found and how it maps its output (x = column, y = row) back to the work image."""
-    kind: str                  # "sheet": 4 corners seen, perspective undone; "region": sheet cut by the frame;
+    kind: str                  # "sheet": 4 edges seen, perspective undone; "region": sheet cut by the frame;
                                # "frame": no separate sheet (the page fills the photo)
     matrix: np.ndarray         # 3x3, output (x, y, 1) -> work image (x, y, 1) (homogeneous)
     shape: tuple[int, int]     # output rows, cols
