@@ -21,7 +21,7 @@ from scipy import ndimage
 
 from .dataset import NIST36_CLASSES, SIDE, Dataset, split_deterministic
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 # Simplex sans is the block-capital look; "hand" adds the variants many writers use that the fonts lack (barred I,
 # flagged 1, crossed 7 and Z, open 4, G with a spur, curved-back E, ...); the simplex script face adds loopy
 # capitals like many NIST writers', only where they stay legible.
@@ -57,10 +57,7 @@ HAND: dict[str, list[tuple[float, list[list[tuple[float, float]]]]]] = {
           (24, [[(2, -12), (7, 9), (12, -3), (17, 9), (22, -12)]]),  # low middle
           (24, [[(2, -12), *_arc(7, 2, 5, 7, 180, 360), (12, -4), *_arc(17, 2, 5, 7, 180, 360), (22, -12)]])],  # round
     "Y": [(18, [[(3, -12), (10, -1.5)], [(16, -12), (4, 9)]])],  # arm into a long diagonal
-    "0": [(20, [_arc(10, -1.5, 7, 10.5, 0, 360), [(15, -11), (5, 8)]])],  # slashed
     "1": [(18, [[(5, -8), (10, -12), (10, 9)], [(5, 9), (15, 9)]])],
-    "2": [(20, [[(4, -7), (5, -10), (8, -12), (12, -12), (15, -10), (16, -7), (15, -4), (6, 6), (4, 8.5), (1.5, 9),
-                 (0, 7), (1, 4), (4, 3.5), (7, 5.5), (9, 8), (11, 9), (18, 9)]])],  # looped foot
     "3": [(20, [[(4, -12), (16, -12), (9, -3), (11, -3), (14, -2), (16, 0), (17, 3), (16, 6), (14, 8), (11, 9), (8, 9),
                  (5, 8), (3, 6)]])],  # flat top
     "4": [(20, [[(5, -12), (3, 2), (17, 2)], [(14, -6), (14, 9)]]),  # open
@@ -68,7 +65,18 @@ HAND: dict[str, list[tuple[float, list[list[tuple[float, float]]]]]] = {
     "7": [(20, [[(3, -12), (17, -12), (8, 9)], [(7, -2), (16, -2)]])],
     "Z": [(20, [[(3, -12), (17, -12), (3, 9), (17, 9)], [(6, -1), (14, -1)]])],
     "9": [(20, [[(16, -5), (15, -9), (12, -12), (8, -12), (5, -9), (4, -5), (5, -2), (8, 0), (12, 0), (15, -2),
-                 (16, -5), (16, 9)]])],
+                 (16, -5), (16, 9)]]),
+          (20, [_arc(10, -6, 5.5, 6, 0, 360), [(15.5, -6), (15, 4), (13, 8), (9, 9), (6, 8)]])],  # curved tail
+    # Digits get as many hand forms as the letters they are mistaken for (0/O, 2/Z, 5/S, 6/G, 8/X, 9/5).
+    "0": [(20, [_arc(10, -1.5, 7, 10.5, 0, 360), [(15, -11), (5, 8)]]),  # slashed
+          (16, [_arc(8, -1.5, 5, 10.5, 90, 450)])],  # narrow, begun at the top
+    "2": [(20, [[(4, -7), (5, -10), (8, -12), (12, -12), (15, -10), (16, -7), (15, -4), (6, 6), (4, 8.5), (1.5, 9),
+                 (0, 7), (1, 4), (4, 3.5), (7, 5.5), (9, 8), (11, 9), (18, 9)]]),  # looped foot
+          (20, [[*_arc(10, -6.5, 6, 5.5, 160, -30), (3, 9), (17, 9)]])],  # round top, straight diagonal
+    "5": [(20, [[(5, -12), (4.5, -2), *_arc(10, 3.5, 6.5, 5.5, 140, -150)], [(5, -12), (16, -12)]])],  # bar last
+    "6": [(20, [[(14, -12), (5.5, 2), *_arc(10.5, 3.5, 5.5, 5.5, 170, 530)]])],  # straight back into a loop
+    "8": [(20, [[*_arc(10, -7, 5, 5, -10, 220), *_arc(10, 4.5, 6, 4.5, 40, -220), (15, -6)]]),  # one stroke
+          (20, [_arc(10, -7, 4.5, 5, 0, 360), _arc(10, 4, 6, 5, 90, 450)])],  # two stacked rings
 }
 CAP_LINE, BASE_LINE = -12.0, 9.0  # Hershey cap and base lines; y grows downward as in an image
 CAP_HEIGHT = BASE_LINE - CAP_LINE
@@ -173,6 +181,19 @@ class Style:
     jitter: float = 0.035        # per-stroke constant offset: strokes miss their joints
     warp: float = 0.04           # smooth whole-glyph warp (bowl sizes, bar heights)
     wobble_freq: tuple[float, float] = (0.4, 1.5)  # wobble cycles per cap height of stroke length
+    # Real hands vary more than that; these default to off so pages and render_char keep their look.
+    elastic: float = 0.0         # several higher-frequency random plane waves (Simard-style elastic distortion)
+    proportion: float = 0.0      # sd of the middle moving up/down (small top bowl of B, high bar of A) ...
+    taper: float = 0.0           # ... and of top vs bottom width (trapezoid glyphs)
+    trim: float = 0.0            # sd of the length cut off stroke ends: bowls left open (O, 6, 9, B, D)
+    gaps: float = 0.0            # chance per glyph of 1-3 breaks in its strokes (thin pencil, light pressure)
+    pen: tuple[float, float] = (1.2, 2.1)        # pen half width range, px at 32x32 (log-uniform)
+    darkness: tuple[float, float] = (0.92, 1.02)  # ink darkness range (pencil is light: a threshold drops parts)
+
+
+# The default "glyphs" set: the base hand plus a moderate share of the real-hand variation above.
+GLYPH_STYLE = Style(elastic=0.008, proportion=0.08, taper=0.08, trim=0.03, gaps=0.1, pen=(0.9, 2.6),
+                    darkness=(0.8, 1.02))
 
 
 def distort(table: StrokeTable, gid: np.ndarray, rng: np.random.Generator, style: Style = Style()) -> np.ndarray:
@@ -193,6 +214,16 @@ def distort(table: StrokeTable, gid: np.ndarray, rng: np.random.Generator, style
     ph = rng.uniform(0, 2 * np.pi, (n, 1, 2)).astype(np.float32)
     a = rng.normal(0, style.warp, (n, 1, 2)).astype(np.float32)
     pts = pts + a * np.sin((pts[..., None, :] * k).sum(-1) + ph)
+    if style.elastic:  # three shorter waves per axis: local bends a single warp cannot make
+        k = rng.normal(0, 5.0, (n, 1, 2, 3, 2)).astype(np.float32)
+        ph = rng.uniform(0, 2 * np.pi, (n, 1, 2, 3)).astype(np.float32)
+        a = rng.normal(0, style.elastic, (n, 1, 2, 3)).astype(np.float32)
+        pts = pts + (a * np.sin((pts[..., None, None, :] * k).sum(-1) + ph)).sum(-1)
+    if style.proportion or style.taper:  # y runs about -0.5 (cap) .. 0.5 (base)
+        mid = rng.normal(0, style.proportion, (n, 1)).astype(np.float32)
+        tap = rng.normal(0, style.taper, (n, 1)).astype(np.float32)
+        x, y = pts[..., 0], pts[..., 1]
+        pts = np.stack([x * (1 + np.clip(tap, -0.6, 0.6) * y), y + np.clip(mid, -0.5, 0.5) * (0.25 - y ** 2)], -1)
     # Affine: anisotropic scale, slant, rotation.
     theta = np.deg2rad(np.clip(rng.normal(0, style.rotation_deg / 2, n), -style.rotation_deg, style.rotation_deg))
     slant = np.clip(rng.normal(style.slant_mean, style.slant_sd, n), -0.3, 0.45)
@@ -240,13 +271,39 @@ def ink(density: np.ndarray, sigma: float, half_width: np.ndarray | float, edge:
     return np.clip(0.5 + np.log(np.maximum(blurred, 1e-6) / level) * (var / (hw * edge)), 0, 1)
 
 
+def keep_mask(table: StrokeTable, gid: np.ndarray, rng: np.random.Generator, style: Style) -> np.ndarray:
+    """Which centre-line points get inked (n, P): stroke ends trimmed (open bowls) and short breaks (pencil)."""
+    n = len(gid)
+    keep = np.ones(table.valid[gid].shape, bool)
+    if not (style.trim or style.gaps):
+        return keep
+    sid, arc, valid = table.stroke[gid], table.arclen[gid], table.valid[gid]
+    rows = np.arange(n)[:, None]
+    if style.trim:
+        length = np.zeros((n, table.n_strokes), np.float32)
+        np.maximum.at(length, (np.broadcast_to(rows, sid.shape)[valid], sid[valid]), arc[valid])
+        cut = np.abs(rng.normal(0, style.trim, (n, table.n_strokes, 2))).astype(np.float32)
+        cut = np.minimum(cut, 0.3 * length[..., None])  # never trim a stroke away
+        keep &= (arc >= cut[rows, sid, 0]) & (arc <= length[rows, sid] - cut[rows, sid, 1])
+    if style.gaps:
+        count = valid.sum(1)
+        centre = (rng.random((n, 3)) * count[:, None]).astype(np.int64)  # a point index in each glyph
+        width = rng.uniform(0.03, 0.09, (n, 3)).astype(np.float32)
+        on = (rng.random((n, 1)) < style.gaps) & (np.arange(3) < rng.integers(1, 4, (n, 1)))
+        c_sid, c_arc = np.take_along_axis(sid, centre, 1), np.take_along_axis(arc, centre, 1)
+        hole = on[:, None] & (sid[..., None] == c_sid[:, None]) & \
+            (np.abs(arc[..., None] - c_arc[:, None]) < width[:, None] / 2)
+        keep &= ~hole.any(-1)
+    return keep
+
+
 def render_batch(table: StrokeTable, gid: np.ndarray, rng: np.random.Generator,
                  style: Style = Style()) -> np.ndarray:
     """Upright (n, 32, 32) float32 images of glyphs ``gid``, NIST-styled: dark ink on white, fitted and centred."""
     n = len(gid)
     pts = distort(table, gid, rng, style)
-    valid = table.valid[gid]
-    half = rng.uniform(1.2, 2.1, n).astype(np.float32)            # pen half width, px (3-4 px strokes typical)
+    valid = table.valid[gid] & keep_mask(table, gid, rng, style)
+    half = np.exp(rng.uniform(*np.log(style.pen), n)).astype(np.float32)  # pen half width, px
     size = np.clip(rng.normal(25.5, 3.0, n), 19, 31).astype(np.float32)  # ink extent of the larger side, px
     lo = np.where(valid[..., None], pts, np.inf).min(1)
     hi = np.where(valid[..., None], pts, -np.inf).max(1)
@@ -257,7 +314,7 @@ def render_batch(table: StrokeTable, gid: np.ndarray, rng: np.random.Generator,
     pts = (pts - (lo + hi)[:, None] / 2) * scale[:, None, None] + centre[:, None]
     weights = point_weights(pts, table.linked[gid]) * valid
     cover = ink(splat(pts, weights, (SIDE, SIDE)), 1.0, half, edge=rng.uniform(0.8, 1.4, (n, 1, 1)))
-    img = 1 - cover * rng.uniform(0.92, 1.02, (n, 1, 1))
+    img = 1 - cover * rng.uniform(*style.darkness, (n, 1, 1))
     # Mild resampling-style overshoot (NIST values run past [0, 1]) and a little sensor noise.
     sharp = rng.uniform(0, 0.35, (n, 1, 1))
     img = img + sharp * (img - ndimage.gaussian_filter(img, (0, 0.8, 0.8), mode="nearest"))
@@ -292,7 +349,7 @@ def generate(n: int = 10_000, seed: int = 0, fonts: tuple[str, ...] = FONTS,
     gid = table.glyph_id(sample_fonts(y, rng, fonts, weights), y)
     x = np.empty((n, SIDE * SIDE), np.float32)
     for start in range(0, n, chunk):
-        imgs = render_batch(table, gid[start:start + chunk], rng)
+        imgs = render_batch(table, gid[start:start + chunk], rng, GLYPH_STYLE)
         x[start:start + chunk] = imgs.transpose(0, 2, 1).reshape(len(imgs), -1)  # column-major, as from_image
     return x, y
 
@@ -335,6 +392,6 @@ def load_glyphs(n: int = 10_000, seed: int = 0, cache_dir: str | os.PathLike | N
     return Dataset("glyphs", NIST36_CLASSES, train, valid, test)
 
 
-__all__ = ["FONTS", "GENERATOR_VERSION", "HAND", "Style", "StrokeTable", "default_cache_dir", "distort", "font_strokes",
-           "has_glyph", "generate", "ink", "load_glyphs", "n_variants", "point_weights", "render_batch", "render_char",
+__all__ = ["FONTS", "GENERATOR_VERSION", "GLYPH_STYLE", "HAND", "Style", "StrokeTable", "default_cache_dir", "distort", "font_strokes",
+           "has_glyph", "generate", "ink", "keep_mask", "load_glyphs", "n_variants", "point_weights", "render_batch", "render_char",
            "sample_fonts", "splat", "stroke_table"]

@@ -39,7 +39,7 @@ def test_orientation_of_L():
     for row in x[y == NIST36_CLASSES.index("L")]:
         ink = 1 - np.clip(to_image(row), 0, 1)
         ratios.append(ink[16:, :16].sum() / max(ink[:16, 16:].sum(), 1e-3))
-    assert min(ratios) > 1 and np.median(ratios) > 5
+    assert np.quantile(ratios, 0.1) > 1 and np.median(ratios) > 5  # a rare broken or bent L may lean the other way
 
 
 def test_render_char_upright_I_is_tall():
@@ -98,3 +98,47 @@ def test_cache_round_trip_and_corrupt_file(tmp_path, monkeypatch):
     monkeypatch.setenv("BACKPROP_STUDIO_CACHE", str(tmp_path / "env"))
     glyphs.load_glyphs(36, seed=0)
     assert len(list((tmp_path / "env").glob("*.npz"))) == 1
+
+
+def test_real_hand_variation_is_off_by_default():
+    """Style() neither drops points nor draws from the stream, so pages and render_char keep their look."""
+    table = glyphs.stroke_table()
+    gid = np.arange(0, 36 * 3, 3)
+    rng = np.random.default_rng(0)
+    assert glyphs.keep_mask(table, gid, rng, glyphs.Style()).all()
+    assert rng.random() == np.random.default_rng(0).random()
+
+
+def test_breaks_and_trimmed_ends_drop_centre_line_points():
+    table = glyphs.stroke_table()
+    gid = np.arange(len(table.points))
+    valid = table.valid[gid]
+    broken = glyphs.keep_mask(table, gid, np.random.default_rng(1), glyphs.Style(gaps=1.0)) & valid
+    lost = 1 - broken.sum(1) / valid.sum(1)
+    assert (lost > 0).all() and (lost < 0.5).all()  # every glyph broken, none erased
+    trimmed = glyphs.keep_mask(table, gid, np.random.default_rng(1), glyphs.Style(trim=0.2)) & valid
+    kept = trimmed.sum(1) / valid.sum(1)
+    assert kept.min() >= 0.35 and np.median(kept) < 0.95
+    # an O (one closed stroke) trimmed hard is drawn open: its ends are far apart
+    o = table.glyph_id(0, NIST36_CLASSES.index("O"))
+    keep = glyphs.keep_mask(table, np.array([o]), np.random.default_rng(2), glyphs.Style(trim=0.3))[0] & table.valid[o]
+    ends = table.points[o][keep][[0, -1]]
+    assert np.linalg.norm(ends[0] - ends[1]) > 0.1
+
+
+def test_pen_width_range_sets_stroke_thickness():
+    table = glyphs.stroke_table()
+    gid = table.glyph_id(np.zeros(36, int), np.arange(36))
+    thin = glyphs.render_batch(table, gid, np.random.default_rng(0), glyphs.Style(pen=(0.8, 0.8)))
+    thick = glyphs.render_batch(table, gid, np.random.default_rng(0), glyphs.Style(pen=(2.8, 2.8)))
+    assert (thick < 0.5).mean() > 2 * (thin < 0.5).mean()
+
+
+def test_digits_have_several_hand_forms():
+    """Digits are mistaken for their letter twins (0/O, 2/Z, 5/S, 6/G, 8/X, 9/5): give them forms as varied."""
+    for d in "02589":
+        assert glyphs.n_variants("hand", d) >= 1
+    assert glyphs.n_variants("hand", "8") >= 2 and glyphs.n_variants("hand", "0") >= 2
+    upright = glyphs.Style(rotation_deg=0, slant_mean=0, slant_sd=0, aspect_sd=0, wobble=0, jitter=0, warp=0)
+    a, b = (glyphs.render_char("8", "hand", style=upright, variant=v) for v in (0, 1))
+    assert np.abs(a - b).mean() > 0.02

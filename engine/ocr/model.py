@@ -18,7 +18,7 @@ import resources
 from engine.dataset import NIST36_CLASSES, SIDE, Dataset, Split, split_deterministic
 from engine.ocr.normalize import NORM_VERSION, normalize_glyph, normalize_rows
 
-TRAINSET_VERSION = 2
+TRAINSET_VERSION = 3
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = resources.MODEL  # resources/ocr_model.npz, in a checkout or an installed wheel
 # Real handwriting shipped beside the project (never copied into it); $BACKPROP_STUDIO_NIST26 overrides.
@@ -36,7 +36,8 @@ def strong_style():
     make a barred I lean into a Z."""
     from engine.glyphs import Style
     return Style(rotation_deg=12.0, slant_mean=0.08, slant_sd=0.2, aspect_sd=0.3, wobble=0.05, jitter=0.07,
-                 warp=0.14)
+                 warp=0.14, elastic=0.008, proportion=0.1, taper=0.1, trim=0.03, gaps=0.25, pen=(0.8, 2.8),
+                 darkness=(0.8, 1.02))
 
 
 def render_glyphs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,16 +62,36 @@ def affine_jitter(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return ndimage.affine_transform(img, inv, offset=c - inv @ c, order=1, mode="constant", cval=1.0)
 
 
+def augment_real(imgs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Copies of real upright letters (n, 32, 32) as other hands and pens would draw them: affine jitter, a smooth
+    elastic displacement (Simard et al.), thicker or thinner ink (a shifted level before normalize thresholds at
+    0.5) and, for some, 1-3 white specks on the strokes (a pencil line that breaks)."""
+    n = len(imgs)
+    out = np.stack([affine_jitter(im, rng) for im in imgs])
+    field = ndimage.gaussian_filter(rng.uniform(-1, 1, (2, n, SIDE, SIDE)), (0, 0, 4, 4))
+    field *= rng.uniform(0, 1.5, (1, n, 1, 1)) / np.maximum(field.std((2, 3), keepdims=True), 1e-9)
+    grid = np.indices(out.shape, dtype=np.float64)
+    out = ndimage.map_coordinates(out, [grid[0], grid[1] + field[0], grid[2] + field[1]], order=1, cval=1.0)
+    out = out + rng.uniform(-0.2, 0.2, (n, 1, 1))
+    rows, cols = np.indices((SIDE, SIDE))
+    for i in np.nonzero(rng.random(n) < 0.3)[0]:
+        ink = np.argwhere(out[i] < 0.5)
+        for r, c in ink[rng.integers(0, len(ink), rng.integers(1, 4))] if len(ink) > 40 else ():
+            out[i][(rows - r) ** 2 + (cols - c) ** 2 <= rng.uniform(1.0, 2.5)] = 1.0
+    return out.astype(np.float32)
+
+
 def _normalize_images(imgs: np.ndarray) -> np.ndarray:
     return np.stack([normalize_glyph(im).T.reshape(-1) for im in imgs]).astype(np.float32)
 
 
-def build_training_set(n_glyphs: int = 40_000, nist_copies: int = 8, seed: int = 0,
+def build_training_set(n_glyphs: int = 40_000, nist_copies: int = 12, seed: int = 0,
                        nist: Path | None = None) -> Dataset:
     """The "ocr-train" dataset: normalized glyphs (+ augmented NIST letters when the file exists).
 
     NIST letters are split 80/10/10 before augmentation, so valid/test hold only unseen writers' letters
-    in their original form."""
+    in their original form. Digits have no real samples, so as many extra generated digits join the training
+    split as letters gain from NIST: every class then has about the same number of training images."""
     imgs, y = render_glyphs(n_glyphs, seed)
     gx = _normalize_images(imgs)
     g_train, g_valid, g_test = split_deterministic(gx, y, (0.9, 0.05, 0.05), seed)
@@ -81,9 +102,12 @@ def build_training_set(n_glyphs: int = 40_000, nist_copies: int = 8, seed: int =
 
         real = load_mat(path, seed)  # classes A-Z: the same indices as the first 26 of NIST36
         rng = np.random.default_rng(seed + 1)
-        up = [r.reshape(SIDE, SIDE).T for r in real.train.x]
-        aug = [affine_jitter(im, rng) for _ in range(nist_copies - 1) for im in up]
-        parts["train"].append(Split(_normalize_images(np.array(up + aug)), np.tile(real.train.y, nist_copies)))
+        up = np.stack([r.reshape(SIDE, SIDE).T for r in real.train.x])
+        aug = [augment_real(up, rng) for _ in range(nist_copies - 1)]
+        parts["train"].append(Split(_normalize_images(np.concatenate([up, *aug])), np.tile(real.train.y, nist_copies)))
+        digits, dy = render_glyphs(len(real.train) * nist_copies * 36 // 26, seed + 2)  # 10/36 of them are digits
+        keep = dy >= 26
+        parts["train"].append(Split(_normalize_images(digits[keep]), dy[keep]))
         parts["valid"].append(Split(normalize_rows(real.valid.x), real.valid.y))
         parts["test"].append(Split(normalize_rows(real.test.x), real.test.y))
     splits = [Split(np.concatenate([p.x for p in parts[s]]), np.concatenate([p.y for p in parts[s]]))
@@ -151,5 +175,5 @@ def load_classifier(path: str | os.PathLike | None = None) -> Classifier:
     return Classifier(net, tuple(classes), str(path))
 
 
-__all__ = ["Classifier", "DEFAULT_MODEL", "build_training_set", "load_classifier", "load_training_set",
+__all__ = ["Classifier", "DEFAULT_MODEL", "augment_real", "build_training_set", "load_classifier", "load_training_set",
            "nist26_path"]
