@@ -1,7 +1,8 @@
 """backprop-studio command line. No subcommand opens the desktop app.
 
-Thin by design: parse, call engine/ or gui/, print, and map every user error to
-``error: ...`` on stderr with exit code 2 (never a traceback).
+Thin by design: parse, call engine/ or gui/, print. Only the project's own input errors
+(``engine.errors.InputError``) and the OS errors of opening a user's file become ``error: ...`` on
+stderr with exit code 2; anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
@@ -15,15 +16,21 @@ import sys
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
-class UserError(Exception):
-    """A problem with the user's input: printed as one line, exit code 2."""
+from engine.errors import InputError as UserError  # noqa: E402  (the old name; engine.errors is tiny)
+
+# The OS errors of opening a user's file or folder; any other OSError (a full disk, ...) keeps its trace.
+USER_OS_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 
 def emit_json(obj) -> None:
-    print(json.dumps(obj), flush=True)
+    """One JSON line. Strict: a NaN or inf here is a bug upstream, never printed as a result."""
+    print(json.dumps(obj, allow_nan=False), flush=True)
 
 
 # ---- train / gradcheck / bench (engine) -----------------------------------------------------
+
+
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")  # engine.nn.ACTIVATIONS minus the output ones
 
 
 def _hidden_sizes(text: str) -> tuple[int, ...]:
@@ -59,20 +66,31 @@ class Progress:
 
 def cmd_train(args) -> int:
     from engine.checkpoint import save_session
-    from engine.data import load_dataset
+    from engine.datasets import load_dataset
+    from engine.files import check_writable
     from engine.session import BatchEvent, EpochEvent, State, TrainConfig, TrainingSession
 
-    data = load_dataset(args.data, seed=args.seed)
+    # every flag and the --save location are checked before the data loads and long before training ends
+    if not 0 < args.lr_decay <= 1:
+        raise UserError(f"--lr-decay must be in (0, 1] (a factor the learning rate shrinks by), got {args.lr_decay}")
+    if args.save is not None:
+        check_writable(args.save)
     config = TrainConfig(hidden=args.hidden, activation=args.activation, lr=args.lr, batch_size=args.batch_size,
                          epochs=args.epochs, seed=args.seed, momentum=args.momentum, lr_decay=args.lr_decay,
-                         decay_every=args.decay_every)
+                         decay_every=args.decay_every, weight_decay=args.weight_decay, dropout=args.dropout)
+    data = load_dataset(args.data, seed=args.seed)
+    if args.edits:  # relabels/drops kept beside the data (Top losses); the data file itself is unchanged
+        from engine.edits import EditList
+        data = EditList.load(args.edits).apply(data)
     session = TrainingSession(data, config)
     if args.break_on:
         from engine.watch import parse
         session.checks.extend(parse(expr, session) for expr in args.break_on)  # names checked now
     if not args.json:
         print(f"data {data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(data.test)} test, "
-              f"{data.n_classes} classes; network {'-'.join(map(str, session.net.sizes))} {args.activation}")
+              f"{data.n_classes} classes; network {'-'.join(map(str, session.net.sizes))} {args.activation}"
+              + (f", weight decay {config.weight_decay:g}" if config.weight_decay else "")
+              + (f", dropout {config.dropout:g}" if config.dropout else ""))
     progress = Progress(config.epochs * session.batches_per_epoch)
 
     def on_event(event):
@@ -90,10 +108,12 @@ def cmd_train(args) -> int:
     session.subscribe(on_event)
     state = session.run()
     progress.close()
-    if args.save:
+    if args.save is not None:
         save_session(args.save, session)
         if not args.json:
             print(f"saved {args.save}")
+    if args.report:
+        write_train_report(args.report, session, saved=args.save, quiet=args.json)
     if state == State.DIVERGED:
         print(f"error: {session.message}", file=sys.stderr)
         return 1
@@ -107,26 +127,33 @@ def cmd_train(args) -> int:
 
 
 def cmd_gradcheck(args) -> int:
-    from engine.gradcheck import TOLERANCE, check, default_problem
+    from engine.gradcheck import TOLERANCE, check, default_problem, regularization_checks
 
+    if args.entries < 1:
+        raise UserError(f"--entries must be at least 1 (entries checked per parameter tensor), got {args.entries}")
     results = {}
-    for act in ("sigmoid", "tanh", "relu", "linear"):
+    for act in HIDDEN_ACTIVATIONS + ("linear",):
         for loss in ("cross_entropy", "squared_error"):
             net, x, target = default_problem(activation=act, loss=loss)
-            results[(act, loss)] = check(net, x, target, loss, entries=args.entries)
+            results[f"{act}/{loss}"] = check(net, x, target, loss, entries=args.entries)
+    regularized = regularization_checks(entries=args.entries)
     # the reference network (sigmoid + softmax cross-entropy) is the headline; all combinations must pass
-    headline = results[("sigmoid", "cross_entropy")].max_rel_error
+    headline = results["sigmoid/cross_entropy"].max_rel_error
     worst = max(max(r.max_rel_error.values()) for r in results.values())
-    passed = all(r.passed for r in results.values())
+    worst_reg = max(max(r.max_rel_error.values()) for r in regularized.values())
+    passed = all(r.passed for r in (*results.values(), *regularized.values()))
     if args.json:
-        emit_json({"max_rel_error": headline,
-                   "all": {f"{a}/{l}": r.max_rel_error for (a, l), r in results.items()}, "passed": passed})
+        emit_json({"max_rel_error": headline, "all": {k: r.max_rel_error for k, r in results.items()},
+                   "regularization": {k: r.max_rel_error for k, r in regularized.items()}, "passed": passed})
     else:
         print("1024-64-36 sigmoid, softmax cross-entropy (float64, eps 1e-6):")
         for name, err in headline.items():
             print(f"  {name:10s} max relative error {err:.2e}")
-        print(f"all activations x both losses: worst {worst:.2e} (tolerance {TOLERANCE:.0e}) -> "
-              + ("PASS" if passed else "FAIL"))
+        print(f"all activations x both losses: worst {worst:.2e}")
+        print("1024-64-32-36 sigmoid and leaky ReLU, both losses, with dropout 0.5 (fixed mask), weight decay 0.1, both:")
+        for name, r in regularized.items():
+            print(f"  {name:42s} worst {max(r.max_rel_error.values()):.2e}")
+        print(f"tolerance {TOLERANCE:.0e} -> " + ("PASS" if passed else "FAIL"))
     return 0 if passed else 1
 
 
@@ -152,12 +179,19 @@ def add_engine_commands(sub) -> None:
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=3e-3)
     t.add_argument("--hidden", type=_hidden_sizes, default=(64,), help="hidden sizes, comma-separated (e.g. 64,64)")
-    t.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid")
+    t.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="sigmoid")
     t.add_argument("--momentum", type=float, default=0.0)
+    t.add_argument("--weight-decay", type=float, default=0.0, metavar="F",
+                   help="L2 weight decay per example (>= 0; e.g. 1e-3)")
+    t.add_argument("--dropout", type=float, default=0.0, metavar="P",
+                   help="drop each hidden unit with probability P in training (0 <= P < 1)")
     t.add_argument("--lr-decay", type=float, default=1.0, help="multiply the learning rate by this ...")
     t.add_argument("--decay-every", type=int, default=0, help="... every this many epochs")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--edits", metavar="JSON", help="apply an edit list (relabel/drop samples; saved by Top losses)")
     t.add_argument("--save", help="write a checkpoint (.npz) at the end")
+    t.add_argument("--report", metavar="PATH", type=_report_path,
+                   help="write a self-contained HTML report at the end")
     t.add_argument("--break", dest="break_on", action="append", metavar="EXPR",
                    help="watchpoint, e.g. 'saturation(layer1) > 0.9'; stops at the first batch where it holds")
     t.add_argument("--json", action="store_true", help="one JSON object per epoch")
@@ -230,7 +264,7 @@ def add_ocr_commands(sub) -> None:
 
 def cmd_autoencoder(args) -> int:
     from engine.autoencoder import TARGET_PSNR, AutoencoderConfig, make_session
-    from engine.data import load_dataset
+    from engine.datasets import load_dataset
     from engine.session import EpochEvent, State
 
     if args.epochs is not None and args.epochs < 1:
@@ -275,6 +309,115 @@ def add_autoencoder_commands(sub) -> None:
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--json", action="store_true", help="one JSON line per epoch: epoch, loss, valid_psnr, ...")
     a.set_defaults(func=cmd_autoencoder)
+
+
+# ---- explain --------------------------------------------------------------------------------
+
+
+def _ascii(img, ramp=" .:-=+*#%@") -> list[str]:
+    """An upright 32x32 picture as 32 lines (values in [0, 1], 1 = darkest glyph)."""
+    import numpy as np
+
+    idx = np.clip((np.asarray(img) * (len(ramp) - 1)).round().astype(int), 0, len(ramp) - 1)
+    return ["".join(ramp[i] for i in row) for row in idx]
+
+
+def cmd_explain(args) -> int:
+    import numpy as np
+
+    from engine.errors import InputError
+    from engine.explain import explain, load_inputs
+    from engine.ocr.model import load_classifier
+
+    clf = load_classifier(args.model)  # a CheckpointError is an InputError
+    rows, as_is = load_inputs(args.image)
+    if rows.shape[1] != clf.net.sizes[0]:
+        raise InputError(f"{args.image}: inputs have {rows.shape[1]} values; the model takes {clf.net.sizes[0]}")
+    if args.target is not None and args.target not in clf.classes:
+        raise InputError(f"--target {args.target!r} is not a class of the model ({''.join(clf.classes)})")
+    for k, row in enumerate(rows):
+        e = explain(clf.net, clf.classes, row)
+        why = explain(clf.net, clf.classes, row, args.target) if args.target is not None else None
+        if args.json:
+            obj = e.as_json()
+            obj["normalized"] = not as_is
+            obj["model"] = clf.path
+            if why is not None:
+                obj["why"] = {"class": args.target, "probability": round(float(why.probs[why.target]), 6),
+                              "saliency": why.as_json()["saliency"], "occlusion": why.as_json()["occlusion"]}
+            emit_json(obj)
+            continue
+        shown = why or e
+        sal = shown.image(shown.saliency)
+        scale = max(float(np.abs(sal).max()), 1e-12)
+        print(f"input {k}: " if len(rows) > 1 else "", end="")
+        print("top-5: " + "  ".join(f"{c} {p:.3f}" for c, p in e.top(5)))
+        print(f"{'input (ink dark)':34s}saliency for {shown.classes[shown.target]} (+ for it, - against)")
+        left = _ascii(1.0 - np.clip(e.image(e.row), 0, 1))
+        pos = _ascii(np.clip(sal / scale, 0, 1))
+        neg = _ascii(np.clip(-sal / scale, 0, 1), " .:-")
+        for a, p, n in zip(left, pos, neg):
+            print(f"{a}  " + "".join(pc if pc != " " else nc for pc, nc in zip(p, n)))
+    return 0
+
+
+def add_explain_commands(sub) -> None:
+    x = sub.add_parser("explain", help="why the OCR model reads one character as it does: top-5, saliency, occlusion")
+    x.add_argument("image", help="a character crop / image of one character (normalized like an OCR crop), or a .npy "
+                                 "of network inputs (32, 32) or (N, 32, 32) in the layout of the JSON 'input'")
+    x.add_argument("--model", help="model file (default resources/ocr_model.npz)")
+    x.add_argument("--target", metavar="CLASS", help="also explain this class ('why not I?'): JSON key 'why'")
+    x.add_argument("--json", action="store_true",
+                   help='one object per input: "input" (32 rows), "top5", "saliency" (top class), "occlusion", '
+                        '"probs"')
+    x.set_defaults(func=cmd_explain)
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+
+def _report_path(text: str) -> str:
+    """--report is checked before training starts, not after an hour of it."""
+    from engine.files import check_writable
+
+    try:
+        check_writable(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def write_train_report(path, session, saved: str | None = None, quiet: bool = False) -> None:
+    """The report of a run that just ended, from its checkpoint (--save, or a temporary one): the same
+    file as `report` gives."""
+    import tempfile
+
+    from engine.checkpoint import save_session
+    from engine.report import write_report
+
+    if saved:
+        write_report(saved, path)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            save_session(os.path.join(tmp, "session.npz"), session)
+            write_report(os.path.join(tmp, "session.npz"), path, source="an unsaved command-line run")
+    if not quiet:
+        print(f"report {path}")
+
+
+def cmd_report(args) -> int:
+    from engine.report import write_report
+
+    out = args.out or os.path.splitext(args.checkpoint)[0] + ".html"
+    print(write_report(args.checkpoint, out))
+    return 0
+
+
+def add_report_commands(sub) -> None:
+    r = sub.add_parser("report", help="write one self-contained HTML report of a saved training session")
+    r.add_argument("checkpoint", help="a checkpoint saved by train --save or the window (Ctrl+S)")
+    r.add_argument("--out", help="the HTML file (default: the checkpoint's name with .html)")
+    r.set_defaults(func=cmd_report)
 
 
 # ---- gui / screenshot -----------------------------------------------------------------------
@@ -345,7 +488,7 @@ def add_gui_commands(sub) -> None:
     s.add_argument("--steps", type=int, default=750, help="batches to train before the pictures (default 750)")
     s.add_argument("--data", default="glyphs", help="'glyphs' (embedded), a NIST36 folder, .mat, .npz or image folder")
     s.add_argument("--hidden", type=_hidden_sizes, default=(64,), help="hidden sizes, comma-separated (e.g. 64,64)")
-    s.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid")
+    s.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="sigmoid")
     s.add_argument("--lr", type=float, default=3e-3)
     s.add_argument("--epochs", type=int, default=50, help="planned epochs (sets the progress bar)")
     s.set_defaults(func=cmd_screenshot)
@@ -354,17 +497,26 @@ def add_gui_commands(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command")
-    for add in (add_engine_commands, add_ocr_commands, add_autoencoder_commands, add_gui_commands):
+    for add in (add_engine_commands, add_ocr_commands, add_autoencoder_commands, add_explain_commands,
+                add_report_commands,
+                add_gui_commands):
         add(sub)
     return p
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of a user error as one line (an OSError names its file)."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) if hasattr(args, "func") else cmd_gui(args)  # no subcommand: the window
-    except (UserError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (UserError, *USER_OS_ERRORS) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

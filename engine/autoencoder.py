@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.dataset import SIDE, Dataset, Split
+from engine.errors import InputError
 from engine.nn import Network
 from engine.session import TrainConfig, TrainingSession, row_psnr
 
@@ -51,10 +52,9 @@ class AutoencoderConfig:
 # ---- metrics ----------------------------------------------------------------------------------
 
 def psnr(original: np.ndarray, reconstruction: np.ndarray, peak: float = 1.0) -> float:
-    """PSNR in dB of one image (any shape): 10 log10(peak^2 / mean squared error)."""
-    diff = np.asarray(original, np.float64) - np.asarray(reconstruction, np.float64)
-    mse = float(np.mean(diff * diff))
-    return float("inf") if mse == 0 else 10.0 * np.log10(peak * peak / mse)
+    """PSNR in dB of one image (any shape), as ``row_psnr`` measures it (a perfect copy is 100 dB, not inf)."""
+    a, b = np.asarray(original, np.float64).reshape(1, -1), np.asarray(reconstruction, np.float64).reshape(1, -1)
+    return float(row_psnr(a, b, peak)[0])
 
 
 def mean_psnr(x: np.ndarray, recon: np.ndarray) -> float:
@@ -96,7 +96,7 @@ def make_session(data: Dataset, config: AutoencoderConfig | None = None) -> Trai
     config = config or AutoencoderConfig()
     train = augment_shifts(data.train, config.min_train, config.shift, config.seed)
     if len(train) == 0:
-        raise ValueError(f"{data.name}: the training split is empty")
+        raise InputError(f"{data.name}: the training split is empty")
     data = Dataset(data.name, data.classes, train, data.valid, data.test)
     return TrainingSession(data, config.train_config(), init_network(train.x, config.seed))
 

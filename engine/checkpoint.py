@@ -8,14 +8,14 @@ checkpoint keeps parameters, optimizer state, position and history.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from engine.dataset import Dataset
+from engine.errors import InputError
+from engine.files import atomic_write
 from engine.nn import Network
 from engine.session import EpochEvent, State, TrainConfig, TrainingSession
 from engine.stats import LayerStats
@@ -23,24 +23,13 @@ from engine.stats import LayerStats
 FORMAT = "backprop-studio-checkpoint/1"
 
 
-class CheckpointError(ValueError):
-    pass
+class CheckpointError(InputError):
+    """A checkpoint or model file that cannot be used."""
 
 
-def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files owner-only; a saved model is an ordinary file
-        os.replace(tmp, path)  # readers see the old file or the new one, never half of one
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _savez(path, arrays: dict[str, np.ndarray]) -> None:
+    with atomic_write(path) as f:  # readers see the old file or the new one, never half of one
+        np.savez(f, **arrays)
 
 
 def _network_arrays(net: Network, classes, extra: dict) -> dict[str, np.ndarray]:
@@ -51,11 +40,15 @@ def _network_arrays(net: Network, classes, extra: dict) -> dict[str, np.ndarray]
 
 
 def save_network(path, net: Network, classes, extra: dict | None = None) -> None:
-    _atomic_savez(path, _network_arrays(net, classes, extra or {}))
+    _savez(path, _network_arrays(net, classes, extra or {}))
 
 
-def save_session(path, session: TrainingSession) -> None:
+def save_session(path, session: TrainingSession, experiment=None, autoencoder=None) -> None:
+    """``experiment`` and ``autoencoder`` (the window's other runs) are kept for the report only."""
+    from engine.report_data import gather
+
     h = session.history
+    report_meta, report_arrays = gather(session, experiment, autoencoder)
     extra = {
         "config": asdict(session.config),
         "dataset": session.data.name,
@@ -63,12 +56,14 @@ def save_session(path, session: TrainingSession) -> None:
         "epoch_acc": [session._epoch_loss, session._epoch_correct, session._epoch_seen],
         "epochs": [{**{k: v for k, v in asdict(e).items() if k != "layers"},
                     "layers": {n: asdict(s) for n, s in e.layers.items()}} for e in h.epochs],
+        "report": report_meta,
     }
     arrays = _network_arrays(session.net, session.data.classes, extra)
     arrays.update({f"opt/{k}": v for k, v in session.optimizer.state().items()})
     arrays["history/batch_loss"] = np.asarray(h.batch_loss, np.float64)
     arrays["history/batch_acc"] = np.asarray(h.batch_acc, np.float64)
-    _atomic_savez(path, arrays)
+    arrays.update(report_arrays)
+    _savez(path, arrays)
 
 
 def _read(path) -> tuple[dict, dict[str, np.ndarray]]:
@@ -81,9 +76,40 @@ def _read(path) -> tuple[dict, dict[str, np.ndarray]]:
         meta = json.loads(str(arrays.pop("meta")))
     except Exception as exc:  # zip, npy and JSON errors all mean the same thing to the user
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: not a checkpoint (its metadata is a {type(meta).__name__}, not an object)")
     if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format')!r}")
+        raise CheckpointError(f"{path}: unknown checkpoint format {_short(meta.get('format'))}")
     return meta, arrays
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_model(path, meta: dict, arrays: dict) -> None:
+    """A one-line CheckpointError for metadata or weights a network cannot be built from (wrong
+    types, sizes that disagree, NaN/inf weights, class names that do not match the outputs)."""
+    from engine.nn import ACTIVATIONS
+
+    def bad(why: str):
+        raise CheckpointError(f"{path}: unusable model file: {why}")
+
+    sizes, acts, classes = meta.get("sizes"), meta.get("activations"), meta.get("classes")
+    if not (isinstance(sizes, list) and len(sizes) >= 2 and all(type(n) is int and n >= 1 for n in sizes)):
+        bad(f"'sizes' must be a list of at least 2 positive integers, got {_short(sizes)}")
+    if not (isinstance(acts, list) and len(acts) == len(sizes) - 1
+            and all(isinstance(a, str) and a in ACTIVATIONS for a in acts)):
+        bad(f"'activations' must list {len(sizes) - 1} of {', '.join(ACTIVATIONS)}, got {_short(acts)}")
+    if not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
+        bad(f"'classes' must be a list of names, got {_short(classes)}")
+    reconstructs = isinstance(meta.get("config"), dict) and meta["config"].get("loss") == "squared_error"
+    if not reconstructs and len(classes) != sizes[-1]:
+        bad(f"{len(classes)} class names for {sizes[-1]} outputs")
+    for k, v in arrays.items():
+        if k.startswith("param/") and (v.dtype.kind not in "fiu" or not np.isfinite(v).all()):
+            bad(f"{k[len('param/'):]} holds {'NaN or infinite values' if v.dtype.kind in 'fc' else v.dtype} weights")
 
 
 def is_checkpoint(path) -> bool:
@@ -102,10 +128,11 @@ def load_network(path) -> tuple[Network, tuple[str, ...], dict]:
 
 
 def _network_from(path, meta: dict, arrays: dict) -> tuple[Network, tuple[str, ...]]:
+    _check_model(path, meta, arrays)
     try:
         net = Network(meta["sizes"], meta["activations"])
         net.set_params({k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")})
-    except (KeyError, ValueError) as exc:
+    except InputError as exc:  # too large, parameter names or shapes that disagree with the sizes
         raise CheckpointError(f"{path}: inconsistent checkpoint ({exc})") from None
     return net, tuple(meta["classes"])
 
@@ -119,17 +146,28 @@ def load_session(path, data: Dataset) -> TrainingSession:
     if tuple(classes) != tuple(data.classes) or net.sizes[0] != data.n_inputs:
         raise CheckpointError(f"{path}: was trained on {len(classes)} classes / {net.sizes[0]} inputs; "
                               f"the current data has {data.n_classes} / {data.n_inputs}")
-    config = TrainConfig(**meta["config"])
-    session = TrainingSession(data, config, network=net)
-    session.optimizer.load_state({k[len("opt/"):]: v for k, v in arrays.items() if k.startswith("opt/")})
-    pos = meta["position"]
-    session.step, session.epoch, session.batch = pos["step"], pos["epoch"], pos["batch"]
-    session._epoch_loss, session._epoch_correct, session._epoch_seen = meta["epoch_acc"]
-    session.history.batch_loss = arrays["history/batch_loss"].tolist()
-    session.history.batch_acc = arrays["history/batch_acc"].tolist()
-    session.history.epochs = [EpochEvent(**{**e, "layers": {n: LayerStats(**s) for n, s in e["layers"].items()}})
-                              for e in meta["epochs"]]
+    try:  # everything below is read from the file: wrong keys or types are a damaged file, not a bug
+        config = TrainConfig(**meta["config"])
+        session = TrainingSession(data, config, network=net)
+        session.optimizer.load_state({k[len("opt/"):]: v for k, v in arrays.items() if k.startswith("opt/")})
+        pos = meta["position"]
+        session.step, session.epoch, session.batch = (int(pos[k]) for k in ("step", "epoch", "batch"))
+        session._epoch_loss, session._epoch_correct, session._epoch_seen = meta["epoch_acc"]
+        session.history.batch_loss = arrays["history/batch_loss"].tolist()
+        session.history.batch_acc = arrays["history/batch_acc"].tolist()
+        session.history.epochs = [EpochEvent(**{**e, "layers": {n: LayerStats(**s) for n, s in e["layers"].items()}})
+                                  for e in meta["epochs"]]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: damaged training session ({type(exc).__name__}: {exc})") from None
     session.snapshots.clear()
     session.take_snapshot()
+    from engine.report_data import carried_frames
+
+    session.report_frames = carried_frames(meta, arrays)  # the run's first weights, for the next report
     session.state = State.FINISHED if session.epoch >= config.epochs else State.PAUSED
     return session
+
+
+def read_checkpoint(path) -> tuple[dict, dict[str, np.ndarray]]:
+    """(metadata, arrays) of a checkpoint, checked to be one of ours (for the report)."""
+    return _read(path)

@@ -16,13 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from engine.dataset import NIST36_CLASSES, SIDE, Dataset, Split, from_image, split_deterministic
+from engine.errors import InputError
+from engine.files import user_path
+from engine.images import IMAGE_SUFFIXES, to_float, to_gray
 
 SPLITS = ("train", "valid", "test")
 N_PIXELS = SIDE * SIDE
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """A problem with the user's data files: the message is one line and names the file."""
 
 
@@ -53,9 +55,11 @@ def _features(x, where: str, key: str, allow_images: bool = False) -> np.ndarray
         raise DataError(f"{where}: {key} has shape {x.shape}; expected rows of {N_PIXELS} values (32x32){extra}")
     if len(x) == 0:
         raise DataError(f"{where}: {key} is empty")
+    with np.errstate(over="ignore", invalid="ignore"):  # checked after the cast: 1e300 in float64 is inf in float32
+        x = np.ascontiguousarray(x, np.float32)
     if not np.isfinite(x).all():
-        raise DataError(f"{where}: {key} contains NaN or infinite values")
-    return np.ascontiguousarray(x, np.float32)
+        raise DataError(f"{where}: {key} contains NaN, infinite or out-of-range values (beyond float32's ~3.4e38)")
+    return x
 
 
 def _labels(lab, n: int, where: str, key: str) -> tuple[np.ndarray, int | None]:
@@ -70,6 +74,8 @@ def _labels(lab, n: int, where: str, key: str) -> tuple[np.ndarray, int | None]:
             raise DataError(f"{where}: {key} has {len(lab)} labels for {n} rows of data")
         if not (np.isfinite(lab).all() and (lab == np.round(lab)).all() and (lab >= 0).all()):
             raise DataError(f"{where}: {key} is neither one-hot rows nor non-negative integer labels")
+        if len(lab) and lab.max() >= 2 ** 31:  # before the cast, which would wrap it
+            raise DataError(f"{where}: {key} holds label {lab.max():g}; labels are class indices 0..K-1")
         return lab.astype(np.int64), None
     if lab.ndim != 2:
         raise DataError(f"{where}: {key} has shape {lab.shape}; expected integer labels or one-hot rows")
@@ -84,9 +90,16 @@ def _labels(lab, n: int, where: str, key: str) -> tuple[np.ndarray, int | None]:
 
 def _assemble(name: str, where: str, parts: dict[str, list], seed: int, classes=None) -> Dataset:
     """A Dataset from {split: [(x, y, one_hot_width)]}: name the classes, then fill missing splits."""
+    rows = sum(len(y) for ps in parts.values() for _, y, _ in ps)
+    limit = max(len(NIST36_CLASSES), rows)  # more classes than rows: a label is not a class index
     if classes is None:
         k = max(w if w is not None else int(y.max()) + 1 for ps in parts.values() for _, y, w in ps)
+        if k > limit:
+            raise DataError(f"{where}: labels imply {k:,} classes for {rows:,} rows of data; labels must be "
+                            f"class indices 0..K-1 with K at most {limit:,}")
         classes = default_classes(k)
+    elif len(classes) > limit:
+        raise DataError(f"{where}: {len(classes):,} class names for {rows:,} rows of data (at most {limit:,})")
     classes = tuple(str(c) for c in classes)
     present = {}
     for split, ps in parts.items():
@@ -134,7 +147,7 @@ def _read_mat(path: Path) -> dict:
 
 def load_mat(path, seed: int = 0) -> Dataset:
     """One .mat file, or a folder of them, with train_/valid_/test_ data+labels pairs combined by key."""
-    path = Path(path).expanduser()
+    path = user_path(path)
     if path.is_dir():
         files = sorted(path.glob("*.mat"))
         named = [f for f in files if re.search(r"_(train|valid|test)$", f.stem)]
@@ -171,7 +184,7 @@ def load_npz(path, seed: int = 0) -> Dataset:
     which are converted. y: integer labels or one-hot rows. Optional ``classes``: names; otherwise
     36 classes are NIST36, 26 are A-Z and any other count is "0".."K-1".
     """
-    path = Path(path).expanduser()
+    path = user_path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     try:
@@ -199,25 +212,14 @@ def load_npz(path, seed: int = 0) -> Dataset:
 
 # ---- image folder --------------------------------------------------------------------------------
 
-def image_to_row(img: np.ndarray) -> np.ndarray:
+def image_to_row(img: np.ndarray, where: str = "image") -> np.ndarray:
     """Any image -> one NIST row: gray in [0, 1] over white, dark-on-light, padded square, 32x32."""
     from skimage.transform import resize
 
     img = np.asarray(img)
     if img.ndim == 4 or (img.ndim == 3 and img.shape[-1] > 4):
         img = img[0]  # first frame/page of an animation or stack
-    a = img.astype(np.float64)
-    if img.dtype.kind in "ui":
-        a /= {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(img.dtype, max(1.0, a.max()))
-    elif a.size and a.max() > 1:
-        a /= a.max()
-    a = np.nan_to_num(a)
-    if a.ndim == 3:
-        c = a.shape[-1]
-        alpha = a[..., -1] if c in (2, 4) else 1.0
-        gray = a[..., :3] @ [0.2125, 0.7154, 0.0721] if c >= 3 else a[..., 0]
-        a = gray * alpha + (1.0 - alpha)  # composite over a white page
-    a = np.clip(a, 0.0, 1.0)
+    a = to_gray(to_float(img, where)).astype(np.float64)
     if a.mean() < 0.5:
         a = 1.0 - a  # light strokes on dark: flip to the NIST convention
     h, w = a.shape
@@ -232,7 +234,7 @@ def load_image_folder(path, seed: int = 0) -> Dataset:
     """One subfolder per class (its name is the class name), any image format skimage reads."""
     import skimage.io
 
-    path = Path(path).expanduser()
+    path = user_path(path)
     class_dirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
         raise DataError(f"{path}: no .mat files and no class subfolders (one subfolder of images per class)")
@@ -243,9 +245,9 @@ def load_image_folder(path, seed: int = 0) -> Dataset:
                 continue
             try:
                 img = skimage.io.imread(str(f))
-                rows.append(image_to_row(img))
-            except Exception as exc:
+            except Exception as exc:  # imageio/Pillow raise OSError, ValueError, SyntaxError, ... on bad files
                 raise DataError(f"{f}: unreadable image ({_why(exc)})") from None
+            rows.append(image_to_row(img, str(f)))
             labels.append(i)
     if not rows:
         raise DataError(f"{path}: class subfolders contain no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
@@ -275,23 +277,9 @@ def combine(datasets: list[Dataset]) -> Dataset:
     return Dataset("+".join(d.name for d in datasets), union, *(merged(s) for s in SPLITS))
 
 
-def load_dataset(spec: str, seed: int = 0) -> Dataset:
-    """A dataset from a path (.mat, folder of .mat, .npz, image folder), "glyphs", or a '+'-joined list."""
-    spec = spec.strip()
-    if spec == "glyphs":
-        from engine.glyphs import load_glyphs
-
-        return load_glyphs()
-    if spec == "ocr-train":  # the OCR model's set: normalized glyphs + real NIST letters (engine/ocr/model.py)
-        from engine.ocr.model import load_training_set
-
-        return load_training_set()
-    path = Path(spec).expanduser()
-    if "+" in spec and not path.exists():
-        parts = [p.strip() for p in spec.split("+")]
-        if not all(parts):
-            raise DataError(f"{spec}: empty name in a '+'-joined dataset list")
-        return combine([load_dataset(p, seed) for p in parts])
+def load_path(path, seed: int = 0) -> Dataset:
+    """A dataset from a file or folder: .mat, a folder of .mat files, .npz or a folder of class subfolders."""
+    path = user_path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.is_dir():
@@ -302,3 +290,10 @@ def load_dataset(spec: str, seed: int = 0) -> Dataset:
     if suffix == ".npz":
         return load_npz(path, seed)
     raise DataError(f"{path}: unsupported file type {suffix or '(none)'} (expected .mat, .npz or a folder)")
+
+
+def load_dataset(spec: str, seed: int = 0) -> Dataset:
+    """A named dataset, a path or a '+'-joined list: see engine.datasets (kept here for old callers)."""
+    from engine.datasets import load_dataset as load
+
+    return load(spec, seed)

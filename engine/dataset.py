@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.errors import InputError
+
 NIST36_CLASSES: tuple[str, ...] = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 SIDE = 32
 
@@ -39,6 +41,20 @@ class Dataset:
     @property
     def n_classes(self) -> int:
         return len(self.classes)
+
+    def check_trainable(self, classify: bool = True) -> None:
+        """InputError unless a network can learn from this and be measured on held-out rows: at least
+        2 training rows and 1 validation row, and for a classifier at least 2 classes among the
+        training labels (softmax over one class is loss 0, accuracy 100 %, and learns nothing)."""
+        if len(self.train) < 2 or len(self.valid) < 1:
+            raise InputError(f"{self.name}: {len(self.train)} training and {len(self.valid)} validation rows are too "
+                             f"few to train and validate on (give at least 10 rows, or a separate valid split)")
+        if classify:
+            present = np.unique(self.train.y)
+            if self.n_classes < 2 or len(present) < 2:
+                only = self.classes[int(present[0])] if len(present) and present[0] < self.n_classes else "?"
+                raise InputError(f"{self.name}: the training rows hold one class only ({only!r}); "
+                                 f"a classifier needs at least 2")
 
 
 def to_image(row: np.ndarray) -> np.ndarray:

@@ -20,17 +20,25 @@ def _tmp_prefix(path: Path) -> str:
     return f".{path.name}."
 
 
-def _remove_stale(path: Path) -> None:
-    """Temp files of an earlier writer of ``path`` that died before renaming (not ours: they are
-    matched by prefix and suffix only, and a live writer's file is younger than a minute)."""
+# Temp names of the five routines this helper replaced: a killed run of an older version left these.
+_LEGACY = ("{name}*.tmp", "{stem}.*tmp.npz", "{name}.tmp.npz")
+
+
+def _remove_stale(path: Path, min_age: float = 60.0) -> None:
+    """Temp files of an earlier writer of ``path`` that died before renaming. Matched by name only,
+    so a live writer's file is spared by age: it is younger than ``min_age`` seconds."""
+    import glob
     import time
 
-    for old in path.parent.glob(f"{_tmp_prefix(path)}*{_TMP_SUFFIX}"):
-        try:
-            if time.time() - old.stat().st_mtime > 60:
-                old.unlink()
-        except OSError:
-            pass
+    name, stem = glob.escape(path.name), glob.escape(path.stem)
+    patterns = [f"{glob.escape(_tmp_prefix(path))}*{_TMP_SUFFIX}"] + [p.format(name=name, stem=stem) for p in _LEGACY]
+    for pattern in patterns:
+        for old in path.parent.glob(pattern):
+            try:
+                if old != path and time.time() - old.stat().st_mtime > min_age:
+                    old.unlink()
+            except OSError:
+                pass
 
 
 @contextmanager
@@ -41,7 +49,7 @@ def atomic_write(path, mode: str = "wb") -> Iterator[IO]:
     _remove_stale(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path), suffix=_TMP_SUFFIX)
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -54,13 +62,22 @@ def atomic_write(path, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
+def user_path(path) -> Path:
+    """A path the user typed, ``~`` expanded. ``~nobody/x`` (no such user, or no home at all) stays as
+    written, so it ends as "no such file" instead of pathlib's RuntimeError."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        return Path(path)
+
+
 def check_writable(path) -> Path:
     """Fail now, not after an hour of training, when ``path`` cannot be written."""
     from engine.errors import InputError
 
-    path = Path(path)
-    if not str(path).strip():
+    if not str(path).strip():  # before Path(): Path("") is "."
         raise InputError("the save path is empty")
+    path = user_path(path)
     if path.is_dir():
         raise InputError(f"{path} is a folder, not a file")
     parent = path.parent

@@ -383,10 +383,9 @@ def load_glyphs(n: int = 10_000, seed: int = 0, cache_dir: str | os.PathLike | N
     if x is None:
         x, y = generate(n, seed)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-            np.savez(tmp, x=x, y=y)
-            os.replace(tmp, path)
+            from engine.files import atomic_write
+            with atomic_write(path) as f:
+                np.savez(f, x=x, y=y)
         except OSError:
             pass  # a read-only cache only costs speed
     train, valid, test = split_deterministic(x, y, (0.8, 0.1, 0.1), seed)

@@ -4,6 +4,10 @@
 ``weight_errors`` checks *every* weight of one layer, vectorized: perturbing W[i, j] only moves
 column j of that layer's pre-activation by eps * x[:, i], so all i of one column are evaluated
 in a single batched forward pass of the layers above.
+
+Regularization is checked as part of the objective: dropout with a fixed mask (the same mask in
+every perturbed forward pass, so the loss is a smooth function of the weights) and the L2 term
+n * weight_decay/2 * sum ||W||^2 that training adds to the summed batch loss.
 """
 from __future__ import annotations
 
@@ -34,9 +38,10 @@ def entry_errors(a: np.ndarray, b: np.ndarray, floor: float = 1e-3) -> np.ndarra
     return np.abs(a - b) / np.maximum(denom, floor * denom.max() if denom.size and denom.max() > 0 else 1.0)
 
 
-def loss_and_backprop(net: Network, x: np.ndarray, target: np.ndarray, loss: str) -> float:
+def loss_and_backprop(net: Network, x: np.ndarray, target: np.ndarray, loss: str,
+                      masks=None, weight_decay: float = 0.0) -> float:
     """Total loss on (x, target) and fill every layer's dW/db by backprop."""
-    out = net.forward(x)
+    out = net.forward(x, masks)
     if loss == "cross_entropy":
         value, _, dz = cross_entropy(out, target)
         net.backward_preact(dz)
@@ -45,12 +50,17 @@ def loss_and_backprop(net: Network, x: np.ndarray, target: np.ndarray, loss: str
         net.backward(d_out)
     else:
         raise ValueError(f"unknown loss {loss!r}")
+    if weight_decay:
+        net.add_weight_decay(len(x) * weight_decay)
+        value += net.l2_penalty(len(x) * weight_decay)
     return value
 
 
-def _loss_only(net: Network, x: np.ndarray, target: np.ndarray, loss: str) -> float:
-    out = net.forward(x)
-    return cross_entropy(out, target)[0] if loss == "cross_entropy" else squared_error(out, target)[0]
+def _loss_only(net: Network, x: np.ndarray, target: np.ndarray, loss: str, masks=None,
+               weight_decay: float = 0.0) -> float:
+    out = net.forward(x, masks)
+    value = cross_entropy(out, target)[0] if loss == "cross_entropy" else squared_error(out, target)[0]
+    return value + (net.l2_penalty(len(x) * weight_decay) if weight_decay else 0.0)
 
 
 @dataclass
@@ -64,11 +74,14 @@ class CheckResult:
 
 
 def check(net: Network, x: np.ndarray, target: np.ndarray, loss: str = "cross_entropy",
-          entries: int = 100, seed: int = 0) -> CheckResult:
-    """Central differences on up to ``entries`` random entries of each tensor, in float64."""
+          entries: int = 100, seed: int = 0, masks=None, weight_decay: float = 0.0) -> CheckResult:
+    """Central differences on up to ``entries`` random entries of each tensor, in float64.
+    ``masks``: fixed dropout masks (``Network.dropout_masks``); ``weight_decay``: the L2 strength."""
     net = net.astype(np.float64)
     x = np.asarray(x, np.float64)
-    loss_and_backprop(net, x, target, loss)
+    masks = None if masks is None else [np.asarray(m, np.float64) for m in masks]
+    reg = {"masks": masks, "weight_decay": weight_decay}
+    loss_and_backprop(net, x, target, loss, **reg)
     grads = {k: g.copy() for k, g in net.grads().items()}
     rng = np.random.default_rng(seed)
     errors, counts = {}, {}
@@ -79,9 +92,9 @@ def check(net: Network, x: np.ndarray, target: np.ndarray, loss: str = "cross_en
         for n, i in enumerate(idx):
             old = flat[i]
             flat[i] = old + EPS
-            plus = _loss_only(net, x, target, loss)
+            plus = _loss_only(net, x, target, loss, **reg)
             flat[i] = old - EPS
-            minus = _loss_only(net, x, target, loss)
+            minus = _loss_only(net, x, target, loss, **reg)
             flat[i] = old
             numeric[n] = (plus - minus) / (2 * EPS)
         errors[name] = tensor_error(numeric, grads[name].reshape(-1)[idx])
@@ -109,6 +122,20 @@ def weight_errors(net: Network, x: np.ndarray, target: np.ndarray, layer: int = 
     ``backprop_grad`` lets a caller check a gradient computed some other way (the GUI's
     gradient-check view uses it to show that a broken backward pass is caught). ``progress(done,
     total)`` is called after each unit (column of W); an exception it raises cancels the check."""
+    steps = iter_weight_errors(net, x, target, layer, loss, backprop_grad)
+    while True:
+        try:
+            done, total = next(steps)
+        except StopIteration as end:
+            return end.value
+        if progress is not None:
+            progress(done, total)
+
+
+def iter_weight_errors(net: Network, x: np.ndarray, target: np.ndarray, layer: int = 0,
+                       loss: str = "cross_entropy", backprop_grad: np.ndarray | None = None):
+    """``weight_errors`` one column of W at a time: yields (columns done, columns) and returns the
+    WeightCheck, so a scheduler can pause or cancel it between columns (engine.jobs.gradcheck_job)."""
     net = net.astype(np.float64)
     x = np.asarray(x, np.float64)
     loss_and_backprop(net, x, target, loss)
@@ -138,8 +165,7 @@ def weight_errors(net: Network, x: np.ndarray, target: np.ndarray, layer: int = 
             else:
                 losses.append(((a - target[None]) ** 2).sum(axis=(1, 2)))
         numeric[:, j] = (losses[0] - losses[1]) / (2 * EPS)
-        if progress is not None:
-            progress(j + 1, L.W.shape[1])
+        yield j + 1, L.W.shape[1]
     return WeightCheck(entry_errors(numeric, analytic), tensor_error(numeric, analytic))
 
 
@@ -153,3 +179,19 @@ def default_problem(sizes=(1024, 64, 36), activation: str = "sigmoid", loss: str
     y = rng.integers(0, sizes[-1], n)
     target = y if loss == "cross_entropy" else one_hot(y, sizes[-1], np.float64)
     return net, x, target
+
+
+def regularization_checks(entries: int = 100, seed: int = 0) -> dict[str, CheckResult]:
+    """The regularizers on the reference shape: dropout with a fixed mask, L2 weight decay, and
+    both together on leaky ReLU, for both losses. The strengths are large on purpose (a weak term
+    would hide an error in its gradient under the data loss's)."""
+    rng = np.random.default_rng(seed + 1)
+    results = {}
+    for act in ("sigmoid", "leaky_relu"):
+        for loss in ("cross_entropy", "squared_error"):
+            net, x, target = default_problem(sizes=(1024, 64, 32, 36), activation=act, loss=loss, seed=seed)
+            masks = net.dropout_masks(len(x), 0.5, rng)
+            for name, reg in (("dropout 0.5", {"masks": masks}), ("weight decay 0.1", {"weight_decay": 0.1}),
+                              ("both", {"masks": masks, "weight_decay": 0.1})):
+                results[f"{act}/{loss}/{name}"] = check(net, x, target, loss, entries, seed, **reg)
+    return results

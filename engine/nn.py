@@ -4,6 +4,10 @@ One idea: a Network is a list of Dense layers; forward caches exactly what backw
 (the layer input and the activation output), backward fills ``dW``/``db`` on every layer and
 returns the gradient for the input. Activation derivatives are written in terms of the
 *output* a = f(z), so nothing else has to be kept.
+
+Regularization lives here too, as part of the objective so the gradient check covers it:
+inverted dropout (a fixed 0 or 1/keep mask per hidden unit and row, given to ``forward``) and
+L2 weight decay (``add_weight_decay``: the gradient of n * lambda/2 * sum ||W||^2).
 """
 from __future__ import annotations
 
@@ -12,6 +16,9 @@ from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
+
+from engine.errors import InputError
+from engine.optim import axpy
 
 # ---- activations: forward f(z) in place, derivative from the output a ---------------------
 # Derivatives may overwrite g (the incoming gradient): it is a fresh temporary on every path.
@@ -32,18 +39,34 @@ def _sigmoid_grad(a, g):
     return g
 
 
-def _softmax(z):
-    # stable: subtract the row max first (softmax is shift invariant)
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
+LEAKY_SLOPE = 0.01  # leaky ReLU: f(z) = z for z > 0, 0.01 z otherwise (a unit can never die)
+
+
+def _leaky_relu(z):
+    np.multiply(z, LEAKY_SLOPE, out=z, where=z < 0)
     return z
 
+
+def _leaky_relu_grad(a, g):
+    np.multiply(g, LEAKY_SLOPE, out=g, where=a <= 0)  # a and z share their sign
+    return g
+
+
+def _softmax(z):
+    # stable: subtract the row max first (softmax is shift invariant); row sums as a GEMV
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= np.dot(z, _ones(z.shape[1], z.dtype))[:, None]
+    return z
+
+
+MAX_PARAMS = 50_000_000  # 200 MB of float32 weights; gradients, momentum and snapshots multiply it
 
 ACTIVATIONS = {
     "sigmoid": (_sigmoid, _sigmoid_grad),
     "tanh": (lambda z: np.tanh(z, out=z), lambda a, g: g * (1.0 - a * a)),
     "relu": (lambda z: np.maximum(z, 0.0, out=z), lambda a, g: g * (a > 0)),
+    "leaky_relu": (_leaky_relu, _leaky_relu_grad),
     "linear": (lambda z: z, lambda a, g: g),
     # Jacobian-vector product; the fused cross-entropy path below avoids it during training
     "softmax": (_softmax, lambda a, g: a * (g - (g * a).sum(axis=1, keepdims=True))),
@@ -55,9 +78,15 @@ def _ones(n: int, dtype) -> np.ndarray:
     return np.ones(n, dtype)
 
 
+@lru_cache(maxsize=16)
+def _arange(n: int) -> np.ndarray:
+    return np.arange(n)
+
+
 @dataclass
 class Dense:
-    """y = f(x @ W + b). Caches x (input) and a (output) for backward."""
+    """y = f(x @ W + b), times a dropout mask when one is set. Caches x (input), a (the
+    activation output, before dropout: what saturation is measured on) and the mask."""
 
     name: str
     W: np.ndarray
@@ -67,10 +96,11 @@ class Dense:
     db: np.ndarray = field(init=False, repr=False)
     x: np.ndarray | None = field(default=None, init=False, repr=False)
     a: np.ndarray | None = field(default=None, init=False, repr=False)
+    drop: np.ndarray | None = field(default=None, init=False, repr=False)  # 0 or 1/keep, shaped like a
 
     def __post_init__(self):
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")
+            raise InputError(f"unknown activation {self.activation!r}; choose from {', '.join(ACTIVATIONS)}")
         self.dW = np.zeros_like(self.W)
         self.db = np.zeros_like(self.b)
 
@@ -86,7 +116,7 @@ class Dense:
         z = np.dot(x, self.W)
         z += self.b
         self.a = ACTIVATIONS[self.activation][0](z)
-        return self.a
+        return self.a if self.drop is None else self.a * self.drop
 
     def backward_preact(self, dz: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         """Given dL/dz, fill dW and db; return dL/dx (skipped for the first layer in training)."""
@@ -107,9 +137,13 @@ class Network:
 
     def __init__(self, sizes: Sequence[int], activations: Sequence[str], seed: int = 0, dtype=np.float32):
         if len(activations) != len(sizes) - 1:
-            raise ValueError(f"{len(sizes) - 1} layers need {len(sizes) - 1} activations, got {len(activations)}")
+            raise InputError(f"{len(sizes) - 1} layers need {len(sizes) - 1} activations, got {len(activations)}")
         if any(int(s) < 1 for s in sizes):
-            raise ValueError(f"layer sizes must be positive, got {list(sizes)}")
+            raise InputError(f"layer sizes must be positive, got {list(sizes)}")
+        n_params = sum(int(a) * int(b) + int(b) for a, b in zip(sizes, sizes[1:]))
+        if n_params > MAX_PARAMS:
+            raise InputError(f"a {'-'.join(map(str, sizes))} network has {n_params:,} parameters; "
+                             f"the limit is {MAX_PARAMS:,} (it must fit in memory with its gradients)")
         rng = np.random.default_rng(seed)
         n = len(activations)
         self.layers = [
@@ -154,10 +188,10 @@ class Network:
         """Copy values in (keeps array identity, so optimizers holding references stay valid)."""
         own = self.params()
         if set(own) != set(params):
-            raise ValueError(f"parameter names differ: expected {sorted(own)}, got {sorted(params)}")
+            raise InputError(f"parameter names differ: expected {sorted(own)}, got {sorted(params)}")
         for k, v in params.items():
             if own[k].shape != np.shape(v):
-                raise ValueError(f"{k} has shape {np.shape(v)}, expected {own[k].shape}")
+                raise InputError(f"{k} has shape {np.shape(v)}, expected {own[k].shape}")
             own[k][...] = v
 
     def astype(self, dtype) -> "Network":
@@ -168,11 +202,35 @@ class Network:
 
     # -- computation ----------------------------------------------------------------------------
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, x: np.ndarray, masks: Sequence[np.ndarray] | None = None) -> np.ndarray:
+        """Outputs for a batch. ``masks`` (training only): one inverted-dropout mask per hidden
+        layer, kept for the backward pass; without it no unit is dropped."""
         h = np.asarray(x, self.dtype)
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
+            layer.drop = masks[i] if masks is not None and i < len(self.layers) - 1 else None
             h = layer.forward(h)
         return h
+
+    def dropout_masks(self, n: int, p: float, rng: np.random.Generator) -> list[np.ndarray]:
+        """Inverted dropout for n rows: each hidden unit kept with probability 1 - p and then
+        scaled by 1/(1 - p), so the expected activation is unchanged and evaluation needs no mask."""
+        keep = 1.0 - p
+        masks = []
+        for layer in self.layers[:-1]:
+            m = rng.random((n, layer.W.shape[1]), dtype=np.float64) < keep
+            masks.append(m.astype(self.dtype) * self.dtype.type(1.0 / keep))
+        return masks
+
+    def add_weight_decay(self, strength: float) -> None:
+        """dW += strength * W on every layer (not the biases): the gradient of the L2 term
+        strength/2 * sum ||W||^2. Training passes n * weight_decay, so the decay per example
+        does not depend on the batch size (the loss is summed over the batch)."""
+        for layer in self.layers:
+            axpy(layer.W.reshape(-1), layer.dW.reshape(-1), strength)
+
+    def l2_penalty(self, strength: float) -> float:
+        """strength/2 * sum ||W||^2, the term whose gradient add_weight_decay adds."""
+        return 0.5 * strength * sum(float(np.vdot(l.W, l.W)) for l in self.layers)
 
     def backward(self, d_out: np.ndarray) -> np.ndarray:
         """Backprop dL/d(output) through every layer (the general path, used by gradient checks)."""
@@ -184,16 +242,19 @@ class Network:
             layer = self.layers[i]
             da = layer.backward_preact(dz, need_dx=need_dx or i > 0)
             if i > 0:
-                dz = self.layers[i - 1].activation_grad(da)
+                below = self.layers[i - 1]
+                if below.drop is not None:
+                    da *= below.drop  # a dropped unit passed nothing on, so it gets no gradient
+                dz = below.activation_grad(da)
         return da
 
     def predict(self, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
         """Outputs for many rows in chunks (bounded memory), without touching the training caches."""
-        saved = [(l.x, l.a) for l in self.layers]
+        saved = [(l.x, l.a, l.drop) for l in self.layers]
         out = np.concatenate([self.forward(x[i:i + chunk]).copy() for i in range(0, len(x), chunk)]) \
             if len(x) else np.zeros((0, self.sizes[-1]), self.dtype)
-        for l, (lx, la) in zip(self.layers, saved):
-            l.x, l.a = lx, la
+        for l, (lx, la, ld) in zip(self.layers, saved):
+            l.x, l.a, l.drop = lx, la, ld
         return out
 
 
@@ -208,7 +269,7 @@ def cross_entropy(probs: np.ndarray, y: np.ndarray) -> tuple[float, int, np.ndar
     The loss is not clipped: a true-class probability that underflows to 0 (logits ~90 apart)
     gives inf, which is how an exploding run announces itself.
     """
-    rows = np.arange(len(y))
+    rows = _arange(len(y))
     p_true = probs[rows, y]
     with np.errstate(divide="ignore"):
         loss = -float(np.log(p_true).sum())

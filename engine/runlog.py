@@ -9,19 +9,19 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Sequence
 
+from engine.errors import InputError
+from engine.files import atomic_write
 from engine.session import EpochEvent, History, TrainConfig, TrainingSession
 from engine.stats import LayerStats
 
 FORMAT = "backprop-studio-runlog/1"
 
 
-class RunLogError(ValueError):
+class RunLogError(InputError):
     """A run log that cannot be read: one line naming the file."""
 
 
@@ -82,7 +82,9 @@ def to_json(log: RunLog) -> dict:
 def save_json(path, run: TrainingSession | RunLog, name: str = "") -> None:
     """Write the log atomically (a crash never leaves half a file)."""
     log = run if isinstance(run, RunLog) else run_log(run, name)
-    _atomic_write(Path(path), json.dumps(to_json(log), allow_nan=False, indent=1))
+    text = json.dumps(to_json(log), allow_nan=False, indent=1)
+    with atomic_write(path, "w") as f:
+        f.write(text)
 
 
 def from_json(d: dict, where: str = "run log") -> RunLog:
@@ -138,7 +140,7 @@ def save_csv(path, columns: dict[str, Sequence[float]]) -> None:
     names = list(columns)
     n = max((len(c) for c in columns.values()), default=0)
     rows = [[_cell(columns[k], i) for k in names] for i in range(n)]
-    with _atomic_open(Path(path)) as f:
+    with atomic_write(path, "w") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(names)
         w.writerows(rows)
@@ -166,31 +168,3 @@ def _cell(column: Sequence[float], i: int) -> str:
         return ""
     v = column[i]
     return repr(float(v)) if isinstance(v, float) else str(v)
-
-
-# ---- atomic files ------------------------------------------------------------------------------------
-
-class _atomic_open:
-    """open(path, "w") that replaces the file only when the block succeeds."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-        self.f = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        return self.f
-
-    def __exit__(self, kind, exc, tb):
-        self.f.close()
-        if kind is None:
-            os.replace(self.tmp, self.path)
-        else:
-            Path(self.tmp).unlink(missing_ok=True)
-        return False
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    with _atomic_open(path) as f:
-        f.write(text)

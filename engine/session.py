@@ -12,11 +12,18 @@ For squared error every "acc" field (BatchEvent.acc, EpochEvent.train_acc/valid_
 History.batch_acc) holds the mean per-image PSNR in dB (peak 1.0) instead of an accuracy,
 so curves, checks and logs work unchanged.
 
-Determinism: epoch e visits the training set in the order ``default_rng([seed, e])``, so a
-checkpoint (params, optimizer state, epoch, batch) resumes to bit-identical training.
+Determinism: epoch e visits the training set in the order ``default_rng([seed, e])`` and batch b
+of it draws its dropout masks from ``default_rng([seed, e, b, DROPOUT_STREAM])``, so a checkpoint
+(params, optimizer state, epoch, batch) resumes to bit-identical training.
+
+Regularization: ``weight_decay`` is L2 in the objective (the gradient gets n * weight_decay * W per
+batch of n; see ``Network.add_weight_decay``): it is what the gradient check verifies and what the
+gradient views show, and with momentum it is classic L2, the same as SGD's coupled weight decay.
+The reported loss is the data loss only, so runs with and without decay compare on one scale.
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field, fields
@@ -26,9 +33,13 @@ from typing import Callable
 import numpy as np
 
 from engine.dataset import Dataset, Split
-from engine.nn import Network, cross_entropy, squared_error
+from engine.errors import InputError
+from engine.nn import ACTIVATIONS, Network, cross_entropy, squared_error
 from engine.optim import LRSchedule, make_optimizer
 from engine.stats import LayerStats, StatsMean, confusion_matrix, divergence_report, network_stats
+
+
+DROPOUT_STREAM = 1  # tells the dropout seeds apart from the data-order seeds
 
 
 @dataclass
@@ -46,24 +57,33 @@ class TrainConfig:
     max_snapshots: int = 200  # older snapshots are thinned beyond this
     loss: str = "cross_entropy"  # or "squared_error": reconstruct the input (autoencoder)
     output: str = ""  # output activation; "" picks softmax for cross-entropy, sigmoid for squared error
+    weight_decay: float = 0.0  # L2 strength per example (see the module docstring)
+    dropout: float = 0.0  # probability of dropping each hidden unit in training (inverted dropout)
 
     def __post_init__(self):
         self.hidden = tuple(int(h) for h in self.hidden)
         if self.loss not in ("cross_entropy", "squared_error"):
-            raise ValueError(f"unknown loss {self.loss!r}; choose cross_entropy or squared_error")
+            raise InputError(f"unknown loss {self.loss!r}; choose cross_entropy or squared_error")
         if not self.output:
             self.output = "softmax" if self.loss == "cross_entropy" else "sigmoid"
         if self.loss == "cross_entropy" and self.output != "softmax":
-            raise ValueError(f"cross-entropy needs a softmax output, got {self.output!r}")
+            raise InputError(f"cross-entropy needs a softmax output, got {self.output!r}")
         checks = [(self.lr > 0 and np.isfinite(self.lr), f"learning rate must be positive, got {self.lr}"),
                   (self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}"),
-                  (self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}"),
+                  (self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}"),
+                  (0 < self.lr_decay < np.inf, f"the learning-rate decay must be a positive factor, got {self.lr_decay}"),
+                  (self.decay_every >= 0, f"decay every must be >= 0 epochs (0: never), got {self.decay_every}"),
+                  (self.seed >= 0, f"the seed must be >= 0, got {self.seed}"),
                   (all(h >= 1 for h in self.hidden), f"hidden sizes must be positive, got {self.hidden}"),
                   (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
+                  (self.activation in ACTIVATIONS, f"unknown activation {self.activation!r}; choose from "
+                                                   f"{', '.join(ACTIVATIONS)}"),
+                  (0 <= self.weight_decay < np.inf, f"weight decay must be >= 0, got {self.weight_decay}"),
+                  (0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}"),
                   (self.max_snapshots >= 3, "max_snapshots must be at least 3 (first, middle, latest)")]
         for ok, message in checks:
             if not ok:
-                raise ValueError(message)
+                raise InputError(message)
 
 
 class State(str, Enum):
@@ -75,7 +95,15 @@ class State(str, Enum):
     STOPPED = "stopped"
 
 
-@dataclass
+class PauseReason(str, Enum):
+    """Why training paused, typed (the message says the details): the window reacts to each differently."""
+    USER = "user"  # Pause pressed (or a stop between two slices of time)
+    WATCHPOINT = "watchpoint"  # a check in ``session.checks`` held
+    DIVERGENCE = "divergence"  # the loss became NaN/inf (the session is over)
+    BUDGET = "budget"  # a requested number of batches (or an epoch) was done
+
+
+@dataclass(slots=True)
 class BatchEvent:
     step: int  # global batch count after this batch (1-based)
     epoch: int  # 0-based epoch this batch belongs to
@@ -84,6 +112,10 @@ class BatchEvent:
     acc: float  # accuracy, or mean per-image PSNR in dB for squared error
     lr: float
     layers: dict[str, LayerStats]
+
+
+_DONE = (State.DIVERGED, State.STOPPED)  # states that end training for good
+_ACTIVE = (State.RUNNING, State.PAUSED)
 
 
 @dataclass
@@ -107,6 +139,7 @@ class EpochEvent:
 class StateEvent:
     state: State
     message: str = ""
+    reason: PauseReason | None = None  # for PAUSED and DIVERGED
 
 
 @dataclass
@@ -137,6 +170,7 @@ class TrainingSession:
         self.config = config or TrainConfig()
         self.data = data
         self.reconstruct = self.config.loss == "squared_error"  # target is the input itself
+        data.check_trainable(classify=not self.reconstruct)
         self.net = network or Network.mlp(data.n_inputs, self.config.hidden,
                                           data.n_inputs if self.reconstruct else data.n_classes,
                                           self.config.activation, self.config.output, seed=self.config.seed)
@@ -144,6 +178,7 @@ class TrainingSession:
         self.schedule = LRSchedule(self.config.lr, self.config.lr_decay, self.config.decay_every)
         self.state = State.IDLE
         self.message = ""  # why we are paused/diverged (a watchpoint, a diagnosis)
+        self.pause_reason: PauseReason | None = None  # the same, typed
         self.step = 0
         self.epoch = 0  # completed epochs
         self.batch = 0  # next batch within the current epoch
@@ -178,7 +213,14 @@ class TrainingSession:
 
     def _set_state(self, state: State, message: str = "") -> None:
         self.state, self.message = state, message
-        self._emit(StateEvent(state, message))
+        self.pause_reason = (PauseReason.DIVERGENCE if state == State.DIVERGED else
+                             (PauseReason.WATCHPOINT if message else PauseReason.USER) if state == State.PAUSED
+                             else None)
+        self._emit(StateEvent(state, message, self.pause_reason))
+
+    def set_state(self, state: State, message: str = "") -> None:
+        """For a driver that steps batch by batch itself (engine.jobs.SessionJob): announce the state."""
+        self._set_state(state, message)
 
     @property
     def batches_per_epoch(self) -> int:
@@ -234,36 +276,45 @@ class TrainingSession:
         return self.state
 
     def step_batch(self) -> BatchEvent | None:
-        """One SGD step on the next batch, with full instrumentation."""
+        """One SGD step on the next batch, with full instrumentation. This is the hot path: every
+        statistic is measured on every batch, so the bookkeeping around the matrix products is
+        kept to plain attribute reads (see ``python main.py bench``)."""
         with self._lock:
-            if self.done:
+            config = self.config
+            if self.epoch >= config.epochs or self.state in _DONE:
                 return None
-            if self.state not in (State.RUNNING, State.PAUSED) or self.message:
+            if self.message or self.state not in _ACTIVE:
                 self.state, self.message = State.PAUSED, ""
-            train, bs = self.data.train, self.config.batch_size
+            train, bs = self.data.train, config.batch_size
             if self.batch == 0 or self._order is None:
-                self._order = np.random.default_rng([self.config.seed, self.epoch]).permutation(len(train))
+                self._order = np.random.default_rng([config.seed, self.epoch]).permutation(len(train))
                 self._epoch_start = time.perf_counter()
+                self._batches, self._lr = -(-len(train) // bs), self.schedule.at(self.epoch)
             idx = self._order[self.batch * bs:(self.batch + 1) * bs]
             x, y = train.x[idx], train.y[idx]
+            n = len(idx)
 
-            out = self.net.forward(x)
+            masks = None
+            if config.dropout:
+                rng = np.random.default_rng([config.seed, self.epoch, self.batch, DROPOUT_STREAM])
+                masks = self.net.dropout_masks(n, config.dropout, rng)
+            out = self.net.forward(x, masks)
             if self.reconstruct:
                 loss, d_out = squared_error(out, x)
                 correct = float(row_psnr(x, out).sum())  # "correct" sums per-image PSNR here
                 dz = self.net.layers[-1].activation_grad(d_out)
             else:
                 loss, correct, dz = cross_entropy(out, y)
-            if not np.isfinite(loss):
-                self._diverge(BatchEvent(self.step + 1, self.epoch, self.batch, loss / len(y), float("nan"),
-                                         self.lr, {}))
+            lr = self._lr
+            if not math.isfinite(loss):
+                self._diverge(BatchEvent(self.step + 1, self.epoch, self.batch, loss / n, float("nan"), lr, {}))
                 return None
             self.net.backward_preact(dz)
+            if config.weight_decay:
+                self.net.add_weight_decay(n * config.weight_decay)
             stats = network_stats(self.net)
-            lr = self.lr
             self.optimizer.step(self.net.flat_pairs(), lr)
 
-            n = len(y)
             self.step += 1
             event = BatchEvent(self.step, self.epoch, self.batch, loss / n, correct / n, lr, stats)
             self.history.batch_loss.append(event.loss)
@@ -274,11 +325,13 @@ class TrainingSession:
             self._epoch_seen += n
             self.batch += 1
             self._emit(event)
-            if self.batch >= self.batches_per_epoch:
+            if self.batch >= self._batches:
                 self._end_epoch()
-                if self.epoch >= self.config.epochs:
+                if self.state == State.DIVERGED:
+                    return event
+                if self.epoch >= config.epochs:
                     self._set_state(State.FINISHED)
-            elif self.config.snapshot_every and self.step % self.config.snapshot_every == 0:
+            elif config.snapshot_every and self.step % config.snapshot_every == 0:
                 self.take_snapshot()
             for check in self.checks:
                 reason = check(self, event)
@@ -288,7 +341,7 @@ class TrainingSession:
                     break
             return event
 
-    def _diverge(self, event: BatchEvent) -> None:
+    def _diverge(self, event: BatchEvent, where: str = "") -> None:
         """Stop for good with a diagnosis; a watchpoint on the loss (e.g. 'loss is nan') still
         reports first. Layer statistics are not measured on this batch (no backward pass)."""
         reasons = []
@@ -299,11 +352,15 @@ class TrainingSession:
                 pass
         reason = next((r for r in reasons if r), "")
         self._set_state(State.DIVERGED, (f"{reason}; " if reason else "")
-                        + f"diverged at epoch {self.epoch + 1}, batch {self.batch + 1}: "
+                        + f"diverged at {where or f'epoch {self.epoch + 1}, batch {self.batch + 1}'}: "
                         + divergence_report(self.net, event.loss, self.lr))
 
     def _end_epoch(self) -> None:
         valid_loss, valid_acc, self.valid_pred = self.evaluate(self.data.valid)
+        if not (np.isfinite(valid_loss) and np.isfinite(valid_acc)):  # the held-out rows can explode first
+            self._diverge(BatchEvent(self.step, self.epoch, self.batch - 1, valid_loss, valid_acc, self.lr, {}),
+                          f"the end of epoch {self.epoch + 1} (on the validation rows)")
+            return
         self.epoch += 1
         self.batch = 0
         event = EpochEvent(self.epoch, self._epoch_loss / max(self._epoch_seen, 1),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from engine.errors import InputError
 from engine.gradcheck import loss_and_backprop
 from engine.session import EpochEvent, History, Snapshot, TrainConfig, TrainingSession, thin
 from engine.stats import LayerStats, confusion_matrix, network_stats
@@ -39,7 +40,7 @@ def set_memory_cap(session: TrainingSession, max_bytes: int = DEFAULT_MAX_BYTES)
     per = max([params * (2 if session.config.momentum > 0 else 1)] + [snapshot_nbytes(s) for s in session.snapshots])
     count = int(max_bytes // per)
     if count < 3:  # session.thin cannot shrink fewer than 4 snapshots
-        raise ValueError(f"a snapshot cap of {max_bytes:,} bytes holds fewer than 3 snapshots of {per:,} bytes")
+        raise InputError(f"a snapshot cap of {max_bytes:,} bytes holds fewer than 3 snapshots of {per:,} bytes")
     session.config.max_snapshots = count
     snaps = session.snapshots
     while len(snaps) > count:  # thin exactly as the session does
@@ -122,14 +123,14 @@ def branch(session: TrainingSession, snapshot: int | Snapshot, **changes) -> Tra
     base rate, as in TrainConfig. Changing the batch size mid-epoch resumes at the same example."""
     snap = session.snapshots[snapshot] if isinstance(snapshot, int) else snapshot
     if not any(s is snap for s in session.snapshots):
-        raise ValueError("that snapshot does not belong to this session (it may have been thinned)")
+        raise InputError("that snapshot does not belong to this session (it may have been thinned)")
     known = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(changes) - known)
     if unknown:
-        raise ValueError(f"unknown setting(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
+        raise InputError(f"unknown setting(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
     shape = [k for k in _SHAPE_FIELDS if k in changes and changes[k] != getattr(session.config, k)]
     if shape:
-        raise ValueError(f"a branch keeps the network's shape; cannot change {', '.join(shape)}")
+        raise InputError(f"a branch keeps the network's shape; cannot change {', '.join(shape)}")
     config = replace(session.config, **changes)
     new = TrainingSession(session.data, config, session.net.astype(session.net.dtype))
     h = session.history

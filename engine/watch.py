@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.errors import InputError
 from engine.stats import confusion_matrix, per_class_accuracy
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
@@ -97,11 +98,11 @@ class Watchpoint:
             if key is None and self.arg.isdigit() and 1 <= int(self.arg) <= len(names):
                 key = names[int(self.arg) - 1]
             if key is None:
-                raise ValueError(f"watchpoint {self.expr!r}: no layer {self.arg!r} (layers: {', '.join(names)})")
+                raise InputError(f"watchpoint {self.expr!r}: no layer {self.arg!r} (layers: {', '.join(names)})")
             self._key = key
         elif kind == "class":
             if getattr(session, "reconstruct", False):
-                raise ValueError(f"watchpoint {self.expr!r}: an autoencoder has no classes")
+                raise InputError(f"watchpoint {self.expr!r}: an autoencoder has no classes")
             classes = list(session.data.classes)
             if self.arg in classes:
                 key = classes.index(self.arg)
@@ -110,10 +111,10 @@ class Watchpoint:
             elif self.arg.isdigit() and int(self.arg) < len(classes):
                 key = int(self.arg)
             else:
-                raise ValueError(f"watchpoint {self.expr!r}: no class {self.arg!r} "
+                raise InputError(f"watchpoint {self.expr!r}: no class {self.arg!r} "
                                  f"(classes: {' '.join(classes)})")
             if not np.any(session.data.valid.y == key):
-                raise ValueError(f"watchpoint {self.expr!r}: class {classes[key]!r} has no validation examples")
+                raise InputError(f"watchpoint {self.expr!r}: class {classes[key]!r} has no validation examples")
             self._key = key
         self._bound = session
         return self
@@ -192,46 +193,46 @@ def parse(expr: str, session=None) -> Watchpoint:
     With a session, layer and class names are checked now instead of at the first batch."""
     text = " ".join(str(expr).split())
     if not text:
-        raise ValueError(f"empty watchpoint; {USAGE}")
+        raise InputError(f"empty watchpoint; {USAGE}")
     m = _TERM.match(text)
     if not m:
-        raise ValueError(f"cannot read watchpoint {text!r}; {USAGE}")
+        raise InputError(f"cannot read watchpoint {text!r}; {USAGE}")
     name, arg, rest = m["name"].lower(), m["arg"], m["rest"].strip()
     if name not in _METRICS:
-        raise ValueError(f"watchpoint {text!r}: unknown metric {name!r}; metrics: {', '.join(_METRICS)}")
+        raise InputError(f"watchpoint {text!r}: unknown metric {name!r}; metrics: {', '.join(_METRICS)}")
     per, kind, canonical = _METRICS[name]
     if kind and not (arg or "").strip():
         example = "grad(layer1)" if kind == "layer" else "class_acc(Q)"
-        raise ValueError(f"watchpoint {text!r}: {name} needs a {kind}, e.g. {example}")
+        raise InputError(f"watchpoint {text!r}: {name} needs a {kind}, e.g. {example}")
     if not kind and arg is not None:
-        raise ValueError(f"watchpoint {text!r}: {name} takes no argument")
+        raise InputError(f"watchpoint {text!r}: {name} takes no argument")
     arg = arg.strip() if arg is not None else None
     if not rest:
-        raise ValueError(f"watchpoint {text!r}: missing a condition such as '> 0.5' or 'is nan'")
+        raise InputError(f"watchpoint {text!r}: missing a condition such as '> 0.5' or 'is nan'")
     label = f"{name}({arg})" if kind else name
     if (is_m := _IS.match(rest)):
         return _bind(Watchpoint(text, label, canonical, arg, "is", math.nan,
                                 test=" ".join(is_m["what"].lower().split())), session)
     if rest.lower().startswith("is"):
-        raise ValueError(f"watchpoint {text!r}: after 'is' write nan, inf or 'not finite'")
+        raise InputError(f"watchpoint {text!r}: after 'is' write nan, inf or 'not finite'")
     c = _COMPARE.match(rest)
     if not c:
-        raise ValueError(f"watchpoint {text!r}: cannot read the condition {rest!r}; "
+        raise InputError(f"watchpoint {text!r}: cannot read the condition {rest!r}; "
                          f"expected an operator (< <= > >= == !=) and a number")
     try:
         number = float(c["num"])
     except ValueError:
-        raise ValueError(f"watchpoint {text!r}: {c['num']!r} is not a number") from None
+        raise InputError(f"watchpoint {text!r}: {c['num']!r} is not a number") from None
     if not math.isfinite(number):
-        raise ValueError(f"watchpoint {text!r}: the threshold must be finite (use 'is nan' / 'is inf')")
+        raise InputError(f"watchpoint {text!r}: the threshold must be finite (use 'is nan' / 'is inf')")
     if c["pct"]:
         number /= 100.0
     change = (c["change"] or "").lower()
     if change and per != "epoch":
-        raise ValueError(f"watchpoint {text!r}: {change} applies to per-epoch metrics "
+        raise InputError(f"watchpoint {text!r}: {change} applies to per-epoch metrics "
                          f"(train_loss, train_acc, valid_loss, valid_acc, class_acc)")
     if change and c["op"] not in (">", ">="):
-        raise ValueError(f"watchpoint {text!r}: write '{change} > margin'")
+        raise InputError(f"watchpoint {text!r}: write '{change} > margin'")
     return _bind(Watchpoint(text, label, canonical, arg, c["op"], number, change=change), session)
 
 

@@ -13,18 +13,32 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QStyle
 
+from gui.report_export import ask_export_report
+from gui.workspaces import WORKSPACES
+
 CHECKPOINT_FILTER = "Checkpoints (*.npz);;All files (*)"
 DATA_FILTER = "Datasets (*.mat *.npz);;All files (*)"
 LOG_FILTER = "Run logs (*.json);;All files (*)"
 
 SHORTCUTS = [("Space", "start / pause"), ("\u2192", "step one batch"), ("Shift+\u2192", "step one epoch"),
              ("Ctrl+R", "reset with the form's settings"), ("Ctrl+O", "open a dataset"),
+             ("Ctrl+I", "open an image in the OCR workspace"),
              ("Ctrl+L", "load a checkpoint"), ("Ctrl+S", "save a checkpoint"), ("Ctrl+Shift+S", "save as"),
-             ("Ctrl+Shift+L", "open a run log (JSON) for comparison"), ("Ctrl+E", "export the run log (JSON)"),
+             ("Ctrl+Shift+L", "open a run log (JSON) for comparison"), ("Ctrl+Shift+E", "export the run log (JSON)"),
+             ("Ctrl+E", "export a report (one HTML file)"),
              ("Ctrl+B", "add a watchpoint"), ("Ctrl+G", "gradient check of the chosen layer"),
              ("Alt+\u2190 / Alt+\u2192", "previous / next snapshot (time travel)"), ("Alt+End", "back to live"),
              ("Ctrl+Shift+B", "branch from the moment shown"),
-             ("Ctrl+Shift+Space", "start / pause the autoencoder"), ("Ctrl+Q", "quit"), ("F1", "this list")]
+             ("Ctrl+Shift+Space", "start / pause the autoencoder"),
+             ("Ctrl+1 \u2026 Ctrl+5", "workspaces: Train, Inspect, Experiments, Autoencoder, OCR"),
+             ("Ctrl+M", "maximise the panel with the focus / restore the layout"),
+             ("Ctrl+Shift+R", "reset the workspace's layout"),
+             ("Ctrl+Q", "quit"), ("F1", "this list"),
+             ("OCR: PageUp / PageDown", "previous / next stage (click the page first)"),
+             ("OCR: click, Ctrl+click", "select a box, several boxes"),
+             ("OCR: F2", "correct the selected box (type, Enter: next box)"),
+             ("OCR: Delete, M, D", "delete, merge, draw a box"),
+             ("OCR: B, F, Esc", "boxes on/off, fit the page, clear the selection")]
 
 
 def build_actions(w) -> dict[str, QAction]:
@@ -64,9 +78,13 @@ def build_actions(w) -> dict[str, QAction]:
         "save_as": act("Save checkpoint as\u2026", "Ctrl+Shift+S", "Save the session to a new file", w.save_as),
         "open_log": act("Open run log\u2026", "Ctrl+Shift+L",
                         "Open a run log (.json) and show it in Experiments, next to other runs", lambda: ask_open_log(w)),
-        "export_log": act("Export run log\u2026", "Ctrl+E",
+        "export_log": act("Export run log\u2026", "Ctrl+Shift+E",
                           "Save the session's full log (config, every batch and epoch, layer statistics) as JSON",
                           lambda: ask_export_log(w)),
+        "export_report": act("Export report\u2026", "Ctrl+E",
+                             "Write the session as one self-contained HTML report (curves, diagnosis, weights, "
+                             "confusion, watchpoints) and offer to open it in the browser",
+                             lambda: ask_export_report(w)),
         "quit": act("Quit", "Ctrl+Q", "Close the window (offers to save)", w.close),
         "watch": act("Add watchpoint\u2026", "Ctrl+B", "Break training when a condition holds",
                      lambda: focus_watchpoints(w)),
@@ -81,6 +99,13 @@ def build_actions(w) -> dict[str, QAction]:
         "autoencoder": act("Start/pause autoencoder", "Ctrl+Shift+Space", "Train the autoencoder in the background",
                            lambda: toggle_autoencoder(w)),
         "shortcuts": act("Keyboard shortcuts", "F1", "List the keyboard shortcuts", w.show_shortcuts),
+        "open_image": act("Open image\u2026", "Ctrl+I", "Open a photo or scan of a page in the OCR workspace",
+                          lambda: open_image(w)),
+        "maximise": act("Maximise panel", "Ctrl+M", "Maximise the panel with the focus, or restore the layout",
+                        w.toggle_maximise),
+        "reset_layout": act("Reset layout", "Ctrl+Shift+R", "The workspace's default layout", w.reset_layout),
+        **{f"ws_{spec.key}": act(spec.title, spec.shortcut, spec.tip,
+                                 lambda key=spec.key: w.show_workspace(key)) for spec in WORKSPACES},
     }
 
 
@@ -94,15 +119,11 @@ def build_menus(w) -> None:
             m.addSeparator() if key is None else m.addAction(a[key])
         return m
 
-    menu("&File", ("open_data", "open_folder", "embedded", None, "load", "save", "save_as", None, "open_log",
-                   "export_log", None, "quit"))
+    menu("&File", ("open_data", "open_folder", "embedded", "open_image", None, "load", "save", "save_as", None,
+                   "open_log", "export_log", "export_report", None, "quit"))
     menu("&Train", ("start", "step_batch", "step_epoch", None, "reset", None, "autoencoder"))
     menu("&Debug", ("watch", "gradcheck", None, "snap_prev", "snap_next", "live", "branch"))
-    view = bar.addMenu("&View")
-    for dock in dict.fromkeys(w.docks.values()):  # a tile's dock once, with its tabs
-        view.addAction(dock.toggleViewAction())
-    view.addSeparator()
-    view.addAction("Reset layout", w.reset_layout)
+    menu("&View", (*(f"ws_{spec.key}" for spec in WORKSPACES), None, "maximise", "reset_layout"))
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(a["shortcuts"])
     help_menu.addAction("About", lambda: w.info_box(
@@ -137,6 +158,11 @@ def branch(w) -> None:
     panel = w.show_panel("timeline")
     if panel is not None and w.info is not None:
         panel.branch_here()
+
+def open_image(w) -> None:
+    panel = w.show_panel("ocr")
+    if panel is not None:
+        panel.ask_open()
 
 def toggle_autoencoder(w) -> None:
     panel = w.show_panel("autoencoder")

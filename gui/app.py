@@ -1,9 +1,10 @@
-"""The main window: docks for the panels, the status bar, remembered settings, drag and drop, and a
-clean close. Its commands are QActions (gui/actions.py: one per command, shared by menus, buttons and
-keys); every plot gets PNG/CSV export on right-click (gui/export.py).
+"""The main window: workspaces of panels (gui/workspaces.py) beside the Controls column, the status bar,
+remembered settings, drag and drop, and a clean close. Its commands are QActions (gui/actions.py: one
+per command, shared by menus, buttons and keys); every plot gets PNG/CSV export on right-click
+(gui/export.py).
 
 The window owns one ``Worker`` (gui/worker.py) and wires it to the panels; the panels never see
-each other. Adding a view is one line in ``PANELS``.
+each other. Adding a view is one line in ``PANELS`` (see /work/notes/window-api.md).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Callable
 
 import pyqtgraph as pg
 from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QStyle, QTabWidget
+from PyQt6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStyle
 
 from engine.dataset import Dataset
 from engine.session import State, TrainConfig
@@ -26,14 +27,16 @@ from gui.panels import REFRESHES, Panel
 from gui.panels.autoencoder import AutoencoderPanel
 from gui.panels.confusion import ConfusionPanel
 from gui.panels.controls import ControlsPanel
-from gui.panels.curves import CurvesPanel
+from gui.panels.curves import CurvesPanel, LiveLossPanel
 from gui.panels.experiments import ExperimentsPanel
 from gui.panels.gradcheck import GradcheckPanel
 from gui.panels.gradients import GradientsPanel
+from gui.panels.correction import CorrectionPanel
+from gui.panels.inspect_tools import DrawTab, ExplainTab, HiddenMapTab, OcrExplainTab, TopLossesTab
 from gui.panels.timeline import TimelinePanel
 from gui.panels.watchpoints import WatchpointsPanel
 from gui.panels.weights import WeightsPanel
-from gui.messages import SessionInfo, Update
+from gui.messages import Position, SessionInfo, Update
 from gui.worker import Worker
 
 ORG = APP = "backprop-studio"
@@ -45,22 +48,29 @@ PAST_STYLE = "QLabel { background: #ffd166; color: #3b2a00; font-weight: bold; p
 class PanelSpec:
     key: str
     factory: Callable[[], Panel]
-    tab_with: str | None = None  # None: one of the tiles of the main grid; else a tab beside that panel
+    workspace: str | None = None  # with tab_with: the workspace to add it to (None: where tab_with is)
+    tab_with: str | None = None  # None: placed by the workspaces' layouts (gui/workspaces.py); else a tab beside it
 
 
-# The views: the tiles in grid order (2 x 2: curves | weights / gradients | confusion), then tabs beside
-# them. Adding a view is one line, e.g. PanelSpec("ocr", OcrPanel, tab_with="confusion").
+# The views. Where each one goes is the workspaces' layouts (gui/workspaces.py: WORKSPACES); a new view is
+# one line here, e.g. PanelSpec("explain", ExplainPanel, workspace="inspect", tab_with="confusion").
 PANELS: list[PanelSpec] = [
     PanelSpec("curves", CurvesPanel),
     PanelSpec("weights", WeightsPanel),
     PanelSpec("gradients", GradientsPanel),
     PanelSpec("confusion", ConfusionPanel),
-    PanelSpec("watchpoints", WatchpointsPanel, tab_with="curves"),
-    PanelSpec("timeline", TimelinePanel, tab_with="curves"),
-    PanelSpec("experiments", ExperimentsPanel, tab_with="gradients"),
-    PanelSpec("gradcheck", GradcheckPanel, tab_with="gradients"),
-    PanelSpec("autoencoder", AutoencoderPanel, tab_with="weights"),
-    PanelSpec("ocr", lambda: __import__("gui.panels.ocr", fromlist=["OcrPanel"]).OcrPanel(), tab_with="confusion"),
+    PanelSpec("watchpoints", WatchpointsPanel),
+    PanelSpec("timeline", TimelinePanel),
+    PanelSpec("experiments", ExperimentsPanel),
+    PanelSpec("gradcheck", GradcheckPanel),
+    PanelSpec("autoencoder", AutoencoderPanel),
+    PanelSpec("ocr", lambda: __import__("gui.panels.ocr", fromlist=["OcrPanel"]).OcrPanel()),
+    PanelSpec("hidden_map", HiddenMapTab, workspace="inspect", tab_with="watchpoints"),
+    PanelSpec("draw", DrawTab, workspace="inspect", tab_with="confusion"),
+    PanelSpec("top_losses", TopLossesTab, workspace="inspect", tab_with="confusion"),
+    PanelSpec("explain", ExplainTab, workspace="inspect", tab_with="gradcheck"),
+    PanelSpec("ocr_explain", OcrExplainTab, workspace="ocr", tab_with="ocr"),
+    PanelSpec("correction", CorrectionPanel, workspace="ocr", tab_with="ocr"),
 ]
 
 
@@ -84,32 +94,38 @@ class MainWindow(QMainWindow):
         self.saved_step = 0
         self.checkpoint_path = ""
         self.error_box: QMessageBox | None = None
+        self.bug_box: QMessageBox | None = None
         self.last_error = ""
         self._requested_spec: str | None = None
         self._fell_back = False
         self._closed = False
         self._live_session = 0
+        self._busy_text = ""
+        self.position: Position | None = None
 
         self.worker = Worker()
         self.actions = build_actions(self)
         self.controls = ControlsPanel(self.actions)
+        self.live = LiveLossPanel()
         self.panels: dict[str, Panel] = {}
-        self.docks: dict[str, QDockWidget] = {}  # a tab's key maps to the dock of the tile it is beside
-        self.tab_hosts: dict[QDockWidget, QTabWidget] = {}
-        docks.build(self, PANELS, report=lambda text: self.statusBar().showMessage(text, 10000))
+        self.workspaces = docks.build(self, PANELS, report=lambda text: self.statusBar().showMessage(text, 10000))
         build_menus(self)
         docks.build_status_bar(self)
 
-        for panel in [self.controls, *self.panels.values()]:
+        for panel in [self.controls, self.live, *self.panels.values()]:
             panel.attach(self.worker)
+        self.controls.pace_changed.connect(lambda bps: self.worker.set_pace(bps or None))
         self.worker.session_changed.connect(self._on_session)
         self.worker.updated.connect(self._on_update)  # connected last: runs after every panel has drawn
         self.worker.state_changed.connect(self._on_state)
         self.worker.error.connect(self.show_error)
+        self.worker.bug.connect(self.show_bug)
+        self.worker.position.connect(self._on_position)
         self.worker.saved.connect(self._on_saved)
         self.worker.busy.connect(self._on_busy)
         self.worker.exported.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.worker.experiments.log_opened.connect(self._on_log_opened)
+        self._wire_inspect()
 
         self._restore_settings(config)
         self._update_actions()
@@ -120,6 +136,64 @@ class MainWindow(QMainWindow):
 
     # ---- construction --------------------------------------------------------------------------
 
+    def _wire_inspect(self) -> None:
+        """The "why" tools hand inputs to Explain; Top losses retrains on its edited data."""
+        p = self.panels
+        explain = p.get("explain")
+        if explain is not None:
+            def show(row):
+                explain.show_input(row)
+                self.show_panel("explain")
+            if "draw" in p:
+                p["draw"].widget.explain_requested.connect(show)
+            if "top_losses" in p:
+                p["top_losses"].widget.explain_requested.connect(show)
+            if "hidden_map" in p:
+                hm = p["hidden_map"].widget
+                hm.sample_clicked.connect(lambda i: explain.show_input(hm.x[i]))
+            if "confusion" in p:  # a validation sample of the drill-down
+                p["confusion"].samples.itemDoubleClicked.connect(
+                    lambda item: explain.view is not None and show(
+                        explain.view.data.valid.x[int(item.data(Qt.ItemDataRole.UserRole))]))
+        if "top_losses" in p:
+            p["top_losses"].widget.retrain_requested.connect(
+                lambda data, edits: self.worker.set_data(data, self._form_config()))
+        ocr = p.get("ocr")
+        if ocr is not None and "ocr_explain" in p:
+            ocr.box_selected.connect(p["ocr_explain"].show_box)
+        if ocr is not None and "correction" in p:
+            self._wire_correction(ocr, p["correction"])
+
+    def _wire_correction(self, ocr, correction) -> None:
+        """The correction loop learns from the OCR page's corrections, the drawn characters and the top-loss
+        relabels (when the session's data are 32x32 characters of the same classes); a kept model reads on."""
+        from engine.edits import Rows
+
+        def page():
+            t = ocr.thread
+            if t is None or t.pipe is None or ocr.result is None or ocr.view is None:
+                return None
+            return t.pipe.source, ocr.view.params, ocr.result, t.model
+
+        def rows():
+            out = Rows()
+            draw, top = self.panels.get("draw"), self.panels.get("top_losses")
+            if draw is not None and len(draw.widget.rows):
+                out.add(draw.widget.rows.x, draw.widget.rows.y, "drawn")
+            data = top.widget.data if top is not None else None
+            if data is not None and data.n_inputs == 1024 and tuple(data.classes) == tuple(ocr_classes()):
+                x, y = top.widget.edits.relabelled_rows(data)
+                if len(y):
+                    out.add(x, y, "relabel")
+            return out
+
+        def ocr_classes():
+            t = ocr.thread
+            return t.model.classes if t is not None and t.model is not None else ()
+
+        correction.page_source, correction.rows_source = page, rows
+        correction.model_kept.connect(ocr.use_model)
+
     # ---- settings ------------------------------------------------------------------------------
 
     def _restore_settings(self, config: TrainConfig | None) -> None:
@@ -129,10 +203,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1480, 940)
-        self._default_state = self.saveState()
-        state = s.value("window/state")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
+        self.workspaces.restore(s)
         if config is None:
             stored = s.value("config/values", "", str)
             try:
@@ -144,7 +215,7 @@ class MainWindow(QMainWindow):
     def _save_settings(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
+        self.workspaces.save(s)
         try:
             s.setValue("config/values", json.dumps(asdict(self.controls.config())))
         except ValueError:
@@ -152,9 +223,15 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def reset_layout(self) -> None:
-        self.restoreState(self._default_state)
-        for dock in self.docks.values():
-            dock.show()
+        """The current workspace's default layout."""
+        self.workspaces.reset_layout()
+
+    def show_workspace(self, key: str) -> None:
+        self.workspaces.activate(key)
+
+    def toggle_maximise(self) -> None:
+        """Maximise the panel that has the focus (or the workspace's first), or restore the layout."""
+        self.workspaces.toggle_maximise()
 
     # ---- commands ------------------------------------------------------------------------------
 
@@ -207,8 +284,8 @@ class MainWindow(QMainWindow):
             self.open_data(path)
 
     def show_panel(self, key: str) -> Panel | None:
-        """Bring a panel to the front (its dock, and its tab if it is one); None if there is no such panel."""
-        return docks.show_panel(self, key)
+        """Bring a panel to the front (its workspace, and its tab if it is one); None if there is no such panel."""
+        return self.workspaces.show_panel(key)
 
     def save(self) -> None:
         if self.checkpoint_path:
@@ -235,7 +312,11 @@ class MainWindow(QMainWindow):
                                          f"(epoch {info.epoch}, batch {info.batch}) \u2014 Alt+End returns to live", 8000)
             return
         self.status_past.hide()
-        if info.session_id != self._live_session:  # a new or loaded session (not a return from the past)
+        if self.statusBar().currentMessage().startswith("time travel"):
+            self.statusBar().clearMessage()  # back to live: the time-travel message ends with it
+        self._on_state(info.state, info.message)  # the announcement carries the state: no stale label
+        new_session = info.session_id != self._live_session
+        if new_session:  # a new or loaded session (not a return from the past)
             self._live_session = info.session_id
             self.step = self.saved_step = info.step
         self.checkpoint_path = info.source
@@ -244,33 +325,43 @@ class MainWindow(QMainWindow):
         self._requested_spec = None
         branch = f" \u2014 {info.branch}" if info.branch and info.branch != "main" else ""
         self.setWindowTitle(title + (f" \u2014 {Path(info.source).name}" if info.source else "") + branch)
-        self.statusBar().showMessage(
-            f"loaded {info.source}" if info.source else f"{info.dataset}: {info.n_train:,} training examples, "
-                                                        f"ready \u2014 press Space to train", 8000)
-        self._show_position(info.epoch, info.batch, info.batches_per_epoch, info.config.epochs, None,
-                            info.config.lr)
+        if new_session:  # (back from the past: nothing new to say)
+            ready = {State.IDLE: "ready \u2014 press Space to train", State.PAUSED: "paused \u2014 Space resumes",
+                     State.FINISHED: "finished all epochs"}.get(info.state, info.state.value)
+            self.statusBar().showMessage(f"loaded {info.source} \u2014 {ready}" if info.source else
+                                         f"{info.dataset}: {info.n_train:,} training examples, {ready}", 8000)
+        self.status_rate.setText("")
+        self.status_lr.setText(f"lr {info.config.lr:g}")
 
     def _on_update(self, u: Update) -> None:
         # runs after every panel's on_update (connected last); the redraws are queued, one per pass
         try:
             if self.info is not None and u.generation == self.info.generation and self.info.view_step is None:
-                self.step = u.step
-                self._show_position(u.epoch, u.batch, u.batches_per_epoch, self.info.config.epochs,
-                                    u.examples_per_s if u.state == State.RUNNING else None, u.lr)
+                rate = u.examples_per_s if self.state == State.RUNNING else None
+                self.status_rate.setText(f"{rate:,.0f} examples/s" if rate else "")
+                self.status_lr.setText(f"lr {u.lr:g}")
         finally:
             # paced by wall time, not the GUI thread's CPU time: with one GIL, the training loses more
             # than the GUI's CPU time while the GUI is busy (measured: 0.77-0.84x vs 0.9-0.98x)
             REFRESHES.when_idle(self.worker.ack)  # once every panel has redrawn it
 
-    def _show_position(self, epoch, batch, bpe, epochs, rate, lr) -> None:
-        self.status_pos.setText(f"epoch {epoch}/{epochs} \u00b7 batch {batch}/{bpe}")
-        self.status_rate.setText(f"{rate:,.0f} examples/s" if rate else "")
-        self.status_lr.setText(f"lr {lr:g}")
+    def _on_position(self, pos: Position) -> None:
+        """The one source of truth for where training is: status bar, Controls progress, quit dialog."""
+        self.position = pos
+        if pos.view_step is None:
+            self.step = pos.step
+        self.status_pos.setText(("\u21b6 " if pos.view_step is not None else "") + pos.label())
+        self.controls.show_position(pos)
 
     def _on_state(self, state: State, message: str) -> None:
+        changed = state != self.state
         self.state, self.message = state, message
         self.controls.show_state(state, message)
         self._update_actions()
+        if changed and state == State.RUNNING:
+            self.statusBar().showMessage("training \u2014 Space pauses", 4000)  # replaces "ready ..."
+        elif changed and state == State.PAUSED and not message:
+            self.statusBar().showMessage("paused \u2014 Space resumes, \u2192 steps one batch", 8000)
         if state == State.DIVERGED:
             self.show_error(message or "training diverged", title="Training diverged \u2014 paused")
         elif state == State.PAUSED and message:
@@ -307,8 +398,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"opened the run log {name} in Experiments", 10000)
 
     def _on_busy(self, what: str) -> None:
+        """What a job is doing; its end ("") clears it, so a message never outlives its job."""
+        bar = self.statusBar()
         if what:
-            self.statusBar().showMessage(what)
+            self._busy_text = what
+            bar.showMessage(what, 0 if what.endswith("\u2026") else 8000)
+        elif bar.currentMessage() == self._busy_text:
+            bar.clearMessage()
 
     def show_error(self, message: str, title: str = "backprop-studio") -> None:
         """A message that does not block: the status bar plus a window-modal box."""
@@ -326,6 +422,22 @@ class MainWindow(QMainWindow):
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()
         self.error_box = box
+
+    def show_bug(self, summary: str, details: str) -> None:
+        """A bug (not the user's fault): a dialog with the traceback and a "Copy details" button; the
+        window keeps running."""
+        self.last_error = summary
+        self.statusBar().showMessage(f"\u26a0 {summary}", 20000)
+        box = QMessageBox(QMessageBox.Icon.Critical, "backprop-studio \u2014 internal error",
+                          f"{summary}\n\nThis is a bug in backprop-studio, not a problem with your data. "
+                          "The window keeps working; please report the details.", QMessageBox.StandardButton.Ok, self)
+        box.setDetailedText(details)
+        copy = box.addButton("Copy details", QMessageBox.ButtonRole.ActionRole)
+        copy.clicked.disconnect()  # keep the box open after copying
+        copy.clicked.connect(lambda: QApplication.clipboard().setText(f"{summary}\n\n{details}"))
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.open()
+        self.bug_box = box
 
     def info_box(self, title: str, text: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, self)
@@ -358,9 +470,11 @@ class MainWindow(QMainWindow):
         if self._closed:
             event.accept()
             return
+        was_running = self.state == State.RUNNING
+        pos = self.worker.pause_and_wait(10.0) if self.info is not None else None
+        if pos is not None:
+            self._on_position(pos)  # the exact count, not the last one drawn
         if self.dirty:
-            was_running = self.state == State.RUNNING
-            self.worker.pause()
             answer = QMessageBox.question(
                 self, "Close backprop-studio", f"Save the session ({self.step:,} batches trained) before closing?",
                 QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard

@@ -85,6 +85,49 @@ class Update:
         return self.step / self.total_batches if self.total_batches else 1.0
 
 
+def epoch_and_batch(step: int, batches_per_epoch: int) -> tuple[int, int]:
+    """(epoch, batches done in it), both as people count them: step 500 of 250-batch epochs is epoch 2,
+    batch 250 (not epoch 2, batch 0); step 0 is epoch 1, batch 0."""
+    if step <= 0:
+        return 1, 0
+    return (step - 1) // batches_per_epoch + 1, (step - 1) % batches_per_epoch + 1
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the main session is: the one source of truth for the status bar, the progress bar, the
+    timeline and the quit dialog (all of them show ``label()``/``step``, so they always agree).
+    ``epoch`` counts completed epochs and ``batch`` the next batch within the epoch, as in the engine."""
+
+    step: int
+    epoch: int
+    batch: int
+    batches_per_epoch: int
+    epochs: int
+    view_step: int | None = None  # time travel: the panels show this past step
+
+    @classmethod
+    def of(cls, session, step: int | None = None, epoch: int | None = None, batch: int | None = None,
+           view_step: int | None = None) -> "Position":
+        return cls(session.step if step is None else step, session.epoch if epoch is None else epoch,
+                   session.batch if batch is None else batch, session.batches_per_epoch, session.config.epochs,
+                   view_step)
+
+    @property
+    def total(self) -> int:
+        return self.epochs * self.batches_per_epoch
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.step / self.total) if self.total else 0.0
+
+    def label(self) -> str:
+        """'epoch 18/50 · batch 250/250': the epoch being trained (1-based) and the batches done in it;
+        at an epoch's end it is that epoch with all its batches, never 'batch 0'."""
+        epoch, done = epoch_and_batch(self.step, self.batches_per_epoch)
+        return f"epoch {epoch}/{self.epochs} \u00b7 batch {done}/{self.batches_per_epoch}"
+
+
 @dataclass
 class Pending:
     """Batch events since the last Update, kept as they came (the listener must stay cheap: it runs
@@ -235,6 +278,23 @@ class Reconstruction:
     step: int
 
 
+@dataclass(frozen=True)
+class AutoencoderEpoch:
+    """One autoencoder epoch in its own terms: the engine keeps the PSNR in its accuracy fields (so its
+    curves, checks and logs work unchanged); the autoencoder's views read it from here."""
+
+    epoch: int
+    train_loss: float
+    valid_loss: float
+    train_psnr_db: float
+    valid_psnr_db: float
+    seconds: float
+
+
+def autoencoder_epoch(e: EpochEvent) -> AutoencoderEpoch:
+    return AutoencoderEpoch(e.epoch, e.train_loss, e.valid_loss, e.train_acc, e.valid_acc, e.seconds)
+
+
 @dataclass
 class AutoencoderInfo:
     generation: int
@@ -250,7 +310,7 @@ class AutoencoderInfo:
     epoch: int
     batch_loss: np.ndarray
     batch_psnr: np.ndarray
-    epochs: list[EpochEvent]
+    epochs: list[AutoencoderEpoch]
     recon: Reconstruction | None
     message: str = ""
 
@@ -265,7 +325,7 @@ class AutoencoderUpdate:
     steps: np.ndarray
     losses: np.ndarray
     psnrs: np.ndarray
-    epochs: list[EpochEvent]
+    epochs: list[AutoencoderEpoch]
     recon: Reconstruction | None
     message: str = ""
 

@@ -15,6 +15,7 @@ from engine.dataset import Dataset
 from engine.session import State, TrainConfig
 
 WINDOW_SIZE = (1600, 1000)
+SIZES = ((1366, 768), (1920, 1080))  # every workspace is saved at each of these
 
 
 def quiet_offscreen_warnings() -> None:
@@ -122,14 +123,56 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
             window.controls.grab().save(str(paths[1]))
             for key in ("curves", "weights", "gradients", "confusion"):
                 if key in window.panels:
+                    window.show_panel(key)  # (weights and confusion share a frame: bring each to the front)
+                    settle(app, 0.2)
                     paths.append(out / f"{key}.png")
                     window.panels[key].grab().save(str(paths[-1]))
             _extras(app, window, steps, grab, timeout_s)
-            return paths + list(shots.values())
+            return paths + list(shots.values()) + _workspaces(app, window, out)
         finally:
             window.saved_step = window.step  # nothing to offer to save
             window.close()
             settings.sync()
+
+
+def _workspaces(app, window, out: Path) -> list[Path]:
+    """workspace-<name>-<W>x<H>.png: every workspace at every size in SIZES (live, not time travelling)."""
+    if window.info is not None and window.info.view_step is not None and "timeline" in window.panels:
+        window.panels["timeline"].live()
+        wait_until(app, lambda: window.info.view_step is None, 30, "the live session")
+    paths = []
+    for w, h in SIZES:
+        window.resize(w, h)
+        for key in window.workspaces.pages:
+            window.show_workspace(key)
+            settle(app, 0.5)
+            paths.append(out / f"workspace-{key}-{w}x{h}.png")
+            window.grab().save(str(paths[-1]))
+    window.show_workspace("train")
+    return paths
+
+
+def _inspect_tools(app, window, grab, timeout_s: float) -> None:
+    """The "why" tools of the Inspect workspace: a drawn Z, the hidden space, top losses, an explanation."""
+    from PyQt6.QtCore import QPointF
+
+    panels = window.panels
+    if "draw" in panels:
+        draw = window.show_panel("draw")
+        wait_until(app, lambda: draw.widget.net is not None, timeout_s, "the draw panel's network")
+        draw.widget.canvas.strokes = [[QPointF(60, 40), QPointF(200, 40), QPointF(60, 220), QPointF(200, 220)]]
+        draw.widget.canvas.changed.emit()
+        wait_until(app, lambda: draw.widget.row is not None and draw.widget.background.idle, timeout_s, "the drawing")
+        grab("draw")
+        draw.widget.explain_requested.emit(draw.widget.row)
+    for key, ready in (("hidden_map", lambda p: p.widget.map is not None),
+                       ("top_losses", lambda p: p.widget.top is not None),
+                       ("explain", lambda p: p.widget.result is not None)):
+        if key in panels:
+            panel = window.show_panel(key)
+            wait_until(app, lambda: ready(panel) and panel.widget.background.idle, timeout_s, key)
+            settle(app, 0.2)
+            grab(key)
 
 
 def _extras(app, window, steps: int, grab, timeout_s: float) -> None:
@@ -163,6 +206,14 @@ def _extras(app, window, steps: int, grab, timeout_s: float) -> None:
         wait_until(app, lambda: ocr.view is not None and ocr.idle, timeout_s, "the OCR page")
         ocr.select([3])
         grab("ocr")
+        if "ocr_explain" in panels:
+            box = window.show_panel("ocr_explain")
+            wait_until(app, lambda: box.widget.result is not None, timeout_s, "the box's explanation")
+            grab("ocr_explain")
+        if "correction" in panels:
+            window.show_panel("correction")
+            grab("correction")
+    _inspect_tools(app, window, grab, timeout_s)
     if "timeline" in panels:
         tl = panels["timeline"]
         wait_until(app, lambda: len(tl.steps) >= 2, 30, "snapshots")

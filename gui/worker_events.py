@@ -1,6 +1,6 @@
 """What the worker tells the panels about the main session (a mixin of ``gui.worker.Worker``; it runs
 in the training thread): every engine event is accumulated by ``_on_event`` (cheap: it runs once per
-batch inside the training loop) and sent as a coalesced ``Update`` by ``_flush``; ``_announce`` tells
+batch inside the training loop) and sent as a coalesced ``Update`` by ``_flush``; ``announce`` tells
 every panel to redraw from scratch, for the live session or, time travelling, for a past snapshot.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from engine.dataset import to_image
 from engine.session import BatchEvent, EpochEvent, State, StateEvent
 from engine.stats import StatsMean, activation_histogram, confusion_matrix, vanishing_gradient_report
 from engine.timeline import snapshot_steps, snapshots_nbytes
-from gui.messages import Pending, SessionInfo, Update
+from gui.messages import Pending, Position, SessionInfo, Update
 
 MAX_HZ = 30
 GUI_SHARE = 0.05  # updates are spaced so that drawing them takes at most this share of the time ...
@@ -47,7 +47,7 @@ class SessionEvents:
 
     # ---- the worker thread ---------------------------------------------------------------------------
 
-    def _announce(self, view_index: int | None = None) -> None:
+    def announce(self, view_index: int | None = None) -> None:
         """Tell every panel to redraw from scratch: the live session, or (time travel) snapshot
         ``view_index`` of it. A SessionInfo, then an Update with the batches whose per-layer gradients
         the worker saw (the gradient panel's curve; earlier batches, e.g. from a checkpoint, come in
@@ -93,19 +93,24 @@ class SessionEvents:
                 grads.between(start, n), stats, report, hists, {l.name: l.activation for l in s.net.layers}, [],
                 None, weights, 0.0, None))
         self._shown_state = s.state
+        self.position.emit(Position.of(s, n, epoch, batch, None if past is None else n))
         self.state_changed.emit(s.state, "" if past else s.message)
         self.timeline.publish(view_step=None if past is None else n)
         self.watches.publish()
 
-    def _leave_past(self) -> None:
+    def leave_past(self) -> None:
         if self.timeline.view_index is not None:
             self.timeline.view_index = None
-            self._announce()
+            self.announce()
 
-    def _announce_state(self, state: State, message: str) -> None:
+    def _announce_state(self, state: State, message: str, reason=None) -> None:
         self._flush(force=True)
         self._shown_state = state
+        if reason is not None:
+            self.paused_because.emit(reason)
         self.state_changed.emit(state, message)
+        if state != State.RUNNING:
+            self.timeline.publish()  # the runs' batch counts on the timeline
 
     def _on_event(self, event) -> None:
         if isinstance(event, BatchEvent):
@@ -118,14 +123,6 @@ class SessionEvents:
             self.watches.observe_batch(self.session, event, p)
             now = time.perf_counter()
             self._rate.add(now, self.session.config.batch_size)
-            if self._stopping:
-                self.session.stop()  # re-assert: a stop that came before run() began is not lost
-            elif self._pause_requested and self.session.state == State.RUNNING:
-                self.session.pause()  # a pause that raced with run() starting
-            elif self._in_slice and (self._yield.is_set() or (self._deadline is not None and now > self._deadline)):
-                self._yield.clear()  # another job's turn, or a command is waiting
-                self._yielding = True
-                self.session.pause()
             since = now - self._last_emit
             if (now >= self._next_emit and since >= 1.0 / MAX_HZ and not self._inflight) \
                     or since > INFLIGHT_TIMEOUT_S:
@@ -135,15 +132,11 @@ class SessionEvents:
             self._epoch_ended = True
             self.watches.observe_epoch(self.session, event, self._pending)
         elif isinstance(event, StateEvent):
-            if self._in_slice and not event.message:
-                if event.state == State.PAUSED or (event.state == State.RUNNING
-                                                   and self._shown_state == State.RUNNING):
-                    return  # a slice boundary: _advance_main decides what the window sees
             if event.state == State.PAUSED and event.message:  # a watchpoint fired
                 self._hit = True
                 self.session.take_snapshot()  # time travel can branch from exactly this batch
                 self.watches.publish()
-            self._announce_state(event.state, event.message)
+            self._announce_state(event.state, event.message, event.reason)
 
     def _flush(self, force: bool = False) -> None:
         """Emit what accumulated (taking copies now, between two batches)."""
@@ -177,7 +170,7 @@ class SessionEvents:
             snapshots, nbytes = snapshot_steps(s), snapshots_nbytes(s)
         histograms = {l.name: activation_histogram(l.a, l.activation)
                       for l in s.net.layers[:-1] if l.a is not None}
-        running = s.state == State.RUNNING or self._main_active
+        running = self.main is not None and self.main.wants_cpu
         total = s.config.epochs * s.batches_per_epoch
         rate = self._rate.value
         eta = (total - s.step) * s.config.batch_size / rate if running and rate > 0 else None
@@ -191,6 +184,7 @@ class SessionEvents:
             s.net.layers[0].W.copy(), rate, eta,
             {k: (np.asarray(st, np.int64), np.asarray(v, float)) for k, (st, v) in p.traces.items()},
             snapshots, nbytes))
+        self.position.emit(Position.of(s))
 
     @staticmethod
     def _grads(p: Pending) -> dict[str, np.ndarray]:

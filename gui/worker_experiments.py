@@ -1,7 +1,7 @@
 """Side-by-side experiments in the worker thread: an ``engine.experiments.Experiment`` (a preset or runs
-added one by one) as a scheduler job (``wants_cpu`` / ``advance``, see gui/worker.py) sharing the CPU
-with the main session, plus run logs opened for viewing next to them. Updates are coalesced to
-``BACKGROUND_HZ``; per-run pause/stop use the engine's thread-safe flags.
+added one by one) as an engine.jobs.ExperimentJob in the worker's scheduler, sharing the CPU with the
+main session, plus run logs opened for viewing next to them. Updates are coalesced to
+``BACKGROUND_HZ``. Every command, per-run ones included, is a message to the worker thread.
 """
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from engine.experiments import PRESETS, Experiment, preset
+from engine.errors import InputError
+from engine.jobs import ExperimentJob as ExperimentRounds
+from engine.jobs import JobState
 from engine.runlog import load_json, save_json
 from engine.session import BatchEvent, EpochEvent, State, StateEvent, TrainConfig, TrainingSession
 from gui.messages import ExperimentInfo, ExperimentUpdate, RunDelta, RunInfo
@@ -48,40 +51,44 @@ class ExperimentJob(QObject):
         super().__init__(worker)
         self.worker = worker
         self.exp: Experiment | None = None
+        self.job: ExperimentRounds | None = None
         self.finding_fn = None
         self.logs: list = []  # (name, RunLog) opened for viewing
         self.colors: dict[str, int] = {}
-        self.running = False
         self.generation = 0
         self.finding = ""
         self._deltas: dict[str, _Deltas] = {}
         self._dirty = False
+        self._was_running = False
         self._last_emit = 0.0
 
-    # ---- commands (GUI thread) --------------------------------------------------------------------
+    # ---- commands (GUI thread: messages) ----------------------------------------------------------
 
     def start_preset(self, key: str, epochs: int | None = None, **overrides) -> None:
         """Replace the experiment's runs with a preset's (on the main session's data) and run it."""
-        self.worker._queue(lambda: self._start_preset(key, epochs, overrides))
+        self.worker.send(lambda: self._start_preset(key, epochs, overrides))
 
     def add_run(self, config: TrainConfig, name: str = "") -> None:
-        self.worker._queue(lambda: self._add_run(config, name))
+        self.worker.send(lambda: self._add_run(config, name))
 
     def run(self, resume_all: bool = False) -> None:
         """Give the experiment CPU time again (``resume_all``: also resume runs paused one by one)."""
-        if resume_all and self.exp is not None:
-            for r in self.exp.runs:
-                self.exp.resume_run(r.name)
-        self.worker._queue(lambda: self._set_running(True))
+        def go():
+            if resume_all and self.exp is not None:
+                for r in self.exp.runs:
+                    self.exp.resume_run(r.name)
+            self._set_running(True)
+        self.worker.send(go)
 
     def pause(self) -> None:
-        self.running = False  # the scheduler stops giving it slices at once
-        self.worker._queue(lambda: self._set_running(False))
+        self.worker.send(lambda: self._set_running(False))
+
+    def step(self) -> None:
+        """One round (a batch of every active run), running or not."""
+        self.worker.send(lambda: self.job is not None and (self.job.step(), self._settle()))
 
     def stop(self) -> None:
-        if self.exp is not None:
-            self.exp.stop()
-        self.worker._queue(self._settle)
+        self.worker.send(lambda: self.exp is not None and (self.exp.stop(), self._settle()))
 
     def pause_run(self, name: str) -> None:
         self._on_run(lambda exp: exp.pause_run(name))
@@ -93,42 +100,33 @@ class ExperimentJob(QObject):
         self._on_run(lambda exp: exp.stop_run(name))
 
     def clear(self) -> None:
-        self.running = False
-        self.worker._queue(self._clear)
+        self.worker.send(self._clear)
 
     def open_log(self, path: str) -> None:
-        self.worker._queue(lambda: self._open_log(path))
+        self.worker.send(lambda: self._open_log(path))
 
     def export_run(self, name: str, path: str) -> None:
-        self.worker._queue(lambda: self._export_run(name, path))
-
-    def halt(self) -> None:
-        self.running = False
-        if self.exp is not None:
-            self.exp.stop()
+        self.worker.send(lambda: self._export_run(name, path))
 
     def _on_run(self, action) -> None:
-        exp = self.exp
-        if exp is not None:
-            action(exp)  # thread-safe flags: effective at the next batch boundary
-            self.worker._queue(self._settle)
+        def apply():
+            if self.exp is not None:
+                action(self.exp)
+                self._settle()
+        self.worker.send(apply)
 
     # ---- worker thread ----------------------------------------------------------------------------
 
-    def wants_cpu(self) -> bool:
-        return self.running and self.exp is not None and any(r.active for r in self.exp.runs)
+    @property
+    def running(self) -> bool:
+        return self.job is not None and self.job.wants_cpu
 
-    def advance(self, deadline: float | None) -> None:
-        while self.exp.step() and not self.worker.slice_over(deadline):
-            pass
+    def _after_unit(self, job) -> None:
         self._settle(emit_now=False)
-
-    def fail(self) -> None:
-        self.running = False
 
     def _data(self):
         if self.worker.session is None:
-            raise ValueError("open a dataset first: experiments train on the current data")
+            raise InputError("open a dataset first: experiments train on the current data")
         return self.worker.session.data
 
     def _start_preset(self, key: str, epochs: int | None, overrides: dict) -> None:
@@ -137,7 +135,7 @@ class ExperimentJob(QObject):
         self.finding_fn = PRESETS[key].finding
         self.colors = {name: i for i, (name, _) in enumerate(self.logs)}
         self._install(exp)
-        self.running = True
+        self.job.start()
         self.publish()
 
     def _add_run(self, config: TrainConfig, name: str) -> None:
@@ -157,7 +155,15 @@ class ExperimentJob(QObject):
         self.publish()
 
     def _install(self, exp: Experiment) -> None:
+        running = self.running
+        if self.job is not None:
+            self.worker.remove_job(self.job)
         self.exp, self.finding = exp, ""
+        self.job = ExperimentRounds(exp, "experiment")
+        self.job.alone_slice_s = 0.2
+        self.worker.add_job(self.job, self._after_unit)
+        if running:
+            self.job.start()
         self.generation += 1
         self._deltas = {r.name: _Deltas() for r in exp.runs}
         for r in exp.runs:
@@ -165,7 +171,8 @@ class ExperimentJob(QObject):
         exp.subscribe(lambda e, exp=exp: self._on_event(exp, e))
 
     def _set_running(self, on: bool) -> None:
-        self.running = on and self.exp is not None and not self.exp.done
+        if self.job is not None:
+            self.job.start() if on else self.job.pause()
         self._settle()
 
     def _settle(self, emit_now: bool = True) -> None:
@@ -178,11 +185,10 @@ class ExperimentJob(QObject):
             exp.step()  # settles stopped runs (none is active: no batch is trained)
         if exp.done and not self.finding:
             self.finding = exp.finding()
-            self.running = False
             self._dirty = True
-        if not any(r.active for r in exp.runs) and self.running:
-            self.running = False  # every run paused, stopped or done
-            self._dirty = True
+        if self.job is not None and self.job.state in (JobState.FINISHED, JobState.PAUSED) and self._was_running:
+            self._dirty = True  # every run paused, stopped or done
+        self._was_running = self.running
         now = time.perf_counter()
         if emit_now or self._dirty or now - self._last_emit >= 1.0 / BACKGROUND_HZ:
             self._emit()
@@ -217,7 +223,10 @@ class ExperimentJob(QObject):
     def _clear(self) -> None:
         if self.exp is not None:
             self.exp.stop()
-        self.exp, self.logs, self.colors, self.finding, self.running = None, [], {}, "", False
+        if self.job is not None:
+            self.job.stop()
+            self.worker.remove_job(self.job)
+        self.exp, self.job, self.logs, self.colors, self.finding = None, None, [], {}, ""
         self.generation += 1
         self.publish()
 
@@ -238,7 +247,7 @@ class ExperimentJob(QObject):
         elif self.exp is not None:
             save_json(path, self.exp[name].session, name)  # KeyError for an unknown run is a bug
         else:
-            raise ValueError(f"no run {name!r}")
+            raise InputError(f"no run {name!r}")
         self.worker.exported.emit(f"run log of {name} written to {path}")
 
     def publish(self) -> None:

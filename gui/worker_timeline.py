@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from engine.errors import InputError
 from engine.stats import activation_histogram, vanishing_gradient_report
 from engine.timeline import DEFAULT_MAX_BYTES, PROBE_ROWS, branch, nearest, set_memory_cap, snapshot_nbytes, view
 from gui.messages import BranchInfo, TimelineInfo
@@ -106,20 +107,20 @@ class TimeTravel(QObject):
         self._target = step
         if not self._travel_queued:
             self._travel_queued = True
-            self.worker._queue(self._travel)
+            self.worker.send(self._travel)
 
     def branch(self, step: int | None, **changes) -> None:
         """A new branch from the snapshot at ``step`` (None: from now) with new hyperparameters; it
         becomes current."""
         self.worker.pause()
-        self.worker._queue(lambda: self._branch(step, changes))
+        self.worker.send(lambda: self._branch(step, changes))
 
     def switch(self, name: str) -> None:
         self.worker.pause()
-        self.worker._queue(lambda: self._switch(name))
+        self.worker.send(lambda: self._switch(name))
 
     def set_cap(self, megabytes: float) -> None:
-        self.worker._queue(lambda: self._set_cap(int(megabytes * 2 ** 20)))
+        self.worker.send(lambda: self._set_cap(int(megabytes * 2 ** 20)))
 
     # ---- worker thread ----------------------------------------------------------------------------
 
@@ -178,11 +179,11 @@ class TimeTravel(QObject):
             return
         index = None if step is None else nearest(s, step)
         if index is None or s.snapshots[index].step == s.step:  # the live end of the slider
-            self.worker._leave_past()
+            self.worker.leave_past()
             return
         if self.view_index != index:
             self.view_index = index
-            self.worker._announce(index)
+            self.worker.announce(index)
 
     def _branch(self, step: int | None, changes: dict) -> None:
         s = self.worker.session
@@ -193,13 +194,18 @@ class TimeTravel(QObject):
             step = s.step
         index = nearest(s, step)
         snap = s.snapshots[index]
-        new = branch(s, index, **changes)  # ValueError with a reason for bad settings
+        try:
+            new = branch(s, index, **changes)
+        except InputError:
+            raise
+        except ValueError as exc:  # the engine's reason for settings the user typed
+            raise InputError(str(exc)) from exc
         b = Branch(f"branch {len(self.branches)}", new, len(self.branches), self.current, snap.step,
                    self.current.grads.upto(snap.step))
         self.branches.append(b)
         self.current, self.view_index = b, None
-        self.worker._attach(new)
-        self.worker._announce()
+        self.worker.attach(new)
+        self.worker.announce()
         changed = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in changes.items())
         self.worker.exported.emit(f"{b.name}: from {b.parent.name} at step {snap.step:,}"
                                   + (f" with {changed}" if changed else "") + " \u2014 press Space to train it")
@@ -207,20 +213,23 @@ class TimeTravel(QObject):
     def _switch(self, name: str) -> None:
         b = next((b for b in self.branches if b.name == name), None)
         if b is None:
-            raise ValueError(f"no branch {name!r}")
+            raise InputError(f"no branch {name!r}")
         if b is self.current and self.view_index is None:
             return
         self.current, self.view_index = b, None
-        self.worker._attach(b.session)
-        self.worker._announce()
+        self.worker.attach(b.session)
+        self.worker.announce()
 
     def _set_cap(self, cap: int) -> None:
         for b in self.branches:
-            set_memory_cap(b.session, cap)  # ValueError (too small) leaves the cap as it was
+            try:
+                set_memory_cap(b.session, cap)  # too small: the cap stays as it was
+            except ValueError as exc:
+                raise InputError(str(exc)) from exc
         self.cap_bytes = cap
         if self.view_index is not None:  # thinning renumbers the snapshots
             self.view_index = None
-            self.worker._announce()
+            self.worker.announce()
         else:
             self.publish()
 

@@ -33,10 +33,10 @@ class Watchlist(QObject):
     # ---- commands (GUI thread) --------------------------------------------------------------------
 
     def add(self, expr: str) -> None:
-        self.worker._queue(lambda: self._add(expr))
+        self.worker.send(lambda: self._add(expr))
 
     def remove(self, expr: str) -> None:
-        self.worker._queue(lambda: self._remove(expr))
+        self.worker.send(lambda: self._remove(expr))
 
     # ---- worker thread ----------------------------------------------------------------------------
 

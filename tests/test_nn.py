@@ -6,7 +6,7 @@ from engine.nn import ACTIVATIONS, Network, cross_entropy, one_hot, squared_erro
 from engine.optim import SGD, LRSchedule, Momentum
 
 
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "linear"])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu", "linear"])
 @pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
 def test_backprop_matches_finite_differences(activation, loss):
     net, x, target = default_problem(sizes=(30, 12, 9, 7), activation=activation, loss=loss, n=6)

@@ -47,7 +47,8 @@ def test_ocr_json(tmp_path, capsys, page, tiny):
     code, out, err = run(capsys, "ocr", png, "--model", tiny, "--json")
     assert code == 0, err
     doc = json.loads(out)
-    assert set(doc) == {"lines", "boxes", "seconds"}
+    assert set(doc) == {"lines", "boxes", "seconds", "raw_lines"}  # raw_lines: added, each box read alone
+    assert len(doc["raw_lines"]) == len(doc["lines"]) and all(isinstance(x, str) for x in doc["raw_lines"])
     assert len(doc["lines"]) == 2 and doc["seconds"] > 0
     assert len(doc["boxes"]) == len("".join(LINES).replace(" ", ""))
     r0, c0, r1, c1, ch, conf = doc["boxes"][0]

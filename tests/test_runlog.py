@@ -86,7 +86,11 @@ def test_curve_csv(session, tmp_path):
     for which in ("batch", "epoch"):
         path = tmp_path / f"{which}.csv"
         save_curve_csv(path, session, which)
-        assert load_csv(path) == pytest.approx(curves(session)[which])
+        got, want = load_csv(path), curves(session)[which]
+        # column by column: pytest.approx of a dict of lists is a TypeError on pytest >= 9.2
+        assert list(got) == list(want)
+        for name, column in want.items():
+            assert got[name] == pytest.approx(column), name
     header = (tmp_path / "epoch.csv").read_text().splitlines()[0].split(",")
     assert header[:5] == ["epoch", "train_loss", "train_acc", "valid_loss", "valid_acc"]
     assert "layer1.grad_mean_abs" in header and "output.saturation" in header
@@ -96,3 +100,19 @@ def test_curve_csv(session, tmp_path):
     # overlaid runs of different lengths side by side
     save_csv(tmp_path / "two.csv", {"a": [1.0, 2.0, 3.0], "b": [0.5]})
     assert (tmp_path / "two.csv").read_text() == "a,b\n1.0,0.5\n2.0,\n3.0,\n"
+
+
+def test_exports_are_ordinary_files_and_leave_no_temp_files(session, tmp_path):
+    """Run-log exports go through engine.files.atomic_write: the umask's permissions (the old routine
+    made them owner-only) and nothing left beside them."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        save_json(tmp_path / "run.json", session)
+        save_curve_csv(tmp_path / "batch.csv", session, "batch")
+    finally:
+        os.umask(old)
+    for name in ("run.json", "batch.csv"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.csv", "run.json"]

@@ -1,6 +1,7 @@
 """Steppable OCR for photographed handwritten block capitals and digits (no Qt here).
 
 pipeline.OcrPipeline   ordered stages with typed params, cached re-runs
+page / geometry        find the sheet in a photo and the text's tilt; homographies, turns, warps
 segment / layout       the image stages and the box logic, as plain functions
 normalize              crop -> 32x32 network input (also builds the training set)
 model                  the "ocr-train" dataset and the default model

@@ -9,11 +9,11 @@ can be combined with the OCR training set: ``--data ocr-train+corrections.npz``)
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
 from engine.dataset import NIST36_CLASSES, SIDE, from_image
+from engine.errors import InputError
 from engine.ocr import layout
 from engine.ocr.pipeline import OcrPipeline
 from engine.ocr.recognize import Reader, label
@@ -26,7 +26,7 @@ def _result(pipe: OcrPipeline) -> OcrResult:
 
 def _check(result: OcrResult, i: int) -> Box:
     if not 0 <= i < len(result.boxes):
-        raise ValueError(f"no box {i}: the page has {len(result.boxes)} boxes")
+        raise InputError(f"no box {i}: the page has {len(result.boxes)} boxes")
     return result.boxes[i]
 
 
@@ -57,7 +57,7 @@ def relabel(pipe: OcrPipeline, i: int, char: str) -> None:
     result = _result(pipe)
     box = _check(result, i)
     if len(char) != 1 or char.isspace():
-        raise ValueError(f"a box holds exactly one character, got {char!r}")
+        raise InputError(f"a box holds exactly one character, got {char!r}")
     _log(result, "relabel", box, was=box.char, now=char)
     if not box.corrected:
         box.corrected = box.char or "?"
@@ -85,7 +85,7 @@ def merge(pipe: OcrPipeline, indices: list[int]) -> int:
     """Merge boxes (pieces of one character) into one, re-read it; returns its new index."""
     result = _result(pipe)
     if len(set(indices)) < 2:
-        raise ValueError("merging needs at least two different boxes")
+        raise InputError("merging needs at least two different boxes")
     parts = [_check(result, i) for i in sorted(set(indices))]
     box = Box(min(b.row0 for b in parts), min(b.col0 for b in parts), max(b.row1 for b in parts),
               max(b.col1 for b in parts), members=sorted({m for b in parts for m in b.members}))
@@ -105,7 +105,7 @@ def add_box(pipe: OcrPipeline, row0: int, col0: int, row1: int, col1: int) -> in
     r0, r1 = sorted((int(np.clip(row0, 0, h)), int(np.clip(row1, 0, h))))
     c0, c1 = sorted((int(np.clip(col0, 0, w)), int(np.clip(col1, 0, w))))
     if r1 - r0 < 2 or c1 - c0 < 2:
-        raise ValueError("the box is too small (needs at least 2x2 pixels inside the image)")
+        raise InputError("the box is too small (needs at least 2x2 pixels inside the image)")
     box = _classified(pipe, Box(r0, c0, r1, c1))
     _log(result, "add", box, now=box.char)
     result.boxes.append(box)
@@ -117,7 +117,7 @@ def export_json(result: OcrResult, source: str | os.PathLike | None = None) -> d
     """Text, boxes (source pixels, with top-5 and whether corrected) and the corrections log."""
     return {"source": str(source) if source is not None else None,
             "lines": list(result.lines),
-            "boxes": [{"box": b.scaled(result.scale), "char": b.char, "confidence": round(b.confidence, 4),
+            "boxes": [{"box": result.source_box(b), "char": b.char, "confidence": round(b.confidence, 4),
                        "top5": [[c, round(p, 4)] for c, p in b.top5], "line": b.line,
                        "model_read": b.corrected or b.char, "corrected": bool(b.corrected)} for b in result.boxes],
             "corrections": [dict(c) for c in result.corrections]}
@@ -133,24 +133,10 @@ def training_rows(result: OcrResult, only_corrected: bool = False) -> tuple[np.n
 
 def save_training_rows(path, result: OcrResult, only_corrected: bool = False) -> int:
     """Append the page's rows to an .npz (x, y, classes = NIST36), creating it if needed; rows written."""
+    from engine.edits import append_rows  # the one appender (the Draw panel's rows use it too)
+
     x, y = training_rows(result, only_corrected)
-    n = len(y)
-    path = Path(path)
-    if path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                old_x, old_y = f["x"], f["y"]
-                same = [str(c) for c in f["classes"]] == list(NIST36_CLASSES)
-        except Exception as exc:
-            raise ValueError(f"{path}: not a training-rows file to append to ({type(exc).__name__})") from None
-        if not same or old_x.shape[1:] != (SIDE * SIDE,):
-            raise ValueError(f"{path}: holds other classes or image sizes; choose a new file")
-        x, y = np.concatenate([old_x, x]), np.concatenate([old_y, y])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, x=x, y=y, classes=np.array(NIST36_CLASSES))
-    os.replace(tmp, path)
-    return n
+    return append_rows(path, x, y, NIST36_CLASSES)
 
 
 __all__ = ["add_box", "delete", "export_json", "merge", "relabel", "relayout", "save_training_rows",

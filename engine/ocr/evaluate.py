@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.errors import InputError
+
 
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance: insertions, deletions and substitutions all cost 1."""
@@ -54,22 +56,26 @@ def read_truth(directory) -> dict[str, list[str]]:
     """truth.json of a folder: {file name: [line, ...]}; ValueError with a one-line message if unusable."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise ValueError(f"{directory}: no such folder")
+        raise InputError(f"{directory}: no such folder")
     path = directory / "truth.json"
     if not path.is_file():
-        raise ValueError(f"{directory}: no truth.json (a JSON object: image file name -> list of text lines)")
+        raise InputError(f"{directory}: no truth.json (a JSON object: image file name -> list of text lines)")
     try:
         truth = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not readable JSON ({type(exc).__name__}: {exc})") from None
+        raise InputError(f"{path}: not readable JSON ({type(exc).__name__}: {exc})") from None
     if not isinstance(truth, dict) or not all(
             isinstance(v, list) and all(isinstance(s, str) for s in v) for v in truth.values()):
-        raise ValueError(f"{path}: must map each image file name to a list of text lines")
+        raise InputError(f"{path}: must map each image file name to a list of text lines")
     if not truth:
-        raise ValueError(f"{path}: lists no images")
+        raise InputError(f"{path}: lists no images")
+    inside = directory.resolve()
+    outside = [k for k in truth if not k or inside not in (directory / k).resolve().parents]
+    if outside:  # "../x.png", "/etc/x.png" or a link out: truth.json names files of its own folder only
+        raise InputError(f"{path}: {outside[0]!r} is not a file inside {directory}")
     missing = [k for k in truth if not (directory / k).is_file()]
     if missing:
-        raise ValueError(f"{path}: image {missing[0]!r} not found in {directory}")
+        raise InputError(f"{path}: image {missing[0]!r} not found in {directory}")
     return truth
 
 

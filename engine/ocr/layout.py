@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 
 @dataclass
@@ -47,18 +49,71 @@ def _group(boxes: np.ndarray, area: np.ndarray, members: list[list[int]], linked
     return out, np.bincount(lab, area, n).astype(np.int64), mem
 
 
-def _box_gap(boxes: np.ndarray) -> np.ndarray:
-    """Pairwise gap between boxes: the larger of the row and column gaps (negative when they overlap)."""
-    r0, c0, r1, c1 = boxes.T
-    dr = np.maximum(r0[:, None], r0[None]) - np.minimum(r1[:, None], r1[None])
-    dc = np.maximum(c0[:, None], c0[None]) - np.minimum(c1[:, None], c1[None])
-    return np.maximum(dr, dc)
+def near_pairs(boxes: np.ndarray, row_gap: float, col_gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of boxes at most ``row_gap`` apart in rows and ``col_gap`` in columns (a gap is
+    negative when the ranges overlap), without an all-pairs matrix: boxes of ordinary size are paired through
+    a k-d tree of their centres (two such boxes this close have centres within size + gap), the few big ones
+    are checked against all. Memory and time grow with n log n plus the number of close pairs."""
+    n = len(boxes)
+    if n < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    r0, c0, r1, c1 = boxes.T.astype(float)
+    h, w = r1 - r0, c1 - c0
+    size = max(2.0 * float(np.median(np.maximum(h, w))), 1.0)
+    big = np.maximum(h, w) > size
+    pairs = []
+    small = np.nonzero(~big)[0]
+    if len(small) > 1:
+        centre = np.column_stack([(r0 + r1)[small] / 2 / (size + max(row_gap, 0) + 1),
+                                  (c0 + c1)[small] / 2 / (size + max(col_gap, 0) + 1)])
+        pr = cKDTree(centre).query_pairs(1.0, p=np.inf, output_type="ndarray")
+        pairs.append(small[pr])
+    for i in np.nonzero(big)[0]:  # rare (rules, blots): one vectorised row each
+        j = np.arange(n)
+        j = j[(j != i) & (~big | (j > i))]  # big-big pairs once
+        pairs.append(np.column_stack([np.full(len(j), i), j]))
+    pr = np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64)
+    a, b = np.minimum(pr[:, 0], pr[:, 1]), np.maximum(pr[:, 0], pr[:, 1])
+    dr = np.maximum(r0[a], r0[b]) - np.minimum(r1[a], r1[b])
+    dc = np.maximum(c0[a], c0[b]) - np.minimum(c1[a], c1[b])
+    ok = (dr <= row_gap) & (dc <= col_gap)
+    return a[ok].astype(np.int64), b[ok].astype(np.int64)
 
 
-def _union_size(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r0, c0, r1, c1 = boxes.T
-    return (np.maximum(r1[:, None], r1[None]) - np.minimum(r0[:, None], r0[None]),
-            np.maximum(c1[:, None], c1[None]) - np.minimum(c0[:, None], c0[None]))
+def is_mark(boxes: np.ndarray, size: float) -> np.ndarray:
+    """Small round marks: longest side under ``size`` and not elongated. A dot ("1.", "i") or a speck is
+    one; a short piece of a broken stroke is elongated and is not."""
+    h, w = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    return (np.maximum(h, w) < size) & (np.maximum(h, w) < 2 * np.maximum(np.minimum(h, w), 1))
+
+
+def _union_fitting(boxes: np.ndarray, a: np.ndarray, b: np.ndarray, gap: np.ndarray, max_h: float, max_w: float
+                   ) -> np.ndarray:
+    """Root index per box after joining linked pairs closest first, each join only if the joined group's box
+    still fits max_h x max_w: chains of pairs that each fit (a stroke of one line's L, a fragment, the I below
+    it) never grow into a box spanning two lines."""
+    parent = np.arange(len(boxes))
+    ext = boxes.copy()
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for k in np.argsort(gap, kind="stable"):
+        ra, rb = find(int(a[k])), find(int(b[k]))
+        if ra == rb:
+            continue
+        u = np.concatenate([np.minimum(ext[ra, :2], ext[rb, :2]), np.maximum(ext[ra, 2:], ext[rb, 2:])])
+        if u[2] - u[0] <= max_h and u[3] - u[1] <= max_w:
+            parent[rb] = ra
+            ext[ra] = u
+    return np.array([find(i) for i in range(len(boxes))])
+
+
+def _graph(n: int, a: np.ndarray, b: np.ndarray) -> coo_matrix:
+    return coo_matrix((np.ones(len(a), bool), (a, b)), shape=(n, n))
 
 
 def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.6, max_merge_height: float = 1.4,
@@ -86,21 +141,34 @@ def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.
     for _ in range(8):
         r0, c0, r1, c1 = boxes.T
         width = np.maximum(c1 - c0, 1)
-        union_h, union_w = _union_size(boxes)
+        a, b = near_pairs(boxes, max_merge_height * height, 1.5 * height)  # only these can fit merged
+        union_h = np.maximum(r1[a], r1[b]) - np.minimum(r0[a], r0[b])
+        union_w = np.maximum(c1[a], c1[b]) - np.minimum(c0[a], c0[b])
         fits = (union_h <= max_merge_height * height) & (union_w <= 1.5 * height)
-        overlap = np.minimum(c1[:, None], c1[None]) - np.maximum(c0[:, None], c0[None])
-        linked = (overlap >= merge_overlap * np.minimum(width[:, None], width[None])) & (overlap > 0) & fits
-        np.fill_diagonal(linked, False)
-        gap = np.where(fits, _box_gap(boxes), np.iinfo(np.int64).max).astype(float)
-        np.fill_diagonal(gap, np.inf)
-        small = np.nonzero((r1 - r0) < partial * height)[0]
-        if len(boxes) > 1 and len(small):
-            nearest = gap[small].argmin(1)
-            close = gap[small, nearest] <= near * height
-            linked[small[close], nearest[close]] = True
-        if not linked.any():
+        a, b = a[fits], b[fits]
+        overlap = np.minimum(c1[a], c1[b]) - np.maximum(c0[a], c0[b])
+        linked = (overlap >= merge_overlap * np.minimum(width[a], width[b])) & (overlap > 0)
+        gap = np.maximum(np.maximum(r0[a], r0[b]) - np.minimum(r1[a], r1[b]), -overlap)
+        # fragments join their nearest neighbour; a mark (the dot of "1.", a speck) is neither end of that
+        mark = is_mark(boxes, min_size * height)
+        frag = ((r1 - r0) < partial * height) & ~mark
+        src_, dst, gsd = np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([gap, gap])
+        sel = frag[src_] & ~mark[dst]
+        src_, dst, gsd = src_[sel], dst[sel], gsd[sel]
+        order = np.lexsort((dst, gsd, src_))  # per fragment: nearest first (ties: lower index, as argmin)
+        src_, dst, gsd = src_[order], dst[order], gsd[order]
+        first = np.ones(len(src_), bool)
+        first[1:] = src_[1:] != src_[:-1]
+        close = first & (gsd <= near * height)
+        la = np.concatenate([a[linked], src_[close]])
+        lb = np.concatenate([b[linked], dst[close]])
+        if not len(la):
             break
-        boxes, area, members = _group(boxes, area, members, linked)
+        root = _union_fitting(boxes, la, lb, np.concatenate([gap[linked], gsd[close]]),
+                              max_merge_height * height, 1.5 * height)
+        if (root == np.arange(len(boxes))).all():
+            break
+        boxes, area, members = _group(boxes, area, members, _graph(len(boxes), np.arange(len(boxes)), root))
     h, w = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     rule = (h < min_size * height) & (w > 2 * height)  # underlines, fraction bars: no capital is that flat
     ok = (np.maximum(h, w) >= min_size * height) & (h <= max_height * height) & ~rule
@@ -128,12 +196,14 @@ def group_lines(boxes: np.ndarray, height: float, line_overlap: float = 0.4, max
         return Layout([], [], 0.0)
     r0, c0, r1, c1 = boxes.T
     h = np.maximum(r1 - r0, 1)
-    v_overlap = np.minimum(r1[:, None], r1[None]) - np.maximum(r0[:, None], r0[None])
-    h_gap = np.maximum(c0[:, None], c0[None]) - np.minimum(c1[:, None], c1[None])
-    linked = (v_overlap >= line_overlap * np.minimum(h[:, None], h[None])) & (h_gap <= max_gap * height)
+    a, b = near_pairs(boxes, 0, max_gap * height)  # rows must overlap; columns within max_gap
+    v_overlap = np.minimum(r1[a], r1[b]) - np.maximum(r0[a], r0[b])
+    keep = v_overlap >= line_overlap * np.minimum(h[a], h[b])
+    linked = _graph(n, a[keep], b[keep])
     k, lab = connected_components(linked, directed=False)
     centre_r, centre_c = (r0 + r1) / 2, (c0 + c1) / 2
-    lines = [list(np.nonzero(lab == g)[0]) for g in range(k)]
+    order = np.argsort(lab, kind="stable")
+    lines = np.split(order, np.cumsum(np.bincount(lab, minlength=k))[:-1])  # members of each line
     lines = [sorted(map(int, ln), key=lambda i: (centre_c[i], centre_r[i])) for ln in lines]
     lines.sort(key=lambda ln: (np.median(centre_r[ln]), centre_c[ln[0]]))
     gaps = [np.array([c0[b] - c1[a] for a, b in zip(ln, ln[1:])], float) for ln in lines]
@@ -145,4 +215,4 @@ def group_lines(boxes: np.ndarray, height: float, line_overlap: float = 0.4, max
     return Layout(lines, spaces, page_gap)
 
 
-__all__ = ["Chars", "Layout", "find_chars", "group_lines", "weighted_median"]
+__all__ = ["Chars", "Layout", "find_chars", "group_lines", "is_mark", "near_pairs", "weighted_median"]

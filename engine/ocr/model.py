@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+import resources
 from engine.dataset import NIST36_CLASSES, SIDE, Dataset, Split, split_deterministic
 from engine.ocr.normalize import NORM_VERSION, normalize_glyph, normalize_rows
 
 TRAINSET_VERSION = 3
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_MODEL = ROOT / "resources" / "ocr_model.npz"
+DEFAULT_MODEL = resources.MODEL  # resources/ocr_model.npz, in a checkout or an installed wheel
 # Real handwriting shipped beside the project (never copied into it); $BACKPROP_STUDIO_NIST26 overrides.
 DEFAULT_NIST26 = ROOT.parent / "shared" / "data" / "nist26" / "nist26_valid.mat"
 
@@ -130,11 +131,10 @@ def load_training_set(cache_dir: str | os.PathLike | None = None, **kwargs) -> D
         pass
     data = build_training_set(**kwargs)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **{f"{k}_{s}": getattr(getattr(data, s), k) for s in ("train", "valid", "test")
-                         for k in ("x", "y")})
-        os.replace(tmp, path)
+        from engine.files import atomic_write
+        with atomic_write(path) as f:
+            np.savez(f, **{f"{k}_{s}": getattr(getattr(data, s), k) for s in ("train", "valid", "test")
+                           for k in ("x", "y")})
     except OSError:
         pass  # a read-only cache only costs time
     return data
@@ -150,7 +150,12 @@ class Classifier:
     def probs(self, rows: np.ndarray) -> np.ndarray:
         if len(rows) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        return self.net.predict(np.asarray(rows, np.float32))
+        with np.errstate(over="ignore", invalid="ignore"):
+            p = self.net.predict(np.asarray(rows, np.float32))
+        if not np.isfinite(p).all():  # finite but huge weights overflow: never report a NaN confidence
+            from engine.checkpoint import CheckpointError
+            raise CheckpointError(f"{self.path or 'the model'}: its weights overflow (NaN or infinite outputs)")
+        return p
 
 
 def load_classifier(path: str | os.PathLike | None = None) -> Classifier:
@@ -161,9 +166,12 @@ def load_classifier(path: str | os.PathLike | None = None) -> Classifier:
     if not path.exists():
         hint = " (train it with the command in README.md)" if path == DEFAULT_MODEL else ""
         raise CheckpointError(f"{path}: no such model file{hint}")
-    net, classes, _ = load_network(path)
+    net, classes, _ = load_network(path)  # metadata types, shapes and finite weights are checked there
     if net.sizes[0] != SIDE * SIDE:
         raise CheckpointError(f"{path}: the model takes {net.sizes[0]} inputs; the OCR needs {SIDE * SIDE} (32x32)")
+    if len(classes) != net.sizes[-1] or net.layers[-1].activation != "softmax":
+        raise CheckpointError(f"{path}: not a classifier ({len(classes)} class names for {net.sizes[-1]} "
+                              f"{net.layers[-1].activation} outputs)")
     return Classifier(net, tuple(classes), str(path))
 
 

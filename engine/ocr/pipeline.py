@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from engine.ocr import layout, segment
+from engine.errors import InputError
+from engine.ocr import layout, page, segment
+from engine.ocr.assemble import assemble_pieces, colour_groups
+from engine.ocr.context import apply_context, changes_on_page
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.recognize import crop_mask, recognize
 from engine.ocr.result import Box, OcrResult, assemble
+
+
+MAX_MARKS = 5000  # default cap on components per page: later stages never see more (see the components stage)
 
 
 @dataclass
@@ -38,14 +45,14 @@ class Param:
         """``v`` checked and clipped to this parameter's range; ValueError if it cannot be."""
         if self.choices:
             if v not in self.choices:
-                raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}, got {v!r}")
+                raise InputError(f"{self.name} must be one of {', '.join(self.choices)}, got {v!r}")
             return v
         try:
             x = float(v)
         except (TypeError, ValueError):
-            raise ValueError(f"{self.name} must be a number, got {v!r}") from None
+            raise InputError(f"{self.name} must be a number, got {v!r}") from None
         if not np.isfinite(x):
-            raise ValueError(f"{self.name} must be finite, got {v!r}")
+            raise InputError(f"{self.name} must be finite, got {v!r}")
         x = min(max(x, self.min), self.max)
         return int(round(x)) if isinstance(self.step, int) else x
 
@@ -107,8 +114,9 @@ def _mosaic(inputs: list[np.ndarray], cols: int = 16) -> np.ndarray:
 
 
 class OcrPipeline:
-    """Stages load -> denoise -> grayscale -> background -> threshold -> morphology -> components ->
-    characters -> lines -> crops -> classify -> text, each cached until its params or an earlier stage change."""
+    """Stages load -> page -> denoise -> grayscale -> background -> threshold -> morphology -> components ->
+    characters -> lines -> assemble -> crops -> classify -> context -> text, each cached until its params or an
+    earlier stage change."""
 
     def __init__(self, model=None):
         self._model, self._classifier = model, None  # a path, a Classifier, or None for the default model
@@ -123,7 +131,7 @@ class OcrPipeline:
         for s in self.stages:
             if s.name == name:
                 return s
-        raise ValueError(f"no OCR stage {name!r}; stages: {', '.join(s.name for s in self.stages)}")
+        raise InputError(f"no OCR stage {name!r}; stages: {', '.join(s.name for s in self.stages)}")
 
     def index(self, name: str) -> int:
         return self.stages.index(self.stage(name))
@@ -137,7 +145,7 @@ class OcrPipeline:
         """Change one parameter; the stage and everything after it re-run on the next ``run``."""
         st = self.stage(stage)
         if name not in st.params:
-            raise ValueError(f"stage {stage!r} has no parameter {name!r}; it has {', '.join(st.params) or 'none'}")
+            raise InputError(f"stage {stage!r} has no parameter {name!r}; it has {', '.join(st.params) or 'none'}")
         p = st.params[name]
         v = p.coerce(value)
         if v != p.value:
@@ -171,7 +179,7 @@ class OcrPipeline:
         """A stage's output, computing it (and any stale stage before it) if needed."""
         i = self.index(name)
         if self.source is None:
-            raise ValueError("no image: call open() first")
+            raise InputError("no image: call open() first")
         for k in range(i + 1):
             if self._out[k] is None:
                 st = self.stages[k]
@@ -200,8 +208,8 @@ class OcrPipeline:
         return self.output(name).data
 
     def crop(self, box: Box, margin: float = 0.1) -> np.ndarray:
-        """The work image around a box, with ``margin`` x its size on each side (for a close-up view)."""
-        img = self.data("load")[0]
+        """The page image around a box, with ``margin`` x its size on each side (for a close-up view)."""
+        img = self.data("page")[0]
         m = int(round(margin * max(box.height, box.width)))
         return img[max(box.row0 - m, 0):box.row1 + m, max(box.col0 - m, 0):box.col1 + m]
 
@@ -215,7 +223,19 @@ class OcrPipeline:
         S = Stage
         return [
             S("load", "Read the image; big photos are reduced to at most max_side pixels for speed.",
-              dict([_p("max_side", 2048, 256, 8192, 64, "Longest side of the working image, px")]), _load),
+              dict([_p("max_side", 2048, 256, 4096, 64, "Longest side of the working image, px (4096 keeps a "
+                       "page under about 2 GB of memory)")]), _load),
+            S("page", "Find the page: a sheet or whiteboard that does not fill the photo is cut out (its perspective "
+              "undone when its four corners show; the rest painted as paper), then tilted text lines are turned level.",
+              dict([_p("sheet", "auto", tip="auto: look for a bright sheet with a sharp edge on a darker background; "
+                       "off: the whole photo is the page", choices=("auto", "off")),
+                    _p("min_contrast", 0.3, 0.05, 0.9, 0.05, "The sheet must be at least this much brighter than its "
+                       "surroundings (fraction of the sheet's brightness; 1.5 x this for a sheet cut by the frame, "
+                       "whose edge could be a shadow's)"),
+                    _p("max_skew", 30.0, 0.0, 45.0, 1.0, "Look for text lines tilted up to this many degrees either "
+                       "way (0: never turn the page)"),
+                    _p("min_skew", 2.0, 0.0, 10.0, 0.5, "Leave smaller tilts alone (the lines stage follows "
+                       "them), degrees")]), _page),
             S("denoise", "Gaussian smoothing: removes sensor noise and JPEG blocks before thresholding.",
               dict([_p("sigma", 1.0, 0.0, 5.0, 0.1, "Blur radius (standard deviation), px")]), _denoise),
             S("grayscale", "One channel with dark ink; a page whose ink is lighter than its background (chalk "
@@ -240,7 +260,11 @@ class OcrPipeline:
               dict([_p("open_radius", 0, 0, 6, 1, "Opening disk radius, px (0: off; 1 already erases the 2 px "
                        "strokes of small or distant writing -- specks are dropped by size later anyway)"),
                     _p("close_radius", 1, 0, 6, 1, "Closing disk radius, px (0: off)")]), _morphology),
-            S("components", "Connected ink blobs (8-connectivity).", {}, _components),
+            S("components", "Connected ink blobs (8-connectivity). A photo of noise or texture (a carpet, a badly "
+              "exposed page) has tens of thousands: more than max_marks is not read as text.",
+              dict([_p("max_marks", MAX_MARKS, 100, 20000, 100, "At most this many blobs are passed on; more means "
+                       "the image is noise or texture, not text (a full handwritten page has a few thousand)")]),
+              _components),
             S("characters", "Blobs -> characters: drop specks, merge fragments of one character, drop non-characters. "
               "Sizes are relative to the typical (ink-weighted median) blob.",
               dict([_p("speck", 0.02, 0.0, 0.5, 0.005, "Drop blobs with less ink than this x a typical character's"),
@@ -259,15 +283,37 @@ class OcrPipeline:
                     _p("max_gap", 4.0, 0.5, 20.0, 0.5, "... and are at most this many typical heights apart"),
                     _p("space", 0.3, 0.0, 3.0, 0.05, "A gap wider than the typical letter gap by this x typical "
                        "height is a space")]), _lines),
+            S("assemble", "Re-assemble broken characters: in each line, pieces that overlap horizontally or nearly "
+              "(a gap well under the writer's letter spacing) are one character unless that would be far wider "
+              "than the line's typical character; small round marks (the dot of \"1.\", specks) are left out. "
+              "Picture: pieces coloured by the character they joined, marks grey.",
+              dict([_p("join_gap", 0.35, 0.0, 2.0, 0.05, "Join a narrow piece closer than this x the line's median "
+                       "letter gap (pieces overlapping by half the narrower always qualify)"),
+                    _p("narrow", 0.5, 0.0, 2.0, 0.05, "... a narrow piece (a stem, a bar) is narrower than this x the "
+                       "line's typical character width; wider pieces that merely touch are two letters"),
+                    _p("max_width", 1.6, 0.5, 3.0, 0.05, "... unless the joined box is wider than this x the line's "
+                       "typical character width"),
+                    _p("mark", 0.3, 0.0, 1.0, 0.05, "Round pieces smaller than this x the line's height are marks, "
+                       "not characters")]), _assemble),
             S("crops", "Each character -> 32x32 network input: skeleton redrawn at one pen width, centred, "
               "aspect kept, dark on white (the same function built the training set).", {}, _crops),
-            S("classify", "The network reads each crop; touching pieces that read better merged are merged, wide "
-              "boxes that read better cut in two are cut; words read as all letters or all digits when likely.",
-              dict([_p("consistency", 0.05, 0.0, 1.0, 0.01, "A word reads as all letters or all digits when that is "
-                       "at least this likely relative to the best mixed reading (0: always, 1: never)"),
-                    _p("merge_gap", 0.03, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
+            S("classify", "The network reads each crop alone; touching pieces that read better merged are merged, "
+              "wide boxes that read better cut in two are cut.",
+              dict([_p("merge_gap", 0.08, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
                     _p("split_width", 1.15, 0.5, 5.0, 0.05, "Try cutting boxes wider than this x typical height")]),
               _classify),
+            S("context", "Read each word among digits or among letters, chosen along the line from the boxes' "
+              "probability mass (look-alikes O/0, I/1, Z/2, S/5, G/6, B/8 count little); list markers (\"1.\" "
+              "\"2.\") are judged down the page. Output: the raw and the contextual reading; picture: boxes the "
+              "context changed in red, with their raw reading small in the corner.",
+              dict([_p("switch_space", 0.7, 0.0, 10.0, 0.1, "Cost (nats) of a word changing kind from the word before "
+                       "it: higher, the line counts more"),
+                    _p("switch_word", 4.0, 0.0, 20.0, 0.5, "Cost (nats) of a change of kind inside a word (a missed "
+                       "word gap): higher, words are read more strictly all-letters or all-digits"),
+                    _p("sure", 0.99, 0.5, 1.0, 0.01, "A box read at least this surely keeps its own reading "
+                       "(1: never)"),
+                    _p("twin_weight", 0.6, 0.0, 1.0, 0.05, "How much look-alike classes count for their own kind: "
+                       "their shape does not tell letters from digits")]), _context),
             S("text", "Lines of text with per-character confidence.", {}, _text),
         ]
 
@@ -281,8 +327,18 @@ def _load(p: OcrPipeline, max_side):
                        render=lambda: img)
 
 
+def _page(p: OcrPipeline, sheet, min_contrast, max_skew, min_skew):
+    img = p.data("load")[0]
+    fit = page.fit_page(img, sheet, min_contrast, max_skew=max_skew, min_skew=min_skew)
+    out = page.rectify(img, fit)
+    h, w = fit.shape
+    info = {"found": fit.kind, "skew_deg": round(fit.skew, 2), "page": f"{w}x{h}",
+            "corners": [[round(float(v), 1) for v in xy] for xy in (fit.quad if fit.quad is not None else [])]}
+    return StageOutput((out, fit), info=info, render=lambda: page.draw_fit(img, fit))
+
+
 def _denoise(p: OcrPipeline, sigma):
-    img = segment.denoise(p.data("load")[0], sigma)
+    img = segment.denoise(p.data("page")[0], sigma)
     return StageOutput(img, render=lambda: img)
 
 
@@ -308,8 +364,12 @@ def _morphology(p: OcrPipeline, open_radius, close_radius):
     return StageOutput(mask, render=lambda: (~mask).astype(np.float32))
 
 
-def _components(p: OcrPipeline):
+def _components(p: OcrPipeline, max_marks):
     labels, comps = segment.components(p.data("morphology"))
+    if len(comps) > max_marks:  # bounds all later work: no stage after this one sees more than max_marks blobs
+        where = f"{p.source}: " if isinstance(p.source, (str, Path)) else ""
+        raise InputError(f"{where}too many marks to be text ({len(comps):,} blobs of ink, at most {max_marks:,} are "
+                         "read): the image looks like noise or texture")
     return StageOutput((labels, comps), _comp_boxes(comps), {"components": len(comps)}, lambda: _colorize(labels))
 
 
@@ -333,10 +393,20 @@ def _lines(p: OcrPipeline, line_overlap, max_gap, space):
                        lambda: (~mask).astype(np.float32))
 
 
+def _assemble(p: OcrPipeline, join_gap, narrow, max_width, mark):
+    labels, comps = p.data("components")
+    pieces = p.data("lines")
+    area = np.array([comps[np.asarray(b.members, int) - 1, 4].sum() for b in pieces], float)
+    got = assemble_pieces(pieces, area, join_gap, max_width, mark, narrow)
+    return StageOutput(got.boxes, got.boxes, {"characters": len(got.boxes), "joined": got.joined,
+                                              "marks": len(got.marks)},
+                       lambda: colour_groups(labels, pieces, got.group))
+
+
 def _crops(p: OcrPipeline):
     labels, _ = p.data("components")
     mask = p.data("morphology")
-    boxes = [replace(b) for b in p.data("lines")]
+    boxes = [replace(b) for b in p.data("assemble")]
     for b in boxes:
         b.input = normalize_mask(crop_mask(labels, mask, b))
     inputs = [b.input for b in boxes]
@@ -345,21 +415,33 @@ def _crops(p: OcrPipeline):
                        lambda: _mosaic(inputs))
 
 
-def _classify(p: OcrPipeline, consistency, merge_gap, split_width):
+def _classify(p: OcrPipeline, merge_gap, split_width):
     labels, _ = p.data("components")
     boxes = recognize(p.classifier, p.data("crops"), labels, p.data("morphology"), p.data("characters").height,
-                      consistency, merge_gap, split_width)
+                      1.0, merge_gap, split_width)
     img = p.data("denoise")
     conf = [b.confidence for b in boxes]
     return StageOutput(boxes, boxes, {"mean_confidence": round(float(np.mean(conf)), 4) if conf else None},
                        lambda: img)
 
 
+def _context(p: OcrPipeline, switch_space, switch_word, sure, twin_weight):
+    boxes = apply_context([replace(b) for b in p.data("classify")], p.classifier.classes, switch_space, switch_word,
+                          sure, twin_weight)
+    raw, read = assemble([replace(b, char=b.raw_char or b.char) for b in boxes]), assemble(boxes)
+    changed = sum(b.char != (b.raw_char or b.char) for b in boxes)
+    page = p.data("denoise")
+    return StageOutput(boxes, boxes, {"raw": " | ".join(raw), "context": " | ".join(read), "changed": changed},
+                       lambda: changes_on_page(page, boxes))
+
+
 def _text(p: OcrPipeline):
-    boxes = [replace(b) for b in p.data("classify")]
+    boxes = [replace(b) for b in p.data("context")]
     _, scale, shape = p.data("load")
+    fit: page.PageFit = p.data("page")[1]
+    to_source = None if fit.identity else np.diag([1 / scale, 1 / scale, 1.0]) @ fit.matrix
     total = sum(o.seconds for o in p._out if o is not None)
-    result = OcrResult(boxes, assemble(boxes), scale, tuple(shape), total)
+    result = OcrResult(boxes, assemble(boxes), scale, tuple(shape), total, transform=to_source)
     img = p.data("denoise")
     return StageOutput(result, boxes, {"lines": len(result.lines), "characters": len(boxes)}, lambda: img)
 

@@ -4,8 +4,8 @@ Geometry alone cannot tell a stroke that missed its joint (an N drawn as a V and
 I standing close to its neighbour, nor two touching letters from one wide M. So the classify stage asks
 the network: two touching boxes are merged when the merged crop reads better than the pieces did, a wide
 low-confidence box is cut where its column ink is thinnest when both halves read better than the whole.
-Last, each word reads as all letters or all digits when that is nearly as likely as a mixed reading
-(0/O, 1/I, 5/S, 2/Z look alike; words rarely mix them).
+Each box keeps its full probability vector (``Box.probs``) for the context stage (engine.ocr.context),
+which reads words as letters or digits.
 """
 from __future__ import annotations
 
@@ -15,17 +15,34 @@ import numpy as np
 from scipy import ndimage
 
 from engine.dataset import from_image
+from engine.ocr.context import LOOKALIKE, top5, words_of
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.result import Box
 
-LOOKALIKE = ("O0", "I1", "S5", "Z2", "B8", "G6")
 
 
-def crop_mask(labels: np.ndarray, mask: np.ndarray, box: Box) -> np.ndarray:
+BRIDGE = 0.06  # closing radius for a character made of several pieces, x its height
+
+
+def crop_mask(labels: np.ndarray, mask: np.ndarray, box: Box, bridge: float = BRIDGE) -> np.ndarray:
     """The ink of one character: its own components only (a neighbour reaching into the box is left out);
-    a box without members (drawn by hand) takes all ink inside it."""
+    a box without members (drawn by hand) takes all ink inside it. A character assembled from several pieces
+    has the small breaks between them bridged (a closing of ``bridge`` x its height), so a D whose bow
+    stopped short of its stem is read as one closed shape, as the writer meant it."""
     sl = (slice(box.row0, box.row1), slice(box.col0, box.col1))
-    return np.isin(labels[sl], box.members) if box.members else mask[sl]
+    if not box.members:
+        return mask[sl]
+    ink = np.isin(labels[sl], box.members)
+    r = int(round(bridge * box.height))
+    if len(box.members) > 1 and r > 0:
+        pad = np.pad(ink, r)
+        ink = ndimage.binary_closing(pad, _disk(r))[r:-r, r:-r] | ink
+    return ink
+
+
+def _disk(r: int) -> np.ndarray:
+    y, x = np.ogrid[-r:r + 1, -r:r + 1]
+    return x * x + y * y <= r * r
 
 
 class Reader:
@@ -133,16 +150,6 @@ def split_wide(reader: Reader, boxes: list[Box], height: float, split_width: flo
     return out
 
 
-def words_of(boxes: list[Box]) -> list[list[int]]:
-    words, cur = [], []
-    for i, b in enumerate(boxes):
-        if cur and (b.space_before or b.line != boxes[cur[-1]].line):
-            words.append(cur)
-            cur = []
-        cur.append(i)
-    return words + [cur] if cur else words
-
-
 def label(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], consistency: float) -> None:
     """Set char, confidence and top5 from probabilities, reading each word as all letters or all digits
     when that is at least ``consistency`` times as likely as the best unconstrained reading."""
@@ -166,13 +173,13 @@ def label(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], consist
         if best is not None and best_cost >= floor:
             choice[w] = best.argmax(1)
     for i, b in enumerate(boxes):
-        top = np.argsort(-probs[i])[:5]
         b.char, b.confidence = str(names[choice[i]]), float(probs[i, choice[i]])
-        b.top5 = [(str(names[k]), float(probs[i, k])) for k in top]
+        b.top5 = top5(probs[i], tuple(classes))
+        b.raw_char, b.context_top5, b.probs = b.top5[0][0], list(b.top5), probs[i]
 
 
 def recognize(classifier, boxes: list[Box], labels: np.ndarray, mask: np.ndarray, height: float,
-              consistency: float = 0.05, merge_gap: float = 0.03, split_width: float = 1.15) -> list[Box]:
+              consistency: float = 1.0, merge_gap: float = 0.08, split_width: float = 1.15) -> list[Box]:
     """Read boxes in reading order; returns the (possibly merged/split) boxes with chars filled in."""
     if not boxes:
         return []
@@ -188,4 +195,4 @@ def recognize(classifier, boxes: list[Box], labels: np.ndarray, mask: np.ndarray
     return boxes
 
 
-__all__ = ["Reader", "crop_mask", "label", "recognize", "words_of"]
+__all__ = ["Reader", "crop_mask", "label", "recognize"]

@@ -5,6 +5,10 @@ To add one: subclass ``Panel``, then add one line to ``gui.app.PANELS``.
 """
 from __future__ import annotations
 
+import math
+
+import pyqtgraph as pg
+
 from PyQt6.QtCore import QSize, QTimer
 from PyQt6.QtWidgets import QWidget
 
@@ -80,11 +84,19 @@ class Panel(QWidget):
 
     def attach(self, worker) -> None:
         self.worker = worker
+        worker.session_changed.connect(self._reset_ranges)  # before on_session: a new session's ranges start over
         worker.session_changed.connect(self.on_session)
         worker.updated.connect(self.on_update)
 
     def on_session(self, info) -> None:  # SessionInfo: redraw from scratch
         pass
+
+    def _reset_ranges(self, info) -> None:
+        """A new session (Reset, new data, a checkpoint) or a return from the past: axis ranges follow
+        the data again from scratch instead of keeping the old run's."""
+        for value in vars(self).values():
+            if isinstance(value, StableRange):
+                value.reset()
 
     def on_update(self, update) -> None:  # Update: what changed
         pass
@@ -128,6 +140,12 @@ class StableRange:
         self.manual, self.range = False, None
         self.plot.disableAutoRange(axis=self.axis)
 
+    def reset(self) -> None:
+        """Forget the range and the user's zoom; a 0-based axis shows 0..1 until data arrives."""
+        self.release()
+        if self.zero:
+            (self.plot.setXRange if self.axis == "x" else self.plot.setYRange)(0.0, 1.0, padding=0)
+
     def fit(self, lo: float, hi: float) -> None:
         import math
 
@@ -148,3 +166,36 @@ class StableRange:
             self.plot.setXRange(new_lo, new_hi, padding=0)
         else:
             self.plot.setYRange(new_lo, new_hi, padding=0)
+
+
+class LogAxis(pg.AxisItem):
+    """A log-scale axis with labels that never pile up: decades (1e-4, 0.001, 0.01 ...), thinned to what
+    fits, plus 2x and 5x when under ~2 decades are in view and there is room. (pyqtgraph's own log axis
+    labels every 0.1 of a decade, so a short range shows 0.5/0.6/0.7/0.8 on top of each other.)"""
+
+    PX_PER_LABEL = 24
+
+    def tickValues(self, minVal, maxVal, size):
+        if not self.logMode or not (math.isfinite(minVal) and math.isfinite(maxVal)) or maxVal <= minVal:
+            return super().tickValues(minVal, maxVal, size)
+        room = max(2, int(size / self.PX_PER_LABEL))
+        lo, hi = math.floor(minVal), math.ceil(maxVal)
+        decades = [float(d) for d in range(lo, hi + 1) if minVal <= d <= maxVal]
+        major = decades[::max(1, math.ceil(len(decades) / room))]
+        minor = [d + math.log10(m) for d in range(lo - 1, hi + 1) for m in (2, 5)
+                 if minVal <= d + math.log10(m) <= maxVal]
+        if len(major) + len(minor) > room:
+            minor = []
+        if not major and not minor:  # inside one decade and no room: its two ends
+            major = [minVal, maxVal]
+        return [(1.0, major), (0.3, minor)]
+
+    def tickStrings(self, values, scale, spacing):
+        if not self.logMode:
+            return super().tickStrings(values, scale, spacing)
+        out = []
+        for v in values:
+            x = 10.0 ** v
+            exp = math.floor(math.log10(x) + 1e-9)
+            out.append(f"{x:.2g}" if -2 <= exp <= 2 else f"{x / 10 ** exp:.0f}e{exp}")
+        return out

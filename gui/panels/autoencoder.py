@@ -124,6 +124,7 @@ class AutoencoderPanel(Panel):
         self.item = pg.ImageItem(axisOrder="row-major")
         self.item.setColorMap(pg.colormap.get("CET-L1"))  # black to white
         self.box.addItem(self.item)
+        self.pictures.setMinimumHeight(160)
         layout.addWidget(self.pictures, 3)
         self.item.hoverEvent = self._hover
 
@@ -132,6 +133,7 @@ class AutoencoderPanel(Panel):
         self.loss_view, self.psnr_view = pg.GraphicsLayoutWidget(), pg.GraphicsLayoutWidget()
         for view in (self.loss_view, self.psnr_view):
             view.setBackground("w")
+            view.setMinimumHeight(220)  # tall enough to read at 1366x768
             plots.addWidget(view, 1)
         self.loss_plot = self.loss_view.addPlot()
         self.psnr_plot = self.psnr_view.addPlot()
@@ -218,8 +220,10 @@ class AutoencoderPanel(Panel):
             return
         if self.state == State.RUNNING:
             self.worker.autoencoder.pause()
+            self.state = State.PAUSED  # what was asked: a second press before the worker answers resumes
         else:
             self.worker.autoencoder.start(self.config())
+            self.state = State.RUNNING
 
     def reset(self) -> None:
         if self.worker is not None:
@@ -241,10 +245,10 @@ class AutoencoderPanel(Panel):
         self.progress.setFormat(f"epoch {self.epoch}/{self.epochs_total} \u00b7 {100 * frac:.0f} %")
         if self.epochs:
             e = self.epochs[-1]
-            verdict = "above" if e.valid_acc > TARGET_PSNR else "below"
+            verdict = "above" if e.valid_psnr_db > TARGET_PSNR else "below"
             self.summary.setText(
                 f"<b>{self.dataset}</b> \u00b7 epoch {e.epoch}: train loss {e.train_loss:.2f} \u00b7 "
-                f"<span style='color:{VALID_COLOR}'><b>validation PSNR {e.valid_acc:.2f} dB</b></span> "
+                f"<span style='color:{VALID_COLOR}'><b>validation PSNR {e.valid_psnr_db:.2f} dB</b></span> "
                 f"({verdict} the reference's {TARGET_PSNR} dB)" + (f" \u00b7 {message}" if message else ""))
         elif self.step:
             self.summary.setText(f"<b>{self.dataset}</b> \u00b7 {self.step:,} batches, batch PSNR "
@@ -257,7 +261,7 @@ class AutoencoderPanel(Panel):
         ex = np.asarray([e.epoch for e in self.epochs], float)
         self.train_loss.setData(ex, [e.train_loss for e in self.epochs])
         self.valid_loss.setData(ex, [e.valid_loss for e in self.epochs])
-        self.valid_psnr.setData(ex, [e.valid_acc for e in self.epochs])
+        self.valid_psnr.setData(ex, [e.valid_psnr_db for e in self.epochs])
         self.x_range.fit(0.0, max(float(bx[-1]) if len(bx) else 0.0, float(ex[-1]) if len(ex) else 0.0, 1.0))
         self._draw_pictures()
 
@@ -288,4 +292,4 @@ class AutoencoderPanel(Panel):
     @property
     def shown_psnr(self) -> float | None:
         """The validation PSNR on screen (for tests)."""
-        return self.epochs[-1].valid_acc if self.epochs else None
+        return self.epochs[-1].valid_psnr_db if self.epochs else None

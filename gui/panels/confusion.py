@@ -187,7 +187,7 @@ class ConfusionPanel(Panel):
         self.samples.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.samples.setMovement(QListWidget.Movement.Static)
         self.samples.setToolTip("validation samples of the selected cell, as 'true \u2192 predicted'")
-        self.samples.setMinimumWidth(190)
+        self.samples.setMinimumWidth(150)
         side.addWidget(self.samples, 1)
         body.addLayout(side, 2)
         layout.addLayout(body, 1)
@@ -249,6 +249,7 @@ class ConfusionPanel(Panel):
         self.samples.clear()
         for img, i in zip(images, idx):
             item = QListWidgetItem(QIcon(sample_pixmap(img)), f"{t} \u2192 {p}\n#{int(i)}")
-            item.setToolTip(f"validation sample {int(i)}: true {t}, predicted {p}")
+            item.setToolTip(f"validation sample {int(i)}: true {t}, predicted {p}; double-click to explain it")
+            item.setData(Qt.ItemDataRole.UserRole, int(i))
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
             self.samples.addItem(item)

@@ -89,13 +89,19 @@ def format_eta(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+PACES = [("full speed", 0.0), ("100 batches/s", 100.0), ("30 batches/s", 30.0), ("10 batches/s", 10.0),
+         ("3 batches/s", 3.0), ("1 batch/s", 1.0)]
+
+
 class ControlsPanel(Panel):
     title = "Controls"
     config_edited = pyqtSignal()
+    pace_changed = pyqtSignal(float)  # batches per second (0: full speed)
 
     def __init__(self, actions: dict[str, QAction], parent=None):
         super().__init__(parent)
         self._session_config: TrainConfig | None = None
+        self._eta: float | None = None
         self._building = False
         root = QVBoxLayout(self)
         root.setContentsMargins(8, 8, 8, 8)
@@ -127,6 +133,19 @@ class ControlsPanel(Panel):
             buttons.addWidget(b, i // 2, i % 2)
         self.start_button = buttons.itemAtPosition(0, 0).widget()
         root.addLayout(buttons)
+
+        pace_row = QHBoxLayout()
+        pace_label = QLabel("Pace")
+        self.pace = QComboBox()
+        for text, value in PACES:
+            self.pace.addItem(text, value)
+        self.pace.setToolTip("How fast training runs: full speed, or slow enough to watch each batch land.\n"
+                             "Stepping (\u2192, Shift+\u2192) works at any pace.")
+        pace_label.setBuddy(self.pace)
+        self.pace.currentIndexChanged.connect(lambda i: self.pace_changed.emit(float(self.pace.itemData(i))))
+        pace_row.addWidget(pace_label)
+        pace_row.addWidget(self.pace, 1)
+        root.addLayout(pace_row)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -180,17 +199,27 @@ class ControlsPanel(Panel):
         self.momentum.setSingleStep(0.1)
         self.momentum.setDecimals(2)
         self.momentum.setToolTip("SGD momentum (0: plain SGD)")
+        self.weight_decay = QDoubleSpinBox()
+        self.weight_decay.setDecimals(5)
+        self.weight_decay.setRange(0.0, 1.0)
+        self.weight_decay.setSingleStep(1e-4)
+        self.weight_decay.setToolTip("L2 weight decay per example (0: none): pulls every weight toward 0")
+        self.dropout = QDoubleSpinBox()
+        self.dropout.setDecimals(2)
+        self.dropout.setRange(0.0, 0.9)
+        self.dropout.setSingleStep(0.1)
+        self.dropout.setToolTip("Dropout: the chance each hidden unit is dropped in a training batch (0: none)")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("Seeds the weight initialisation and the batch order: same seed, same run")
         for label, w in (("Hidden sizes", self.hidden), ("Activation", self.activation), ("Learning rate", self.lr),
                          ("Batch size", self.batch_size), ("Epochs", self.epochs), ("Momentum", self.momentum),
-                         ("Seed", self.seed)):
+                         ("Weight decay", self.weight_decay), ("Dropout", self.dropout), ("Seed", self.seed)):
             form.addRow(label, w)
         for w in (self.hidden,):
             w.textEdited.connect(self._edited)
         self.activation.currentIndexChanged.connect(self._edited)
-        for w in (self.lr, self.batch_size, self.epochs, self.momentum, self.seed):
+        for w in (self.lr, self.batch_size, self.epochs, self.momentum, self.weight_decay, self.dropout, self.seed):
             w.valueChanged.connect(self._edited)
         self.pending = QLabel("")
         self.pending.setWordWrap(True)
@@ -212,7 +241,8 @@ class ControlsPanel(Panel):
         base = asdict(self._session_config) if self._session_config else {}
         base.update(hidden=parse_hidden(self.hidden.text()), activation=self.activation.currentText(),
                     lr=self.lr.value(), batch_size=self.batch_size.value(), epochs=self.epochs.value(),
-                    momentum=self.momentum.value(), seed=self.seed.value())
+                    momentum=self.momentum.value(), weight_decay=self.weight_decay.value(),
+                    dropout=self.dropout.value(), seed=self.seed.value())
         return TrainConfig(**base)
 
     def set_config(self, config: TrainConfig) -> None:
@@ -226,6 +256,8 @@ class ControlsPanel(Panel):
             self.batch_size.setValue(config.batch_size)
             self.epochs.setValue(config.epochs)
             self.momentum.setValue(config.momentum)
+            self.weight_decay.setValue(config.weight_decay)
+            self.dropout.setValue(config.dropout)
             self.seed.setValue(config.seed)
         finally:
             self._building = False
@@ -256,18 +288,17 @@ class ControlsPanel(Panel):
         source = f"<br><span style='color:#666'>checkpoint {info.source}</span>" if info.source else ""
         self.data_label.setText(f"<b>{info.dataset}</b> \u00b7 {info.n_train:,} train / {info.n_valid:,} valid"
                                 f" \u00b7 {len(info.classes)} classes{source}")
-        self._show_progress(info.step, info.total_batches, info.epoch, info.config.epochs, None)
+        self._eta = None
 
     def on_update(self, u) -> None:
-        self._show_progress(u.step, u.total_batches, u.epoch, u.total_batches // max(u.batches_per_epoch, 1),
-                            u.eta_s)
+        self._eta = u.eta_s
 
-    def _show_progress(self, step, total, epoch, epochs, eta) -> None:
-        frac = step / total if total else 0.0
-        self.progress.setValue(int(round(1000 * min(frac, 1.0))))
-        self.progress.setFormat(f"epoch {epoch}/{epochs} \u00b7 {100 * frac:.0f} %")
-        eta_text = format_eta(eta)
-        self.eta_label.setText(f"{step:,} / {total:,} batches" + (f" \u00b7 ETA {eta_text}" if eta_text else ""))
+    def show_position(self, pos) -> None:
+        """gui.messages.Position: the same words as the status bar."""
+        self.progress.setValue(int(round(1000 * pos.fraction)))
+        self.progress.setFormat(f"{pos.label()} \u00b7 {100 * pos.fraction:.0f} %")
+        eta_text = format_eta(self._eta) if pos.view_step is None else ""
+        self.eta_label.setText(f"{pos.step:,} / {pos.total:,} batches" + (f" \u00b7 ETA {eta_text}" if eta_text else ""))
 
     def show_state(self, state: State, message: str) -> None:
         fg, bg = STATE_STYLE.get(state, ("#000", "#eee"))

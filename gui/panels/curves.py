@@ -175,3 +175,68 @@ class CurvesPanel(Panel):
     @property
     def point_counts(self) -> dict[str, int]:
         return {"batch": self.batch_x.n, "epoch": self.epoch_x.n}
+
+
+class LiveLossPanel(Panel):
+    """A small live loss curve under the Controls, so every workspace has the run's curve at hand
+    (the batch loss, thinned to at most ``MAX_POINTS`` by keeping every k-th batch, and the epochs)."""
+
+    title = "Live loss"
+    MAX_POINTS = 2000
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 0, 8, 8)
+        self.plot_widget = pg.PlotWidget(background="w")
+        self.plot_widget.setMinimumHeight(130)
+        self.plot_widget.setMaximumHeight(170)
+        plot = self.plot = self.plot_widget.getPlotItem()
+        plot.setTitle("<span style='font-size:9pt; color:#222'><b>loss</b> (batches, "
+                      f"<span style='color:{VALID_COLOR}'>valid</span>)</span>")
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.getAxis("bottom").setHeight(18)
+        plot.getAxis("left").setWidth(34)
+        self.batch_curve = plot.plot(pen=pg.mkPen(BATCH_COLOR, width=1))
+        self.valid_curve = plot.plot(pen=pg.mkPen(VALID_COLOR, width=2), symbol="s", symbolSize=4,
+                                     symbolBrush=VALID_COLOR, symbolPen=None)
+        lay.addWidget(self.plot_widget)
+        self.generation = -1
+        self.bpe = 1
+        self.every = 1
+        self.x, self.y, self.ex, self.ey = Series(), Series(), Series(), Series()
+
+    def on_session(self, info) -> None:
+        self.generation = info.generation
+        self.bpe = max(info.batches_per_epoch, 1)
+        self.every = max(1, -(-len(info.batch_loss) // self.MAX_POINTS))
+        loss = np.asarray(info.batch_loss, float)
+        self.x.set(np.arange(1, len(loss) + 1)[::self.every] / self.bpe)
+        self.y.set(loss[::self.every])
+        self.ex.set([e.epoch for e in info.epochs])
+        self.ey.set([e.valid_loss for e in info.epochs])
+        self.plot.enableAutoRange()  # a new session: the ranges start over
+        self.request_refresh()
+
+    def on_update(self, u) -> None:
+        if u.generation != self.generation:
+            return
+        if len(u.steps):
+            keep = u.steps % self.every == 0
+            self.x.extend(u.steps[keep] / self.bpe)
+            self.y.extend(u.losses[keep])
+            if self.x.n > self.MAX_POINTS:  # thin what is there, keep every other point from now on
+                self.every *= 2
+                self.x.set(self.x.values[1::2])
+                self.y.set(self.y.values[1::2])
+        if u.epochs:
+            self.ex.extend([e.epoch for e in u.epochs])
+            self.ey.extend([e.valid_loss for e in u.epochs])
+        if len(u.steps) or u.epochs:
+            self.request_refresh()
+
+    def refresh(self) -> None:
+        self.batch_curve.setData(self.x.values, self.y.values)
+        self.valid_curve.setData(self.ex.values, self.ey.values)

@@ -19,7 +19,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLa
 
 from engine.experiments import PRESETS
 from engine.session import TrainConfig
-from gui.panels import Panel, StableRange
+from gui.panels import LogAxis, Panel, StableRange
 from gui.panels.controls import HIDDEN_ACTIVATIONS, LogSpinBox, parse_hidden
 from gui.panels.run_table import RunData, RunTable
 from gui.panels.timeline import run_color
@@ -73,9 +73,10 @@ class ExperimentsPanel(Panel):
             self.preset.addItem(p.title, key)
         self.preset.setToolTip("The reference exercise's studies: learning rate 3e-3 x10 x0.1; sigmoid vs tanh vs\n"
                                "ReLU (3 hidden layers); depth 1-4 hidden sigmoid layers (vanishing gradients)")
-        self.preset.setMinimumContentsLength(12)
-        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        top.addWidget(self.preset, 1)
+        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # never cut a title
+        top.addWidget(QLabel("preset"))
+        top.addWidget(self.preset)
+        top.addStretch(1)
         top.addWidget(QLabel("epochs"))
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 10_000)
@@ -103,6 +104,7 @@ class ExperimentsPanel(Panel):
         add = QHBoxLayout()
         add.setSpacing(4)
         add.addWidget(QLabel("Add run:"))
+        add.addWidget(QLabel("hidden"))
         self.hidden = QLineEdit("64")
         self.hidden.setToolTip("Hidden layer sizes of the new run, e.g. 64 or 64, 64")
         self.hidden.setMaximumWidth(60)
@@ -110,6 +112,7 @@ class ExperimentsPanel(Panel):
         self.activation = QComboBox()
         self.activation.addItems(HIDDEN_ACTIVATIONS)
         self.activation.setToolTip("Hidden activation of the new run")
+        add.addWidget(QLabel("activation"))
         add.addWidget(self.activation)
         add.addWidget(QLabel("lr"))
         self.lr = LogSpinBox(1e-6, 1e3)
@@ -168,7 +171,7 @@ class ExperimentsPanel(Panel):
         self.acc_plot = self.view.addPlot(row=0, col=1)
         _style(self.acc_plot, "Accuracy", "accuracy %")
         self.acc_plot.setXLink(self.loss_plot)
-        self.grad_plot = self.view.addPlot(row=0, col=2)
+        self.grad_plot = self.view.addPlot(row=0, col=2, axisItems={"left": LogAxis("left")})
         _style(self.grad_plot, "|\u2207W| of layer1", "mean |\u2207W| per epoch")
         self.grad_plot.setLogMode(y=True)
         self.grad_plot.getAxis("left").enableAutoSIPrefix(False)

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
 
-from gui.panels import Panel, StableRange, layer_color
+from gui.panels import LogAxis, Panel, StableRange, layer_color
 from gui.panels.curves import Series
 
 OK_STYLE = "QLabel { background: #e9f6ee; color: #1d5e37; border: 1px solid #a9d8b8; border-radius: 4px; padding: 6px; }"
@@ -64,7 +64,7 @@ class GradientsPanel(Panel):
         self.view.setBackground("w")
         layout.addWidget(self.view, 1)
         # no legend boxes: a layer has the same color in every plot as its name in the table
-        self.grad_plot = self.view.addPlot(row=1, col=0, colspan=2)
+        self.grad_plot = self.view.addPlot(row=1, col=0, colspan=2, axisItems={"left": LogAxis("left")})
         self.grad_plot.setTitle("<span style='font-size:10pt; color:#222'>mean |\u2207W| per layer, log scale (colors as in the table)</span>")
         self.grad_plot.setLogMode(y=True)
         self.grad_plot.setLabel("bottom", "epoch")

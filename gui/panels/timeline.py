@@ -14,6 +14,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
                              QToolButton, QVBoxLayout)
 
+from gui.messages import epoch_and_batch
 from gui.panels import Panel, StableRange
 from gui.panels.controls import LogSpinBox
 
@@ -99,8 +100,10 @@ class TimelinePanel(Panel):
         self.branch_button.setToolTip("Continue from the moment shown with these settings; the original run is\n"
                                       "kept and both stay on the plot (Ctrl+Shift+B)")
         self.branch_button.clicked.connect(self.branch_here)
-        branch_row.addWidget(self.branch_button)
         layout.addLayout(branch_row)
+        act_row = QHBoxLayout()  # (its own row: the panel fits a 1366-pixel screen's Inspect column)
+        act_row.addWidget(self.branch_button)
+        act_row.addStretch(1)
 
         runs_row = QHBoxLayout()
         runs_row.addWidget(QLabel("Run"))
@@ -113,8 +116,8 @@ class TimelinePanel(Panel):
         self.memory = QLabel("")
         self.memory.setStyleSheet("color: #444; font-size: 11px;")
         self.memory.setToolTip("Memory held by the snapshots of every run (shared ones counted once)")
-        runs_row.addWidget(self.memory)
-        runs_row.addWidget(QLabel("cap"))
+        act_row.addWidget(self.memory)
+        act_row.addWidget(QLabel("cap"))
         self.cap = QSpinBox()
         self.cap.setRange(1, 65536)
         self.cap.setSuffix(" MB")
@@ -122,8 +125,9 @@ class TimelinePanel(Panel):
         self.cap.setToolTip("Snapshot memory cap per run: older snapshots are thinned (the first and the\n"
                             "recent half kept) so long runs stay scrubbable in bounded memory")
         self.cap.editingFinished.connect(self._cap_edited)
-        runs_row.addWidget(self.cap)
+        act_row.addWidget(self.cap)
         layout.addLayout(runs_row)
+        layout.addLayout(act_row)
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
@@ -269,7 +273,8 @@ class TimelinePanel(Panel):
         """'step 491 (epoch 2, batch 241)': the batch that step ends, 1-based like the watchpoints say it."""
         if step <= 0:
             return "step 0 (before training)"
-        return f"step {step:,} (epoch {(step - 1) // self.bpe + 1}, batch {(step - 1) % self.bpe + 1})"
+        epoch, batch = epoch_and_batch(step, self.bpe)  # the status bar's words (gui.messages.Position)
+        return f"step {step:,} (epoch {epoch}, batch {batch})"
 
     def _show_where(self, i: int | None = None) -> None:
         i = self.slider.value() if i is None else i

@@ -20,7 +20,7 @@ from PyQt6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu,
 
 from engine.session import State
 from engine.watch import parse
-from gui.panels import Panel, StableRange
+from gui.panels import LogAxis, Panel, StableRange
 
 EXAMPLES = ["loss is nan", "grad(layer1) < 1e-4", "saturation(layer1) > 90%", "dead(layer1) > 50%",
             "loss > 5", "valid_acc drop > 0.05", "class_acc(Q) < 0.5", "train_loss rise > 0.1"]
@@ -118,7 +118,7 @@ class WatchpointsPanel(Panel):
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
-        self.plot = self.view.addPlot()
+        self.plot = self.view.addPlot(axisItems={"left": LogAxis("left")})
         self.plot.setLabel("bottom", "epoch")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         for axis in ("left", "bottom"):

@@ -48,7 +48,7 @@ def test_watchpoint_pauses_at_the_first_batch_where_it_holds(qtbot, make_window,
     assert panel.banner.isVisible() and f"step {first}" in panel.banner.text()
     assert panel.table.item(0, 1).text().startswith(f"hit at epoch {(first - 1) // session.batches_per_epoch + 1}")
     assert panel.table.item(0, 0).background().color().name() == "#fdd9d5"
-    assert window.docks["watchpoints"].widget().currentWidget() is panel  # the tab was brought to the front
+    assert window.workspaces.visible_panel("watchpoints")  # its workspace was brought to the front
     qtbot.waitUntil(lambda: panel.hits_item.getData()[0] is not None and len(panel.hits_item.getData()[0]) == 1,
                     timeout=5_000)  # drawn
     x, y = panel.hits_item.getData()

@@ -62,7 +62,8 @@ def test_curves_weights_and_confusion_follow_training(qtbot, window, data):
     qtbot.waitUntil(lambda: curves.point_counts["epoch"] == 2, timeout=20_000)
     qtbot.waitUntil(lambda: curves.point_counts["batch"] == 2 * bpe and "epoch 2 " in confusion.caption.text()
                     and not np.allclose(image_1, weights.grid_image, equal_nan=True), timeout=20_000)
-    assert len(curves.train_loss_curve.getData()[0]) == 2
+    # the curve is drawn on a later event-loop pass than the data arrives: wait for the drawing
+    qtbot.waitUntil(lambda: len(curves.train_loss_curve.getData()[0]) == 2, timeout=10_000)
     image_2 = weights.grid_image
     assert image_1.shape == image_2.shape == (8 * 33 - 1, 8 * 33 - 1)  # 64 units as 8 x 8 tiles
     assert not np.allclose(image_1, image_2, equal_nan=True)

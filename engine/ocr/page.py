@@ -1,0 +1,298 @@
+"""Find the page in a photo before reading it: the sheet, and the direction of its text lines.
+
+The ordinary phone photo of a page is a bright sheet on a darker desk, turned and seen at an angle. The
+later stages assume paper everywhere and roughly level lines, so this stage
+
+1. looks for the sheet (or whiteboard) at low resolution: the largest bright region, accepted only when
+   it is clearly brighter than what surrounds it, bounded by a *sharp* edge (a shadow on a whiteboard is a
+   gradual ramp, a sheet edge is a step) and close to a quadrilateral;
+2. with all four edges in view (a corner may lie off the frame: the edges are fitted as straight lines),
+   maps that quadrilateral to an upright rectangle (perspective undone); with a side hidden by the
+   frame, keeps the sheet's region and paints the rest as paper;
+3. measures the text skew on what remains (projection profiles of the ink: the profile across the lines
+   is sharpest when it runs along them) and turns the lines level when they tilt more than a little.
+
+Everything is one 3x3 matrix from output pixels to work pixels (``geometry.py``), so the page is resampled
+once and the boxes found later map back to the photo. A page that fills the frame with level text passes
+unchanged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from engine.ocr import segment
+from engine.ocr.geometry import (apply_matrix, fit_edges, homography, max_quad, polygon_area, polygon_mask,
+                                 rotation, warp)
+
+
+@dataclass
+class PageFit:
+    """What the page stage found and how it maps its output (x = column, y = row) back to the work image."""
+    kind: str                  # "sheet": 4 edges seen, perspective undone; "region": sheet cut by the frame;
+                               # "frame": no separate sheet (the page fills the photo)
+    matrix: np.ndarray         # 3x3, output (x, y, 1) -> work image (x, y, 1) (homogeneous)
+    shape: tuple[int, int]     # output rows, cols
+    skew: float                # degrees of text tilt undone (positive: lines fall to the right)
+    quad: np.ndarray | None = None     # (4, 2) x, y sheet corners in the work image (TL, TR, BR, BL)
+    region: np.ndarray | None = None   # bool mask of the sheet at ``region_scale`` x the work size
+    region_scale: float = 1.0
+    paper: np.ndarray | None = None    # fill color for everything outside the sheet (per channel)
+    skew_strength: float = 1.0         # how much sharper the best profile is than a typical one
+
+    @property
+    def identity(self) -> bool:
+        return self.kind == "frame" and self.skew == 0.0
+
+    def corners(self) -> np.ndarray:
+        """The output rectangle's corners (TL, TR, BR, BL) in work-image x, y: what the stage keeps."""
+        h, w = self.shape
+        return apply_matrix(self.matrix, np.array([[0, 0], [w, 0], [w, h], [0, h]], float))
+
+
+# ---- the sheet ----------------------------------------------------------------------------------------
+
+@dataclass
+class Sheet:
+    """A bright region found at low resolution (x, y in small-image pixels)."""
+    region: np.ndarray   # bool mask, small image
+    quad: np.ndarray     # (4, 2) corners
+    corners_seen: bool   # all four edges seen: ``quad`` holds their intersections (maybe outside the frame)
+    contrast: float      # (paper - surroundings) / paper
+    sharpness: float     # step across the region's edge / contrast (1: a clean edge, ~0: a ramp)
+    fill: float          # region area / quadrilateral area
+
+
+def _median(values: np.ndarray) -> float:
+    """The median of up to ~20000 evenly spaced samples: as good for a brightness level, and cheap."""
+    return float(np.median(values[::max(1, len(values) // 20000)]))
+
+
+def find_sheet(gray: np.ndarray, min_contrast: float = 0.3, min_area: float = 0.1) -> Sheet | None:
+    """The sheet in a small gray image, or None when there is no clearly separate bright quadrilateral
+    (the page fills the frame, or the bright part is lighting rather than paper). Otsu's level splits a
+    sheet from a dark desk, but with a shadow over part of the sheet it splits lit paper from shaded paper:
+    lower levels towards the desk are tried too, and the largest region that still passes wins."""
+    level, dark = segment.otsu(gray.ravel()), float(np.percentile(gray, 5))
+    best = None
+    for k in (1.0, 0.65, 0.4):
+        s = _sheet_at(gray, dark + k * (level - dark), min_contrast, min_area)
+        if s is not None and (best is None or s.region.sum() > best.region.sum()):
+            best = s
+    return best
+
+
+def _box(mask: np.ndarray, r: int) -> np.ndarray:
+    """Fraction of each (2r+1)^2 square that is set (edges repeat): erosion and dilation by a square of any
+    size for the price of one separable filter."""
+    return ndimage.uniform_filter(mask.astype(np.float32), 2 * r + 1, mode="nearest")
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Holes filled: dark parts not connected to the frame's border (one labelling pass, where scipy's
+    binary_fill_holes propagates a dilation across the whole image)."""
+    lab, n = ndimage.label(~mask)
+    edge = np.unique(np.r_[lab[0], lab[-1], lab[:, 0], lab[:, -1]])
+    open_ = np.zeros(n + 1, bool)
+    open_[edge] = True
+    open_[0] = False
+    return ~open_[lab]
+
+
+def _sheet_at(gray: np.ndarray, level: float, min_contrast: float, min_area: float) -> Sheet | None:
+    """The largest region brighter than ``level``, if it is a sheet: big enough, brighter than its
+    surroundings by ``min_contrast``, bounded by a sharp edge and close to a quadrilateral."""
+    h, w = gray.shape
+    bright = _fill_holes(gray > level)  # ink on the sheet leaves holes
+    r = max(1, int(round(0.006 * max(h, w))))
+    bright = _box(_box(bright, r) > 0.999, r) > 0.001  # opening: cut thin bright bridges to other objects
+    lab, n = ndimage.label(bright)
+    if n == 0:
+        return None
+    sizes = np.bincount(lab.ravel())[1:]
+    region = lab == (int(np.argmax(sizes)) + 1)
+    area = float(region.mean())
+    if not min_area <= area <= 0.97:
+        return None
+    paper, around = _median(gray[region]), _median(gray[~region])
+    contrast = (paper - around) / max(paper, 1e-6)
+    if contrast < min_contrast:
+        return None
+    # the edge, away from the frame border: a step within a few pixels, or a slow ramp (lighting)?
+    e = max(2, int(round(0.008 * max(h, w))))
+    border = np.zeros_like(region)
+    border[e:-e, e:-e] = True
+    near = _box(region, e)
+    ring_in = region & (near < 0.999) & border
+    ring_out = ~region & (near > 0.001) & border
+    if ring_in.sum() < 10 or ring_out.sum() < 10:
+        return None
+    sharpness = (_median(gray[ring_in]) - _median(gray[ring_out])) / max(paper - around, 1e-6)
+    if sharpness < 0.5:
+        return None
+    ys, xs = np.nonzero(region & ~ndimage.binary_erosion(region))
+    edge = np.c_[xs, ys].astype(float) + 0.5
+    quad = max_quad(edge)
+    fill = area * h * w / max(polygon_area(quad), 1.0)
+    if fill < 0.85:
+        return None
+    sharp = fit_edges(edge, quad, (h, w))
+    return Sheet(region, quad if sharp is None else sharp, sharp is not None, contrast, sharpness, fill)
+
+
+# ---- the text skew --------------------------------------------------------------------------------------
+
+def ink_points(gray: np.ndarray, max_points: int = 20000, min_blobs: int = 3) -> np.ndarray:
+    """(n, 2) x, y of ink pixels in a small gray page, from blobs of about character size: rules, edges
+    and shadows (long blobs) and specks do not vote on the direction of the lines. Fewer than
+    ``min_blobs`` blobs give no points: a line needs a few characters (the strokes of one V or K alone
+    would pass for a tilted line)."""
+    dark = segment.darkness(gray, segment.background(gray))
+    mask, _ = segment.threshold(dark)
+    lab, n = ndimage.label(mask, np.ones((3, 3), bool))
+    if n == 0:
+        return np.zeros((0, 2))
+    sl = ndimage.find_objects(lab)
+    size = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in sl])
+    area = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+    ok = (size < 0.2 * max(gray.shape)) & (area >= 4)
+    if ok.sum() < min_blobs:
+        return np.zeros((0, 2))
+    keep = np.r_[False, ok]
+    ys, xs = np.nonzero(keep[lab])
+    step = max(1, len(xs) // max_points)
+    return np.c_[xs[::step], ys[::step]].astype(float)
+
+
+def profile_score(points: np.ndarray, angles_deg: np.ndarray, bin_px: float) -> np.ndarray:
+    """For each angle, the sum of squared counts of the ink projected across lines of that direction:
+    largest when the projection runs along the text lines (the profile is then peaks and gaps)."""
+    t = np.deg2rad(angles_deg)
+    across = (points[:, 1:2] * np.cos(t) - points[:, 0:1] * np.sin(t)) / bin_px  # (n, angles)
+    bins = (across - across.min(0)).astype(np.int64)  # (n, angles), each column from 0
+    width = int(bins.max()) + 1 if bins.size else 1
+    counts = np.bincount((bins + width * np.arange(len(t))).ravel(), minlength=width * len(t))
+    out = (counts.reshape(len(t), width).astype(float) ** 2).sum(1)  # one bincount for all angles
+    return out / max(len(points), 1) ** 2
+
+
+def estimate_skew(points: np.ndarray, max_angle: float = 30.0, bin_px: float = 2.0) -> tuple[float, float]:
+    """(angle of the text lines in degrees, x right and y down, strength = best / median profile score).
+    A coarse 1-degree search then a 0.1-degree refinement around the best; a best angle at the edge of the
+    search is no peak (the profile is still rising: something other than lines), so it reads as level."""
+    limit = np.floor(max_angle)
+    if len(points) < 50 or limit < 1:
+        return 0.0, 1.0
+    coarse = np.arange(-limit, limit + 0.5, 1.0)
+    s = profile_score(points, coarse, bin_px)
+    best = float(coarse[int(np.argmax(s))])
+    if abs(best) >= limit:
+        return 0.0, 1.0
+    fine = np.arange(best - 1.0, best + 1.05, 0.1)
+    sf = profile_score(points, fine, bin_px / 2)
+    return float(fine[int(np.argmax(sf))]), float(s.max() / max(np.median(s), 1e-12))
+
+
+# ---- the whole stage ----------------------------------------------------------------------------------------
+
+def reduce_to(img: np.ndarray, side: int) -> tuple[np.ndarray, int]:
+    """Block means so that the long side is at most ``side``: (small image, factor)."""
+    f = max(1, int(np.ceil(max(img.shape[:2]) / side)))
+    return (img, 1) if f == 1 else (segment.block_mean(img, f), f)
+
+
+def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, min_area: float = 0.1,
+             max_skew: float = 30.0, min_skew: float = 2.0, min_strength: float = 1.15) -> PageFit:
+    """Where the page is in a work image (float gray or RGB) and how to turn it upright."""
+    h, w = img.shape[:2]
+    sg, f = reduce_to(img if img.ndim == 2 else img @ segment.LUMA, 512)  # gray first: a quarter of the work
+    small = img[:sg.shape[0] * f:f, :sg.shape[1] * f:f]  # colors for the paper fill only: no need to average
+    found = find_sheet(sg, min_contrast, min_area) if sheet == "auto" and min(h, w) >= 32 else None
+    if found is not None and not found.corners_seen and found.contrast < 1.5 * min_contrast:
+        found = None  # cut by the frame and not very dark around: maybe a shadow's edge across a page
+    kind, m, shape, quad, region, paper = "frame", np.eye(3), (h, w), None, None, None
+    if found is not None:
+        quad = found.quad * f
+        paper = np.median(small[found.region], axis=0)
+        if found.corners_seen:  # perspective: the quadrilateral becomes an upright rectangle
+            kind = "sheet"
+            q = quad + 0.01 * (quad.mean(0) - quad)  # a little inside: the sheet's own edge is not ink
+            # the nearer (longer) of opposite sides: the far part is stretched, never the near part shrunk
+            tw = int(round(max(np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[3]))))
+            th = int(round(max(np.linalg.norm(q[3] - q[0]), np.linalg.norm(q[2] - q[1]))))
+            shape = (th, tw)
+            m = homography(np.array([[0, 0], [tw, 0], [tw, th], [0, th]], float), q)
+            region = polygon_mask(q / f, sg.shape)  # turning the text may reach past the sheet: paper too
+        else:  # cut by the frame: keep the sheet's bounding box, paint the rest as paper
+            kind = "region"
+            from skimage.morphology import convex_hull_image  # a sheet is convex: ink at the frame stays in
+
+            region = ndimage.binary_erosion(convex_hull_image(found.region), iterations=2)
+            ys, xs = np.nonzero(region)
+            r0, r1, c0, c1 = ys.min() * f, min((ys.max() + 1) * f, h), xs.min() * f, min((xs.max() + 1) * f, w)
+            m = np.array([[1, 0, c0], [0, 1, r0], [0, 0, 1]], float)
+            shape = (r1 - r0, c1 - c0)
+    fit = PageFit(kind, m, shape, 0.0, quad, region, 1.0 / f, paper)
+    if max_skew > 0:
+        view = warp(sg, _scaled(fit, 1.0 / f), tuple(max(1, int(round(s / f))) for s in shape),
+                    fill=float(np.median(sg[found.region])) if found is not None else None,
+                    region=region)
+        view = segment.to_gray(view, polarity="auto")  # chalk on a blackboard: its ink is the light side
+        angle, strength = estimate_skew(ink_points(view), max_skew)
+        fit.skew_strength = strength
+        if abs(angle) >= min_skew and strength >= min_strength:
+            turn, shape = rotation(angle, fit.shape)
+            fit.matrix, fit.shape, fit.skew = fit.matrix @ turn, shape, angle
+    if fit.paper is None and not fit.identity:
+        fit.paper = np.median(small.reshape(-1, *small.shape[2:])[::7], axis=0)
+    return fit
+
+
+def _scaled(fit: PageFit, s: float) -> np.ndarray:
+    """The fit's matrix for images ``s`` x the size on both sides."""
+    d = np.diag([s, s, 1.0])
+    return d @ fit.matrix @ np.linalg.inv(d)
+
+
+def rectify(img: np.ndarray, fit: PageFit) -> np.ndarray:
+    """The page as the later stages see it: ``img`` itself when nothing was found."""
+    if fit.identity:
+        return img
+    return warp(img, fit.matrix, fit.shape, fit.paper, fit.region, fit.region_scale)
+
+
+def draw_fit(img: np.ndarray, fit: PageFit) -> np.ndarray:
+    """The input, dimmed outside what is read, with the sheet outlined in red and, when the text was turned,
+    the (turned) rectangle that is read in blue (display only; drawn with Pillow, which is fast at any size)."""
+    from PIL import Image, ImageDraw
+    from skimage.measure import find_contours
+
+    h, w = img.shape[:2]
+    rgb = (np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img) * 255 + 0.5
+    photo = Image.fromarray(rgb.astype(np.uint8))
+    kept = fit.corners()
+    keep = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(keep).polygon([tuple(p) for p in kept], fill=255)
+    red = []
+    if fit.region is not None:
+        region = Image.fromarray(fit.region.astype(np.uint8) * 255).resize((w, h), Image.Resampling.NEAREST)
+        keep = Image.fromarray(np.minimum(np.asarray(keep), np.asarray(region)))
+        if fit.kind == "region":
+            s = 1.0 / fit.region_scale
+            red = [c[:, ::-1] * s for c in find_contours(np.pad(fit.region, 1).astype(float), 0.5)]
+            red = [c - s for c in red]
+    if fit.kind == "sheet":
+        red = [np.vstack([fit.quad, fit.quad[:1]])]
+    blue = [np.vstack([kept, kept[:1]])] if fit.skew or fit.kind == "region" else []
+    out = Image.composite(photo, photo.point(lambda v: int(0.35 * v + 51)), keep)
+    draw = ImageDraw.Draw(out)
+    width = max(2, int(0.004 * max(h, w)))
+    for lines, color in ((red, (230, 25, 25)), (blue, (25, 75, 240))):
+        for c in lines:
+            draw.line([tuple(p) for p in c], fill=color, width=width, joint="curve")
+    return np.asarray(out, np.float32) * np.float32(1 / 255)
+
+
+__all__ = ["PageFit", "Sheet", "draw_fit", "estimate_skew", "find_sheet", "fit_page", "ink_points", "rectify"]

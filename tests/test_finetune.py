@@ -1,0 +1,141 @@
+"""engine.finetune and engine.edits: a real misreading corrected, learned, and the page re-read; edit lists."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.dataset import NIST36_CLASSES
+from engine.edits import EditList, Rows, append_rows, digest
+from engine.errors import InputError
+from engine.finetune import FinetuneConfig, classifier_of, finetune_data, finetune_session, reread
+from engine.ocr.model import DEFAULT_MODEL, build_training_set, load_classifier
+
+ROOT = Path(__file__).resolve().parents[1]
+needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
+
+
+@needs_model
+def test_a_corrected_misreading_is_learned_without_forgetting():
+    """page3's "BOJ" reads "BQJ"; correct the Q, fine-tune, re-read: it reads O and little else moves."""
+    from engine.ocr import OcrPipeline, edit
+
+    clf = load_classifier()
+    pipe = OcrPipeline(clf)
+    pipe.open(ROOT / "resources" / "pages" / "page3.png")
+    result = pipe.run()
+    [q] = [k for k, b in enumerate(result.boxes) if b.char == "Q"]
+    edit.relabel(pipe, q, "O")
+    x, y = edit.training_rows(pipe.result, only_corrected=True)
+    base = build_training_set(n_glyphs=2000, nist=ROOT / "no-nist")  # small, in-repo base set: fast
+    session = finetune_session(clf, x, y, base)
+    assert session.data.test.x.shape == (1, 1024) and len(session.data.train) == 32 + len(base.train)
+    valid_before = session.evaluate(session.data.valid)[1]
+    session.run()
+    assert session.evaluate(session.data.test)[1] == 1.0  # learned the correction
+    assert session.history.epochs[-1].valid_acc > valid_before - 0.08  # did not forget the base set
+    assert clf.net.layers[0].W is not session.net.layers[0].W  # the loaded model itself is untouched
+    again = reread(pipe, classifier_of(session))
+    fixed = [c for c in again.changes if c.fixed]
+    assert len(fixed) == 1 and fixed[0].before == "Q" and fixed[0].after == "O"
+    assert len(again.changes) <= 3 and again.unchanged >= len(result.boxes) - 3
+    assert "BOJ" in again.result.lines[0] and "1 of the corrected boxes" in again.summary()
+    assert pipe.result.boxes[q].char == "O" and pipe.result.boxes[q].corrected == "Q"  # the user's page stays
+
+
+def test_finetune_data_mixes_corrections_with_the_base(small_data):
+    x, y = small_data.valid.x[:3], np.array([1, 2, 3])
+    cfg = FinetuneConfig(copies=4, base_rows=50, valid_rows=20)
+    d = finetune_data(x, y, small_data, cfg)
+    assert len(d.train) == 12 + 50 and len(d.valid) == 20 and np.array_equal(d.test.x, x)
+    assert np.array_equal(d.train.x[0], x[0]) and np.array_equal(d.train.x[4], x[1])
+    assert not np.array_equal(d.train.x[1], x[0])  # a distorted copy, still in the input range
+    assert d.train.x.min() >= 0 and d.train.x.max() <= 1 and list(d.train.y[:8]) == [1] * 4 + [2] * 4
+    with pytest.raises(InputError, match="no correction rows"):
+        finetune_data(x[:0], y[:0], small_data, cfg)
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return build_training_set(n_glyphs=400, nist=ROOT / "no-nist")
+
+
+def test_edit_list_relabels_and_drops_without_touching_the_data(tmp_path, small_data):
+    data = small_data
+    x0, y0 = data.train.x.copy(), data.train.y.copy()
+    edits = EditList()
+    edits.relabel(data, "train", 3, "Q")
+    edits.drop(data, "train", 5)
+    edits.relabel(data, "valid", 0, "A")
+    edits.relabel(data, "valid", 0, "B")  # the latest edit of a sample wins
+    assert len(edits) == 3 and edits.find("valid", 0).label == "B" and edits.dataset == data.name
+    edits.save(tmp_path / "e.json")
+    edited = EditList.load(tmp_path / "e.json").apply(data)
+    assert np.array_equal(data.train.x, x0) and np.array_equal(data.train.y, y0)  # original untouched
+    assert len(edited.train) == len(data.train) - 1 and edited.train.y[3] == NIST36_CLASSES.index("Q")
+    assert np.array_equal(edited.train.x[5], data.train.x[6]) and edited.valid.y[0] == 1
+    rx, ry = edits.relabelled_rows(data)
+    assert np.array_equal(rx[0], data.train.x[3]) and list(ry) == [NIST36_CLASSES.index("Q"), 1]
+    edits.remove("train", 5)
+    assert len(edits.apply(data).train) == len(data.train)
+    other = build_training_set(n_glyphs=400, seed=1, nist=ROOT / "no-nist")
+    with pytest.raises(InputError, match="does not fit this data"):
+        edits.apply(other)
+    for bad, message in [(("nope", 0, "A"), "no split"), (("train", 10**6, "A"), "no sample"),
+                         (("train", 0, "?"), "no class")]:
+        with pytest.raises(InputError, match=message):
+            edits.relabel(data, *bad)
+    (tmp_path / "junk.json").write_text("{}")
+    with pytest.raises(InputError, match="not an edit list"):
+        EditList.load(tmp_path / "junk.json")
+    assert digest(data.train.x[0]) != digest(data.train.x[1])
+
+
+def test_rows_and_append(tmp_path):
+    rows = Rows()
+    rows.add(np.zeros(1024), 3, "drawn")
+    rows.add(np.ones((2, 32, 32)), [4, 5], "ocr")
+    assert len(rows) == 3 and rows.source == ["drawn", "ocr", "ocr"] and rows.x.shape == (3, 1024)
+    path = tmp_path / "rows.npz"
+    assert append_rows(path, rows.x, rows.y, NIST36_CLASSES) == 3
+    assert append_rows(path, rows.x[:1], rows.y[:1], NIST36_CLASSES) == 1
+    from engine.data import load_npz
+    with np.load(path) as f:
+        assert list(f["y"]) == [3, 4, 5, 3]
+    assert len(load_npz(path, 0).train) + len(load_npz(path, 0).valid) + len(load_npz(path, 0).test) == 4
+    with pytest.raises(InputError, match="other classes"):
+        append_rows(path, rows.x, rows.y, ("A", "B"))
+
+
+def test_finetune_as_units_of_a_job(small_data):
+    """The generator the worker runs: one unit builds the session, one per batch, the last re-reads nothing
+    here (no page); its model is a copy and the loaded one is untouched."""
+    from engine.finetune import Finetune
+    from engine.nn import Network
+    from engine.ocr.model import Classifier
+
+    net = Network.mlp(1024, (16,), 36, "tanh", seed=0)
+    clf = Classifier(net, NIST36_CLASSES)
+    before = net.layers[0].W.copy()
+    cfg = FinetuneConfig(epochs=2, base_rows=100, valid_rows=20, copies=2, batch_size=32)
+    ft = Finetune(clf, small_data.valid.x[:2], np.array([0, 1]), lambda: small_data, cfg)
+    units = list(ft.steps())
+    assert units[0][0] == 1 and ft.session is not None and units[-1] == (ft.total - 1, ft.total)
+    assert len(units) == 1 + 2 * ft.session.batches_per_epoch and ft.session.epoch == 2
+    assert ft.new is not None and ft.new.net is not net and ft.reread is None
+    assert np.array_equal(net.layers[0].W, before) and not np.array_equal(ft.new.net.layers[0].W, before)
+
+
+def test_load_edited_applies_a_saved_list_on_load(tmp_path):
+    from engine.data import load_dataset
+    from engine.edits import load_edited
+
+    x = np.random.default_rng(0).uniform(0, 1, (40, 1024)).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(40) % 36, classes=np.array(NIST36_CLASSES))
+    data = load_dataset(str(tmp_path / "d.npz"))
+    edits = EditList()
+    edits.drop(data, "train", 0)
+    edits.save(tmp_path / "e.json")
+    edited = load_edited(str(tmp_path / "d.npz"), tmp_path / "e.json")
+    assert len(edited.train) == len(data.train) - 1 and edited.name.endswith("(edited)")
