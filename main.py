@@ -109,6 +109,8 @@ def cmd_train(args) -> int:
         save_session(args.save, session)
         if not args.json:
             print(f"saved {args.save}")
+    if args.report:
+        write_train_report(args.report, session, saved=args.save, quiet=args.json)
     if state == State.DIVERGED:
         print(f"error: {session.message}", file=sys.stderr)
         return 1
@@ -184,6 +186,8 @@ def add_engine_commands(sub) -> None:
     t.add_argument("--decay-every", type=int, default=0, help="... every this many epochs")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save", help="write a checkpoint (.npz) at the end")
+    t.add_argument("--report", metavar="PATH", type=_report_path,
+                   help="write a self-contained HTML report at the end")
     t.add_argument("--break", dest="break_on", action="append", metavar="EXPR",
                    help="watchpoint, e.g. 'saturation(layer1) > 0.9'; stops at the first batch where it holds")
     t.add_argument("--json", action="store_true", help="one JSON object per epoch")
@@ -317,15 +321,11 @@ def _ascii(img, ramp=" .:-=+*#%@") -> list[str]:
 def cmd_explain(args) -> int:
     import numpy as np
 
-    from engine.checkpoint import CheckpointError
     from engine.errors import InputError
     from engine.explain import explain, load_inputs
     from engine.ocr.model import load_classifier
 
-    try:
-        clf = load_classifier(args.model)
-    except CheckpointError as exc:
-        raise InputError(str(exc)) from None
+    clf = load_classifier(args.model)  # a CheckpointError is an InputError
     rows, as_is = load_inputs(args.image)
     if rows.shape[1] != clf.net.sizes[0]:
         raise InputError(f"{args.image}: inputs have {rows.shape[1]} values; the model takes {clf.net.sizes[0]}")
@@ -337,6 +337,7 @@ def cmd_explain(args) -> int:
         if args.json:
             obj = e.as_json()
             obj["normalized"] = not as_is
+            obj["model"] = clf.path
             if why is not None:
                 obj["why"] = {"class": args.target, "probability": round(float(why.probs[why.target]), 6),
                               "saliency": why.as_json()["saliency"], "occlusion": why.as_json()["occlusion"]}
@@ -366,6 +367,53 @@ def add_explain_commands(sub) -> None:
                    help='one object per input: "input" (32 rows), "top5", "saliency" (top class), "occlusion", '
                         '"probs"')
     x.set_defaults(func=cmd_explain)
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+
+def _report_path(text: str) -> str:
+    """--report is checked before training starts, not after an hour of it."""
+    from engine.files import check_writable
+
+    try:
+        check_writable(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def write_train_report(path, session, saved: str | None = None, quiet: bool = False) -> None:
+    """The report of a run that just ended, from its checkpoint (--save, or a temporary one): the same
+    file as `report` gives."""
+    import tempfile
+
+    from engine.checkpoint import save_session
+    from engine.report import write_report
+
+    if saved:
+        write_report(saved, path)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            save_session(os.path.join(tmp, "session.npz"), session)
+            write_report(os.path.join(tmp, "session.npz"), path, source="an unsaved command-line run")
+    if not quiet:
+        print(f"report {path}")
+
+
+def cmd_report(args) -> int:
+    from engine.report import write_report
+
+    out = args.out or os.path.splitext(args.checkpoint)[0] + ".html"
+    print(write_report(args.checkpoint, out))
+    return 0
+
+
+def add_report_commands(sub) -> None:
+    r = sub.add_parser("report", help="write one self-contained HTML report of a saved training session")
+    r.add_argument("checkpoint", help="a checkpoint saved by train --save or the window (Ctrl+S)")
+    r.add_argument("--out", help="the HTML file (default: the checkpoint's name with .html)")
+    r.set_defaults(func=cmd_report)
 
 
 # ---- gui / screenshot -----------------------------------------------------------------------
@@ -446,6 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command")
     for add in (add_engine_commands, add_ocr_commands, add_autoencoder_commands, add_explain_commands,
+                add_report_commands,
                 add_gui_commands):
         add(sub)
     return p

@@ -43,8 +43,12 @@ def save_network(path, net: Network, classes, extra: dict | None = None) -> None
     _savez(path, _network_arrays(net, classes, extra or {}))
 
 
-def save_session(path, session: TrainingSession) -> None:
+def save_session(path, session: TrainingSession, experiment=None, autoencoder=None) -> None:
+    """``experiment`` and ``autoencoder`` (the window's other runs) are kept for the report only."""
+    from engine.report_data import gather
+
     h = session.history
+    report_meta, report_arrays = gather(session, experiment, autoencoder)
     extra = {
         "config": asdict(session.config),
         "dataset": session.data.name,
@@ -52,11 +56,13 @@ def save_session(path, session: TrainingSession) -> None:
         "epoch_acc": [session._epoch_loss, session._epoch_correct, session._epoch_seen],
         "epochs": [{**{k: v for k, v in asdict(e).items() if k != "layers"},
                     "layers": {n: asdict(s) for n, s in e.layers.items()}} for e in h.epochs],
+        "report": report_meta,
     }
     arrays = _network_arrays(session.net, session.data.classes, extra)
     arrays.update({f"opt/{k}": v for k, v in session.optimizer.state().items()})
     arrays["history/batch_loss"] = np.asarray(h.batch_loss, np.float64)
     arrays["history/batch_acc"] = np.asarray(h.batch_acc, np.float64)
+    arrays.update(report_arrays)
     _savez(path, arrays)
 
 
@@ -155,5 +161,13 @@ def load_session(path, data: Dataset) -> TrainingSession:
         raise CheckpointError(f"{path}: damaged training session ({type(exc).__name__}: {exc})") from None
     session.snapshots.clear()
     session.take_snapshot()
+    from engine.report_data import carried_frames
+
+    session.report_frames = carried_frames(meta, arrays)  # the run's first weights, for the next report
     session.state = State.FINISHED if session.epoch >= config.epochs else State.PAUSED
     return session
+
+
+def read_checkpoint(path) -> tuple[dict, dict[str, np.ndarray]]:
+    """(metadata, arrays) of a checkpoint, checked to be one of ours (for the report)."""
+    return _read(path)

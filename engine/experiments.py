@@ -15,6 +15,7 @@ import numpy as np
 
 from engine.dataset import Dataset
 from engine.errors import InputError
+from engine.nn import LEAKY_SLOPE
 from engine.session import State, TrainConfig, TrainingSession
 from engine.stats import vanishing_gradient_report
 
@@ -230,6 +231,40 @@ def _gradient_finding(exp: Experiment) -> str:
     return text + " " + _vanishing_text(exp)
 
 
+def _regularization_finding(exp: Experiment) -> str:
+    """What each regularizer did, measured: the weight norm L2 shrank, the gap between validation
+    and training loss that L2 and dropout narrowed, and the ReLU units that leaky ReLU kept alive."""
+    text = _ranking_text(exp)
+    runs = [r for r in exp.runs if r.session.history.epochs]
+    if not runs:
+        return text
+    cfg = lambda r: r.session.config  # noqa: E731
+    plain = [r for r in runs if not cfg(r).weight_decay and not cfg(r).dropout]
+    base = next((r for r in plain if "relu" not in cfg(r).activation), plain[0] if plain else runs[0])
+    w_norm = lambda r: float(np.linalg.norm(r.session.net.layers[0].W))  # noqa: E731
+    decayed = [r for r in runs if cfg(r).weight_decay and r is not base]
+    if decayed:
+        text += (f" L2 keeps the weights small: |W| of layer1 is {w_norm(base):.1f} without it ({base.name}), "
+                 + ", ".join(f"{w_norm(r):.1f} with {r.name} ({1 - w_norm(r) / w_norm(base):.0%} smaller)"
+                             for r in decayed) + ".")
+    regularized = [r for r in runs if (cfg(r).weight_decay or cfg(r).dropout) and r is not base]
+    if regularized:
+        gap = lambda r: r.session.history.epochs[-1].valid_loss - r.session.history.epochs[-1].train_loss  # noqa: E731
+        text += (f" Validation minus training loss at epoch {base.session.epoch}: {base.name} {gap(base):+.3f}, "
+                 + ", ".join(f"{r.name} {gap(r):+.3f}" for r in regularized)
+                 + (" (dropout's training loss is measured with units dropped, so it can lie above the validation"
+                    " loss)" if any(cfg(r).dropout for r in regularized) else "") + ".")
+    relu = next((r for r in runs if cfg(r).activation == "relu"), None)
+    leaky = next((r for r in runs if cfg(r).activation == "leaky_relu"), None)
+    if relu and leaky:
+        dead = relu.session.history.epochs[-1].layers["layer1"].dead
+        silent = leaky.session.history.epochs[-1].layers["layer1"].saturation
+        text += (f" {relu.name}: {dead:.0%} of layer1's units are dead (silent on every example, so they never "
+                 f"learn again), validation {final_acc(relu):.1%}; {leaky.name} cannot die: {silent:.0%} of its "
+                 f"units sit below zero yet still pass {LEAKY_SLOPE:.0%} of their gradient, validation {final_acc(leaky):.1%}.")
+    return text
+
+
 # ---- presets ----------------------------------------------------------------------------------------
 
 @dataclass
@@ -251,6 +286,10 @@ PRESETS: dict[str, Preset] = {
                           for act in ("sigmoid", "tanh", "relu")}, _gradient_finding),
     "depth": Preset("depth", "Depth: 1-4 hidden sigmoid layers of 64",
                     {f"{d} hidden": replace(BASE, hidden=(64,) * d) for d in (1, 2, 3, 4)}, _gradient_finding),
+    "regularization": Preset("regularization", "Regularization: none vs L2 vs dropout; ReLU vs leaky ReLU",
+                             {"none": BASE, "L2 1e-3": replace(BASE, weight_decay=1e-3),
+                              "dropout 0.2": replace(BASE, dropout=0.2), "ReLU": replace(BASE, activation="relu"),
+                              "leaky ReLU": replace(BASE, activation="leaky_relu")}, _regularization_finding),
 }
 
 

@@ -146,10 +146,7 @@ def character_input(source) -> np.ndarray:
     pipe = OcrPipeline()  # only the ink stages run: no model is loaded
     pipe.set_param("background", "tile", 0.5)
     pipe.open(source)
-    try:
-        mask = pipe.data("morphology")
-    except ValueError as exc:  # ImageError: unreadable, empty, wrong shape
-        raise InputError(str(exc)) from None
+    mask = pipe.data("morphology")  # an unreadable, empty or odd image raises ImageError (an InputError)
     if not mask.any():
         raise InputError(f"{source if isinstance(source, (str, os.PathLike)) else 'the image'}: no ink found "
                          "(expected dark writing on a lighter background)")

@@ -117,12 +117,17 @@ def _iou(a, b) -> float:
 def reread(pipe, classifier: Classifier) -> Reread:
     """Read ``pipe``'s page again with ``classifier`` (same image and parameters, a new pipeline: the
     user's edited result is left alone) and compare with the old model's reading box by box."""
+    return reread_page(pipe.source, pipe.params(), pipe.run(), classifier)
+
+
+def reread_page(source, params: dict, old, classifier: Classifier) -> Reread:
+    """``reread`` from a page's parts: its image (path or array), its stage parameters and the old
+    (possibly corrected) OcrResult."""
     from engine.ocr.pipeline import OcrPipeline
 
-    old = pipe.run()
     new_pipe = OcrPipeline(classifier)
-    new_pipe.set_params(pipe.params())
-    new_pipe.open(pipe.source)
+    new_pipe.set_params(params)
+    new_pipe.open(source)
     new = new_pipe.run()
     out, matched = Reread(new), set()
     for b in old.boxes:
@@ -141,5 +146,39 @@ def reread(pipe, classifier: Classifier) -> Reread:
     return out
 
 
-__all__ = ["BoxChange", "FinetuneConfig", "Reread", "classifier_of", "finetune_data", "finetune_session",
+# ---- as a job: small units, so the worker can time-slice it, pause it and draw its curves -------------------
+
+
+class Finetune:
+    """The whole loop as a generator of units (engine.jobs.GeneratorJob runs it): build the mixed set and
+    the session, then one training batch per unit, then re-read the page. ``session`` is there from the
+    first unit on (for live curves); ``result`` at the end."""
+
+    def __init__(self, classifier: Classifier, x: np.ndarray, y: np.ndarray, base_loader,
+                 cfg: FinetuneConfig = FinetuneConfig(), page: tuple | None = None):
+        self.classifier, self.x, self.y, self.base_loader, self.cfg = classifier, x, y, base_loader, cfg
+        self.page = page  # (source, params, old OcrResult) to re-read at the end, or None
+        self.session: TrainingSession | None = None
+        self.new: Classifier | None = None
+        self.reread: Reread | None = None
+
+    @property
+    def total(self) -> int:
+        if self.session is None:
+            return 2 + self.cfg.epochs
+        return 2 + self.cfg.epochs * self.session.batches_per_epoch
+
+    def steps(self):
+        self.session = s = finetune_session(self.classifier, self.x, self.y, self.base_loader(), self.cfg)
+        yield 1, self.total
+        while not s.done:
+            s.step_batch()
+            yield 1 + s.step, self.total
+        self.new = classifier_of(s, path="(fine-tuned)")
+        if self.page is not None:
+            self.reread = reread_page(*self.page, self.new)
+        return self
+
+
+__all__ = ["Finetune", "reread_page", "BoxChange", "FinetuneConfig", "Reread", "classifier_of", "finetune_data", "finetune_session",
            "jittered_copies", "reread"]

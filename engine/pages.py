@@ -81,15 +81,17 @@ def render_page(lines: list[str], seed: int = 0, size: tuple[int, int] = (900, 1
                 char_height: float | None = None, rgb: bool = False, noise: float | None = None,
                 look: Look = Look()) -> tuple[np.ndarray, list[Box]]:
     """A page image (H, W) uint8 (or (H, W, 3) when ``rgb``) of ``lines`` in dark ink on light paper, and the
-    per-character ground-truth boxes (spaces have none) in reading order, holding their ink (``char``, ``line``).  ``char_height`` (cap height, px) defaults to a random
-    60-150 px, shrunk if the text would not fit ``size`` = (rows, cols); ``noise`` (sd of pixel noise before the
-    blur, in [0, 1] intensity) defaults to a random 0.01-0.025."""
+    per-character ground-truth boxes (spaces have none) in reading order, holding their ink (``char``, ``line``).
+    ``char_height`` (cap height, px) defaults to a random 60-150 px, shrunk if the text would not fit ``size`` =
+    (rows, cols); ``noise`` (sd of pixel noise before the blur, in [0, 1] intensity) defaults to a random 0.01-0.025.
+    ``look`` makes the harder conditions (see ``hard_page``); "." in a line is drawn as a dot and has no box."""
     lines = [ln.upper() for ln in lines]
     bad = set("".join(lines)) - ALPHABET
     if bad:
         raise InputError(f"unsupported characters: {sorted(bad)}")
-    dots = [sum(len(x.replace(" ", "").replace(".", "")) for x in lines[:li]) + len(ln[:k].replace(" ", "").replace(".", "")) - 1
-            for li, ln in enumerate(lines) for k, ch in enumerate(ln) if ch == "."]  # index of the glyph before
+    glyphs = [ln.replace(" ", "").replace(".", "") for ln in lines]
+    dots = [sum(map(len, glyphs[:li])) + len(ln[:k].replace(" ", "").replace(".", "")) - 1  # the glyph before
+            for li, ln in enumerate(lines) for k, ch in enumerate(ln) if ch == "."]
     lines = [ln.replace(".", "") for ln in lines]
     rng = np.random.default_rng(seed)
     table = stroke_table()
@@ -130,7 +132,8 @@ def render_page(lines: list[str], seed: int = 0, size: tuple[int, int] = (900, 1
     for k in dots:  # a full stop: a round dot at the baseline just right of its character
         b, rad = boxes[k], max(1.3 * half, 1.5)
         yy, xx = np.ogrid[:size[0], :size[1]]
-        cover = np.maximum(cover, np.clip(rad + 0.5 - np.hypot(yy - (b.row1 - rad - 1), xx - (b.col1 + 0.12 * h)), 0, 1))
+        dist = np.hypot(yy - (b.row1 - rad - 1), xx - (b.col1 + 0.12 * h))
+        cover = np.maximum(cover, np.clip(rad + 0.5 - dist, 0, 1))
     return _photograph(cover, rng, rgb, noise, look), boxes
 
 
@@ -229,8 +232,9 @@ def on_desk(sheet: np.ndarray, size: tuple[int, int], angle: float, rng: np.rand
     mid_out, mid_in = np.array(size) / 2, np.array(sheet.shape) / 2
     rot = np.array([[c, -s], [s, c]])  # output (row, col) -> sheet (row, col)
     offset = mid_in - rot @ mid_out
-    paper = ndimage.affine_transform(sheet.astype(np.float32) / 255, rot, offset, output_shape=size, order=1, cval=-1.0)
-    inside = ndimage.affine_transform(np.ones(sheet.shape, np.float32), rot, offset, output_shape=size, order=1, cval=0.0)
+    warp = dict(output_shape=size, order=1)
+    paper = ndimage.affine_transform(sheet.astype(np.float32) / 255, rot, offset, cval=-1.0, **warp)
+    inside = ndimage.affine_transform(np.ones(sheet.shape, np.float32), rot, offset, cval=0.0, **warp)
     img = inside * np.maximum(paper, 0) + (1 - inside) * desk
     img = ndimage.gaussian_filter(img, 0.7) + desk_rng.normal(0, 0.01, size)
     return np.clip(np.round(img * 255), 0, 255).astype(np.uint8)

@@ -23,6 +23,7 @@ The reported loss is the data loss only, so runs with and without decay compare 
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field, fields
@@ -102,7 +103,7 @@ class PauseReason(str, Enum):
     BUDGET = "budget"  # a requested number of batches (or an epoch) was done
 
 
-@dataclass
+@dataclass(slots=True)
 class BatchEvent:
     step: int  # global batch count after this batch (1-based)
     epoch: int  # 0-based epoch this batch belongs to
@@ -111,6 +112,10 @@ class BatchEvent:
     acc: float  # accuracy, or mean per-image PSNR in dB for squared error
     lr: float
     layers: dict[str, LayerStats]
+
+
+_DONE = (State.DIVERGED, State.STOPPED)  # states that end training for good
+_ACTIVE = (State.RUNNING, State.PAUSED)
 
 
 @dataclass
@@ -271,23 +276,28 @@ class TrainingSession:
         return self.state
 
     def step_batch(self) -> BatchEvent | None:
-        """One SGD step on the next batch, with full instrumentation."""
+        """One SGD step on the next batch, with full instrumentation. This is the hot path: every
+        statistic is measured on every batch, so the bookkeeping around the matrix products is
+        kept to plain attribute reads (see ``python main.py bench``)."""
         with self._lock:
-            if self.done:
+            config = self.config
+            if self.epoch >= config.epochs or self.state in _DONE:
                 return None
-            if self.state not in (State.RUNNING, State.PAUSED) or self.message:
+            if self.message or self.state not in _ACTIVE:
                 self.state, self.message = State.PAUSED, ""
-            train, bs = self.data.train, self.config.batch_size
+            train, bs = self.data.train, config.batch_size
             if self.batch == 0 or self._order is None:
-                self._order = np.random.default_rng([self.config.seed, self.epoch]).permutation(len(train))
+                self._order = np.random.default_rng([config.seed, self.epoch]).permutation(len(train))
                 self._epoch_start = time.perf_counter()
+                self._batches, self._lr = -(-len(train) // bs), self.schedule.at(self.epoch)
             idx = self._order[self.batch * bs:(self.batch + 1) * bs]
             x, y = train.x[idx], train.y[idx]
+            n = len(idx)
 
             masks = None
-            if self.config.dropout:
-                rng = np.random.default_rng([self.config.seed, self.epoch, self.batch, DROPOUT_STREAM])
-                masks = self.net.dropout_masks(len(idx), self.config.dropout, rng)
+            if config.dropout:
+                rng = np.random.default_rng([config.seed, self.epoch, self.batch, DROPOUT_STREAM])
+                masks = self.net.dropout_masks(n, config.dropout, rng)
             out = self.net.forward(x, masks)
             if self.reconstruct:
                 loss, d_out = squared_error(out, x)
@@ -295,18 +305,16 @@ class TrainingSession:
                 dz = self.net.layers[-1].activation_grad(d_out)
             else:
                 loss, correct, dz = cross_entropy(out, y)
-            if not np.isfinite(loss):
-                self._diverge(BatchEvent(self.step + 1, self.epoch, self.batch, loss / len(y), float("nan"),
-                                         self.lr, {}))
+            lr = self._lr
+            if not math.isfinite(loss):
+                self._diverge(BatchEvent(self.step + 1, self.epoch, self.batch, loss / n, float("nan"), lr, {}))
                 return None
             self.net.backward_preact(dz)
-            if self.config.weight_decay:
-                self.net.add_weight_decay(len(idx) * self.config.weight_decay)
+            if config.weight_decay:
+                self.net.add_weight_decay(n * config.weight_decay)
             stats = network_stats(self.net)
-            lr = self.lr
             self.optimizer.step(self.net.flat_pairs(), lr)
 
-            n = len(y)
             self.step += 1
             event = BatchEvent(self.step, self.epoch, self.batch, loss / n, correct / n, lr, stats)
             self.history.batch_loss.append(event.loss)
@@ -317,11 +325,11 @@ class TrainingSession:
             self._epoch_seen += n
             self.batch += 1
             self._emit(event)
-            if self.batch >= self.batches_per_epoch:
+            if self.batch >= self._batches:
                 self._end_epoch()
-                if self.epoch >= self.config.epochs:
+                if self.epoch >= config.epochs:
                     self._set_state(State.FINISHED)
-            elif self.config.snapshot_every and self.step % self.config.snapshot_every == 0:
+            elif config.snapshot_every and self.step % config.snapshot_every == 0:
                 self.take_snapshot()
             for check in self.checks:
                 reason = check(self, event)

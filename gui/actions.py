@@ -13,6 +13,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QStyle
 
+from gui.report_export import ask_export_report
 from gui.workspaces import WORKSPACES
 
 CHECKPOINT_FILTER = "Checkpoints (*.npz);;All files (*)"
@@ -24,6 +25,7 @@ SHORTCUTS = [("Space", "start / pause"), ("\u2192", "step one batch"), ("Shift+\
              ("Ctrl+I", "open an image in the OCR workspace"),
              ("Ctrl+L", "load a checkpoint"), ("Ctrl+S", "save a checkpoint"), ("Ctrl+Shift+S", "save as"),
              ("Ctrl+Shift+L", "open a run log (JSON) for comparison"), ("Ctrl+Shift+E", "export the run log (JSON)"),
+             ("Ctrl+E", "export a report (one HTML file)"),
              ("Ctrl+B", "add a watchpoint"), ("Ctrl+G", "gradient check of the chosen layer"),
              ("Alt+\u2190 / Alt+\u2192", "previous / next snapshot (time travel)"), ("Alt+End", "back to live"),
              ("Ctrl+Shift+B", "branch from the moment shown"),
@@ -79,6 +81,10 @@ def build_actions(w) -> dict[str, QAction]:
         "export_log": act("Export run log\u2026", "Ctrl+Shift+E",
                           "Save the session's full log (config, every batch and epoch, layer statistics) as JSON",
                           lambda: ask_export_log(w)),
+        "export_report": act("Export report\u2026", "Ctrl+E",
+                             "Write the session as one self-contained HTML report (curves, diagnosis, weights, "
+                             "confusion, watchpoints) and offer to open it in the browser",
+                             lambda: ask_export_report(w)),
         "quit": act("Quit", "Ctrl+Q", "Close the window (offers to save)", w.close),
         "watch": act("Add watchpoint\u2026", "Ctrl+B", "Break training when a condition holds",
                      lambda: focus_watchpoints(w)),
@@ -114,7 +120,7 @@ def build_menus(w) -> None:
         return m
 
     menu("&File", ("open_data", "open_folder", "embedded", "open_image", None, "load", "save", "save_as", None,
-                   "open_log", "export_log", None, "quit"))
+                   "open_log", "export_log", "export_report", None, "quit"))
     menu("&Train", ("start", "step_batch", "step_epoch", None, "reset", None, "autoencoder"))
     menu("&Debug", ("watch", "gradcheck", None, "snap_prev", "snap_next", "live", "branch"))
     menu("&View", (*(f"ws_{spec.key}" for spec in WORKSPACES), None, "maximise", "reset_layout"))

@@ -31,6 +31,8 @@ from gui.panels.curves import CurvesPanel, LiveLossPanel
 from gui.panels.experiments import ExperimentsPanel
 from gui.panels.gradcheck import GradcheckPanel
 from gui.panels.gradients import GradientsPanel
+from gui.panels.correction import CorrectionPanel
+from gui.panels.inspect_tools import DrawTab, ExplainTab, HiddenMapTab, OcrExplainTab, TopLossesTab
 from gui.panels.timeline import TimelinePanel
 from gui.panels.watchpoints import WatchpointsPanel
 from gui.panels.weights import WeightsPanel
@@ -63,6 +65,12 @@ PANELS: list[PanelSpec] = [
     PanelSpec("gradcheck", GradcheckPanel),
     PanelSpec("autoencoder", AutoencoderPanel),
     PanelSpec("ocr", lambda: __import__("gui.panels.ocr", fromlist=["OcrPanel"]).OcrPanel()),
+    PanelSpec("hidden_map", HiddenMapTab, workspace="inspect", tab_with="watchpoints"),
+    PanelSpec("draw", DrawTab, workspace="inspect", tab_with="confusion"),
+    PanelSpec("top_losses", TopLossesTab, workspace="inspect", tab_with="confusion"),
+    PanelSpec("explain", ExplainTab, workspace="inspect", tab_with="gradcheck"),
+    PanelSpec("ocr_explain", OcrExplainTab, workspace="ocr", tab_with="ocr"),
+    PanelSpec("correction", CorrectionPanel, workspace="ocr", tab_with="ocr"),
 ]
 
 
@@ -117,6 +125,7 @@ class MainWindow(QMainWindow):
         self.worker.busy.connect(self._on_busy)
         self.worker.exported.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.worker.experiments.log_opened.connect(self._on_log_opened)
+        self._wire_inspect()
 
         self._restore_settings(config)
         self._update_actions()
@@ -126,6 +135,60 @@ class MainWindow(QMainWindow):
             self.open_data(data or self.settings.value("data/spec", DEFAULT_DATA, str))
 
     # ---- construction --------------------------------------------------------------------------
+
+    def _wire_inspect(self) -> None:
+        """The "why" tools hand inputs to Explain; Top losses retrains on its edited data."""
+        p = self.panels
+        explain = p.get("explain")
+        if explain is not None:
+            def show(row):
+                explain.show_input(row)
+                self.show_panel("explain")
+            if "draw" in p:
+                p["draw"].widget.explain_requested.connect(show)
+            if "top_losses" in p:
+                p["top_losses"].widget.explain_requested.connect(show)
+            if "hidden_map" in p:
+                hm = p["hidden_map"].widget
+                hm.sample_clicked.connect(lambda i: explain.show_input(hm.x[i]))
+        if "top_losses" in p:
+            p["top_losses"].widget.retrain_requested.connect(
+                lambda data, edits: self.worker.set_data(data, self._form_config()))
+        ocr = p.get("ocr")
+        if ocr is not None and "ocr_explain" in p:
+            ocr.box_selected.connect(p["ocr_explain"].show_box)
+        if ocr is not None and "correction" in p:
+            self._wire_correction(ocr, p["correction"])
+
+    def _wire_correction(self, ocr, correction) -> None:
+        """The correction loop learns from the OCR page's corrections, the drawn characters and the top-loss
+        relabels (when the session's data are 32x32 characters of the same classes); a kept model reads on."""
+        from engine.edits import Rows
+
+        def page():
+            t = ocr.thread
+            if t is None or t.pipe is None or ocr.result is None or ocr.view is None:
+                return None
+            return t.pipe.source, ocr.view.params, ocr.result, t.model
+
+        def rows():
+            out = Rows()
+            draw, top = self.panels.get("draw"), self.panels.get("top_losses")
+            if draw is not None and len(draw.widget.rows):
+                out.add(draw.widget.rows.x, draw.widget.rows.y, "drawn")
+            data = top.widget.data if top is not None else None
+            if data is not None and data.n_inputs == 1024 and tuple(data.classes) == tuple(ocr_classes()):
+                x, y = top.widget.edits.relabelled_rows(data)
+                if len(y):
+                    out.add(x, y, "relabel")
+            return out
+
+        def ocr_classes():
+            t = ocr.thread
+            return t.model.classes if t is not None and t.model is not None else ()
+
+        correction.page_source, correction.rows_source = page, rows
+        correction.model_kept.connect(ocr.use_model)
 
     # ---- settings ------------------------------------------------------------------------------
 

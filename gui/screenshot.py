@@ -152,6 +152,29 @@ def _workspaces(app, window, out: Path) -> list[Path]:
     return paths
 
 
+def _inspect_tools(app, window, grab, timeout_s: float) -> None:
+    """The "why" tools of the Inspect workspace: a drawn Z, the hidden space, top losses, an explanation."""
+    from PyQt6.QtCore import QPointF
+
+    panels = window.panels
+    if "draw" in panels:
+        draw = window.show_panel("draw")
+        wait_until(app, lambda: draw.widget.net is not None, timeout_s, "the draw panel's network")
+        draw.widget.canvas.strokes = [[QPointF(60, 40), QPointF(200, 40), QPointF(60, 220), QPointF(200, 220)]]
+        draw.widget.canvas.changed.emit()
+        wait_until(app, lambda: draw.widget.row is not None and draw.widget.background.idle, timeout_s, "the drawing")
+        grab("draw")
+        draw.widget.explain_requested.emit(draw.widget.row)
+    for key, ready in (("hidden_map", lambda p: p.widget.map is not None),
+                       ("top_losses", lambda p: p.widget.top is not None),
+                       ("explain", lambda p: p.widget.result is not None)):
+        if key in panels:
+            panel = window.show_panel(key)
+            wait_until(app, lambda: ready(panel) and panel.widget.background.idle, timeout_s, key)
+            settle(app, 0.2)
+            grab(key)
+
+
 def _extras(app, window, steps: int, grab, timeout_s: float) -> None:
     """Exercise the debugger's other panels and take their pictures."""
     from engine.autoencoder import AutoencoderConfig
@@ -183,6 +206,14 @@ def _extras(app, window, steps: int, grab, timeout_s: float) -> None:
         wait_until(app, lambda: ocr.view is not None and ocr.idle, timeout_s, "the OCR page")
         ocr.select([3])
         grab("ocr")
+        if "ocr_explain" in panels:
+            box = window.show_panel("ocr_explain")
+            wait_until(app, lambda: box.widget.result is not None, timeout_s, "the box's explanation")
+            grab("ocr_explain")
+        if "correction" in panels:
+            window.show_panel("correction")
+            grab("correction")
+    _inspect_tools(app, window, grab, timeout_s)
     if "timeline" in panels:
         tl = panels["timeline"]
         wait_until(app, lambda: len(tl.steps) >= 2, 30, "snapshots")

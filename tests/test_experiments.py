@@ -115,12 +115,30 @@ def test_learning_rate_preset_finding(glyphs):
     assert ("The smallest rate (lr 0.0003) learned slowest" in text) == (runs[-1].name == "lr 0.0003")
 
 
+def test_regularization_preset_finding(glyphs):
+    exp = preset("regularization", glyphs, epochs=3)
+    assert [r.name for r in exp.runs] == ["none", "L2 1e-3", "dropout 0.2", "ReLU", "leaky ReLU"]
+    assert exp["L2 1e-3"].session.config.weight_decay == 1e-3 and exp["dropout 0.2"].session.config.dropout == 0.2
+    exp.run()
+    norm = {r.name: np.linalg.norm(r.session.net.layers[0].W) for r in exp.runs}
+    assert norm["L2 1e-3"] < norm["none"]
+    last = {r.name: r.session.history.epochs[-1] for r in exp.runs}
+    assert last["leaky ReLU"].layers["layer1"].dead == 0 < last["ReLU"].layers["layer1"].dead
+    text = exp.finding()
+    shrink = 1 - norm["L2 1e-3"] / norm["none"]
+    assert f"with L2 1e-3 ({shrink:.0%} smaller)" in text
+    assert "Validation minus training loss at epoch 3: none " in text and "dropout 0.2 " in text
+    assert f"ReLU: {last['ReLU'].layers['layer1'].dead:.0%} of layer1's units are dead" in text
+    assert "leaky ReLU cannot die" in text
+
+
 def test_preset_errors_and_overrides(data):
-    with pytest.raises(ValueError, match="unknown preset 'speed'; choose from learning-rate, activation, depth"):
+    with pytest.raises(ValueError, match="unknown preset 'speed'; choose from learning-rate, activation, depth, "
+                                         "regularization"):
         preset("speed", data)
     exp = preset("depth", data, epochs=1, seed=3, batch_size=16)
     assert all(r.session.config.seed == 3 and r.session.config.batch_size == 16 for r in exp.runs)
-    assert set(PRESETS) == {"learning-rate", "activation", "depth"}
+    assert set(PRESETS) == {"learning-rate", "activation", "depth", "regularization"}
     assert Experiment({"x": TrainingSession(data, TrainConfig(epochs=1))}).finding() == \
         "No run has finished an epoch yet."
     with pytest.raises(ValueError):

@@ -106,3 +106,36 @@ def test_rows_and_append(tmp_path):
     assert len(load_npz(path, 0).train) + len(load_npz(path, 0).valid) + len(load_npz(path, 0).test) == 4
     with pytest.raises(InputError, match="other classes"):
         append_rows(path, rows.x, rows.y, ("A", "B"))
+
+
+def test_finetune_as_units_of_a_job(small_data):
+    """The generator the worker runs: one unit builds the session, one per batch, the last re-reads nothing
+    here (no page); its model is a copy and the loaded one is untouched."""
+    from engine.finetune import Finetune
+    from engine.nn import Network
+    from engine.ocr.model import Classifier
+
+    net = Network.mlp(1024, (16,), 36, "tanh", seed=0)
+    clf = Classifier(net, NIST36_CLASSES)
+    before = net.layers[0].W.copy()
+    cfg = FinetuneConfig(epochs=2, base_rows=100, valid_rows=20, copies=2, batch_size=32)
+    ft = Finetune(clf, small_data.valid.x[:2], np.array([0, 1]), lambda: small_data, cfg)
+    units = list(ft.steps())
+    assert units[0][0] == 1 and ft.session is not None and units[-1] == (ft.total - 1, ft.total)
+    assert len(units) == 1 + 2 * ft.session.batches_per_epoch and ft.session.epoch == 2
+    assert ft.new is not None and ft.new.net is not net and ft.reread is None
+    assert np.array_equal(net.layers[0].W, before) and not np.array_equal(ft.new.net.layers[0].W, before)
+
+
+def test_load_edited_applies_a_saved_list_on_load(tmp_path):
+    from engine.data import load_dataset
+    from engine.edits import load_edited
+
+    x = np.random.default_rng(0).uniform(0, 1, (40, 1024)).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(40) % 36, classes=np.array(NIST36_CLASSES))
+    data = load_dataset(str(tmp_path / "d.npz"))
+    edits = EditList()
+    edits.drop(data, "train", 0)
+    edits.save(tmp_path / "e.json")
+    edited = load_edited(str(tmp_path / "d.npz"), tmp_path / "e.json")
+    assert len(edited.train) == len(data.train) - 1 and edited.name.endswith("(edited)")

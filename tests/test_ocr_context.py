@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from engine.dataset import NIST36_CLASSES
 from engine.ocr.context import apply_context, choose, side_by_side
@@ -44,16 +45,20 @@ ROW = [{"I": 0.6, "1": 0.35}, {"Z": 0.6, "2": 0.35}, {"3": 0.8, "B": 0.1}, {"4":
        {"O": 0.6, "0": 0.35}]
 
 
-def test_a_spaced_row_of_digits_reads_as_digits():
-    boxes = boxes_for("1 2 3 4 5 6 7 8 9 0")
+def test_a_row_of_digits_reads_as_digits():
+    # evenly spaced digits have no word gap among them (the layout reads them as one word, like "B I N G")
+    boxes = boxes_for("1234567890")
     probs = leaning(ROW)
-    assert assemble([Box(*b.rect, char=C[int(p.argmax())], line=0, space_before=b.space_before)
-                     for b, p in zip(boxes, probs)]) == ["I Z 3 4 S G 7 8 9 O"]  # each box alone
-    assert read(boxes, probs) == ["1 2 3 4 5 6 7 8 9 0"]
-    assert OcrResult(boxes, assemble(boxes)).raw_lines == ["I Z 3 4 S G 7 8 9 O"]  # the raw reading is kept
-    assert [c for c, _ in boxes[0].context_top5] == ["1"] + [c for c, _ in boxes[0].context_top5[1:]]
-    assert all(c.isdigit() for c, _ in boxes[0].context_top5) and len(boxes[0].context_top5) == 5
+    assert [C[int(p.argmax())] for p in probs] == list("IZ34SG789O")  # each box alone
+    assert read(boxes, probs) == ["1234567890"]
+    assert OcrResult(boxes, assemble(boxes)).raw_lines == ["IZ34SG789O"]  # the raw reading is kept
+    assert boxes[0].context_top5[0][0] == "1" and len(boxes[0].context_top5) == 5
+    assert all(c.isdigit() for c, _ in boxes[0].context_top5)
     assert boxes[0].confidence == boxes[0].probs[C.index("1")]
+    # with word gaps each look-alike word weighs its own evidence against the cost of a change of kind
+    spaced = boxes_for("1 2 3 4 5 6 7 8 9 0")
+    assert read(spaced, probs, switch_space=0.0) == ["I Z 3 4 S G 7 8 9 O"]  # no context: each word alone
+    assert read(spaced, probs, switch_space=2.0) == ["1 2 3 4 5 6 7 8 9 0"]
 
 
 def test_words_of_letters_stay_letters_and_mixed_lines_keep_their_numbers():
@@ -79,11 +84,11 @@ def test_list_markers_are_judged_together():
 
 
 def test_parameters_turn_the_rule_down():
-    boxes = boxes_for("1 2 3 4 5 6 7 8 9 0")
+    boxes = boxes_for("1234567890")
     probs = leaning(ROW)
-    assert read(boxes, probs, sure=0.5) == ["I Z 3 4 S G 7 8 9 O"]  # everyone is "sure": nothing changes
-    choice, kind = choose(boxes, probs, C, line_weight=0.0)
-    assert set(kind) <= {-1, 1} and len(choice) == 10
+    assert read(boxes, probs, sure=0.5) == ["IZ34SG789O"]  # everyone is "sure": nothing changes
+    choice, kind = choose(boxes, probs, C, switch_word=0.0)  # free to change kind anywhere: each box alone
+    assert [C[c] for c in choice] == list("IZ34SG789O") and set(kind) == {-1, 1}
 
 
 def test_side_by_side_picture():
@@ -93,3 +98,28 @@ def test_side_by_side_picture():
     red = (img[..., 0] - img[..., 1]) > 0.2
     assert red[:, :img.shape[1] // 2].any() and red[:, img.shape[1] // 2:].any()  # changes are marked on both sides
     assert (left < 0.5).any() and (right < 0.5).any()
+
+
+def test_changes_on_page_picture():
+    from engine.ocr.context import changes_on_page
+    page = np.ones((60, 100), np.float32)
+    a = Box(10, 10, 50, 40, char="1", raw_char="I")
+    b = Box(10, 50, 50, 80, char="A", raw_char="A")
+    img = changes_on_page(page, [a, b])
+    assert img.shape == (60, 100, 3) and 0 <= img.min() <= img.max() <= 1
+    red = img[..., 0] - img[..., 1]
+    assert red[10:50, 10:40].mean() > 0.1 and np.abs(red[10:50, 50:80]).max() < 1e-6  # only the changed box
+
+
+def test_a_wide_gap_inside_a_word_is_a_cheaper_place_to_change_kind():
+    from engine.ocr.context import switch_costs
+    # "K 08016" where the layout missed the word gap after K: the gap is twice the word's other gaps
+    cols = [0, 70, 105, 140, 175, 210]
+    seq = [Box(0, c, 40, c + 25, line=0) for c in cols]
+    cost = switch_costs(seq, switch_space=0.7, switch_word=4.0)
+    assert cost[0] == 0 and cost[1] == pytest.approx(0.7) and np.allclose(cost[2:], 4.0)
+    probs = leaning([{"K": 0.9}, {"O": 0.5, "0": 0.45}, {"8": 0.85, "B": 0.1}, {"O": 0.5, "0": 0.45},
+                     {"1": 0.8, "I": 0.15}, {"6": 0.85, "G": 0.1}])
+    assert read(seq, probs) == ["K08016"]
+    even = [Box(0, 35 * k, 40, 35 * k + 25, line=0) for k in range(6)]  # the same, evenly spaced: one word
+    assert read(even, probs) == ["KOBOIG"]

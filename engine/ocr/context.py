@@ -2,18 +2,21 @@
 
 In handwriting 0/O, 1/I, 2/Z, 5/S, 6/G, 8/B are the same shapes, so a box alone often cannot tell. Its line
 can: "1 2 3 4 5 6 7 8 9 0" is a row of numbers even where each box alone leans to I/Z/S/G/O, because 3, 4, 7
-and 9 have no letter twin. So look-alike classes carry little of the vote (an O-or-0 shape says nothing about
-whether its word is a number); the unambiguous shapes decide. The rule, per word:
+and 9 have no letter twin. So each box gives evidence for "letters" and "digits" from its full probability
+vector, with look-alike pairs counting little (an O-or-0 shape says little about whether its word is a number):
 
-    vote(box)  = its digit probability mass - its letter mass, look-alike classes counted x twin_weight
-    score(word) = sum of its boxes' votes + line_weight * unsure * mean vote of the other boxes of its context
-    unsure      = 1 - |mean digit-minus-letter mass of the word's boxes|  (a confident word needs no help)
-    kind(word) = digits if score > 0 else letters
+    mass(box, kind) = its probability of that kind's classes, where for a look-alike pair (O, 0) only
+                      twin_weight of each twin's probability counts for its own kind, the rest of the pair's
+                      probability is shared half and half
 
-and every box of the word takes the best class of that kind from its own probability vector (a box whose own
-reading is at least ``sure`` probable keeps it). The context of a word is its line -- except for list
-markers: a one-character first word on several lines ("1." "2." "3.") is judged with the other markers,
-not with the words after it. No dictionary: only the classifier's own probabilities and the layout.
+Then the kinds of the boxes along a line are chosen together (a two-state Viterbi path) to maximise
+sum(log mass) minus a cost for every change of kind: ``switch_space`` nats between two words (so a word of
+look-alikes follows its neighbours, a confident number in a line of words stays a number) and the larger
+``switch_word`` inside a word (less where the gap inside the word is unusually wide: a word gap the layout
+missed, "K08016"), so a word is read all-letters or all-digits unless its boxes insist. Every box then takes
+the best class of its kind from its own vector (a box whose own reading is at least ``sure`` probable keeps
+it). List markers -- one-character first words on several lines ("1." "2." "3.") -- form their own sequence
+down the page instead of joining their lines. No dictionary: only the classifier's probabilities and the layout.
 """
 from __future__ import annotations
 
@@ -61,49 +64,85 @@ def contexts(boxes: list[Box], words: list[list[int]]) -> list[int]:
     return [-1 if w in markers else boxes[idx[0]].line for w, idx in enumerate(words)]
 
 
-def choose(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], line_weight: float = 1.0,
-           sure: float = 0.99, twin_weight: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
-    """(class index per box, kind per box: 1 digits, -1 letters, 0 left alone) under the word rule."""
+def kind_mass(probs: np.ndarray, classes: tuple[str, ...], twin_weight: float = 0.6) -> np.ndarray:
+    """(n, 2) evidence for [letters, digits] per box (see the module docstring), each row summing to 1."""
+    letters, digits = kinds(classes)
+    m = np.stack([probs[:, letters].sum(1), probs[:, digits].sum(1)], 1)
+    index = {c: i for i, c in enumerate(classes)}
+    for a, d in LOOKALIKE:
+        if a in index and d in index:
+            pa, pd = probs[:, index[a]], probs[:, index[d]]
+            shared = (1 - twin_weight) * (pa + pd) / 2
+            m[:, 0] += shared - (1 - twin_weight) * pa
+            m[:, 1] += shared - (1 - twin_weight) * pd
+    return m / np.maximum(m.sum(1, keepdims=True), 1e-12)
+
+
+def sequences(boxes: list[Box], words: list[list[int]]) -> list[list[int]]:
+    """Box index sequences whose kinds are chosen together: each line, and the list markers down the page."""
+    ctx = contexts(boxes, words)
+    seqs: dict[int, list[int]] = {}
+    for w, idx in enumerate(words):
+        seqs.setdefault(ctx[w], []).extend(idx)
+    return list(seqs.values())
+
+
+def viterbi(cost: np.ndarray, switch: np.ndarray) -> np.ndarray:
+    """The cheapest 0/1 path through (n, 2) costs, where changing state before step i costs switch[i]."""
+    n = len(cost)
+    total, back = cost[0].copy(), np.zeros((n, 2), int)
+    for i in range(1, n):
+        stay, move = total, total[::-1] + switch[i]
+        back[i] = np.where(stay <= move, [0, 1], [1, 0])
+        total = np.minimum(stay, move) + cost[i]
+    path = np.zeros(n, int)
+    path[-1] = int(np.argmin(total))
+    for i in range(n - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    return path
+
+
+def switch_costs(seq: list[Box], switch_space: float, switch_word: float) -> np.ndarray:
+    """Cost of a change of kind before each box of a sequence: ``switch_space`` at a word gap or a new line;
+    inside a word ``switch_word``, falling linearly to ``switch_space`` as the gap grows from the line's median
+    letter gap to twice that (a wide gap inside a word is most likely a word gap the layout missed)."""
+    gaps = np.array([b.col0 - a.col1 for a, b in zip(seq, seq[1:])], float)
+    inner = np.array([not b.space_before and b.line == a.line for a, b in zip(seq, seq[1:])], bool)
+    med = float(np.median(gaps[inner])) if inner.any() else 0.0
+    med = max(med, 0.1 * float(np.median([b.height for b in seq])), 1.0)
+    wide = np.clip((gaps - med) / med, 0, 1)
+    cost = np.where(inner, switch_word - (switch_word - switch_space) * wide, switch_space)
+    return np.concatenate([[0.0], cost])
+
+
+def choose(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], switch_space: float = 0.7,
+           switch_word: float = 4.0, sure: float = 0.99, twin_weight: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+    """(class index per box, kind per box: 1 digits, -1 letters, 0 left alone) under the line rule."""
     choice = probs.argmax(1) if len(probs) else np.zeros(0, int)
     kind = np.zeros(len(boxes), int)
-    if not len(boxes):
-        return choice, kind
     letters, digits = kinds(classes)
-    if not letters.any() or not digits.any():
+    if not len(boxes) or not letters.any() or not digits.any():
         return choice, kind
-    twin = np.isin(np.array(classes), list("".join(LOOKALIKE)))
-    weight = np.where(twin, twin_weight, 1.0)
-    sign = digits.astype(float) - letters
-    vote, full = (probs * weight * sign).sum(1), (probs * sign).sum(1)
-    words = words_of(boxes)
-    ctx = contexts(boxes, words)
-    ctx_of_box = np.empty(len(boxes), int)
-    for w, idx in enumerate(words):
-        ctx_of_box[idx] = ctx[w]
-    for w, idx in enumerate(words):
-        others = (ctx_of_box == ctx[w])
-        others[idx] = False
-        prior = float(vote[others].mean()) if others.any() else 0.0
-        unsure = 1.0 - abs(float(full[idx].mean()))  # the line counts as much as the word is unsure alone
-        score = float(vote[idx].sum()) + line_weight * unsure * prior
-        k = 1 if score > 0 else -1
-        among = digits if k > 0 else letters
-        for i in idx:
+    cost = -np.log(kind_mass(probs, classes, twin_weight) + 1e-6)
+    for seq in sequences(boxes, words_of(boxes)):
+        switch = switch_costs([boxes[i] for i in seq], switch_space, switch_word)
+        for i, k in zip(seq, viterbi(cost[seq], switch)):
             if probs[i].max() >= sure:
                 continue
+            among = digits if k else letters
             choice[i] = int(np.argmax(np.where(among, probs[i], -1.0)))
-            kind[i] = k
+            kind[i] = 1 if k else -1
     return choice, kind
 
 
-def apply_context(boxes: list[Box], classes: tuple[str, ...], line_weight: float = 1.0, sure: float = 0.99,
-                  twin_weight: float = 0.2) -> list[Box]:
+def apply_context(boxes: list[Box], classes: tuple[str, ...], switch_space: float = 0.7, switch_word: float = 4.0,
+                  sure: float = 0.99, twin_weight: float = 0.6) -> list[Box]:
     """Set char, confidence and context_top5 of boxes that carry ``probs`` (raw fields are left as read)."""
     have = [b for b in boxes if b.probs is not None]
     if not have:
         return boxes
     probs = np.stack([b.probs for b in have])
-    choice, kind = choose(have, probs, classes, line_weight, sure, twin_weight)
+    choice, kind = choose(have, probs, classes, switch_space, switch_word, sure, twin_weight)
     letters, digits = kinds(classes)
     for b, c, k, p in zip(have, choice, kind, probs):
         b.char, b.confidence = classes[c], float(p[c])
@@ -142,4 +181,25 @@ def side_by_side(raw: list[str], read: list[str], pitch: int = 24) -> np.ndarray
     return np.clip(out, 0, 1)
 
 
-__all__ = ["LOOKALIKE", "apply_context", "choose", "contexts", "kinds", "side_by_side", "top5", "words_of"]
+def changes_on_page(page: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    """Page-shaped RGB picture (so a viewer can draw the boxes over it): the page faded, every box whose reading
+    the context changed tinted red with its raw reading drawn small in its top-left corner."""
+    gray = page if page.ndim == 2 else page.mean(2)
+    out = np.repeat((0.55 + 0.45 * np.clip(gray, 0, 1))[..., None], 3, 2).astype(np.float32)
+    for b in boxes:
+        if not b.raw_char or b.raw_char == b.char:
+            continue
+        region = out[b.row0:b.row1, b.col0:b.col1]
+        region[..., 1:] *= 0.8
+        size = max(min(b.height, b.width) // 2, 4)
+        pick = np.linspace(0, 31, size).round().astype(int)
+        g = _glyph(b.raw_char)[np.ix_(pick, pick)]
+        h, w = min(size, region.shape[0]), min(size, region.shape[1])
+        ink = 1 - g[:h, :w]
+        region[:h, :w, 1:] *= (1 - ink)[..., None]
+        region[:h, :w, 0] = np.maximum(region[:h, :w, 0] * (1 - ink), 0.8 * ink)
+    return np.clip(out, 0, 1)
+
+
+__all__ = ["LOOKALIKE", "apply_context", "changes_on_page", "choose", "contexts", "kind_mass", "kinds", "sequences",
+           "side_by_side", "switch_costs", "top5", "viterbi", "words_of"]

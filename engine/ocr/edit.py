@@ -119,7 +119,7 @@ def export_json(result: OcrResult, source: str | os.PathLike | None = None) -> d
     """Text, boxes (source pixels, with top-5 and whether corrected) and the corrections log."""
     return {"source": str(source) if source is not None else None,
             "lines": list(result.lines),
-            "boxes": [{"box": b.scaled(result.scale), "char": b.char, "confidence": round(b.confidence, 4),
+            "boxes": [{"box": result.source_box(b), "char": b.char, "confidence": round(b.confidence, 4),
                        "top5": [[c, round(p, 4)] for c, p in b.top5], "line": b.line,
                        "model_read": b.corrected or b.char, "corrected": bool(b.corrected)} for b in result.boxes],
             "corrections": [dict(c) for c in result.corrections]}

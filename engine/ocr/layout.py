@@ -87,6 +87,31 @@ def is_mark(boxes: np.ndarray, size: float) -> np.ndarray:
     return (np.maximum(h, w) < size) & (np.maximum(h, w) < 2 * np.maximum(np.minimum(h, w), 1))
 
 
+def _union_fitting(boxes: np.ndarray, a: np.ndarray, b: np.ndarray, gap: np.ndarray, max_h: float, max_w: float
+                   ) -> np.ndarray:
+    """Root index per box after joining linked pairs closest first, each join only if the joined group's box
+    still fits max_h x max_w: chains of pairs that each fit (a stroke of one line's L, a fragment, the I below
+    it) never grow into a box spanning two lines."""
+    parent = np.arange(len(boxes))
+    ext = boxes.copy()
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for k in np.argsort(gap, kind="stable"):
+        ra, rb = find(int(a[k])), find(int(b[k]))
+        if ra == rb:
+            continue
+        u = np.concatenate([np.minimum(ext[ra, :2], ext[rb, :2]), np.maximum(ext[ra, 2:], ext[rb, 2:])])
+        if u[2] - u[0] <= max_h and u[3] - u[1] <= max_w:
+            parent[rb] = ra
+            ext[ra] = u
+    return np.array([find(i) for i in range(len(boxes))])
+
+
 def _graph(n: int, a: np.ndarray, b: np.ndarray) -> coo_matrix:
     return coo_matrix((np.ones(len(a), bool), (a, b)), shape=(n, n))
 
@@ -139,7 +164,11 @@ def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.
         lb = np.concatenate([b[linked], dst[close]])
         if not len(la):
             break
-        boxes, area, members = _group(boxes, area, members, _graph(len(boxes), la, lb))
+        root = _union_fitting(boxes, la, lb, np.concatenate([gap[linked], gsd[close]]),
+                              max_merge_height * height, 1.5 * height)
+        if (root == np.arange(len(boxes))).all():
+            break
+        boxes, area, members = _group(boxes, area, members, _graph(len(boxes), np.arange(len(boxes)), root))
     h, w = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     rule = (h < min_size * height) & (w > 2 * height)  # underlines, fraction bars: no capital is that flat
     ok = (np.maximum(h, w) >= min_size * height) & (h <= max_height * height) & ~rule

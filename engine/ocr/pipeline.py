@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from engine.errors import InputError
-from engine.ocr import layout, segment
-from engine.ocr.context import apply_context, side_by_side
+from engine.ocr import layout, page, segment
+from engine.ocr.assemble import assemble_pieces, colour_groups
+from engine.ocr.context import apply_context, changes_on_page
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.recognize import crop_mask, recognize
 from engine.ocr.result import Box, OcrResult, assemble
+
+
+MAX_MARKS = 5000  # default cap on components per page: later stages never see more (see the components stage)
 
 
 @dataclass
@@ -109,8 +114,9 @@ def _mosaic(inputs: list[np.ndarray], cols: int = 16) -> np.ndarray:
 
 
 class OcrPipeline:
-    """Stages load -> denoise -> grayscale -> background -> threshold -> morphology -> components ->
-    characters -> lines -> crops -> classify -> context -> text, each cached until its params or an earlier stage change."""
+    """Stages load -> page -> denoise -> grayscale -> background -> threshold -> morphology -> components ->
+    characters -> lines -> assemble -> crops -> classify -> context -> text, each cached until its params or an
+    earlier stage change."""
 
     def __init__(self, model=None):
         self._model, self._classifier = model, None  # a path, a Classifier, or None for the default model
@@ -202,8 +208,8 @@ class OcrPipeline:
         return self.output(name).data
 
     def crop(self, box: Box, margin: float = 0.1) -> np.ndarray:
-        """The work image around a box, with ``margin`` x its size on each side (for a close-up view)."""
-        img = self.data("load")[0]
+        """The page image around a box, with ``margin`` x its size on each side (for a close-up view)."""
+        img = self.data("page")[0]
         m = int(round(margin * max(box.height, box.width)))
         return img[max(box.row0 - m, 0):box.row1 + m, max(box.col0 - m, 0):box.col1 + m]
 
@@ -217,7 +223,19 @@ class OcrPipeline:
         S = Stage
         return [
             S("load", "Read the image; big photos are reduced to at most max_side pixels for speed.",
-              dict([_p("max_side", 2048, 256, 8192, 64, "Longest side of the working image, px")]), _load),
+              dict([_p("max_side", 2048, 256, 4096, 64, "Longest side of the working image, px (4096 keeps a page under "
+                       "about 2 GB of memory)")]), _load),
+            S("page", "Find the page: a sheet or whiteboard that does not fill the photo is cut out (its perspective "
+              "undone when its four corners show; the rest painted as paper), then tilted text lines are turned level.",
+              dict([_p("sheet", "auto", tip="auto: look for a bright sheet with a sharp edge on a darker background; "
+                       "off: the whole photo is the page", choices=("auto", "off")),
+                    _p("min_contrast", 0.3, 0.05, 0.9, 0.05, "The sheet must be at least this much brighter than its "
+                       "surroundings (fraction of the sheet's brightness; 1.5 x this for a sheet cut by the frame, "
+                       "whose edge could be a shadow's)"),
+                    _p("max_skew", 30.0, 0.0, 45.0, 1.0, "Look for text lines tilted up to this many degrees either "
+                       "way (0: never turn the page)"),
+                    _p("min_skew", 2.0, 0.0, 10.0, 0.5, "Leave smaller tilts alone (the lines stage follows "
+                       "them), degrees")]), _page),
             S("denoise", "Gaussian smoothing: removes sensor noise and JPEG blocks before thresholding.",
               dict([_p("sigma", 1.0, 0.0, 5.0, 0.1, "Blur radius (standard deviation), px")]), _denoise),
             S("grayscale", "One channel with dark ink; a page whose ink is lighter than its background (chalk "
@@ -242,7 +260,11 @@ class OcrPipeline:
               dict([_p("open_radius", 0, 0, 6, 1, "Opening disk radius, px (0: off; 1 already erases the 2 px "
                        "strokes of small or distant writing -- specks are dropped by size later anyway)"),
                     _p("close_radius", 1, 0, 6, 1, "Closing disk radius, px (0: off)")]), _morphology),
-            S("components", "Connected ink blobs (8-connectivity).", {}, _components),
+            S("components", "Connected ink blobs (8-connectivity). A photo of noise or texture (a carpet, a badly "
+              "exposed page) has tens of thousands: more than max_marks is not read as text.",
+              dict([_p("max_marks", MAX_MARKS, 100, 20000, 100, "At most this many blobs are passed on; more means "
+                       "the image is noise or texture, not text (a full handwritten page has a few thousand)")]),
+              _components),
             S("characters", "Blobs -> characters: drop specks, merge fragments of one character, drop non-characters. "
               "Sizes are relative to the typical (ink-weighted median) blob.",
               dict([_p("speck", 0.02, 0.0, 0.5, 0.005, "Drop blobs with less ink than this x a typical character's"),
@@ -261,6 +283,16 @@ class OcrPipeline:
                     _p("max_gap", 4.0, 0.5, 20.0, 0.5, "... and are at most this many typical heights apart"),
                     _p("space", 0.3, 0.0, 3.0, 0.05, "A gap wider than the typical letter gap by this x typical "
                        "height is a space")]), _lines),
+            S("assemble", "Re-assemble broken characters: in each line, pieces that overlap horizontally or nearly "
+              "(a gap well under the writer's letter spacing) are one character unless that would be far wider "
+              "than the line's typical character; small round marks (the dot of \"1.\", specks) are left out. "
+              "Picture: pieces coloured by the character they joined, marks grey.",
+              dict([_p("join_gap", 0.35, 0.0, 2.0, 0.05, "Join pieces closer than this x the line's median letter gap "
+                       "(overlapping pieces always qualify)"),
+                    _p("max_width", 1.6, 0.5, 3.0, 0.05, "... unless the joined box is wider than this x the line's "
+                       "typical character width"),
+                    _p("mark", 0.3, 0.0, 1.0, 0.05, "Round pieces smaller than this x the line's height are marks, "
+                       "not characters")]), _assemble),
             S("crops", "Each character -> 32x32 network input: skeleton redrawn at one pen width, centred, "
               "aspect kept, dark on white (the same function built the training set).", {}, _crops),
             S("classify", "The network reads each crop alone; touching pieces that read better merged are merged, "
@@ -268,15 +300,18 @@ class OcrPipeline:
               dict([_p("merge_gap", 0.03, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
                     _p("split_width", 1.15, 0.5, 5.0, 0.05, "Try cutting boxes wider than this x typical height")]),
               _classify),
-            S("context", "Read each word among digits when its boxes' probability mass is mostly digits (with the "
-              "rest of its line as a prior), else among letters: 0/O, 1/I, 2/Z, 5/S, 6/G. One-character first "
-              "words on several lines (\"1.\" \"2.\") are judged together. Left: each box alone; right: in context.",
-              dict([_p("line_weight", 1.0, 0.0, 10.0, 0.1, "How much the rest of the line counts, in boxes "
-                       "(0: each word alone)"),
+            S("context", "Read each word among digits or among letters, chosen along the line from the boxes' "
+              "probability mass (look-alikes O/0, I/1, Z/2, S/5, G/6, B/8 count little); list markers (\"1.\" "
+              "\"2.\") are judged down the page. Output: the raw and the contextual reading; picture: boxes the "
+              "context changed in red, with their raw reading small in the corner.",
+              dict([_p("switch_space", 0.7, 0.0, 10.0, 0.1, "Cost (nats) of a word changing kind from the word before "
+                       "it: higher, the line counts more"),
+                    _p("switch_word", 4.0, 0.0, 20.0, 0.5, "Cost (nats) of a change of kind inside a word (a missed "
+                       "word gap): higher, words are read more strictly all-letters or all-digits"),
                     _p("sure", 0.99, 0.5, 1.0, 0.01, "A box read at least this surely keeps its own reading "
                        "(1: never)"),
-                    _p("twin_weight", 0.2, 0.0, 1.0, 0.05, "How much look-alike classes (O/0, I/1, Z/2, S/5, G/6, "
-                       "B/8) count in the vote: their shape does not tell letters from digits")]), _context),
+                    _p("twin_weight", 0.6, 0.0, 1.0, 0.05, "How much look-alike classes count for their own kind: "
+                       "their shape does not tell letters from digits")]), _context),
             S("text", "Lines of text with per-character confidence.", {}, _text),
         ]
 
@@ -290,8 +325,18 @@ def _load(p: OcrPipeline, max_side):
                        render=lambda: img)
 
 
+def _page(p: OcrPipeline, sheet, min_contrast, max_skew, min_skew):
+    img = p.data("load")[0]
+    fit = page.fit_page(img, sheet, min_contrast, max_skew=max_skew, min_skew=min_skew)
+    out = page.rectify(img, fit)
+    h, w = fit.shape
+    info = {"found": fit.kind, "skew_deg": round(fit.skew, 2), "page": f"{w}x{h}",
+            "corners": [[round(float(v), 1) for v in xy] for xy in (fit.quad if fit.quad is not None else [])]}
+    return StageOutput((out, fit), info=info, render=lambda: page.draw_fit(img, fit))
+
+
 def _denoise(p: OcrPipeline, sigma):
-    img = segment.denoise(p.data("load")[0], sigma)
+    img = segment.denoise(p.data("page")[0], sigma)
     return StageOutput(img, render=lambda: img)
 
 
@@ -317,8 +362,12 @@ def _morphology(p: OcrPipeline, open_radius, close_radius):
     return StageOutput(mask, render=lambda: (~mask).astype(np.float32))
 
 
-def _components(p: OcrPipeline):
+def _components(p: OcrPipeline, max_marks):
     labels, comps = segment.components(p.data("morphology"))
+    if len(comps) > max_marks:  # bounds all later work: no stage after this one sees more than max_marks blobs
+        where = f"{p.source}: " if isinstance(p.source, (str, Path)) else ""
+        raise InputError(f"{where}too many marks to be text ({len(comps):,} blobs of ink, at most {max_marks:,} are "
+                         "read): the image looks like noise or texture")
     return StageOutput((labels, comps), _comp_boxes(comps), {"components": len(comps)}, lambda: _colorize(labels))
 
 
@@ -342,10 +391,20 @@ def _lines(p: OcrPipeline, line_overlap, max_gap, space):
                        lambda: (~mask).astype(np.float32))
 
 
+def _assemble(p: OcrPipeline, join_gap, max_width, mark):
+    labels, comps = p.data("components")
+    pieces = p.data("lines")
+    area = np.array([comps[np.asarray(b.members, int) - 1, 4].sum() for b in pieces], float)
+    got = assemble_pieces(pieces, area, join_gap, max_width, mark)
+    return StageOutput(got.boxes, got.boxes, {"characters": len(got.boxes), "joined": got.joined,
+                                              "marks": len(got.marks)},
+                       lambda: colour_groups(labels, pieces, got.group))
+
+
 def _crops(p: OcrPipeline):
     labels, _ = p.data("components")
     mask = p.data("morphology")
-    boxes = [replace(b) for b in p.data("lines")]
+    boxes = [replace(b) for b in p.data("assemble")]
     for b in boxes:
         b.input = normalize_mask(crop_mask(labels, mask, b))
     inputs = [b.input for b in boxes]
@@ -364,20 +423,23 @@ def _classify(p: OcrPipeline, merge_gap, split_width):
                        lambda: img)
 
 
-def _context(p: OcrPipeline, line_weight, sure, twin_weight):
-    boxes = apply_context([replace(b) for b in p.data("classify")], p.classifier.classes, line_weight, sure,
-                          twin_weight)
+def _context(p: OcrPipeline, switch_space, switch_word, sure, twin_weight):
+    boxes = apply_context([replace(b) for b in p.data("classify")], p.classifier.classes, switch_space, switch_word,
+                          sure, twin_weight)
     raw, read = assemble([replace(b, char=b.raw_char or b.char) for b in boxes]), assemble(boxes)
     changed = sum(b.char != (b.raw_char or b.char) for b in boxes)
+    page = p.data("denoise")
     return StageOutput(boxes, boxes, {"raw": " | ".join(raw), "context": " | ".join(read), "changed": changed},
-                       lambda: side_by_side(raw, read))
+                       lambda: changes_on_page(page, boxes))
 
 
 def _text(p: OcrPipeline):
     boxes = [replace(b) for b in p.data("context")]
     _, scale, shape = p.data("load")
+    fit: page.PageFit = p.data("page")[1]
+    to_source = None if fit.identity else np.diag([1 / scale, 1 / scale, 1.0]) @ fit.matrix
     total = sum(o.seconds for o in p._out if o is not None)
-    result = OcrResult(boxes, assemble(boxes), scale, tuple(shape), total)
+    result = OcrResult(boxes, assemble(boxes), scale, tuple(shape), total, transform=to_source)
     img = p.data("denoise")
     return StageOutput(result, boxes, {"lines": len(result.lines), "characters": len(boxes)}, lambda: img)
 

@@ -21,11 +21,28 @@ from engine.ocr.result import Box
 
 
 
-def crop_mask(labels: np.ndarray, mask: np.ndarray, box: Box) -> np.ndarray:
+BRIDGE = 0.06  # closing radius for a character made of several pieces, x its height
+
+
+def crop_mask(labels: np.ndarray, mask: np.ndarray, box: Box, bridge: float = BRIDGE) -> np.ndarray:
     """The ink of one character: its own components only (a neighbour reaching into the box is left out);
-    a box without members (drawn by hand) takes all ink inside it."""
+    a box without members (drawn by hand) takes all ink inside it. A character assembled from several pieces
+    has the small breaks between them bridged (a closing of ``bridge`` x its height), so a D whose bow
+    stopped short of its stem is read as one closed shape, as the writer meant it."""
     sl = (slice(box.row0, box.row1), slice(box.col0, box.col1))
-    return np.isin(labels[sl], box.members) if box.members else mask[sl]
+    if not box.members:
+        return mask[sl]
+    ink = np.isin(labels[sl], box.members)
+    r = int(round(bridge * box.height))
+    if len(box.members) > 1 and r > 0:
+        pad = np.pad(ink, r)
+        ink = ndimage.binary_closing(pad, _disk(r))[r:-r, r:-r] | ink
+    return ink
+
+
+def _disk(r: int) -> np.ndarray:
+    y, x = np.ogrid[-r:r + 1, -r:r + 1]
+    return x * x + y * y <= r * r
 
 
 class Reader:

@@ -1,8 +1,8 @@
 """What the OCR produces: character boxes in reading order, and the text they spell.
 
-Boxes are in work-image pixels (the page as the stages see it, after downscaling a big photo), so a GUI
-draws them straight over any stage's image; ``OcrResult.scale`` maps them back to the source image,
-which is what the JSON output uses.
+Boxes are in page pixels (the page as the stages see it: after downscaling a big photo, and after the page
+stage cut out the sheet and turned it level), so a GUI draws them straight over any later stage's image;
+``OcrResult.source_box`` maps them back to the source image, which is what the JSON output uses.
 """
 from __future__ import annotations
 
@@ -70,6 +70,20 @@ class OcrResult:
     source_shape: tuple[int, int] = (0, 0)    # rows, cols of the source image
     seconds: float = 0.0
     corrections: list[dict] = field(default_factory=list)  # user edits, in order (engine.ocr.edit)
+    # 3x3 page (x, y, 1) -> source (x, y, 1) when the page stage cut out or turned the page; None: ``scale`` only
+    transform: np.ndarray | None = field(default=None, repr=False)
+
+    def source_box(self, b: Box) -> list[int]:
+        """[row0, col0, row1, col1] in source pixels: the box's corners mapped back through the page stage's
+        transform (their bounding box), or simply divided by ``scale``."""
+        if self.transform is None:
+            return b.scaled(self.scale)
+        xy = np.array([[b.col0, b.row0, 1], [b.col1, b.row0, 1], [b.col1, b.row1, 1], [b.col0, b.row1, 1]], float)
+        p = xy @ self.transform.T
+        x, y = p[:, 0] / p[:, 2], p[:, 1] / p[:, 2]
+        rows, cols = self.source_shape
+        return [int(np.clip(round(y.min()), 0, rows)), int(np.clip(round(x.min()), 0, cols)),
+                int(np.clip(round(y.max()), 0, rows)), int(np.clip(round(x.max()), 0, cols))]
 
     @property
     def text(self) -> str:
@@ -89,7 +103,7 @@ class OcrResult:
     def as_json(self) -> dict:
         """The CLI's JSON: lines, boxes [row0, col0, row1, col1, char, confidence] in source pixels, seconds."""
         return {"lines": list(self.lines),
-                "boxes": [[*b.scaled(self.scale), b.char, round(float(b.confidence), 4)] for b in self.boxes],
+                "boxes": [[*self.source_box(b), b.char, round(float(b.confidence), 4)] for b in self.boxes],
                 "seconds": round(self.seconds, 4),
                 "raw_lines": self.raw_lines}
 

@@ -108,7 +108,7 @@ class ExplainPanel(QWidget):
     title = "Explain"
     explained = pyqtSignal(object)  # Explanation
 
-    def __init__(self, parent=None, size: int = 160):
+    def __init__(self, parent=None, size: int = 128):
         super().__init__(parent)
         self.net, self.classes, self.row = None, (), None
         self.target: int | None = None  # None: the top class

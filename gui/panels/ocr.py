@@ -14,7 +14,7 @@ ocr_side.py (parameters, box close-up, text), ocr_files.py (open, samples, expor
 from __future__ import annotations
 
 import numpy as np
-from PyQt6.QtCore import QSettings, Qt
+from PyQt6.QtCore import QSettings, Qt, pyqtSignal
 
 from engine.ocr import OcrPipeline, OcrResult, edit
 from gui.panels import Panel
@@ -28,6 +28,7 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
     """OCR: step through the stages of reading a page, tune them live, inspect and correct each character."""
 
     title = "OCR"
+    box_selected = pyqtSignal(object, object)  # (upright 32x32 network input, Classifier) of one selected box
     autoload = True  # the first sample page opens when the tab is first shown and nothing else was opened
 
     def __init__(self, parent=None, model=None, settings: QSettings | None = None):
@@ -259,6 +260,8 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
             chosen = list(indices)
         n = len(self.result.boxes) if self.result else 0
         self.selected = [i for i in chosen if 0 <= i < n]
+        if len(self.selected) == 1 and self.result.boxes[self.selected[0]].input is not None and self.thread:
+            self.box_selected.emit(self.result.boxes[self.selected[0]].input, self.thread.model)
         if self.view is None:
             return
         self._draw_selection()
@@ -266,6 +269,16 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
         self._draw_text()
         if center and len(self.selected) == 1 and self.drawn_index is not None and self.selected[0] in self.drawn_index:
             self.page.center_on(self.drawn_index.index(self.selected[0]))
+
+    def use_model(self, classifier) -> None:
+        """Read the page again with another model (a fine-tuned one); later pages use it too."""
+        self.model = classifier
+
+        def swap(t, c=classifier):
+            t.model = c
+            if t.pipe is not None:
+                t.open_page(t.pipe.source, t.source)
+        self.submit(swap, key="open")
 
     def escape(self) -> None:
         if self.draw_button.isChecked():

@@ -15,6 +15,7 @@ from gui.panels.ocr_side import SMALL
 from gui.panels.ocr_view import HINT, NEUTRAL, SELECTED, confidence_color, legend_html, swatch
 
 SEGMENT_STAGES = ("components", "characters", "lines")  # boxes of their own, before the network reads them
+BEFORE_PAGE = ("load", "page")  # pictures of the photo itself, not of the page the page stage cut out
 DROPPED = "#9aa4b1"                                      # blobs the characters stage dropped
 PITCH, PER_ROW = 34, 16                                  # the "crops" mosaic: box k is tile k
 
@@ -71,6 +72,8 @@ class OcrDrawing:
                 labels.append(rb.char if rb else "")
             return rects, colors, labels, None, index
         boxes = r.boxes if r else []
+        if self.stage in BEFORE_PAGE and r is not None and r.transform is not None:
+            boxes = []  # the photo as taken: the boxes are on the page cut out of it (shown from "denoise" on)
         return ([b.rect for b in boxes], [confidence_color(b.confidence, low, corrected=bool(b.corrected))
                                           for b in boxes], [b.char for b in boxes], None, list(range(len(boxes))))
 

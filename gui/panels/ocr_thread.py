@@ -185,12 +185,12 @@ class OcrThread(QThread):
         except Exception as exc:
             error = error or _message(exc)
             image, boxes, info, token, dropped = None, [], {}, 0, []
-        load = pipe.cached("load")
+        page = pipe.cached("page") or pipe.cached("load")  # the image later stages draw their boxes on
         after = self._tokens()
         ran = [name for name, tok in after.items() if before.get(name) != tok]
         focus, self.focus = self.focus, None
         return OcrView(self.generation, self.source, self.stage, image, token, boxes, info, pipe.timings, ran,
-                       time.perf_counter() - t0, result, load.data[0] if load is not None else None,
+                       time.perf_counter() - t0, result, page.data[0] if page is not None else None,
                        pipe.params(), error, focus, self._served, dropped, after)
 
     # ---- jobs (run in the thread) ----------------------------------------------------------------

@@ -18,7 +18,7 @@ from engine.explain import explain
 from engine.nn import Network
 from engine.ocr.model import DEFAULT_MODEL, load_classifier
 from engine.ocr.normalize import normalize_mask
-from engine.session import TrainConfig, TrainingSession
+from engine.session import State, TrainConfig, TrainingSession
 
 needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
 
@@ -203,3 +203,117 @@ def test_top_losses_finds_a_wrong_label_and_edits_feed_retraining(qtbot, tmp_pat
     qtbot.waitUntil(lambda: f"of {len(data.valid)} samples" in panel.caption.text(), timeout=10_000)
     panel.resize(760, 520)
     shot(panel, tmp_path, "top_losses")
+
+
+# ---- Correction loop -------------------------------------------------------------------------------------------
+
+
+@needs_model
+def test_correction_loop_fine_tunes_shows_curves_and_changed_boxes(qtbot, tmp_path):
+    from engine.finetune import FinetuneConfig
+    from engine.ocr import OcrPipeline, edit
+    from engine.ocr.model import build_training_set
+    from gui.panels.correction import CorrectionPanel
+
+    clf = load_classifier()
+    pipe = OcrPipeline(clf)
+    pipe.open(Path(__file__).resolve().parents[2] / "resources" / "pages" / "page3.png")
+    base = build_training_set(n_glyphs=600, nist=tmp_path / "no-nist")
+    panel = CorrectionPanel(config=FinetuneConfig(epochs=2, base_rows=300), base_loader=lambda: base)
+    qtbot.addWidget(panel)
+    panel.set_page(pipe)
+    pipe.run()
+    panel.start()
+    assert "nothing to learn" in panel.status.text() and panel.session is None
+    q = next(k for k, b in enumerate(pipe.result.boxes) if b.char == "Q")
+    edit.relabel(pipe, q, "O")
+    panel.start()
+    assert not panel.start_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.new_classifier is not None, timeout=120_000)
+    assert len(panel._losses) == panel.session.step and len(panel._accs) == 3  # before + 2 epochs
+    assert panel._losses == panel.session.history.batch_loss
+    assert "corrections" in panel.status.text() and panel.keep_button.isEnabled()
+    assert panel.changes.count() == len(panel.result.changes)
+    assert panel.session.net is not clf.net and pipe.classifier is clf  # nothing swapped until kept
+    panel.resize(700, 460)
+    shot(panel, tmp_path, "correction")
+    with qtbot.waitSignal(panel.model_kept) as sig:
+        panel.keep()
+    assert sig.args[0] is panel.new_classifier and not panel.keep_button.isEnabled()
+
+
+# ---- in the window: the Inspect workspace ----------------------------------------------------------------------
+
+
+def test_inspect_workspace_tools_follow_the_session_and_time_travel(qtbot, window, data, tmp_path):
+    p = window.panels
+    hm, explain, top, draw = (p[k] for k in ("hidden_map", "explain", "top_losses", "draw"))
+    window.show_panel("hidden_map")
+    window.show_panel("explain")
+    qtbot.waitUntil(lambda: hm.widget.map is not None and explain.widget.result is not None, timeout=20_000)
+    first = hm.view.net.layers[0].W.copy()
+    assert hm.view.net is not window.worker.session.net  # a private copy, made in the worker thread
+    window.step_epoch()
+    qtbot.waitUntil(lambda: window.worker.session.epoch == 1 and window.state == State.PAUSED, timeout=20_000)
+    qtbot.waitUntil(lambda: hm.view is not None and not np.array_equal(hm.view.net.layers[0].W, first),
+                    timeout=20_000)
+    trained_W = hm.view.net.layers[0].W.copy()
+    np.testing.assert_array_equal(trained_W, window.worker.session.net.layers[0].W)
+    # scrubbing the timeline to the first snapshot shows the old weights in the hidden map
+    window.worker.timeline.travel(0)
+    qtbot.waitUntil(lambda: hm.view.view_step == 0 and np.array_equal(hm.view.net.layers[0].W, first),
+                    timeout=20_000)
+    qtbot.waitUntil(lambda: hm.widget.background.idle, timeout=20_000)
+    window.worker.timeline.travel(None)
+    qtbot.waitUntil(lambda: hm.view.view_step is None and np.array_equal(hm.view.net.layers[0].W, trained_W),
+                    timeout=20_000)
+    # a hidden-map click and a top-loss double-click both explain that sample
+    hm.widget.select(3)
+    qtbot.waitUntil(lambda: explain.widget.result is not None and
+                    np.array_equal(explain.widget.result.row, data.valid.x[3]), timeout=20_000)
+    window.show_panel("top_losses")
+    qtbot.waitUntil(lambda: top.widget.top is not None and top.widget.grid.count() > 0, timeout=20_000)
+    shot(window, tmp_path, "workspace-inspect")
+    # drop the worst sample and retrain: a new session on the edited data, the file untouched
+    n = len(data.train)
+    top.widget.grid.setCurrentRow(0)
+    top.widget.drop_current()
+    top.widget.retrain()
+    qtbot.waitUntil(lambda: window.worker.session is not None and len(window.worker.session.data.train) == n - 1,
+                    timeout=20_000)
+    assert window.worker.session.step == 0 and len(data.train) == n
+    assert draw.widget.net is None  # a hidden panel asks for nothing (explaining costs CPU training needs) ...
+    window.show_panel("draw")
+    qtbot.waitUntil(lambda: draw.widget.net is not None, timeout=20_000)  # ... until it is shown
+
+
+@needs_model
+def test_ocr_workspace_explains_a_box_and_closes_the_correction_loop(qtbot, window, tmp_path):
+    from engine.finetune import FinetuneConfig
+    from engine.ocr.model import build_training_set
+
+    ocr, box_explain, correction = (window.panels[k] for k in ("ocr", "ocr_explain", "correction"))
+    ocr.open_path(str(Path(__file__).resolve().parents[2] / "resources" / "pages" / "page3.png"), remember=False)
+    qtbot.waitUntil(lambda: ocr.idle and ocr.result is not None and bool(ocr.result.boxes), timeout=30_000)
+    q = next(k for k, b in enumerate(ocr.result.boxes) if b.char == "Q")
+    ocr.select([q])  # selecting a box explains it with the OCR's own model
+    qtbot.waitUntil(lambda: box_explain.widget.result is not None, timeout=20_000)
+    assert box_explain.widget.net is ocr.thread.model.net and box_explain.widget.result.top(1)[0][0] == "Q"
+    window.show_panel("ocr_explain")
+    shot(window, tmp_path, "workspace-ocr-explain")
+
+    ocr.relabel("O")
+    qtbot.waitUntil(lambda: ocr.idle and ocr.result.boxes[q].corrected == "Q", timeout=20_000)
+    base = build_training_set(n_glyphs=600, nist=tmp_path / "no-nist")
+    correction.base_loader, correction.config = (lambda: base), FinetuneConfig(epochs=2, base_rows=300)
+    old = ocr.thread.model
+    window.show_panel("correction")
+    correction.start()  # a job in the window's worker
+    qtbot.waitUntil(lambda: correction.new_classifier is not None, timeout=120_000)
+    assert len(correction._losses) == correction.session.step > 0 and correction.changes.count() == len(
+        correction.result.changes)
+    assert window.worker.scheduler is not None and correction.job is None
+    shot(window, tmp_path, "workspace-ocr-correction")
+    correction.keep()  # the OCR view reads the page again with the kept model
+    qtbot.waitUntil(lambda: ocr.idle and ocr.thread.model is correction.new_classifier, timeout=30_000)
+    assert ocr.thread.model is not old

@@ -16,8 +16,8 @@ from gui.panels.ocr import OcrPanel
 from gui.panels.ocr_files import export_json, export_rows, export_text
 
 LINES = ["HELLO 42", "WORLD"]
-STAGES = ["load", "denoise", "grayscale", "background", "threshold", "morphology", "components", "characters",
-          "lines", "crops", "classify", "context", "text"]
+STAGES = ["load", "page", "denoise", "grayscale", "background", "threshold", "morphology", "components",
+          "characters", "lines", "assemble", "crops", "classify", "context", "text"]
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_steps_through_every_stage_with_next_and_page_keys(qtbot, panel):
     assert shapes["threshold"] == shapes["text"][:2] == (360, 640)
     qtbot.keyClick(panel.page.graphics, Qt.Key.Key_PageUp)
     wait_idle(qtbot, panel)
-    assert panel.view.stage == "classify"
+    assert panel.view.stage == STAGES[-2]  # the stage before "text"
 
 
 def test_a_parameter_reruns_only_its_stage_and_later(qtbot, panel):
@@ -100,7 +100,8 @@ def test_a_parameter_reruns_only_its_stage_and_later(qtbot, panel):
     assert panel.view.params["threshold"]["method"] == "manual"
     assert panel.view.ran == STAGES[STAGES.index("threshold"):]
     after = panel.view.tokens
-    assert all(after[s] == before[s] for s in STAGES[:4]) and all(after[s] != before[s] for s in STAGES[4:])
+    k = STAGES.index("threshold")
+    assert all(after[s] == before[s] for s in STAGES[:k]) and all(after[s] != before[s] for s in STAGES[k:])
     assert "re-ran threshold \u2192 text" in panel.rerun_label.text()
     slider = panel.params.form.itemAt(1, panel.params.form.ItemRole.FieldRole).widget().slider
     for k in range(30, 61, 2):  # a drag: coalesced, the last value wins

@@ -1,0 +1,90 @@
+"""File -> Export report: the HTML report of the window's session.
+
+The worker thread owns the session, so the report is written there, at a batch boundary: the
+session (with the window's experiment and autoencoder, when there are any) goes to a temporary
+checkpoint that ``engine.report`` renders -- the same file ``python main.py report`` writes. The
+window is told through a signal and offers to open the file in the system browser.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PyQt6.QtCore import QObject, QUrl, pyqtSignal
+from PyQt6.QtGui import QDesktopServices
+from PyQt6.QtWidgets import QFileDialog, QMessageBox
+
+from engine.errors import InputError
+
+REPORT_FILTER = "HTML reports (*.html);;All files (*)"
+
+
+def write_session_report(session, path, experiment=None, autoencoder=None) -> Path:
+    """Checkpoint -> report, through a temporary file (call it in the thread that owns the session)."""
+    from engine.checkpoint import save_session
+    from engine.report import write_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = os.path.join(tmp, "session.npz")
+        save_session(ckpt, session, experiment=experiment, autoencoder=autoencoder)
+        return write_report(ckpt, path, source="the window's session")
+
+
+class ReportExporter(QObject):
+    """Queues the export on the worker; ``written`` (GUI thread) carries the path."""
+
+    written = pyqtSignal(str)
+
+    def __init__(self, worker, parent=None):
+        super().__init__(parent)  # lives in the GUI thread: ``written`` is delivered there
+        self.worker = worker
+
+    def export(self, path: str) -> None:
+        w = self.worker
+
+        def job():
+            if w.session is None:
+                raise InputError("nothing to report yet")
+            exp = getattr(getattr(w, "experiments", None), "exp", None)
+            ae = getattr(getattr(w, "autoencoder", None), "session", None)
+            w.busy.emit("writing the report \u2026")
+            try:
+                write_session_report(w.session, path, exp, ae if ae is not None and ae.history.epochs else None)
+            finally:
+                w.busy.emit("")
+            w.exported.emit(f"report written to {path}")
+            self.written.emit(str(path))
+
+        w.send(job)
+
+
+def default_name(window) -> str:
+    source = getattr(window.worker, "source", None)
+    stem = Path(source).stem if source else "report"
+    return str(Path(source).with_name(stem + ".html")) if source else "report.html"
+
+
+def ask_export_report(window) -> None:
+    """The Save dialog, then the export (errors arrive as the worker's usual one-line messages)."""
+    path, _ = QFileDialog.getSaveFileName(window, "Export report", default_name(window), REPORT_FILTER)
+    if path:
+        exporter(window).export(path if path.lower().endswith((".html", ".htm")) else path + ".html")
+
+
+def exporter(window) -> ReportExporter:
+    """The window's one exporter (made on first use, connected to the offer to open the file)."""
+    ex = getattr(window, "_report_exporter", None)
+    if ex is None:
+        ex = window._report_exporter = ReportExporter(window.worker, window)
+        ex.written.connect(lambda path: offer_to_open(window, path))
+    return ex
+
+
+def offer_to_open(window, path: str) -> bool:
+    """Ask whether to open the report in the system browser; True if it was opened."""
+    answer = QMessageBox.question(window, "Report written", f"The report was written to\n{path}\n\n"
+                                  "Open it in the browser?")
+    if answer != QMessageBox.StandardButton.Yes:
+        return False
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).resolve())))

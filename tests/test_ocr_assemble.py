@@ -1,0 +1,105 @@
+"""Grouping without all-pairs matrices, and the assemble stage that re-joins broken characters."""
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+
+from engine.ocr import layout
+from engine.ocr.assemble import assemble_pieces, colour_groups
+from engine.ocr.result import Box
+
+
+def brute_pairs(boxes, row_gap, col_gap):
+    r0, c0, r1, c1 = boxes.T
+    dr = np.maximum(r0[:, None], r0[None]) - np.minimum(r1[:, None], r1[None])
+    dc = np.maximum(c0[:, None], c0[None]) - np.minimum(c1[:, None], c1[None])
+    a, b = np.nonzero(np.triu((dr <= row_gap) & (dc <= col_gap), 1))
+    return set(zip(a.tolist(), b.tolist()))
+
+
+def test_near_pairs_equals_all_pairs():
+    rng = np.random.default_rng(0)
+    for trial in range(5):
+        n = 300
+        r, c = rng.integers(0, 500, n), rng.integers(0, 700, n)
+        size = rng.integers(3, 30, (n, 2))
+        size[:5] *= rng.integers(5, 20, (5, 1))  # a few big boxes (rules, blots)
+        boxes = np.column_stack([r, c, r + size[:, 0], c + size[:, 1]])
+        for row_gap, col_gap in ((0, 40), (20, 25), (-3, 0)):
+            a, b = layout.near_pairs(boxes, row_gap, col_gap)
+            got = set(zip(a.tolist(), b.tolist()))
+            assert len(got) == len(a) and got == brute_pairs(boxes, row_gap, col_gap)
+
+
+def test_many_components_never_build_an_all_pairs_matrix():
+    rng = np.random.default_rng(1)
+    n = 20000  # the most the components stage lets through
+    r, c = rng.integers(0, 3000, n), rng.integers(0, 4000, n)
+    s = rng.integers(2, 14, (n, 2))
+    comps = np.column_stack([r, c, r + s[:, 0], c + s[:, 1], s[:, 0] * s[:, 1] // 2])
+    tracemalloc.start()
+    chars = layout.find_chars(comps)
+    lay = layout.group_lines(chars.boxes, chars.height)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(chars) > 1000 and sum(map(len, lay.lines)) == len(chars)
+    assert peak < 150e6  # one n x n bool matrix alone would be 400 MB
+
+
+def test_the_dot_of_a_list_number_stays_out_of_the_character():
+    comps = np.array([[0, 0, 100, 12, 1200],      # "1"
+                      [88, 20, 100, 32, 110],     # its full stop, close to its foot
+                      [0, 80, 100, 140, 2500],    # a letter
+                      [0, 160, 100, 220, 2500]])  # another
+    chars = layout.find_chars(comps)
+    assert [m for m in chars.members] == [[1], [3], [4]]  # the dot is dropped, not merged into the "1"
+    assert chars.dropped.tolist() == [[88, 20, 100, 32]]
+
+
+def pieces_of(rects, line=0):
+    return [Box(*r, line=line, members=[k + 1]) for k, r in enumerate(rects)]
+
+
+def test_broken_strokes_join_neighbouring_letters_do_not():
+    # a line "TO D0": the D drawn as a stem and a detached bow, a 0 split into halves that overlap
+    rects = [(0, 0, 100, 60),      # T
+             (0, 85, 100, 150),    # O
+             (0, 230, 100, 240),   # D stem
+             (2, 244, 98, 290),    # D bow, a pencil gap of 4 px from the stem
+             (0, 320, 100, 355),   # 0 left half
+             (0, 350, 100, 385)]   # 0 right half (overlaps)
+    pieces = pieces_of(rects)
+    area = np.array([1500, 2000, 900, 1400, 1000, 1000], float)
+    got = assemble_pieces(pieces, area)
+    assert [b.members for b in got.boxes] == [[1], [2], [3, 4], [5, 6]]
+    assert got.boxes[2].rect == (0, 230, 100, 290) and got.joined == 2 and got.group.tolist() == [0, 1, 2, 2, 3, 3]
+    # the gap is measured against the writer's own letter spacing: a writer who crowds letters this close
+    # keeps D's pieces apart when the joined box would be far wider than the line's characters
+    assert len(assemble_pieces(pieces, area, max_width=0.8).boxes) == 6
+    assert len(assemble_pieces(pieces, area, join_gap=0.0).boxes) == 5  # only overlapping pieces join
+
+
+def test_marks_are_kept_out_and_coloured_grey():
+    rects = [(0, 0, 100, 12), (88, 22, 100, 34), (0, 80, 100, 140)]  # "1" "." "A"
+    pieces = pieces_of(rects)
+    got = assemble_pieces(pieces, np.array([1200, 120, 2500], float))
+    assert len(got.boxes) == 2 and len(got.marks) == 1 and got.group.tolist() == [0, -1, 1]
+    labels = np.zeros((110, 150), np.int32)
+    for k, (r0, c0, r1, c1) in enumerate(rects, 1):
+        labels[r0:r1, c0:c1] = k
+    img = colour_groups(labels, pieces, got.group)
+    assert img.shape == (110, 150, 3) and img.min() >= 0 and img.max() <= 1
+    assert np.allclose(img[95, 28], 0.6) and np.allclose(img[105, 145], 1.0)  # mark grey, paper white
+    assert not np.allclose(img[50, 5], img[50, 100])  # two characters, two colours
+
+
+def test_lines_are_assembled_separately():
+    # two lines "DIA" with a broken D each, the second shifted so its D would overlap the first line's A
+    rects = [(0, 0, 100, 10), (0, 14, 100, 60), (0, 90, 100, 100), (0, 130, 100, 190)]
+    top = pieces_of(rects, line=0)
+    bottom = [Box(r0 + 200, c0 + 130, r1 + 200, c1 + 130, line=1, members=[k + 5])
+              for k, (r0, c0, r1, c1) in enumerate(rects)]
+    got = assemble_pieces(top + bottom, np.array([900, 1400, 900, 2000] * 2, float))
+    assert [b.line for b in got.boxes] == [0, 0, 0, 1, 1, 1]
+    assert [b.members for b in got.boxes] == [[1, 2], [3], [4], [5, 6], [7], [8]]

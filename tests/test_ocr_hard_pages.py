@@ -1,0 +1,95 @@
+"""The failure modes of real photos, measured every run on small deterministic synthetic pages.
+
+Floors are what the pipeline reaches today (measured, with a margin for other machines' float rounding);
+they are meant to rise. Accuracy ignores whitespace (word gaps are judged by the layout tests).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.ocr import OcrPipeline
+from engine.ocr.evaluate import char_accuracy
+from engine.ocr.model import DEFAULT_MODEL
+from engine.pages import HARD_CONDITIONS, Look, hard_page, render_page
+
+needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
+SEEDS = (0, 1)
+
+
+def accuracy(result, truth) -> float:
+    return char_accuracy(["".join(result.lines).replace(" ", "")], ["".join(truth).replace(" ", "")])
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return OcrPipeline()
+
+
+def mean_accuracy(pipe, condition, seeds=SEEDS, **params) -> float:
+    pipe.set_params(params)
+    accs = []
+    for s in seeds:
+        img, truth = hard_page(condition, s)
+        pipe.open(img)
+        accs.append(accuracy(pipe.run(), truth))
+    return float(np.mean(accs))
+
+
+def test_generator_is_deterministic_and_shows_each_condition():
+    for c in HARD_CONDITIONS:
+        a, ta = hard_page(c, 3)
+        b, tb = hard_page(c, 3)
+        assert np.array_equal(a, b) and ta == tb and a.dtype == np.uint8 and "." not in "".join(ta)
+        assert not np.array_equal(a, hard_page(c, 4)[0])
+    pencil, _ = hard_page("pencil", 0)
+    assert 0.55 * 255 < np.median(pencil) < 0.8 * 255  # grey paper
+    blue, _ = hard_page("blue", 0)
+    ink = blue.min(2) < 0.6 * 255
+    assert blue.ndim == 3 and (blue[ink, 2].astype(int) - blue[ink, 0] > 40).mean() > 0.8  # blue ink
+    for c in ("desk", "rotated"):
+        img, _ = hard_page(c, 0)
+        border = np.concatenate([img[:20].ravel(), img[-20:].ravel(), img[:, :20].ravel(), img[:, -20:].ravel()])
+        assert np.median(border) < 0.4 * 255 and np.median(img[200:280, 280:360]) > 0.7 * 255  # sheet on a desk
+    numbered, lines = hard_page("numbered", 0)
+    assert [ln.split()[0] for ln in lines] == ["1", "2", "3", "4"]
+
+
+def test_broken_strokes_are_short_of_their_joints():
+    whole, boxes = render_page(["DOB"], seed=5, size=(200, 400), char_height=100, look=Look(pen=0.45))
+    broken, boxes2 = render_page(["DOB"], seed=5, size=(200, 400), char_height=100, look=Look(pen=0.45, breaks=1.0))
+    assert boxes == boxes2  # same letters in the same places ...
+    from scipy import ndimage
+    n_whole = ndimage.label(whole < 128, np.ones((3, 3)))[1]
+    n_broken = ndimage.label(broken < 128, np.ones((3, 3)))[1]
+    assert n_broken > n_whole  # ... in more pieces
+
+
+@needs_model
+@pytest.mark.parametrize("condition, floor", [("pencil", 0.9), ("numbered", 0.95), ("digits", 0.97),
+                                              ("uneven", 0.97), ("blue", 0.95)])
+def test_hard_conditions_read(pipe, condition, floor):
+    assert mean_accuracy(pipe, condition) >= floor
+
+
+@needs_model
+def test_assembling_broken_strokes_helps_on_pencil(pipe):
+    seeds = range(4)
+    without = mean_accuracy(pipe, "pencil", seeds, assemble={"max_width": 0.5})  # nothing can join
+    with_ = mean_accuracy(pipe, "pencil", seeds, assemble={"max_width": 1.6})
+    assert with_ >= without + 0.05
+
+
+@needs_model
+@pytest.mark.parametrize("condition", ["desk", "rotated"])
+def test_sheet_on_a_desk_finishes(pipe, condition):
+    # without a page-finding stage the desk texture is read as one blot; these floors will be raised to
+    # >= 0.9 once the "page" stage (helper "page") is merged -- see the xfail below
+    assert 0.0 <= mean_accuracy(pipe, condition, seeds=(0,)) <= 1.0
+
+
+@needs_model
+@pytest.mark.xfail(reason="needs the page-finding stage (issue 13 item 1), merged separately", strict=False)
+@pytest.mark.parametrize("condition", ["desk", "rotated"])
+def test_sheet_on_a_desk_reads(pipe, condition):
+    assert mean_accuracy(pipe, condition) >= 0.85
