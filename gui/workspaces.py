@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PyQt6.QtCore import QByteArray, Qt, pyqtSignal
+from PyQt6.QtCore import QByteArray, QEvent, Qt, pyqtSignal
 from PyQt6.QtWidgets import (QApplication, QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSplitter,
                              QStackedWidget, QStyle, QTabBar, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
@@ -54,6 +54,44 @@ WORKSPACES: list[WorkspaceSpec] = [
     WorkspaceSpec("ocr", "OCR", "Ctrl+5", "ocr", controls=False,
                   tip="Read a photographed page stage by stage"),
 ]
+
+
+class PanelScroll(QScrollArea):
+    """A panel's scroll area: the panel fills the frame, and scrolls only below its minimum size.
+    (QScrollArea's own resizing gives a panel with wrapped labels its *preferred* height -- its
+    height-for-width -- so its plots would start below the fold.)"""
+
+    def __init__(self):
+        super().__init__()
+        self.setWidgetResizable(False)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+
+    def setWidget(self, widget) -> None:
+        super().setWidget(widget)
+        widget.installEventFilter(self)
+        self.fit()
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.fit()
+        return False
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit()
+
+    def fit(self) -> None:
+        w = self.widget()
+        if w is None:
+            return
+        m, view = w.minimumSizeHint().expandedTo(w.minimumSize()), self.maximumViewportSize()
+        width = max(view.width(), m.width())
+        if m.height() > view.height():  # a vertical scroll bar takes its width from the panel
+            width = max(view.width() - self.verticalScrollBar().sizeHint().width(), m.width())
+        height = max(view.height(), m.height())
+        if width > view.width():
+            height = max(view.height() - self.horizontalScrollBar().sizeHint().height(), m.height())
+        w.resize(width, height)
 
 
 def _scroll_area_of(widget) -> "QScrollArea | None":
@@ -139,9 +177,7 @@ class Frame(QWidget):
             self.panels[key] = panel
             wrapper = self.wrappers.get(key)
             if wrapper is None:
-                wrapper = self.wrappers[key] = QScrollArea()
-                wrapper.setWidgetResizable(True)
-                wrapper.setFrameShape(QFrame.Shape.NoFrame)
+                wrapper = self.wrappers[key] = PanelScroll()
                 if self.tabs is not None:
                     self.tabs.addTab(wrapper, panel.title)
                     self.tabs.setTabToolTip(self.tabs.count() - 1,
