@@ -168,7 +168,8 @@ def test_screenshot_saves_every_panel(qtbot, tmp_path, data):
     from gui.workspaces import WORKSPACES
     assert names == {"window.png", "controls.png", "curves.png", "weights.png", "gradients.png", "confusion.png",
                      "watchpoints.png", "timeline.png", "experiments.png", "gradcheck.png", "autoencoder.png",
-                     "ocr.png"} | {f"workspace-{ws.key}-{w}x{h}.png" for ws in WORKSPACES for w, h in SIZES}
+                     "ocr.png", "draw.png", "hidden_map.png", "top_losses.png", "explain.png", "ocr_explain.png",
+                     "correction.png"} | {f"workspace-{ws.key}-{w}x{h}.png" for ws in WORKSPACES for w, h in SIZES}
     for p in paths:
         assert p.stat().st_size > 2000, p
 
