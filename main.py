@@ -79,6 +79,9 @@ def cmd_train(args) -> int:
                          epochs=args.epochs, seed=args.seed, momentum=args.momentum, lr_decay=args.lr_decay,
                          decay_every=args.decay_every, weight_decay=args.weight_decay, dropout=args.dropout)
     data = load_dataset(args.data, seed=args.seed)
+    if args.edits:  # relabels/drops kept beside the data (Top losses); the data file itself is unchanged
+        from engine.edits import EditList
+        data = EditList.load(args.edits).apply(data)
     session = TrainingSession(data, config)
     if args.break_on:
         from engine.watch import parse
@@ -185,6 +188,7 @@ def add_engine_commands(sub) -> None:
     t.add_argument("--lr-decay", type=float, default=1.0, help="multiply the learning rate by this ...")
     t.add_argument("--decay-every", type=int, default=0, help="... every this many epochs")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--edits", metavar="JSON", help="apply an edit list (relabel/drop samples; saved by Top losses)")
     t.add_argument("--save", help="write a checkpoint (.npz) at the end")
     t.add_argument("--report", metavar="PATH", type=_report_path,
                    help="write a self-contained HTML report at the end")

@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.dataset import NIST36_CLASSES, SIDE, Dataset, Split, from_image, split_deterministic
 from engine.errors import InputError
+from engine.files import user_path
 from engine.images import IMAGE_SUFFIXES, to_float, to_gray
 
 SPLITS = ("train", "valid", "test")
@@ -146,7 +147,7 @@ def _read_mat(path: Path) -> dict:
 
 def load_mat(path, seed: int = 0) -> Dataset:
     """One .mat file, or a folder of them, with train_/valid_/test_ data+labels pairs combined by key."""
-    path = Path(path).expanduser()
+    path = user_path(path)
     if path.is_dir():
         files = sorted(path.glob("*.mat"))
         named = [f for f in files if re.search(r"_(train|valid|test)$", f.stem)]
@@ -183,7 +184,7 @@ def load_npz(path, seed: int = 0) -> Dataset:
     which are converted. y: integer labels or one-hot rows. Optional ``classes``: names; otherwise
     36 classes are NIST36, 26 are A-Z and any other count is "0".."K-1".
     """
-    path = Path(path).expanduser()
+    path = user_path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     try:
@@ -233,7 +234,7 @@ def load_image_folder(path, seed: int = 0) -> Dataset:
     """One subfolder per class (its name is the class name), any image format skimage reads."""
     import skimage.io
 
-    path = Path(path).expanduser()
+    path = user_path(path)
     class_dirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
         raise DataError(f"{path}: no .mat files and no class subfolders (one subfolder of images per class)")
@@ -278,7 +279,7 @@ def combine(datasets: list[Dataset]) -> Dataset:
 
 def load_path(path, seed: int = 0) -> Dataset:
     """A dataset from a file or folder: .mat, a folder of .mat files, .npz or a folder of class subfolders."""
-    path = Path(path).expanduser()
+    path = user_path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.is_dir():

@@ -7,10 +7,10 @@ name is a path (engine.data.load_path). ``a+b`` merges sources by class name.
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import Callable
 
 from engine.dataset import Dataset
+from engine.files import user_path
 
 # name -> "module:function"; the function takes no arguments and returns a Dataset
 NAMED: dict[str, str] = {
@@ -42,7 +42,7 @@ def load_dataset(spec: str, seed: int = 0) -> Dataset:
         raise DataError("no dataset given (a name such as 'glyphs', or a path)")
     if spec in NAMED:
         return _named(spec)
-    path = Path(spec).expanduser()
+    path = user_path(spec)
     if "+" in spec and not path.exists():
         parts = [p.strip() for p in spec.split("+")]
         if not all(parts):

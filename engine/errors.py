@@ -10,3 +10,7 @@ from __future__ import annotations
 
 class InputError(ValueError):
     """Bad input from the user: a file, a flag, a dataset, a model that cannot be used."""
+
+    def __init__(self, message: str = "", *args):
+        # one line, whatever it quotes (a file name or a spec may hold newlines)
+        super().__init__(" ".join(str(message).split()), *args)

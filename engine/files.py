@@ -62,13 +62,22 @@ def atomic_write(path, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
+def user_path(path) -> Path:
+    """A path the user typed, ``~`` expanded. ``~nobody/x`` (no such user, or no home at all) stays as
+    written, so it ends as "no such file" instead of pathlib's RuntimeError."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        return Path(path)
+
+
 def check_writable(path) -> Path:
     """Fail now, not after an hour of training, when ``path`` cannot be written."""
     from engine.errors import InputError
 
     if not str(path).strip():  # before Path(): Path("") is "."
         raise InputError("the save path is empty")
-    path = Path(path).expanduser()
+    path = user_path(path)
     if path.is_dir():
         raise InputError(f"{path} is a folder, not a file")
     parent = path.parent

@@ -180,5 +180,5 @@ class Finetune:
         return self
 
 
-__all__ = ["Finetune", "reread_page", "BoxChange", "FinetuneConfig", "Reread", "classifier_of", "finetune_data", "finetune_session",
-           "jittered_copies", "reread"]
+__all__ = ["BoxChange", "Finetune", "FinetuneConfig", "Reread", "classifier_of", "finetune_data", "finetune_session",
+           "jittered_copies", "reread", "reread_page"]

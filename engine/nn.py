@@ -17,8 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.optim import axpy
 from engine.errors import InputError
+from engine.optim import axpy
 
 # ---- activations: forward f(z) in place, derivative from the output a ---------------------
 # Derivatives may overwrite g (the incoming gradient): it is a fresh temporary on every path.

@@ -327,6 +327,8 @@ class TrainingSession:
             self._emit(event)
             if self.batch >= self._batches:
                 self._end_epoch()
+                if self.state == State.DIVERGED:
+                    return event
                 if self.epoch >= config.epochs:
                     self._set_state(State.FINISHED)
             elif config.snapshot_every and self.step % config.snapshot_every == 0:
@@ -339,7 +341,7 @@ class TrainingSession:
                     break
             return event
 
-    def _diverge(self, event: BatchEvent) -> None:
+    def _diverge(self, event: BatchEvent, where: str = "") -> None:
         """Stop for good with a diagnosis; a watchpoint on the loss (e.g. 'loss is nan') still
         reports first. Layer statistics are not measured on this batch (no backward pass)."""
         reasons = []
@@ -350,11 +352,15 @@ class TrainingSession:
                 pass
         reason = next((r for r in reasons if r), "")
         self._set_state(State.DIVERGED, (f"{reason}; " if reason else "")
-                        + f"diverged at epoch {self.epoch + 1}, batch {self.batch + 1}: "
+                        + f"diverged at {where or f'epoch {self.epoch + 1}, batch {self.batch + 1}'}: "
                         + divergence_report(self.net, event.loss, self.lr))
 
     def _end_epoch(self) -> None:
         valid_loss, valid_acc, self.valid_pred = self.evaluate(self.data.valid)
+        if not (np.isfinite(valid_loss) and np.isfinite(valid_acc)):  # the held-out rows can explode first
+            self._diverge(BatchEvent(self.step, self.epoch, self.batch - 1, valid_loss, valid_acc, self.lr, {}),
+                          f"the end of epoch {self.epoch + 1} (on the validation rows)")
+            return
         self.epoch += 1
         self.batch = 0
         event = EpochEvent(self.epoch, self._epoch_loss / max(self._epoch_seen, 1),

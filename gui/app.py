@@ -151,6 +151,10 @@ class MainWindow(QMainWindow):
             if "hidden_map" in p:
                 hm = p["hidden_map"].widget
                 hm.sample_clicked.connect(lambda i: explain.show_input(hm.x[i]))
+            if "confusion" in p:  # a validation sample of the drill-down
+                p["confusion"].samples.itemDoubleClicked.connect(
+                    lambda item: explain.view is not None and show(
+                        explain.view.data.valid.x[int(item.data(Qt.ItemDataRole.UserRole))]))
         if "top_losses" in p:
             p["top_losses"].widget.retrain_requested.connect(
                 lambda data, edits: self.worker.set_data(data, self._form_config()))

@@ -8,3 +8,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import helpers.py by name
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+# Property-based tests (tests/test_props_*.py): few examples by default so the whole hypothesis suite
+# stays well under a minute; HYPOTHESIS_PROFILE=thorough explores more. No example database in the
+# checkout, no per-example deadline (a shared CI machine is slow at times).
+try:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("default", max_examples=25, deadline=None, database=None,
+                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    settings.register_profile("thorough", max_examples=500, deadline=None, database=None,
+                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+except ImportError:  # only the property tests need it; they skip without it
+    pass

@@ -216,9 +216,9 @@ def test_a_character_image_is_normalized_like_an_ocr_crop(tmp_path):
 
     pipe = OcrPipeline(model=None)
     pipe.open(ROOT / "resources" / "pages" / "page1.png")
-    img, mask = pipe.data("load")[0], pipe.data("morphology")
+    img, mask = pipe.data("page")[0], pipe.data("morphology")  # the page as found (a frame painted out)
     chars = pipe.data("characters")
-    for r0, c0, r1, c1 in chars.boxes[:5]:
+    for r0, c0, r1, c1 in chars.boxes[:12]:
         m = int(0.15 * max(r1 - r0, c1 - c0))
         sl = (slice(max(r0 - m, 0), r1 + m), slice(max(c0 - m, 0), c1 + m))
         Image.fromarray((img[sl] * 255).round().astype(np.uint8)).save(tmp_path / "c.png")

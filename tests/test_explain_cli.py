@@ -26,7 +26,7 @@ def crop(tmp_path_factory):
 
     pipe = OcrPipeline()
     pipe.open(ROOT / "resources" / "pages" / "page2.png")
-    img = pipe.data("load")[0]
+    img = pipe.data("page")[0]
     r0, c0, r1, c1 = pipe.data("characters").boxes[0]
     path = tmp_path_factory.mktemp("crop") / "char.png"
     Image.fromarray((img[r0 - 6:r1 + 6, c0 - 6:c1 + 6] * 255).round().astype(np.uint8)).save(path)
@@ -107,3 +107,22 @@ def test_bad_model_and_target(capsys, tmp_path):
     save_network(tmp_path / "m.npz", Network.mlp(SIDE * SIDE, (4,), 36, "relu"), NIST36_CLASSES)
     code, _, err = run(capsys, tmp_path / "x.npy", "--model", tmp_path / "m.npz", "--target", "?")
     assert code == 2 and "--target" in err
+
+
+def test_train_applies_an_edit_list(capsys, tmp_path):
+    from engine.data import load_dataset
+    from engine.edits import EditList
+
+    x = np.random.default_rng(0).uniform(0, 1, (60, SIDE * SIDE)).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(60) % 36, classes=np.array(NIST36_CLASSES))
+    data = load_dataset(str(tmp_path / "d.npz"))
+    edits = EditList()
+    edits.drop(data, "train", 0)
+    edits.drop(data, "train", 1)
+    edits.save(tmp_path / "e.json")
+    assert main.main(["train", "--data", str(tmp_path / "d.npz"), "--edits", str(tmp_path / "e.json"),
+                      "--epochs", "1"]) == 0
+    assert f"{len(data.train) - 2} train" in capsys.readouterr().out
+    (tmp_path / "bad.json").write_text("[]")
+    assert main.main(["train", "--data", str(tmp_path / "d.npz"), "--edits", str(tmp_path / "bad.json")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")

@@ -68,7 +68,7 @@ def test_broken_strokes_join_neighbouring_letters_do_not():
              (0, 230, 100, 240),   # D stem
              (2, 244, 98, 290),    # D bow, a pencil gap of 4 px from the stem
              (0, 320, 100, 355),   # 0 left half
-             (0, 350, 100, 385)]   # 0 right half (overlaps)
+             (0, 335, 100, 380)]   # 0 right half (overlaps the left by more than half)
     pieces = pieces_of(rects)
     area = np.array([1500, 2000, 900, 1400, 1000, 1000], float)
     got = assemble_pieces(pieces, area)
@@ -78,6 +78,13 @@ def test_broken_strokes_join_neighbouring_letters_do_not():
     # keeps D's pieces apart when the joined box would be far wider than the line's characters
     assert len(assemble_pieces(pieces, area, max_width=0.8).boxes) == 6
     assert len(assemble_pieces(pieces, area, join_gap=0.0).boxes) == 5  # only overlapping pieces join
+
+
+def test_two_wide_letters_that_touch_stay_two():
+    # "TLE" written tightly: the T's bar reaches over the L's stem by a few pixels
+    rects = [(0, 0, 100, 60), (0, 56, 100, 100), (0, 125, 100, 170), (0, 190, 100, 240)]
+    got = assemble_pieces(pieces_of(rects), np.array([1500, 1400, 1600, 1500], float))
+    assert len(got.boxes) == 4 and got.joined == 0
 
 
 def test_marks_are_kept_out_and_coloured_grey():

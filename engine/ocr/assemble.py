@@ -41,12 +41,13 @@ def line_measures(pieces: list[Box], area: np.ndarray) -> tuple[float, float, fl
 
 
 def assemble_pieces(pieces: list[Box], area: np.ndarray, join_gap: float = 0.35, max_width: float = 1.6,
-                    mark: float = 0.3) -> Assembled:
+                    mark: float = 0.3, narrow: float = 0.5) -> Assembled:
     """Join the pieces of each line (``pieces`` in reading order, with line and space_before set).
 
-    A piece joins the character before it when it overlaps it horizontally or the gap is under ``join_gap``
-    x the line's letter gap, and the joined box stays within ``max_width`` x the line's typical character
-    width. Pieces whose longest side is under ``mark`` x the line's typical height and that are not
+    A piece joins the character before it when the two overlap horizontally by half the narrower one, or
+    when the narrower is a narrow piece (under ``narrow`` x the line's typical character width: a stem, a
+    bar) within ``join_gap`` x the line's letter gap (overlapping counts as gap <= 0) -- and in both cases
+    only while the joined box stays within ``max_width`` x the line's typical character width. Pieces whose longest side is under ``mark`` x the line's typical height and that are not
     elongated are marks: kept out."""
     group = np.full(len(pieces), -1)
     out: list[Box] = []
@@ -70,7 +71,11 @@ def assemble_pieces(pieces: list[Box], area: np.ndarray, join_gap: float = 0.35,
             if prev is not None:
                 gap = b.col0 - prev.col1
                 merged_w = max(prev.col1, b.col1) - min(prev.col0, b.col0)
-                if gap <= join_gap * letter_gap and merged_w <= max_width * width:
+                narrower = min(prev.width, b.width)
+                # two wide pieces that merely touch are two letters (a T's bar over an L): they must overlap
+                # by half the narrower; a narrow piece (a stem, a bar) may also be a short gap away
+                near = (gap <= -0.5 * narrower) or (gap <= join_gap * letter_gap and narrower <= narrow * width)
+                if near and merged_w <= max_width * width:
                     out[-1] = replace(prev, row0=min(prev.row0, b.row0), col0=min(prev.col0, b.col0),
                                       row1=max(prev.row1, b.row1), col1=max(prev.col1, b.col1),
                                       members=sorted(set(prev.members) | set(b.members)), input=None)

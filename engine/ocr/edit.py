@@ -9,13 +9,11 @@ can be combined with the OCR training set: ``--data ocr-train+corrections.npz``)
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
 from engine.dataset import NIST36_CLASSES, SIDE, from_image
 from engine.errors import InputError
-from engine.files import atomic_write
 from engine.ocr import layout
 from engine.ocr.pipeline import OcrPipeline
 from engine.ocr.recognize import Reader, label
@@ -135,22 +133,10 @@ def training_rows(result: OcrResult, only_corrected: bool = False) -> tuple[np.n
 
 def save_training_rows(path, result: OcrResult, only_corrected: bool = False) -> int:
     """Append the page's rows to an .npz (x, y, classes = NIST36), creating it if needed; rows written."""
+    from engine.edits import append_rows  # the one appender (the Draw panel's rows use it too)
+
     x, y = training_rows(result, only_corrected)
-    n = len(y)
-    path = Path(path)
-    if path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                old_x, old_y = f["x"], f["y"]
-                same = [str(c) for c in f["classes"]] == list(NIST36_CLASSES)
-        except Exception as exc:
-            raise InputError(f"{path}: not a training-rows file to append to ({type(exc).__name__})") from None
-        if not same or old_x.shape[1:] != (SIDE * SIDE,):
-            raise InputError(f"{path}: holds other classes or image sizes; choose a new file")
-        x, y = np.concatenate([old_x, x]), np.concatenate([old_y, y])
-    with atomic_write(path) as f:
-        np.savez(f, x=x, y=y, classes=np.array(NIST36_CLASSES))
-    return n
+    return append_rows(path, x, y, NIST36_CLASSES)
 
 
 __all__ = ["add_box", "delete", "export_json", "merge", "relabel", "relayout", "save_training_rows",

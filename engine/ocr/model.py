@@ -126,7 +126,12 @@ class Classifier:
     def probs(self, rows: np.ndarray) -> np.ndarray:
         if len(rows) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        return self.net.predict(np.asarray(rows, np.float32))
+        with np.errstate(over="ignore", invalid="ignore"):
+            p = self.net.predict(np.asarray(rows, np.float32))
+        if not np.isfinite(p).all():  # finite but huge weights overflow: never report a NaN confidence
+            from engine.checkpoint import CheckpointError
+            raise CheckpointError(f"{self.path or 'the model'}: its weights overflow (NaN or infinite outputs)")
+        return p
 
 
 def load_classifier(path: str | os.PathLike | None = None) -> Classifier:

@@ -287,8 +287,10 @@ class OcrPipeline:
               "(a gap well under the writer's letter spacing) are one character unless that would be far wider "
               "than the line's typical character; small round marks (the dot of \"1.\", specks) are left out. "
               "Picture: pieces coloured by the character they joined, marks grey.",
-              dict([_p("join_gap", 0.35, 0.0, 2.0, 0.05, "Join pieces closer than this x the line's median letter gap "
-                       "(overlapping pieces always qualify)"),
+              dict([_p("join_gap", 0.35, 0.0, 2.0, 0.05, "Join a narrow piece closer than this x the line's median "
+                       "letter gap (pieces overlapping by half the narrower always qualify)"),
+                    _p("narrow", 0.5, 0.0, 2.0, 0.05, "... a narrow piece (a stem, a bar) is narrower than this x the "
+                       "line's typical character width; wider pieces that merely touch are two letters"),
                     _p("max_width", 1.6, 0.5, 3.0, 0.05, "... unless the joined box is wider than this x the line's "
                        "typical character width"),
                     _p("mark", 0.3, 0.0, 1.0, 0.05, "Round pieces smaller than this x the line's height are marks, "
@@ -297,7 +299,7 @@ class OcrPipeline:
               "aspect kept, dark on white (the same function built the training set).", {}, _crops),
             S("classify", "The network reads each crop alone; touching pieces that read better merged are merged, "
               "wide boxes that read better cut in two are cut.",
-              dict([_p("merge_gap", 0.03, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
+              dict([_p("merge_gap", 0.08, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
                     _p("split_width", 1.15, 0.5, 5.0, 0.05, "Try cutting boxes wider than this x typical height")]),
               _classify),
             S("context", "Read each word among digits or among letters, chosen along the line from the boxes' "
@@ -391,11 +393,11 @@ def _lines(p: OcrPipeline, line_overlap, max_gap, space):
                        lambda: (~mask).astype(np.float32))
 
 
-def _assemble(p: OcrPipeline, join_gap, max_width, mark):
+def _assemble(p: OcrPipeline, join_gap, narrow, max_width, mark):
     labels, comps = p.data("components")
     pieces = p.data("lines")
     area = np.array([comps[np.asarray(b.members, int) - 1, 4].sum() for b in pieces], float)
-    got = assemble_pieces(pieces, area, join_gap, max_width, mark)
+    got = assemble_pieces(pieces, area, join_gap, max_width, mark, narrow)
     return StageOutput(got.boxes, got.boxes, {"characters": len(got.boxes), "joined": got.joined,
                                               "marks": len(got.marks)},
                        lambda: colour_groups(labels, pieces, got.group))

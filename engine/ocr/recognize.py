@@ -179,7 +179,7 @@ def label(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], consist
 
 
 def recognize(classifier, boxes: list[Box], labels: np.ndarray, mask: np.ndarray, height: float,
-              consistency: float = 1.0, merge_gap: float = 0.03, split_width: float = 1.15) -> list[Box]:
+              consistency: float = 1.0, merge_gap: float = 0.08, split_width: float = 1.15) -> list[Box]:
     """Read boxes in reading order; returns the (possibly merged/split) boxes with chars filled in."""
     if not boxes:
         return []

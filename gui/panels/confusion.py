@@ -249,6 +249,7 @@ class ConfusionPanel(Panel):
         self.samples.clear()
         for img, i in zip(images, idx):
             item = QListWidgetItem(QIcon(sample_pixmap(img)), f"{t} \u2192 {p}\n#{int(i)}")
-            item.setToolTip(f"validation sample {int(i)}: true {t}, predicted {p}")
+            item.setToolTip(f"validation sample {int(i)}: true {t}, predicted {p}; double-click to explain it")
+            item.setData(Qt.ItemDataRole.UserRole, int(i))
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
             self.samples.addItem(item)

@@ -60,6 +60,8 @@ class CorrectionPanel(Panel):
         self.result: Reread | None = None
         self.background = Background(self)  # standalone (no worker): the loop runs here
         self.background.ready.connect(self._done)
+        self.base_thread = Background(self)  # in the window: the base set is read here, not in the worker
+        self.base_thread.ready.connect(self._base_ready)
         self.progressed.connect(self._progress)
         self.finished.connect(self._done)
 
@@ -131,12 +133,16 @@ class CorrectionPanel(Panel):
         self.acc_curve.setData([], [])
         self.changes.clear()
         self.new_classifier = self.result = None
+        self._stop_requested = False
         self._set_buttons(running=True, decided=True)
         self.status.setText(f"fine-tuning on {len(y)} corrections mixed with the base set …")
         loader = self.base_loader or _default_base
-        ft = self.finetune = Finetune(classifier, x, y, loader, self.config, page[:3] if page else None)
-        if self.worker is not None:  # in the window: a job in the one worker, time-sliced with the rest
-            self.worker.send(lambda: self._start_job(ft))
+        reread_from = page[:3] if page and page[0] is not None else None
+        ft = self.finetune = Finetune(classifier, x, y, loader, self.config, reread_from)
+        if self.worker is not None:  # in the window: a job in the one worker, time-sliced with the rest ...
+            self.status.setText("reading the base set (built once, then cached) \u2026")
+            self.base_thread.submit(loader)  # ... after the base set is read off the worker (the first time
+            # it is built: minutes that would stall training and every other job)
         else:
             def run():
                 for _ in ft.steps():
@@ -144,8 +150,19 @@ class CorrectionPanel(Panel):
                     if self._stop_requested:
                         raise RuntimeError("stopped")
                 return ft
-            self._stop_requested = False
             self.background.submit(run)
+
+    def _base_ready(self, base) -> None:
+        ft = self.finetune
+        if isinstance(base, Exception):
+            self._done(base)
+            return
+        if ft is None or self._stop_requested:
+            self._done(RuntimeError("stopped"))
+            return
+        ft.base_loader = lambda: base
+        self.status.setText(f"fine-tuning on {len(ft.y)} corrections + {self.config.base_rows} base rows \u2026")
+        self.worker.send(lambda: self._start_job(ft))
 
     def _start_job(self, ft: Finetune) -> None:  # worker thread
         from engine.jobs import GeneratorJob, JobState

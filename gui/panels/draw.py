@@ -147,6 +147,10 @@ class DrawPanel(QWidget):
         self.add_button = QPushButton("Add to training rows")
         self.add_button.clicked.connect(self.add_row)
         add.addWidget(self.add_button)
+        self.save_button = QPushButton("Save rows\u2026")
+        self.save_button.setToolTip("append the collected rows to an .npz: train with --data ocr-train+rows.npz")
+        self.save_button.clicked.connect(self.ask_save_rows)
+        add.addWidget(self.save_button)
         grid.addLayout(add, 2, 0)
 
         right = QVBoxLayout()
@@ -192,6 +196,23 @@ class DrawPanel(QWidget):
     def save_rows(self, path) -> int:
         """Append the collected rows to an .npz (``--data ocr-train+rows.npz``); rows written."""
         return append_rows(path, self.rows.x, self.rows.y, self.classes)
+
+    def ask_save_rows(self) -> None:
+        from PyQt6.QtWidgets import QFileDialog
+
+        from engine.errors import InputError
+
+        if not len(self.rows):
+            self.status.setText("no rows yet: draw a character, type its label, Add")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Append drawn rows to", "drawn_rows.npz", "Training rows (*.npz)")
+        if path:
+            try:
+                n = self.save_rows(path)
+            except (InputError, OSError) as exc:
+                self.status.setText(f"could not save: {exc}")
+                return
+            self.status.setText(f"appended {n} rows to {path}")
 
     # ---- live analysis -----------------------------------------------------------------------------------
 

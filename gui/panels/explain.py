@@ -108,7 +108,7 @@ class ExplainPanel(QWidget):
     title = "Explain"
     explained = pyqtSignal(object)  # Explanation
 
-    def __init__(self, parent=None, size: int = 128):
+    def __init__(self, parent=None, size: int = 112):
         super().__init__(parent)
         self.net, self.classes, self.row = None, (), None
         self.target: int | None = None  # None: the top class
@@ -120,6 +120,7 @@ class ExplainPanel(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(4, 4, 4, 4)
         pics = QHBoxLayout()
+        pics.setSpacing(6)
         w, self.input_view = picture("network input (32x32)", size)
         pics.addWidget(w)
         w, self.saliency_view = picture("saliency: integrated gradients from a blank page", size)
@@ -131,13 +132,14 @@ class ExplainPanel(QWidget):
         grid.addLayout(pics, 0, 0, 2, 1)
 
         side = QVBoxLayout()
-        side.addWidget(QLabel("top-5 (click to explain)"))
+        side.addWidget(QLabel("top-5 (click one)"))
         self.top5 = QListWidget()
-        self.top5.setMaximumWidth(170)
+        self.top5.setMaximumWidth(130)
         self.top5.itemClicked.connect(lambda item: self.pick(item.data(Qt.ItemDataRole.UserRole)))
         side.addWidget(self.top5)
         side.addWidget(QLabel("why not ...?"))
         self.picker = QComboBox()
+        self.picker.setMaximumWidth(130)
         self.picker.activated.connect(lambda i: self.pick(None if i == 0 else i - 1))
         side.addWidget(self.picker)
         grid.addLayout(side, 0, 1, 2, 1)

@@ -56,12 +56,17 @@ class TopLossesPanel(QWidget):
         self.label_picker = QComboBox()
         actions.addWidget(self.label_picker)
         for text, slot in (("Relabel", self.relabel_current), ("Drop", self.drop_current),
-                           ("Undo edit", self.undo_current)):
+                           ("Undo", self.undo_current)):
             b = QPushButton(text)
             b.clicked.connect(slot)
             actions.addWidget(b)
         actions.addStretch(1)
-        self.retrain_button = QPushButton("Retrain with edits")
+        self.save_button = QPushButton("Save\u2026")
+        self.save_button.setToolTip("the edit list as JSON (engine.edits.load_edited applies it on load)")
+        self.save_button.clicked.connect(self.ask_save_edits)
+        actions.addWidget(self.save_button)
+        self.retrain_button = QPushButton("Retrain")
+        self.retrain_button.setToolTip("a new training session on the data with the edits applied")
         self.retrain_button.clicked.connect(self.retrain)
         actions.addWidget(self.retrain_button)
         v.addLayout(actions)
@@ -119,6 +124,16 @@ class TopLossesPanel(QWidget):
     def save_edits(self, path) -> None:
         self.edits.save(path)
         self.status.setText(f"saved {len(self.edits)} edits to {path}")
+
+    def ask_save_edits(self) -> None:
+        from PyQt6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getSaveFileName(self, "Save the edit list", "edits.json", "Edit lists (*.json)")
+        if path:
+            try:
+                self.save_edits(path)
+            except OSError as exc:
+                self.status.setText(f"could not save: {exc}")
 
     def retrain(self) -> None:
         if self.data is None:

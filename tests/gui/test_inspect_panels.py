@@ -89,7 +89,7 @@ def test_explain_panel_draws_the_engines_explanation(qtbot, tmp_path):
 
 
 @needs_model
-def test_drawing_a_z_reads_z_live_and_becomes_a_training_row(qtbot, tmp_path):
+def test_drawing_a_z_reads_z_live_and_becomes_a_training_row(qtbot, tmp_path, monkeypatch):
     from gui.panels.draw import DrawPanel
 
     clf = load_classifier()
@@ -121,7 +121,11 @@ def test_drawing_a_z_reads_z_live_and_becomes_a_training_row(qtbot, tmp_path):
     panel.label_edit.setText("z")
     panel.add_row()
     assert added == [clf.classes.index("Z")] and len(panel.rows) == 1 and panel.rows.source == ["drawn"]
-    assert panel.save_rows(tmp_path / "rows.npz") == 1
+    from PyQt6.QtWidgets import QFileDialog
+    asked = str(tmp_path / "rows.npz")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (asked, "")))
+    panel.ask_save_rows()
+    assert "appended 1 rows" in panel.status.text() and panel.save_rows(tmp_path / "rows.npz") == 1
     panel.canvas.undo()
     assert len(panel.canvas.strokes) == 2
     panel.canvas.clear()
@@ -168,7 +172,7 @@ def test_hidden_map_shows_the_validation_set_and_follows_training(qtbot, tmp_pat
 # ---- Top losses ----------------------------------------------------------------------------------------------
 
 
-def test_top_losses_finds_a_wrong_label_and_edits_feed_retraining(qtbot, tmp_path, data, trained):
+def test_top_losses_finds_a_wrong_label_and_edits_feed_retraining(qtbot, tmp_path, data, trained, monkeypatch):
     from engine.dataset import Dataset, Split
     from gui.panels.top_losses import TopLossesPanel
 
@@ -195,7 +199,11 @@ def test_top_losses_finds_a_wrong_label_and_edits_feed_retraining(qtbot, tmp_pat
     edited, edits = sig.args
     assert edited.train.y[11] == data.train.y[11] and len(edited.train) == len(data.train) - 1
     assert np.array_equal(dirty.train.y, y)  # the data itself is not changed
-    panel.save_edits(tmp_path / "edits.json")
+    from PyQt6.QtWidgets import QFileDialog
+    saved = str(tmp_path / "edits.json")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (saved, "")))
+    panel.ask_save_edits()
+    assert "saved 2 edits" in panel.status.text()
     assert EditList.load(tmp_path / "edits.json").apply(dirty).train.y[11] == data.train.y[11]
     panel.undo_current()
     assert "dropped" not in panel.grid.item(1).text() and len(panel.edits) == 1 and dropped != 11
@@ -271,6 +279,14 @@ def test_inspect_workspace_tools_follow_the_session_and_time_travel(qtbot, windo
     hm.widget.select(3)
     qtbot.waitUntil(lambda: explain.widget.result is not None and
                     np.array_equal(explain.widget.result.row, data.valid.x[3]), timeout=20_000)
+    # so does a double-click on a sample of the confusion drill-down
+    confusion = window.show_panel("confusion")
+    qtbot.waitUntil(lambda: confusion.matrix is not None, timeout=20_000)
+    confusion.show_cell(*divmod(int(np.argmax(confusion.matrix)), len(confusion.matrix)))
+    item = confusion.samples.item(0)
+    confusion.samples.itemDoubleClicked.emit(item)
+    i = int(item.data(Qt.ItemDataRole.UserRole))
+    qtbot.waitUntil(lambda: np.array_equal(explain.widget.result.row, data.valid.x[i]), timeout=20_000)
     window.show_panel("top_losses")
     qtbot.waitUntil(lambda: top.widget.top is not None and top.widget.grid.count() > 0, timeout=20_000)
     shot(window, tmp_path, "workspace-inspect")
@@ -317,3 +333,25 @@ def test_ocr_workspace_explains_a_box_and_closes_the_correction_loop(qtbot, wind
     correction.keep()  # the OCR view reads the page again with the kept model
     qtbot.waitUntil(lambda: ocr.idle and ocr.thread.model is correction.new_classifier, timeout=30_000)
     assert ocr.thread.model is not old
+
+
+def test_correction_loop_can_be_stopped(qtbot, tmp_path):
+    from engine.dataset import NIST36_CLASSES
+    from engine.edits import Rows
+    from engine.finetune import FinetuneConfig
+    from engine.ocr.model import Classifier, build_training_set
+    from gui.panels.correction import CorrectionPanel
+
+    base = build_training_set(n_glyphs=400, nist=tmp_path / "no-nist")
+    panel = CorrectionPanel(config=FinetuneConfig(epochs=50, base_rows=300, copies=2), base_loader=lambda: base)
+    qtbot.addWidget(panel)
+    rows = Rows()
+    rows.add(base.valid.x[:2], [0, 1], "drawn")  # drawn characters alone can be learned (no page needed)
+    panel.rows_source = lambda: rows
+    panel.page_source = lambda: (None, None, None, Classifier(Network.mlp(1024, (8,), 36, "tanh"), NIST36_CLASSES))
+    panel.start()
+    qtbot.waitUntil(lambda: len(panel._losses) > 0, timeout=30_000)
+    panel.stop()
+    qtbot.waitUntil(lambda: panel.start_button.isEnabled(), timeout=30_000)
+    assert panel.status.text() == "fine-tuning stopped" and panel.new_classifier is None
+    assert panel.session.epoch < 50 and not panel.keep_button.isEnabled()
