@@ -52,6 +52,9 @@ def build(w, specs, report=None) -> Workspaces:
     workspaces.changed.connect(lambda _key: controls.setVisible(workspaces.spec.controls
                                                                 and workspaces.page.maximised is None))
     controls.setVisible(workspaces.spec.controls)
+    # the live loss curve is for the workspaces without the Curves panel (in Train it would be drawn twice)
+    workspaces.changed.connect(lambda key: w.live.setVisible("curves" not in workspaces.page.keys()))
+    w.live.setVisible("curves" not in workspaces.page.keys())
     confusion = w.panels.get("confusion")
     if confusion is not None:  # a painted matrix, not a pyqtgraph plot: its export is wired here
         export.install_widget(confusion.view, "Confusion", lambda: export.matrix_columns(

@@ -143,8 +143,10 @@ def _workspaces(app, window, out: Path) -> list[Path]:
     paths = []
     for w, h in SIZES:
         window.resize(w, h)
-        for key in window.workspaces.pages:
+        for key, page in window.workspaces.pages.items():
             window.show_workspace(key)
+            for frame in page.frames:  # each frame's first panel (the tabs added beside it come later)
+                frame.select(frame.keys[0])
             settle(app, 0.5)
             paths.append(out / f"workspace-{key}-{w}x{h}.png")
             window.grab().save(str(paths[-1]))

@@ -66,6 +66,7 @@ class AutoencoderPanel(Panel):
         self.image: np.ndarray | None = None
         self.pairs: list[tuple[int, int]] = []
         self.dataset = ""
+        self.requested: State | None = None  # what the last Start/Pause press asked, until the worker answers
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -200,6 +201,8 @@ class AutoencoderPanel(Panel):
         if u.generation != self.generation:
             return
         self.state, self.step, self.epoch = u.state, u.step, u.epoch
+        if self.requested is not None and (self.requested == State.RUNNING) == (u.state == State.RUNNING):
+            self.requested = None  # the worker has done what was asked
         if len(u.steps):
             self.x.extend(u.steps / self.bpe)
             self.loss.extend(u.losses)
@@ -218,12 +221,13 @@ class AutoencoderPanel(Panel):
     def toggle(self) -> None:
         if self.worker is None:
             return
-        if self.state == State.RUNNING:
+        # a second press before the worker has answered the first one acts on what was asked
+        if (self.requested or self.state) == State.RUNNING:
             self.worker.autoencoder.pause()
-            self.state = State.PAUSED  # what was asked: a second press before the worker answers resumes
+            self.requested = State.PAUSED
         else:
             self.worker.autoencoder.start(self.config())
-            self.state = State.RUNNING
+            self.requested = State.RUNNING
 
     def reset(self) -> None:
         if self.worker is not None:

@@ -81,6 +81,7 @@ class CurvesPanel(Panel):
         self.summary.setToolTip("The last completed epoch (the same numbers the CLI prints)")
         layout.addWidget(self.summary)
         self.view = pg.GraphicsLayoutWidget()
+        self.view.setMinimumHeight(260)  # two plots that stay readable (the frame scrolls below this)
         self.view.setBackground("w")
         self.view.setToolTip("Drag to pan, wheel to zoom, right-click for options; 'A' button re-fits")
         layout.addWidget(self.view, 1)

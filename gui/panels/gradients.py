@@ -61,6 +61,7 @@ class GradientsPanel(Panel):
         layout.addWidget(self.table)
 
         self.view = pg.GraphicsLayoutWidget()
+        self.view.setMinimumHeight(300)  # three plots that stay readable (the frame scrolls below this)
         self.view.setBackground("w")
         layout.addWidget(self.view, 1)
         # no legend boxes: a layer has the same color in every plot as its name in the table

@@ -105,6 +105,8 @@ def test_every_plot_exports_png_and_csv(qtbot, window, tmp_path):
         for target in export.targets(panel):
             assert export.menu_texts(target)[-2:] == ["Export plot as PNG\u2026", "Export data as CSV\u2026"]
     loss_plot = window.panels["curves"].loss_plot
+    curve = window.panels["curves"].valid_loss_curve  # drawn on a later event-loop pass than the data comes
+    qtbot.waitUntil(lambda: curve.getData()[0] is not None and len(curve.getData()[0]) == 1, timeout=10_000)
     png = export.export_png(loss_plot, tmp_path / "loss.png")
     assert png.stat().st_size > 2000
     export.export_csv(loss_plot, tmp_path / "loss.csv")

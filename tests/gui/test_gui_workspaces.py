@@ -16,6 +16,8 @@ def test_every_workspace_shows_its_panels(qtbot, window):
         for frame in page.frames:
             qtbot.waitUntil(lambda f=frame: window.panels[f.current_key()].isVisible(), timeout=5_000)
         assert window.docks["controls"].isVisible() == spec.controls
+        if spec.controls:  # the live loss curve where the Curves panel is not
+            assert window.live.isVisible() == ("curves" not in page.keys())
     window.show_panel("confusion")  # in Train and Inspect: the first one when the current has none
     assert window.workspaces.current == "train" and window.workspaces.visible_panel("confusion")
     window.show_workspace("inspect")
