@@ -142,7 +142,8 @@ class Pending:
 
 
 class Rate:
-    """Examples per second over the last few seconds of training (pauses do not count); O(1) per batch."""
+    """Examples per second over the last few seconds of training (pauses do not count). Fed once per
+    Update with the examples trained since the previous one (not per batch: the listener stays cheap)."""
 
     def __init__(self, window_s: float = RATE_WINDOW_S):
         self.window_s = window_s
@@ -150,9 +151,12 @@ class Rate:
         self.total = 0  # examples in marks[1:]
         self.value = 0.0
 
-    def restart(self) -> None:
+    def restart(self, now: float | None = None) -> None:
+        """Forget the marks; with ``now``, the examples of the next ``add`` count from this moment."""
         self.marks.clear()
         self.total = 0
+        if now is not None:
+            self.marks.append((now, 0))
 
     def add(self, now: float, n: int) -> None:
         if self.marks:

@@ -79,6 +79,7 @@ class Worker(QObject, SessionEvents):
         self._last_emit = 0.0
         self._inflight = False  # an Update is queued and not yet drawn: accumulate instead of emitting
         self._next_emit = 0.0  # perf_counter time before which no (unforced) Update is emitted
+        self._due = 0.0  # the listener flushes at the first batch after this (SessionEvents._set_due)
         self._stopping = threading.Event()
         self._rate = Rate()
         self._shown: tuple | None = None  # (valid split, predictions) behind the last confusion shown
@@ -352,7 +353,7 @@ class Worker(QObject, SessionEvents):
             self._shown_state = s.state
             self.state_changed.emit(s.state, s.message)
             return
-        self._rate.restart()
+        self._rate.restart(time.perf_counter())
         self.main.start(max_batches)
 
     def _pause(self) -> None:
@@ -374,7 +375,7 @@ class Worker(QObject, SessionEvents):
         if s is None or s.done:
             return
         self.leave_past()
-        self._rate.restart()
+        self._rate.restart(time.perf_counter())
         self.main.run_epoch()
 
     def _set_pace(self, pace: float | None) -> None:

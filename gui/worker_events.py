@@ -36,6 +36,13 @@ class SessionEvents:
         rest = min(MAX_INTERVAL_S, cost * (1.0 / GUI_SHARE - 1.0))  # the GUI rests this long before the next
         self._next_emit = self._last_emit + max(1.0 / MAX_HZ, cost + rest)
         self._inflight = False
+        self._set_due()
+
+    def _set_due(self) -> None:
+        """When the per-batch listener flushes next: one comparison per batch instead of the rule."""
+        timeout = self._last_emit + INFLIGHT_TIMEOUT_S  # emit anyway if the GUI has not acknowledged
+        self._due = timeout if self._inflight else min(timeout, max(self._next_emit,
+                                                                    self._last_emit + 1.0 / MAX_HZ))
 
     def samples(self, true_class: int, pred_class: int, limit: int = 200):
         """Validation images of one confusion-matrix cell as last shown: (images (n, 32, 32), indices)."""
@@ -86,6 +93,7 @@ class SessionEvents:
             weights, confusion, self.source, None if past is None else n, self.timeline.current_name(), id(s)))
         if n > start or (past and stats):
             self._last_emit = time.perf_counter()
+            self._set_due()
             self.updated.emit(Update(
                 self.generation, s.state, n, epoch, batch, s.batches_per_epoch,
                 s.config.epochs * s.batches_per_epoch, s.schedule.at(epoch), np.arange(start + 1, n + 1),
@@ -113,19 +121,15 @@ class SessionEvents:
             self.timeline.publish()  # the runs' batch counts on the timeline
 
     def _on_event(self, event) -> None:
-        if isinstance(event, BatchEvent):
+        if type(event) is BatchEvent:  # the hot path, inside the training loop: keep it to appends
             p = self._pending
             p.steps.append(event.step)
             p.losses.append(event.loss)
             p.accs.append(event.acc)
-            p.layers.append(event.layers)
-            self._last_batch = event.layers
-            self.watches.observe_batch(self.session, event, p)
-            now = time.perf_counter()
-            self._rate.add(now, self.session.config.batch_size)
-            since = now - self._last_emit
-            if (now >= self._next_emit and since >= 1.0 / MAX_HZ and not self._inflight) \
-                    or since > INFLIGHT_TIMEOUT_S:
+            p.layers.append(event.layers)  # (a reference: statistics are averaged at flush time)
+            if self.watches.points:
+                self.watches.observe_batch(self.session, event, p)
+            if time.perf_counter() >= self._due:
                 self._flush()
         elif isinstance(event, EpochEvent):
             self._pending.epochs.append(event)
@@ -144,6 +148,9 @@ class SessionEvents:
         if s is None or (not p.steps and not p.epochs and not force) or self.timeline.view_index is not None:
             return  # (while the panels show a past moment, nothing trains and the live state is not sent)
         self._pending = Pending()
+        if p.layers:
+            self._last_batch = p.layers[-1]
+            self._rate.add(time.perf_counter(), len(p.steps) * s.config.batch_size)
         grads = self._grads(p)
         if grads:
             self.timeline.grads_of(s).add(p.steps, grads)
@@ -176,6 +183,7 @@ class SessionEvents:
         eta = (total - s.step) * s.config.batch_size / rate if running and rate > 0 else None
         self._inflight = True
         self._last_emit = time.perf_counter()
+        self._set_due()
         self.updated.emit(Update(
             self.generation, s.state, s.step, s.epoch, s.batch, s.batches_per_epoch, total, s.lr,
             np.asarray(p.steps, np.int64), np.asarray(p.losses), np.asarray(p.accs),

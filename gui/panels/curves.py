@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QLabel, QVBoxLayout
 
-from gui.panels import BATCH_COLOR, TRAIN_COLOR, VALID_COLOR, Panel, StableRange
+from gui.panels import BATCH_COLOR, TRAIN_COLOR, VALID_COLOR, Panel, StableRange, cache_axes
 
 
 class Series:
@@ -91,6 +91,7 @@ class CurvesPanel(Panel):
         self.acc_plot = self.view.addPlot(row=1, col=0)
         _style_plot(self.acc_plot, "Accuracy", "accuracy %")
         self.acc_plot.setXLink(self.loss_plot)
+        cache_axes(self.loss_plot, self.acc_plot)
         self.acc_plot.setYRange(0, 100, padding=0.02)
         self.acc_plot.enableAutoRange(axis="y", enable=False)
         self.x_range = StableRange(self.loss_plot, "x", zero=True, headroom=0.1)

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
 
-from gui.panels import LogAxis, Panel, StableRange, layer_color
+from gui.panels import LogAxis, Panel, StableRange, cache_axes, layer_color
 from gui.panels.curves import Series
 
 OK_STYLE = "QLabel { background: #e9f6ee; color: #1d5e37; border: 1px solid #a9d8b8; border-radius: 4px; padding: 6px; }"
@@ -83,6 +83,7 @@ class GradientsPanel(Panel):
             for axis in ("left", "bottom"):
                 p.getAxis(axis).setTextPen("#333")
                 p.getAxis(axis).setPen("#888")
+        cache_axes(self.grad_plot, self.sat_plot, self.hist_plot)
         self.x_range = StableRange(self.grad_plot, "x", zero=True, headroom=0.1)
         self.log_range = StableRange(self.grad_plot, "y", headroom=0.2)  # in log10 units
         self.hist_plot.disableAutoRange(axis="x")
