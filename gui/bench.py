@@ -113,6 +113,7 @@ def bench_gui(batches: int = 6000, repeats: int = 5, n_train: int | None = None)
                 generation = window.info.generation
                 window.worker.reset(config)
                 _wait(app, lambda: window.info.generation != generation and window.state == State.IDLE)
+                _wait_drawn(app)  # the new session's redraw belongs to the reset, not to the training timed
                 watch = Stopwatch()
                 window.worker.session.subscribe(watch)  # the worker thread is idle: safe to add
                 clock = QElapsedTimer()
@@ -143,6 +144,15 @@ def bench_gui(batches: int = 6000, repeats: int = 5, n_train: int | None = None)
             window.close()
     return GuiBench(best_gui, best_headless, float(np.percentile(lags, 99)) if lags else float("nan"),
                     batches, repeats)
+
+
+def _wait_drawn(app) -> None:
+    """Until every panel has redrawn what it was sent (gui.panels.REFRESHES ran dry)."""
+    from gui.panels import REFRESHES
+
+    drawn = []
+    REFRESHES.when_idle(lambda: drawn.append(True))
+    _wait(app, lambda: bool(drawn))
 
 
 def _wait(app, condition, timeout_s: float = 120.0) -> None:
