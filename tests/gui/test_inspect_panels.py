@@ -314,7 +314,7 @@ def test_ocr_workspace_explains_a_box_and_closes_the_correction_loop(qtbot, wind
     q = next(k for k, b in enumerate(ocr.result.boxes) if b.char == "Q")
     ocr.select([q])  # selecting a box explains it with the OCR's own model
     qtbot.waitUntil(lambda: box_explain.widget.result is not None, timeout=20_000)
-    assert box_explain.widget.net is ocr.thread.model.net and box_explain.widget.result.top(1)[0][0] == "Q"
+    assert box_explain.widget.net is ocr.runner.model.net and box_explain.widget.result.top(1)[0][0] == "Q"
     window.show_panel("ocr_explain")
     shot(window, tmp_path, "workspace-ocr-explain")
 
@@ -322,7 +322,7 @@ def test_ocr_workspace_explains_a_box_and_closes_the_correction_loop(qtbot, wind
     qtbot.waitUntil(lambda: ocr.idle and ocr.result.boxes[q].corrected == "Q", timeout=20_000)
     base = build_training_set(n_glyphs=600, nist=tmp_path / "no-nist")
     correction.base_loader, correction.config = (lambda: base), FinetuneConfig(epochs=2, base_rows=300)
-    old = ocr.thread.model
+    old = ocr.runner.model
     window.show_panel("correction")
     correction.start()  # a job in the window's worker
     qtbot.waitUntil(lambda: correction.new_classifier is not None, timeout=120_000)
@@ -331,8 +331,8 @@ def test_ocr_workspace_explains_a_box_and_closes_the_correction_loop(qtbot, wind
     assert window.worker.scheduler is not None and correction.job is None
     shot(window, tmp_path, "workspace-ocr-correction")
     correction.keep()  # the OCR view reads the page again with the kept model
-    qtbot.waitUntil(lambda: ocr.idle and ocr.thread.model is correction.new_classifier, timeout=30_000)
-    assert ocr.thread.model is not old
+    qtbot.waitUntil(lambda: ocr.idle and ocr.runner.model is correction.new_classifier, timeout=30_000)
+    assert ocr.runner.model is not old
 
 
 def test_correction_loop_can_be_stopped(qtbot, tmp_path):
