@@ -145,8 +145,7 @@ def _workspaces(app, window, out: Path) -> list[Path]:
         window.resize(w, h)
         for key, page in window.workspaces.pages.items():
             window.show_workspace(key)
-            for frame in page.frames:  # each frame's first panel (the tabs added beside it come later)
-                frame.select(frame.keys[0])
+            page.front_tabs()  # the default front tabs, whatever the per-panel grabs brought forward
             settle(app, 0.5)
             paths.append(out / f"workspace-{key}-{w}x{h}.png")
             window.grab().save(str(paths[-1]))

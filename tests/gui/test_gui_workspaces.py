@@ -129,3 +129,15 @@ def test_controls_carry_weight_decay_dropout_and_leaky_relu(qtbot, window):
     window.reset()
     qtbot.waitUntil(lambda: window.info.config.dropout == 0.2, timeout=10_000)
     assert window.info.config.weight_decay == 1e-3 and window.info.layers[0][1] == "leaky_relu"
+
+
+def test_the_ocr_workspace_opens_and_resets_to_the_ocr_page(qtbot, window):
+    """The OCR page is the front tab of its frame (the box explanation and the correction loop are tabs
+    beside it), when the workspace is first shown and after Reset layout."""
+    window.show_workspace("ocr")
+    frame = window.workspaces.page.frame_of("ocr")
+    assert frame.current_key() == "ocr" and frame.keys[0] == "ocr" and len(frame.keys) > 1
+    window.show_panel("correction")
+    assert frame.current_key() == "correction"
+    window.reset_layout()
+    assert frame.current_key() == "ocr" and window.workspaces.visible_panel("ocr")
