@@ -258,3 +258,11 @@ def test_box_detail_shows_both_top5_and_the_context_stage_both_readings(qtbot, p
     panel.go_stage(STAGES.index("assemble"))
     wait_idle(qtbot, panel)
     assert len(panel.page.rects) == len(panel.view.boxes) > 0 and panel.drawn_index is None  # its own boxes
+
+
+def test_sample_pages_and_image_types_come_from_the_package():
+    import resources
+    from engine import images
+    from gui.panels import ocr_files
+    assert ocr_files.SAMPLES == resources.PAGES and ocr_files.IMAGE_SUFFIXES is images.IMAGE_SUFFIXES
+    assert ocr_files.first_sample() is not None and ocr_files.first_sample().parent == resources.PAGES
