@@ -205,6 +205,7 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
 
     def _on_busy(self, busy: bool) -> None:
         self.busy = busy
+        self.stop_button.setEnabled(busy)
         if busy:
             self.status.setText("running \u2026")
 

@@ -51,6 +51,13 @@ class OcrLayout:
         self.status = QLabel("")
         self.status.setStyleSheet(SMALL)
         bar.addWidget(self.status)
+        self.stop_button = QToolButton()
+        self.stop_button.setText("Stop")
+        self.stop_button.setToolTip("Stop reading the page: the stages reached so far are shown (the next change "
+                                    "reads on from there)")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop_reading)
+        bar.addWidget(self.stop_button)
         root.addLayout(bar)
         for label in (self.source_label, self.status):  # long names must not widen the window
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

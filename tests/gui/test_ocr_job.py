@@ -74,9 +74,10 @@ def test_stop_shows_what_was_reached_and_the_next_change_reads_again(qtbot, pane
     panel.pause_reading()
     release.set()
     assert job_state(panel)[0] == JobState.PAUSED
-    panel.stop_reading()
+    qtbot.waitUntil(lambda: panel.stop_button.isEnabled())
+    panel.stop_button.click()
     qtbot.waitUntil(lambda: panel.idle and "stopped" in panel.view.error, timeout=20_000)
-    assert "stopped" in panel.status.text() and job_state(panel) is None
+    assert "stopped" in panel.status.text() and job_state(panel) is None and not panel.stop_button.isEnabled()
     assert "denoise" not in panel.view.timings and "text" not in panel.view.timings  # nothing ran after
     assert panel.view.image is None and panel.result is None
     panel.set_param("denoise", "sigma", 1.0)  # the next change reads the page again
