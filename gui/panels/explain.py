@@ -144,6 +144,7 @@ class ExplainPanel(QWidget):
         self.top5.setFixedHeight(5 * self.top5.fontMetrics().height() + 12)  # five rows, no scrolling
         self.top5.itemClicked.connect(lambda item: self.pick(item.data(Qt.ItemDataRole.UserRole)))
         top.addWidget(self.top5)
+        top.addStretch(1)
         why = QLabel("why not \u2026?")
         why.setToolTip("Explain another class than the one the network chose")
         pick.addWidget(why)

@@ -50,7 +50,7 @@ class OcrLayout:
         bar.addWidget(self.source_label, 1)
         self.status = QLabel("")
         self.status.setStyleSheet(SMALL)
-        bar.addWidget(self.status)
+        bar.addWidget(self.status, 1)  # (both labels ignore their text's width: they share the room)
         self.stop_button = QToolButton()
         self.stop_button.setText("Stop")
         self.stop_button.setToolTip("Stop reading the page: the stages reached so far are shown (the next change "
