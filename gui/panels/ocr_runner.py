@@ -23,6 +23,7 @@ from engine.jobs import JobState, ocr_job
 from engine.ocr import Box, OcrPipeline, OcrResult
 
 
+SHARED_SLICE_S = 1.0  # beside training, the page takes turns this long: a re-run (well under 1 s) feels instant
 BOX_STAGES = ("components", "characters", "lines", "crops", "classify", "text")
 _tokens = itertools.count(1)
 
@@ -151,6 +152,7 @@ class OcrRunner(QObject):
             self.busy.emit(False)
             return
         self.job = ocr_job(self.pipe, "OCR page")
+        self.job.shared_slice_s = SHARED_SLICE_S
         self.worker.add_job(self.job, after_unit=self._after_unit)
         self.job.start()
 
