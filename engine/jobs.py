@@ -303,7 +303,8 @@ class Scheduler:
     """Time-slices the jobs that want the CPU, one unit at a time, in one thread.
 
     ``run_pass`` gives each runnable job a slice: ``slice_s`` when several share the CPU (a fair share; a job's
-    own ``shared_slice_s`` if it sets one), the job's own ``alone_slice_s`` when it is alone (None: until ``interrupted()`` says a command waits).
+    own ``shared_slice_s`` if it sets one), the job's own ``alone_slice_s`` when it is alone (None: until
+    ``interrupted()`` says a command waits).
     It returns how many seconds until a paced job is due (None: no job wants the CPU), so the caller can
     sleep instead of spinning."""
 

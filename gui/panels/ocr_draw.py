@@ -174,7 +174,8 @@ def readings_html(raw: list[str], read: list[str]) -> str:
         marked = "".join(f"<b style='color:#b03a2e'>{html.escape(c)}</b>" if i >= len(a) or a[i] != c
                          else html.escape(c) for i, c in enumerate(b))
         for name, line in (("network", html.escape(a)), ("context", marked)):
-            rows.append(f"<tr><td style='color:{HINT_GRAY}'>{name}</td><td style='font: 12px monospace'>{line}</td></tr>")
+            rows.append(f"<tr><td style='color:{HINT_GRAY}'>{name}</td>"
+                        f"<td style='font: 12px monospace'>{line}</td></tr>")
         if k + 1 < len(raw):
             rows.append("<tr><td colspan=2 style='font-size:4px'>&nbsp;</td></tr>")
     return f"<table cellspacing=0 cellpadding=1 style='margin-top:4px'>{''.join(rows)}</table>"
