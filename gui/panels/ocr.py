@@ -15,7 +15,7 @@ text), ocr_files.py (open, samples, exports), ocr_runner.py (the job).
 from __future__ import annotations
 
 import numpy as np
-from PyQt6.QtCore import QSettings, Qt, pyqtSignal
+from PyQt6.QtCore import QCoreApplication, QSettings, Qt, pyqtSignal
 
 from engine.ocr import OcrPipeline, OcrResult, edit
 from gui.panels import Panel
@@ -65,6 +65,10 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
             if worker is None:
                 from gui.worker import Worker
                 worker = self.own_worker = Worker("ocr")
+                self.destroyed.connect(lambda *_: worker.shutdown())  # (Qt aborts on a running thread at exit)
+                app = QCoreApplication.instance()
+                if app is not None:
+                    app.aboutToQuit.connect(worker.shutdown)
             self.runner = r = OcrRunner(worker, self.model, self.stages[self.stage_index].name)
             r.view.connect(self._on_view)
             r.failed.connect(self._on_failed)
