@@ -119,11 +119,12 @@ class Dense:
         W = rng.uniform(-bound, bound, size=(n_in, n_out)).astype(dtype)
         return cls(name, W, np.zeros(n_out, dtype), activation)
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, x: np.ndarray, activate: bool = True) -> np.ndarray:
+        """``activate=False`` leaves the pre-activation z in ``a`` (for a fused loss to finish)."""
         self.x = x
         z = np.dot(x, self.W)
         z += self.b
-        self.a = ACTIVATIONS[self.activation][0](z)
+        self.a = ACTIVATIONS[self.activation][0](z) if activate else z
         return self.a if self.drop is None else self.a * self.drop
 
     def backward_preact(self, dz: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
@@ -220,13 +221,15 @@ class Network:
 
     # -- computation ----------------------------------------------------------------------------
 
-    def forward(self, x: np.ndarray, masks: Sequence[np.ndarray] | None = None) -> np.ndarray:
+    def forward(self, x: np.ndarray, masks: Sequence[np.ndarray] | None = None, logits: bool = False) -> np.ndarray:
         """Outputs for a batch. ``masks`` (training only): one inverted-dropout mask per hidden
-        layer, kept for the backward pass; without it no unit is dropped."""
+        layer, kept for the backward pass; without it no unit is dropped. ``logits``: stop before
+        the output activation (training finishes it in ``softmax_cross_entropy``)."""
         h = np.asarray(x, self.dtype)
+        last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
-            layer.drop = masks[i] if masks is not None and i < len(self.layers) - 1 else None
-            h = layer.forward(h)
+            layer.drop = masks[i] if masks is not None and i < last else None
+            h = layer.forward(h, not (logits and i == last))
         return h
 
     def dropout_masks(self, n: int, p: float, rng: np.random.Generator) -> list[np.ndarray]:
@@ -296,6 +299,24 @@ def cross_entropy(probs: np.ndarray, y: np.ndarray) -> tuple[float, int, np.ndar
     dz[rows, y] = p_true - 1.0
     return loss, correct, dz
 
+
+
+def softmax_cross_entropy(z: np.ndarray, y: np.ndarray) -> tuple[float, int, np.ndarray]:
+    """Training's output step in one: softmax of the logits ``z`` in place (z becomes the
+    probabilities, as ``_softmax`` would make them), then ``cross_entropy``'s (loss, n_correct,
+    dL/dz). One argmax serves both the stable shift and the accuracy (the class with the largest
+    logit), and the loss is the same -log p_true: a probability that underflows still gives inf."""
+    rows = _arange(len(z))
+    pred = z.argmax(axis=1)
+    z -= z[rows, pred][:, None]
+    np.exp(z, out=z)
+    z /= np.dot(z, _ones(z.shape[1], z.dtype))[:, None]
+    p_true = z[rows, y]
+    with np.errstate(divide="ignore"):
+        loss = -float(np.log(p_true).sum())
+    dz = z.copy()
+    dz[rows, y] = p_true - 1.0
+    return loss, int(np.count_nonzero(pred == y)), dz
 
 
 def squared_error(out: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
