@@ -169,6 +169,24 @@ class Network:
             Dense.xavier("output" if i == n - 1 else f"layer{i + 1}", sizes[i], sizes[i + 1], act, rng, dtype)
             for i, act in enumerate(activations)
         ]
+        self._pack()
+
+    def _pack(self) -> None:
+        """Make every parameter a view into one flat array, and every gradient a view into another,
+        so that a plain SGD step is a single BLAS call over all of them (``packed_pairs``). The
+        arrays keep their shapes and are only ever updated in place, as before."""
+        arrays = [(l, k) for l in self.layers for k in ("W", "b")]
+        params = np.empty(sum(getattr(l, k).size for l, k in arrays), self.dtype)
+        grads = np.zeros_like(params)
+        i = 0
+        for l, k in arrays:
+            a = getattr(l, k)
+            view = params[i:i + a.size].reshape(a.shape)
+            view[...] = a
+            setattr(l, k, view)
+            setattr(l, "d" + k, grads[i:i + a.size].reshape(a.shape))
+            i += a.size
+        self._packed = [("params", params, grads)]
 
     @classmethod
     def mlp(cls, n_in: int, hidden: Sequence[int], n_out: int, activation: str = "sigmoid",
@@ -202,6 +220,11 @@ class Network:
             self._pairs = [(f"{l.name}.{k}", getattr(l, k).reshape(-1), getattr(l, "d" + k).reshape(-1))
                            for l in self.layers for k in ("W", "b")]
         return self._pairs
+
+    def packed_pairs(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """All parameters as one (name, flat params, flat grads) pair when they are packed (see
+        ``_pack``), else ``flat_pairs()``: for optimizers without per-parameter state."""
+        return getattr(self, "_packed", None) or self.flat_pairs()
 
     def set_params(self, params: dict[str, np.ndarray]) -> None:
         """Copy values in (keeps array identity, so optimizers holding references stay valid)."""

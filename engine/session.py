@@ -315,7 +315,7 @@ class TrainingSession:
             if config.weight_decay:
                 self.net.add_weight_decay(n * config.weight_decay)
             stats = network_stats(self.net)
-            self.optimizer.step(self.net.flat_pairs(), lr)
+            self.optimizer.step(self.net.packed_pairs() if self.optimizer.stateless else self.net.flat_pairs(), lr)
 
             self.step += 1
             event = BatchEvent(self.step, self.epoch, self.batch, loss / n, correct / n, lr, stats)
