@@ -233,8 +233,8 @@ def test_correction_loop_fine_tunes_shows_curves_and_changed_boxes(qtbot, tmp_pa
     pipe.run()
     panel.start()
     assert "nothing to learn" in panel.status.text() and panel.session is None
-    q = next(k for k, b in enumerate(pipe.result.boxes) if b.char == "Q")
-    edit.relabel(pipe, q, "O")
+    q = min(range(len(pipe.result.boxes)), key=lambda k: pipe.result.boxes[k].confidence)  # least sure box
+    edit.relabel(pipe, q, next(c for c, _ in pipe.result.boxes[q].context_top5 if c != pipe.result.boxes[q].char))
     panel.start()
     assert not panel.start_button.isEnabled()
     qtbot.waitUntil(lambda: panel.new_classifier is not None, timeout=120_000)
@@ -311,15 +311,17 @@ def test_ocr_workspace_explains_a_box_and_closes_the_correction_loop(qtbot, wind
     ocr, box_explain, correction = (window.panels[k] for k in ("ocr", "ocr_explain", "correction"))
     ocr.open_path(str(Path(__file__).resolve().parents[2] / "resources" / "pages" / "page3.png"), remember=False)
     qtbot.waitUntil(lambda: ocr.idle and ocr.result is not None and bool(ocr.result.boxes), timeout=30_000)
-    q = next(k for k, b in enumerate(ocr.result.boxes) if b.char == "Q")
+    q = min(range(len(ocr.result.boxes)), key=lambda k: ocr.result.boxes[k].confidence)  # the least sure box
+    box = ocr.result.boxes[q]
+    target = next(c for c, _ in box.context_top5 if c != box.char)  # the user's correction: its runner-up
     ocr.select([q])  # selecting a box explains it with the OCR's own model
     qtbot.waitUntil(lambda: box_explain.widget.result is not None, timeout=20_000)
-    assert box_explain.widget.net is ocr.thread.model.net and box_explain.widget.result.top(1)[0][0] == "Q"
+    assert box_explain.widget.net is ocr.thread.model.net and box_explain.widget.result.top(1)[0][0] == box.top5[0][0]
     window.show_panel("ocr_explain")
     shot(window, tmp_path, "workspace-ocr-explain")
 
-    ocr.relabel("O")
-    qtbot.waitUntil(lambda: ocr.idle and ocr.result.boxes[q].corrected == "Q", timeout=20_000)
+    ocr.relabel(target)
+    qtbot.waitUntil(lambda: ocr.idle and ocr.result.boxes[q].corrected == box.char, timeout=20_000)
     base = build_training_set(n_glyphs=600, nist=tmp_path / "no-nist")
     correction.base_loader, correction.config = (lambda: base), FinetuneConfig(epochs=2, base_rows=300)
     old = ocr.thread.model
