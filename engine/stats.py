@@ -53,8 +53,14 @@ def layer_stats(layer) -> LayerStats:
     g2, w2 = dot(dW, dW), dot(W, W)
     a, act = layer.a, layer.activation
     dead = dead_fraction(a) if act == "relu" and a is not None else 0.0
-    return LayerStats(asum(dW) / dW.size, math.sqrt(g2 / w2) if w2 > 0 else math.inf,
-                      dead if act == "relu" else saturation(a, act) if a is not None else 0.0, dead)
+    counted = getattr(layer, "saturated", None)  # the backward pass counted them (sigmoid)
+    if act == "relu":
+        sat = dead
+    elif counted is not None and counted[0] is a:
+        sat = counted[1] / a.size
+    else:
+        sat = saturation(a, act) if a is not None else 0.0
+    return LayerStats(asum(dW) / dW.size, math.sqrt(g2 / w2) if w2 > 0 else math.inf, sat, dead)
 
 
 def _flat_views(layer) -> tuple:
@@ -74,26 +80,32 @@ def network_stats(net) -> dict[str, LayerStats]:
 
 
 class StatsMean:
-    """Running mean of per-batch statistics over an epoch (O(1) memory, no per-batch copies)."""
+    """Mean of per-batch statistics over an epoch. ``add`` only keeps the batch's dict (its
+    LayerStats are made for the BatchEvent anyway), the sums happen once in ``mean``: adding is
+    on the per-batch hot path, the mean is not. Summed left to right, like a running sum."""
 
     def __init__(self):
-        self.sums: dict[str, list[float]] = {}
-        self.n = 0
+        self.batches: list[dict[str, LayerStats]] = []
+
+    @property
+    def n(self) -> int:
+        return len(self.batches)
 
     def add(self, stats: dict[str, LayerStats]) -> None:
-        sums = self.sums
-        for name, s in stats.items():
-            acc = sums.get(name)
-            if acc is None:
-                acc = sums[name] = [0.0, 0.0, 0.0, 0.0]
-            acc[0] += s.grad_mean_abs
-            acc[1] += s.grad_to_weight
-            acc[2] += s.saturation
-            acc[3] += s.dead
-        self.n += 1
+        self.batches.append(stats)
 
     def mean(self) -> dict[str, LayerStats]:
-        return {name: LayerStats(*(v / self.n for v in acc)) for name, acc in self.sums.items()}
+        sums: dict[str, list[float]] = {}
+        for stats in self.batches:
+            for name, s in stats.items():
+                acc = sums.get(name)
+                if acc is None:
+                    acc = sums[name] = [0.0, 0.0, 0.0, 0.0]
+                acc[0] += s.grad_mean_abs
+                acc[1] += s.grad_to_weight
+                acc[2] += s.saturation
+                acc[3] += s.dead
+        return {name: LayerStats(*(v / self.n for v in acc)) for name, acc in sums.items()}
 
 
 def activation_histogram(a: np.ndarray, activation: str, bins: int = 30) -> tuple[np.ndarray, np.ndarray]:
