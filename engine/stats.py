@@ -78,22 +78,28 @@ def network_stats(net) -> dict[str, LayerStats]:
 
 
 class StatsMean:
-    """Mean of per-batch statistics over an epoch. ``add`` only keeps the batch's dict (its
-    LayerStats are made for the BatchEvent anyway), the sums happen once in ``mean``: adding is
-    on the per-batch hot path, the mean is not. Summed left to right, like a running sum."""
+    """Mean of per-batch statistics over an epoch. ``add`` is on the per-batch hot path, so it
+    only keeps the batch's dict (its LayerStats exist for the BatchEvent anyway); they are folded
+    into running sums every ``FOLD`` batches and at ``mean``, in batch order (memory stays bounded)."""
+
+    FOLD = 512
 
     def __init__(self):
+        self.sums: dict[str, list[float]] = {}
+        self.folded = 0
         self.batches: list[dict[str, LayerStats]] = []
 
     @property
     def n(self) -> int:
-        return len(self.batches)
+        return self.folded + len(self.batches)
 
     def add(self, stats: dict[str, LayerStats]) -> None:
         self.batches.append(stats)
+        if len(self.batches) >= self.FOLD:
+            self._fold()
 
-    def mean(self) -> dict[str, LayerStats]:
-        sums: dict[str, list[float]] = {}
+    def _fold(self) -> None:
+        sums = self.sums
         for stats in self.batches:
             for name, s in stats.items():
                 acc = sums.get(name)
@@ -103,7 +109,12 @@ class StatsMean:
                 acc[1] += s.grad_to_weight
                 acc[2] += s.saturation
                 acc[3] += s.dead
-        return {name: LayerStats(*(v / self.n for v in acc)) for name, acc in sums.items()}
+        self.folded += len(self.batches)
+        self.batches = []
+
+    def mean(self) -> dict[str, LayerStats]:
+        self._fold()
+        return {name: LayerStats(*(v / self.n for v in acc)) for name, acc in self.sums.items()}
 
 
 def activation_histogram(a: np.ndarray, activation: str, bins: int = 30) -> tuple[np.ndarray, np.ndarray]:
