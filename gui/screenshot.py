@@ -222,7 +222,7 @@ def _extras(app, window, steps: int, grab, timeout_s: float) -> None:
         wait_until(app, lambda: len(tl.steps) >= 2, 30, "snapshots")
         tl.go_index(len(tl.steps) // 2)
         wait_until(app, lambda: window.info.view_step is not None, 30, "the past")
-        tl.lr.setValue(tl.lr.value() * 10)
+        tl.momentum.setValue(0.9)  # "what if momentum?": a branch that learns faster, not one that diverges
         tl.branch_here()
         wait_until(app, lambda: len(tl.branches) == 2, 30, "the branch")
         before = window.step
