@@ -93,10 +93,13 @@ class Panel(QWidget):
 
     def _reset_ranges(self, info) -> None:
         """A new session (Reset, new data, a checkpoint) or a return from the past: axis ranges follow
-        the data again from scratch instead of keeping the old run's."""
-        for value in vars(self).values():
-            if isinstance(value, StableRange):
-                value.reset()
+        the data again from scratch instead of keeping the old run's. The panel is redrawn, so a panel
+        whose data is not the main session's (the autoencoder, experiments) fits its ranges to it again."""
+        ranges = [value for value in vars(self).values() if isinstance(value, StableRange)]
+        for value in ranges:
+            value.reset()
+        if ranges:
+            self.request_refresh()
 
     def on_update(self, update) -> None:  # Update: what changed
         pass
