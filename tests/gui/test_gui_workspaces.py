@@ -117,6 +117,9 @@ def test_log_axis_labels_never_pile_up():
         assert len(set(labels)) == len(labels)
         assert all(lo - 1e-9 <= v <= hi + 1e-9 for v in values)
         assert all(math.isfinite(float(t.replace("e", "e"))) for t in labels)
+    # the gradient plot's usual view, about one decade on a short axis, gets more than its one decade label
+    values = [v for _, vs in axis.tickValues(math.log10(0.05), math.log10(0.6), 95) for v in vs]
+    assert len(values) >= 2
 
 
 def test_controls_carry_weight_decay_dropout_and_leaky_relu(qtbot, window):
