@@ -219,7 +219,7 @@ def image_to_row(img: np.ndarray, where: str = "image") -> np.ndarray:
     img = np.asarray(img)
     if img.ndim == 4 or (img.ndim == 3 and img.shape[-1] > 4):
         img = img[0]  # first frame/page of an animation or stack
-    a = to_gray(to_float(img, where)).astype(np.float64)
+    a = to_gray(to_float(img, where, max_side=8 * SIDE)).astype(np.float64)  # a huge photo: reduced before float
     if a.mean() < 0.5:
         a = 1.0 - a  # light strokes on dark: flip to the NIST convention
     h, w = a.shape

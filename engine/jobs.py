@@ -63,6 +63,8 @@ class Job:
 
     name = "job"
     alone_slice_s: float | None = None  # running alone: the scheduler's slice (None: until a command waits)
+    shared_slice_s: float | None = None  # sharing the CPU: its turn (None: the scheduler's fair share); an
+    #                                      interactive job (the OCR page after a slider moved) takes a longer one
 
     def __init__(self, name: str = ""):
         self.name = name or self.name
@@ -300,8 +302,9 @@ def ocr_job(pipeline, name: str = "OCR") -> GeneratorJob:
 class Scheduler:
     """Time-slices the jobs that want the CPU, one unit at a time, in one thread.
 
-    ``run_pass`` gives each runnable job a slice: ``slice_s`` when several share the CPU (a fair share),
-    the job's own ``alone_slice_s`` when it is alone (None: until ``interrupted()`` says a command waits).
+    ``run_pass`` gives each runnable job a slice: ``slice_s`` when several share the CPU (a fair share; a job's
+    own ``shared_slice_s`` if it sets one), the job's own ``alone_slice_s`` when it is alone (None: until
+    ``interrupted()`` says a command waits).
     It returns how many seconds until a paced job is due (None: no job wants the CPU), so the caller can
     sleep instead of spinning."""
 
@@ -329,7 +332,7 @@ class Scheduler:
         for job in jobs:
             if interrupted():
                 return 0.0
-            slice_s = self.slice_s if shared else job.alone_slice_s
+            slice_s = (job.shared_slice_s or self.slice_s) if shared else job.alone_slice_s
             deadline = None if slice_s is None else time.perf_counter() + slice_s
             while job.wants_cpu:
                 now = time.perf_counter()

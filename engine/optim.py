@@ -22,6 +22,7 @@ class SGD:
     """p -= lr * g."""
 
     name = "sgd"
+    stateless = True  # may update all parameters as one flat array (Network.packed_pairs)
 
     def step(self, pairs: list[tuple[str, np.ndarray, np.ndarray]], lr: float) -> None:
         for _, p, g in pairs:
@@ -38,6 +39,7 @@ class Momentum(SGD):
     """Classical momentum as in the reference exercise: v = mu*v - lr*g; p += v."""
 
     name = "momentum"
+    stateless = False  # velocities are kept per parameter name
 
     def __init__(self, mu: float = 0.9):
         self.mu = mu

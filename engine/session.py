@@ -34,7 +34,7 @@ import numpy as np
 
 from engine.dataset import Dataset, Split
 from engine.errors import InputError
-from engine.nn import ACTIVATIONS, Network, cross_entropy, squared_error
+from engine.nn import ACTIVATIONS, Network, cross_entropy, softmax_cross_entropy, squared_error
 from engine.optim import LRSchedule, make_optimizer
 from engine.stats import LayerStats, StatsMean, confusion_matrix, divergence_report, network_stats
 
@@ -298,13 +298,15 @@ class TrainingSession:
             if config.dropout:
                 rng = np.random.default_rng([config.seed, self.epoch, self.batch, DROPOUT_STREAM])
                 masks = self.net.dropout_masks(n, config.dropout, rng)
-            out = self.net.forward(x, masks)
             if self.reconstruct:
+                out = self.net.forward(x, masks)
                 loss, d_out = squared_error(out, x)
                 correct = float(row_psnr(x, out).sum())  # "correct" sums per-image PSNR here
                 dz = self.net.layers[-1].activation_grad(d_out)
-            else:
-                loss, correct, dz = cross_entropy(out, y)
+            elif self.net.layers[-1].activation == "softmax":
+                loss, correct, dz = softmax_cross_entropy(self.net.forward(x, masks, logits=True), y)
+            else:  # a network given from outside whose outputs are probabilities already
+                loss, correct, dz = cross_entropy(self.net.forward(x, masks), y)
             lr = self._lr
             if not math.isfinite(loss):
                 self._diverge(BatchEvent(self.step + 1, self.epoch, self.batch, loss / n, float("nan"), lr, {}))
@@ -313,7 +315,7 @@ class TrainingSession:
             if config.weight_decay:
                 self.net.add_weight_decay(n * config.weight_decay)
             stats = network_stats(self.net)
-            self.optimizer.step(self.net.flat_pairs(), lr)
+            self.optimizer.step(self.net.packed_pairs() if self.optimizer.stateless else self.net.flat_pairs(), lr)
 
             self.step += 1
             event = BatchEvent(self.step, self.epoch, self.batch, loss / n, correct / n, lr, stats)

@@ -49,24 +49,28 @@ def dead_fraction(a: np.ndarray) -> float:
 def layer_stats(layer) -> LayerStats:
     """Statistics of one Dense layer after a backward pass: three BLAS passes over W and dW, no
     temporaries (this runs on every training batch; see ``python main.py bench``)."""
-    dW, W, dot, asum = _flat_views(layer)
+    dW, W, dot, asum, _, _ = _flat_views(layer)
     g2, w2 = dot(dW, dW), dot(W, W)
     a, act = layer.a, layer.activation
-    dead = dead_fraction(a) if act == "relu" and a is not None else 0.0
-    return LayerStats(asum(dW) / dW.size, math.sqrt(g2 / w2) if w2 > 0 else math.inf,
-                      dead if act == "relu" else saturation(a, act) if a is not None else 0.0, dead)
+    if act == "relu":
+        sat = dead = dead_fraction(a) if a is not None else 0.0
+    else:
+        dead, counted = 0.0, layer.saturated  # the backward pass counted them (sigmoid)
+        sat = (counted[1] / a.size if counted is not None and counted[0] is a else
+               saturation(a, act) if a is not None else 0.0)
+    return LayerStats(asum(dW) / dW.size, math.sqrt(g2 / w2) if w2 > 0 else math.inf, sat, dead)
 
 
 def _flat_views(layer) -> tuple:
-    """(flat dW, flat W, BLAS dot, BLAS asum) of a layer, built once: its arrays are only ever
-    updated in place (a layer given new arrays gets new views)."""
-    views = getattr(layer, "_stats_views", None)
+    """(flat dW, flat W, BLAS dot, BLAS asum, W, dW) of a layer, built once: its arrays are only
+    ever updated in place (a layer given new arrays gets new views)."""
+    views = layer.__dict__.get("_stats_views")
     if views is None or views[4] is not layer.W or views[5] is not layer.dW:
         dtype = layer.dW.dtype
         views = (layer.dW.reshape(-1), layer.W.reshape(-1), blas_func("dot", dtype), blas_func("asum", dtype),
                  layer.W, layer.dW)
         layer._stats_views = views
-    return views[:4]
+    return views
 
 
 def network_stats(net) -> dict[str, LayerStats]:
@@ -74,25 +78,42 @@ def network_stats(net) -> dict[str, LayerStats]:
 
 
 class StatsMean:
-    """Running mean of per-batch statistics over an epoch (O(1) memory, no per-batch copies)."""
+    """Mean of per-batch statistics over an epoch. ``add`` is on the per-batch hot path, so it
+    only keeps the batch's dict (its LayerStats exist for the BatchEvent anyway); they are folded
+    into running sums every ``FOLD`` batches and at ``mean``, in batch order (memory stays bounded)."""
+
+    FOLD = 512
 
     def __init__(self):
         self.sums: dict[str, list[float]] = {}
-        self.n = 0
+        self.folded = 0
+        self.batches: list[dict[str, LayerStats]] = []
+
+    @property
+    def n(self) -> int:
+        return self.folded + len(self.batches)
 
     def add(self, stats: dict[str, LayerStats]) -> None:
+        self.batches.append(stats)
+        if len(self.batches) >= self.FOLD:
+            self._fold()
+
+    def _fold(self) -> None:
         sums = self.sums
-        for name, s in stats.items():
-            acc = sums.get(name)
-            if acc is None:
-                acc = sums[name] = [0.0, 0.0, 0.0, 0.0]
-            acc[0] += s.grad_mean_abs
-            acc[1] += s.grad_to_weight
-            acc[2] += s.saturation
-            acc[3] += s.dead
-        self.n += 1
+        for stats in self.batches:
+            for name, s in stats.items():
+                acc = sums.get(name)
+                if acc is None:
+                    acc = sums[name] = [0.0, 0.0, 0.0, 0.0]
+                acc[0] += s.grad_mean_abs
+                acc[1] += s.grad_to_weight
+                acc[2] += s.saturation
+                acc[3] += s.dead
+        self.folded += len(self.batches)
+        self.batches = []
 
     def mean(self) -> dict[str, LayerStats]:
+        self._fold()
         return {name: LayerStats(*(v / self.n for v in acc)) for name, acc in self.sums.items()}
 
 

@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
         from engine.edits import Rows
 
         def page():
-            t = ocr.thread
+            t = ocr.runner
             if t is None or t.pipe is None or ocr.result is None or ocr.view is None:
                 return None
             return t.pipe.source, ocr.view.params, ocr.result, t.model
@@ -188,7 +188,7 @@ class MainWindow(QMainWindow):
             return out
 
         def ocr_classes():
-            t = ocr.thread
+            t = ocr.runner
             return t.model.classes if t is not None and t.model is not None else ()
 
         correction.page_source, correction.rows_source = page, rows

@@ -14,10 +14,11 @@ from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QFileDialog, QWidget
 
+from engine.files import atomic_write
 from engine.runlog import save_csv
 
 _last_dir = [str(Path.home())]
@@ -81,12 +82,22 @@ def export_csv(item, path) -> Path:
     return Path(path)
 
 
+def save_png(image, path) -> Path:
+    """A QPixmap or QImage as a PNG file, written through engine.files.atomic_write (complete or absent)."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if image.isNull() or not image.save(buffer, "PNG"):
+        raise OSError(f"could not encode {path} as PNG")
+    with atomic_write(path) as f:
+        f.write(bytes(data))
+    return Path(path)
+
+
 def export_png(item, path) -> Path:
     """The plot as it is drawn (axes and title included)."""
     if isinstance(item, QWidget):  # a painted view (install_widget)
-        if not item.grab().save(str(path), "PNG"):
-            raise OSError(f"could not write {path}")
-        return Path(path)
+        return save_png(item.grab(), path)
     scene = item.scene()
     if scene is None or not scene.views():
         raise ValueError("this plot is not on screen")
@@ -95,10 +106,8 @@ def export_png(item, path) -> Path:
     pixmap = view.grab(rect)
     if pixmap.isNull() or pixmap.width() < 2:
         from pyqtgraph.exporters import ImageExporter
-        ImageExporter(item).export(str(path))
-    elif not pixmap.save(str(path), "PNG"):
-        raise OSError(f"could not write {path}")
-    return Path(path)
+        return save_png(ImageExporter(item).export(toBytes=True), path)
+    return save_png(pixmap, path)
 
 
 def _ask(parent: QWidget, title: str, name: str, suffix: str, what: str) -> str:

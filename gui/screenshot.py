@@ -64,6 +64,7 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
     from PyQt6.QtWidgets import QApplication
 
     from gui.app import APP, ORG, MainWindow
+    from gui.export import save_png
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,7 +82,7 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
             panel = window.show_panel(key)
             settle(app, 0.4)
             shots[key] = out / f"{key}.png"
-            panel.grab().save(str(shots[key]))
+            save_png(panel.grab(), shots[key])
 
         grab.shots = shots
 
@@ -119,14 +120,14 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
                 window.show_panel(key)
             settle(app)
             paths = [out / "window.png", out / "controls.png"]
-            window.grab().save(str(paths[0]))
-            window.controls.grab().save(str(paths[1]))
+            save_png(window.grab(), paths[0])
+            save_png(window.controls.grab(), paths[1])
             for key in ("curves", "weights", "gradients", "confusion"):
                 if key in window.panels:
                     window.show_panel(key)  # (weights and confusion share a frame: bring each to the front)
                     settle(app, 0.2)
                     paths.append(out / f"{key}.png")
-                    window.panels[key].grab().save(str(paths[-1]))
+                    save_png(window.panels[key].grab(), paths[-1])
             _extras(app, window, steps, grab, timeout_s)
             return paths + list(shots.values()) + _workspaces(app, window, out)
         finally:
@@ -137,6 +138,7 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
 
 def _workspaces(app, window, out: Path) -> list[Path]:
     """workspace-<name>-<W>x<H>.png: every workspace at every size in SIZES (live, not time travelling)."""
+    from gui.export import save_png
     if window.info is not None and window.info.view_step is not None and "timeline" in window.panels:
         window.panels["timeline"].live()
         wait_until(app, lambda: window.info.view_step is None, 30, "the live session")
@@ -145,11 +147,10 @@ def _workspaces(app, window, out: Path) -> list[Path]:
         window.resize(w, h)
         for key, page in window.workspaces.pages.items():
             window.show_workspace(key)
-            for frame in page.frames:  # each frame's first panel (the tabs added beside it come later)
-                frame.select(frame.keys[0])
+            page.front_tabs()  # the default front tabs, whatever the per-panel grabs brought forward
             settle(app, 0.5)
             paths.append(out / f"workspace-{key}-{w}x{h}.png")
-            window.grab().save(str(paths[-1]))
+            save_png(window.grab(), paths[-1])
     window.show_workspace("train")
     return paths
 
@@ -221,7 +222,7 @@ def _extras(app, window, steps: int, grab, timeout_s: float) -> None:
         wait_until(app, lambda: len(tl.steps) >= 2, 30, "snapshots")
         tl.go_index(len(tl.steps) // 2)
         wait_until(app, lambda: window.info.view_step is not None, 30, "the past")
-        tl.lr.setValue(tl.lr.value() * 10)
+        tl.momentum.setValue(0.9)  # "what if momentum?": a branch that learns faster, not one that diverges
         tl.branch_here()
         wait_until(app, lambda: len(tl.branches) == 2, 30, "the branch")
         before = window.step

@@ -107,6 +107,12 @@ class Page(QStackedWidget):
     def frame_of(self, key: str) -> Frame | None:
         return next((f for f in self.frames if key in f.keys), None)
 
+    def front_tabs(self) -> None:
+        """Each frame's first panel in front (the tabs added beside it come later): the OCR page, not the
+        correction loop."""
+        for frame in self.frames:
+            frame.select(frame.keys[0])
+
     def apply_default_sizes(self) -> None:
         for sp in self.splitters:
             if sp.default_sizes:
@@ -277,8 +283,9 @@ class Workspaces(QWidget):
             self.activate(current)
 
     def reset_layout(self) -> None:
-        """The current workspace's default layout (nothing maximised, default sizes)."""
+        """The current workspace's default layout (nothing maximised, default sizes, first tabs in front)."""
         page = self.page
         page.restore()
         page.apply_default_sizes()
+        page.front_tabs()
         self.maximised.emit(False)

@@ -18,15 +18,19 @@ needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/o
 
 @needs_model
 def test_a_corrected_misreading_is_learned_without_forgetting():
-    """page3's "BOJ" reads "BQJ"; correct the Q, fine-tune, re-read: it reads O and little else moves."""
+    """Correct page3's least sure box to its runner-up class (among its kind), fine-tune, re-read: that box now reads as
+    corrected and little else moves. (The runner-up, not a real misreading: the default model reads the
+    sample pages without errors, and the test must not depend on which model is shipped.)"""
     from engine.ocr import OcrPipeline, edit
 
     clf = load_classifier()
     pipe = OcrPipeline(clf)
     pipe.open(ROOT / "resources" / "pages" / "page3.png")
     result = pipe.run()
-    [q] = [k for k, b in enumerate(result.boxes) if b.char == "Q"]
-    edit.relabel(pipe, q, "O")
+    q = min(range(len(result.boxes)), key=lambda k: result.boxes[k].confidence)
+    before = result.boxes[q].char
+    target = next(c for c, _ in result.boxes[q].context_top5 if c != before)  # same kind: context keeps it
+    edit.relabel(pipe, q, target)
     x, y = edit.training_rows(pipe.result, only_corrected=True)
     base = build_training_set(n_glyphs=2000, nist=ROOT / "no-nist")  # small, in-repo base set: fast
     session = finetune_session(clf, x, y, base)
@@ -38,10 +42,10 @@ def test_a_corrected_misreading_is_learned_without_forgetting():
     assert clf.net.layers[0].W is not session.net.layers[0].W  # the loaded model itself is untouched
     again = reread(pipe, classifier_of(session))
     fixed = [c for c in again.changes if c.fixed]
-    assert len(fixed) == 1 and fixed[0].before == "Q" and fixed[0].after == "O"
+    assert len(fixed) == 1 and fixed[0].before == before and fixed[0].after == target
     assert len(again.changes) <= 3 and again.unchanged >= len(result.boxes) - 3
-    assert "BOJ" in again.result.lines[0] and "1 of the corrected boxes" in again.summary()
-    assert pipe.result.boxes[q].char == "O" and pipe.result.boxes[q].corrected == "Q"  # the user's page stays
+    assert again.result.boxes[q].char == target and "1 of the corrected boxes" in again.summary()
+    assert pipe.result.boxes[q].char == target and pipe.result.boxes[q].corrected == before  # the user's page stays
 
 
 def test_finetune_data_mixes_corrections_with_the_base(small_data):

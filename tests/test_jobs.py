@@ -206,6 +206,20 @@ def test_scheduler_shares_the_cpu_and_honours_interrupts(data):
     assert a.session.step == 2 and b.session.step == 1  # a command is waiting: return at once
 
 
+def test_a_job_may_take_a_longer_turn_when_sharing(data):
+    """An interactive job (the OCR page after a slider moved) finishes in its turn instead of alternating
+    with training every fair-share slice."""
+    train = session_job(data)
+    page = GeneratorJob(((k, 6) for k in range(1, 7)), 6, "page")
+    page.shared_slice_s = 60.0
+    sched = Scheduler(slice_s=0.0)  # a fair share is one unit
+    for j in (train, page):
+        sched.add(j)
+        j.start()
+    sched.run_pass()
+    assert train.session.step == 1 and page.state == JobState.FINISHED and page.done == 6
+
+
 def test_pace_limits_units_per_second_and_stepping_ignores_it(data):
     job = session_job(data)
     job.pace = 2.0

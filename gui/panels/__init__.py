@@ -93,10 +93,13 @@ class Panel(QWidget):
 
     def _reset_ranges(self, info) -> None:
         """A new session (Reset, new data, a checkpoint) or a return from the past: axis ranges follow
-        the data again from scratch instead of keeping the old run's."""
-        for value in vars(self).values():
-            if isinstance(value, StableRange):
-                value.reset()
+        the data again from scratch instead of keeping the old run's. The panel is redrawn, so a panel
+        whose data is not the main session's (the autoencoder, experiments) fits its ranges to it again."""
+        ranges = [value for value in vars(self).values() if isinstance(value, StableRange)]
+        for value in ranges:
+            value.reset()
+        if ranges:
+            self.request_refresh()
 
     def on_update(self, update) -> None:  # Update: what changed
         pass
@@ -192,9 +195,13 @@ class LogAxis(pg.AxisItem):
         lo, hi = math.floor(minVal), math.ceil(maxVal)
         decades = [float(d) for d in range(lo, hi + 1) if minVal <= d <= maxVal]
         major = decades[::max(1, math.ceil(len(decades) / room))]
-        minor = [d + math.log10(m) for d in range(lo - 1, hi + 1) for m in (2, 5)
-                 if minVal <= d + math.log10(m) <= maxVal]
-        if len(major) + len(minor) > room:
+        minor = []
+        for mults in ((2, 5), (5,), (2,)):  # 2x and 5x if they fit, else only one of them: at least two labels
+            minor = [d + math.log10(m) for d in range(lo - 1, hi + 1) for m in mults
+                     if minVal <= d + math.log10(m) <= maxVal]
+            if len(major) + len(minor) <= room:
+                break
+        else:
             minor = []
         if not major and not minor:  # inside one decade and no room: its two ends
             major = [minVal, maxVal]

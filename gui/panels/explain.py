@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import QObject, QRunnable, Qt, QThreadPool, pyqtSignal
-from PyQt6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, \
+from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, \
     QWidget
 
 from engine.dataset import to_image
 from engine.explain import Explanation, explain
 from gui.panels.ocr_side import to_pixmap
+from gui.reflow import Reflow
 
 POSITIVE, NEGATIVE = np.array([0.84, 0.19, 0.15]), np.array([0.0, 0.45, 0.70])  # for / against the class
 
@@ -95,6 +96,7 @@ def picture(caption: str, size: int) -> tuple[QWidget, QLabel]:
     text = QLabel(caption)
     text.setStyleSheet("font-size: 11px; color: #444;")
     text.setWordWrap(True)
+    text.setMinimumHeight(3 * text.fontMetrics().height())  # up to three lines under the picture
     v.addWidget(img)
     v.addWidget(text)
     v.addStretch(1)
@@ -117,35 +119,48 @@ class ExplainPanel(QWidget):
         self.background = Background(self)
         self.background.ready.connect(self._show)
 
-        grid = QGridLayout(self)
-        grid.setContentsMargins(4, 4, 4, 4)
-        pics = QHBoxLayout()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        pics_box = QWidget()
+        pics = QHBoxLayout(pics_box)
+        pics.setContentsMargins(0, 0, 0, 0)
         pics.setSpacing(6)
         w, self.input_view = picture("network input (32x32)", size)
         pics.addWidget(w)
-        w, self.saliency_view = picture("saliency: integrated gradients from a blank page", size)
+        w, self.saliency_view = picture("saliency (integrated gradients)", size)
         self.saliency_caption = w.findChildren(QLabel)[-1]
         pics.addWidget(w)
-        w, self.occlusion_view = picture("occlusion: probability drop when a 6x6 patch is covered", size)
+        w, self.occlusion_view = picture("occlusion (6x6 patches)", size)
         self.occlusion_caption = w.findChildren(QLabel)[-1]
         pics.addWidget(w)
-        grid.addLayout(pics, 0, 0, 2, 1)
 
-        side = QVBoxLayout()
-        side.addWidget(QLabel("top-5 (click one)"))
+        list_box, pick_box = QWidget(), QWidget()
+        top, pick = QVBoxLayout(list_box), QVBoxLayout(pick_box)
+        for lay in (top, pick):
+            lay.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(QLabel("top-5 (click one)"))
         self.top5 = QListWidget()
-        self.top5.setMaximumWidth(130)
+        self.top5.setFixedWidth(130)
+        self.top5.setFixedHeight(5 * self.top5.fontMetrics().height() + 12)  # five rows, no scrolling
         self.top5.itemClicked.connect(lambda item: self.pick(item.data(Qt.ItemDataRole.UserRole)))
-        side.addWidget(self.top5)
-        side.addWidget(QLabel("why not ...?"))
+        top.addWidget(self.top5)
+        top.addStretch(1)
+        why = QLabel("why not \u2026?")
+        why.setToolTip("Explain another class than the one the network chose")
+        pick.addWidget(why)
         self.picker = QComboBox()
-        self.picker.setMaximumWidth(130)
+        self.picker.setFixedWidth(130)
         self.picker.activated.connect(lambda i: self.pick(None if i == 0 else i - 1))
-        side.addWidget(self.picker)
-        grid.addLayout(side, 0, 1, 2, 1)
+        pick.addWidget(self.picker)
+        pick.addStretch(1)
+        side_box = Reflow(list_box, pick_box, spacing=10, stretch=(0, 1))  # the picker beside the list when below
+        # beside the pictures when the frame is wide enough, under them when it is not (1366-wide Inspect)
+        self.body = Reflow(pics_box, side_box, spacing=10)
+        outer.addWidget(self.body)
         self.status = QLabel("no input yet: click an OCR box, a sample, or draw a character")
         self.status.setWordWrap(True)
-        grid.addWidget(self.status, 2, 0, 1, 2)
+        outer.addWidget(self.status)
+        outer.addStretch(1)
 
     # ---- commands ----------------------------------------------------------------------------------------
 
@@ -183,10 +198,11 @@ class ExplainPanel(QWidget):
         self.saliency_view.setPixmap(to_pixmap(overlay(img, to_image(e.saliency)), self.size))
         self.occlusion_view.setPixmap(to_pixmap(overlay(img, to_image(e.occlusion)), self.size))
         name = e.classes[e.target]
-        self.saliency_caption.setText(f"saliency for {name}: red = ink that argues for it, blue = against "
-                                      f"(sum {e.saliency.sum():+.3f})")
-        self.occlusion_caption.setText(f"occlusion for {name}: red = covering it there lowers p({name}) "
-                                       f"(max drop {e.occlusion.max():.3f})")
+        self.saliency_caption.setText(f"saliency for {name} (sum {e.saliency.sum():+.3f})")
+        self.saliency_caption.setToolTip(f"red = ink that argues for {name}, blue = ink that argues against it "
+                                         "(integrated gradients from a blank page)")
+        self.occlusion_caption.setText(f"occlusion for {name} (max drop {e.occlusion.max():.3f})")
+        self.occlusion_caption.setToolTip(f"red = covering a 6x6 patch there lowers p({name})")
         self.top5.clear()
         order = np.argsort(-e.probs, kind="stable")[:5]
         for i in order:

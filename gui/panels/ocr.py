@@ -6,22 +6,23 @@ Middle: the stage's image with the boxes (colored by confidence), and the recogn
 Right: the selected box up close (crop, 32x32 network input, top-5) with correct / delete / merge.
 Keys on the tab: PageUp/PageDown stages, Delete, M merge, D draw a box, F2 correct, B boxes, F fit, Esc.
 
-The pipeline runs on the tab's own thread (gui/panels/ocr_thread.py); a parameter change re-runs
-that stage and the later ones only, and replaces the result, so manual corrections are offered
-for export first. Parts: ocr_layout.py (widgets, keys), ocr_draw.py (drawing), ocr_view.py (page view),
-ocr_side.py (parameters, box close-up, text), ocr_files.py (open, samples, exports), ocr_thread.py.
+The pipeline runs as a job on the worker's scheduler (gui/panels/ocr_runner.py; the window's worker, or
+a worker of the tab's own when it stands alone); a parameter change re-runs that stage and the later ones
+only, and replaces the result, so manual corrections are offered for export first. Parts: ocr_layout.py
+(widgets, keys), ocr_draw.py (drawing), ocr_view.py (page view), ocr_side.py (parameters, box close-up,
+text), ocr_files.py (open, samples, exports), ocr_runner.py (the job).
 """
 from __future__ import annotations
 
 import numpy as np
-from PyQt6.QtCore import QSettings, Qt, pyqtSignal
+from PyQt6.QtCore import QCoreApplication, QSettings, Qt, pyqtSignal
 
 from engine.ocr import OcrPipeline, OcrResult, edit
 from gui.panels import Panel
 from gui.panels import ocr_files as files
 from gui.panels.ocr_draw import BEFORE_PAGE, OcrDrawing
 from gui.panels.ocr_layout import OcrLayout
-from gui.panels.ocr_thread import OcrThread, OcrView
+from gui.panels.ocr_runner import OcrRunner, OcrView
 
 
 class OcrPanel(OcrLayout, OcrDrawing, Panel):
@@ -37,7 +38,8 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
         self.model = model
         self.stages = OcrPipeline().stages  # names, docs, parameter ranges (nothing runs here)
         self.defaults = {s.name: s.values() for s in self.stages}
-        self.thread: OcrThread | None = None
+        self.runner: OcrRunner | None = None
+        self.own_worker = None  # a worker of its own when the tab stands alone (tests)
         self.view: OcrView | None = None
         self.result: OcrResult | None = None
         self.stage_index = 0
@@ -55,24 +57,47 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
         self._shortcuts()
         self.go_stage(len(self.stages) - 1)  # the answer first; step back through how it was reached
 
-    # ---- the worker thread ----------------------------------------------------------------------
+    # ---- the job on the worker ------------------------------------------------------------------
 
-    def _thread(self) -> OcrThread:
-        if self.thread is None:
-            self.thread = t = OcrThread(self.model, self.stages[self.stage_index].name)
-            t.view.connect(self._on_view)
-            t.failed.connect(self._on_failed)
-            t.busy.connect(self._on_busy)
-            self.destroyed.connect(lambda *_: _stop_quietly(t))
-        return self.thread
+    def _runner(self) -> OcrRunner:
+        if self.runner is None:
+            worker = self.worker
+            if worker is None:
+                from gui.worker import Worker
+                worker = self.own_worker = Worker("ocr")
+                self.destroyed.connect(lambda *_: worker.shutdown())  # (Qt aborts on a running thread at exit)
+                app = QCoreApplication.instance()
+                if app is not None:
+                    app.aboutToQuit.connect(worker.shutdown)
+            self.runner = r = OcrRunner(worker, self.model, self.stages[self.stage_index].name)
+            r.view.connect(self._on_view)
+            r.failed.connect(self._on_failed)
+            r.busy.connect(self._on_busy)
+            r.progress.connect(self._on_progress)
+        return self.runner
 
     def submit(self, fn, key: str | None = None) -> None:
-        self.submitted = self._thread().submit(fn, key)
+        self.submitted = self._runner().submit(fn, key)
+
+    def pause_reading(self) -> None:
+        """Pause the page's job where it is (Resume goes on from there)."""
+        if self.runner is not None:
+            self.runner.pause()
+            self.status.setText("paused — Resume reads on")
+
+    def resume_reading(self) -> None:
+        if self.runner is not None:
+            self.runner.resume()
+
+    def stop_reading(self) -> None:
+        """Stop the page's job: the stages it reached are shown, the rest stay stale until the next change."""
+        if self.runner is not None:
+            self.runner.stop()
 
     @property
     def idle(self) -> bool:
-        """Everything asked of the thread is shown (for tests and the screenshot command)."""
-        return self.thread is None or (self.view is not None and self.view.serial >= self.submitted
+        """Everything asked of the worker is shown (for tests and the screenshot command)."""
+        return self.runner is None or (self.view is not None and self.view.serial >= self.submitted
                                        and not self.busy)
 
     def attach(self, worker) -> None:
@@ -84,8 +109,10 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
         files.add_to_file_menu(self, window)
 
     def shutdown(self) -> None:
-        if self.thread is not None:
-            self.thread.stop()
+        if self.runner is not None:
+            self.runner.stop()
+        if self.own_worker is not None:
+            self.own_worker.shutdown()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -146,7 +173,7 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
             self.doc.setText(f"<b>{index + 1}. {stage.name}</b> \u2014 {stage.doc}")
             values = self.view.params.get(stage.name, {}) if self.view else {}
             self.params.build(stage, {**self.defaults[stage.name], **values})
-        if self.thread is not None and changed:
+        if self.runner is not None and changed:
             self.submit(lambda t, n=stage.name: setattr(t, "stage", n), key="show")
 
     @property
@@ -182,8 +209,13 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
 
     def _on_busy(self, busy: bool) -> None:
         self.busy = busy
+        self.stop_button.setEnabled(busy)
         if busy:
             self.status.setText("running \u2026")
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if self.busy and done < total:
+            self.status.setText(f"running … stage {done + 1}/{total}")
 
     def _on_failed(self, kind: str, message: str) -> None:
         self.last_error = message
@@ -260,8 +292,8 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
             chosen = list(indices)
         n = len(self.result.boxes) if self.result else 0
         self.selected = [i for i in chosen if 0 <= i < n]
-        if len(self.selected) == 1 and self.result.boxes[self.selected[0]].input is not None and self.thread:
-            self.box_selected.emit(self.result.boxes[self.selected[0]].input, self.thread.model)
+        if len(self.selected) == 1 and self.result.boxes[self.selected[0]].input is not None and self.runner:
+            self.box_selected.emit(self.result.boxes[self.selected[0]].input, self.runner.model)
         if self.view is None:
             return
         self._draw_selection()
@@ -325,10 +357,3 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
         box = tuple(int(round(v)) for v in (r0, c0, r1, c1))
         self.submit(lambda t: t.focus_on(edit.add_box(t.pipe, *box)))
         self.draw_button.setChecked(False)
-
-
-def _stop_quietly(thread: OcrThread) -> None:
-    try:
-        thread.stop()
-    except RuntimeError:  # already deleted at exit
-        pass

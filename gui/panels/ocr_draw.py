@@ -4,6 +4,7 @@ or the tiles of the crops mosaic), the legend, the selection, the box close-up, 
 """
 from __future__ import annotations
 
+import html
 import math
 
 from PyQt6.QtCore import Qt
@@ -14,8 +15,9 @@ from gui.panels import ocr_files as files
 from gui.panels.ocr_side import SMALL
 from gui.panels.ocr_view import HINT, NEUTRAL, SELECTED, confidence_color, legend_html, swatch
 
-SEGMENT_STAGES = ("components", "characters", "lines")  # boxes of their own, before the network reads them
+SEGMENT_STAGES = ("components", "characters", "lines", "assemble")  # boxes of their own, before the network
 BEFORE_PAGE = ("load", "page")  # pictures of the photo itself, not of the page the page stage cut out
+HINT_GRAY = "#6b7480"                                    # row captions
 DROPPED = "#9aa4b1"                                      # blobs the characters stage dropped
 PITCH, PER_ROW = 34, 16                                  # the "crops" mosaic: box k is tile k
 
@@ -42,8 +44,12 @@ class OcrDrawing:
             f"last change re-ran {ran[0]} \u2192 {ran[-1]} ({len(ran)} of {len(self.stages)} stages, bold) in "
             f"{1000 * seconds:.0f} ms; the rest came from the cache" if 0 < len(ran) < len(self.stages) else
             f"all {len(self.stages)} stages ran: {total:.0f} ms")
-        info = " \u00b7 ".join(f"{k.replace('_', ' ')} <b>{val}</b>" for k, val in v.info.items())
-        self.info_label.setText(f"output: {info}" if info else "")
+        shown = {k: val for k, val in v.info.items() if not (v.stage == "context" and k in ("raw", "context"))}
+        info = " \u00b7 ".join(f"{k.replace('_', ' ')} <b>{val}</b>" for k, val in shown.items())
+        text = f"output: {info}" if info else ""
+        if v.stage == "context" and "raw" in v.info:
+            text += readings_html(str(v.info["raw"]).split(" | "), str(v.info.get("context", "")).split(" | "))
+        self.info_label.setText(text)
 
     def _box_rects(self):
         """(rects, colors, labels, widths, result index of each drawn box) for the stage shown."""
@@ -161,6 +167,20 @@ class OcrDrawing:
         self.hover_label.setText(" \u00b7 ".join([where] + parts) if where or parts else "")
 
 
+def readings_html(raw: list[str], read: list[str]) -> str:
+    """The network's reading over the contextual one, line by line; the characters context changed in bold."""
+    rows = []
+    for k, (a, b) in enumerate(zip(raw, read)):
+        marked = "".join(f"<b style='color:#b03a2e'>{html.escape(c)}</b>" if i >= len(a) or a[i] != c
+                         else html.escape(c) for i, c in enumerate(b))
+        for name, line in (("network", html.escape(a)), ("context", marked)):
+            rows.append(f"<tr><td style='color:{HINT_GRAY}'>{name}</td>"
+                        f"<td style='font: 12px monospace'>{line}</td></tr>")
+        if k + 1 < len(raw):
+            rows.append("<tr><td colspan=2 style='font-size:4px'>&nbsp;</td></tr>")
+    return f"<table cellspacing=0 cellpadding=1 style='margin-top:4px'>{''.join(rows)}</table>"
+
+
 def _at_least(rect, side: float) -> tuple:
     """A rect grown about its centre to at least ``side`` px (a dropped speck is a dot, its box must show)."""
     r0, c0, r1, c1 = rect
@@ -168,4 +188,4 @@ def _at_least(rect, side: float) -> tuple:
     return r0 - dr, c0 - dc, r1 + dr, c1 + dc
 
 
-__all__ = ["BEFORE_PAGE", "OcrDrawing", "PER_ROW", "PITCH", "SEGMENT_STAGES"]
+__all__ = ["BEFORE_PAGE", "OcrDrawing", "PER_ROW", "PITCH", "SEGMENT_STAGES", "readings_html"]

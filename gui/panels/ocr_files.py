@@ -11,12 +11,13 @@ from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
+import resources
+from engine.files import atomic_write
+from engine.images import IMAGE_SUFFIXES
 from engine.ocr import edit
 from engine.ocr.evaluate import read_truth
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "resources" / "pages"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm", ".pbm")
+SAMPLES = resources.PAGES  # shipped in the package: an installed wheel's window has them too
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
 TRAIN_HINT = ("Train with them added to the OCR training set, e.g.\n"
               "    python main.py train --data ocr-train+{name} --hidden 512 --activation tanh --save model.npz\n"
@@ -220,7 +221,8 @@ def export_text(panel, path: str | None = None) -> bool:
     if not path:
         return False
     try:
-        Path(path).write_text(panel.result.text + "\n", encoding="utf-8")
+        with atomic_write(path, "w") as f:
+            f.write(panel.result.text + "\n")
     except OSError as exc:
         show_error(panel, f"Could not write {path}: {exc.strerror or exc}")
         return False
@@ -236,8 +238,8 @@ def export_json(panel, path: str | None = None) -> bool:
     if not path:
         return False
     try:
-        Path(path).write_text(json.dumps(edit.export_json(panel.result, panel.source or None), indent=1),
-                              encoding="utf-8")
+        with atomic_write(path, "w") as f:
+            f.write(json.dumps(edit.export_json(panel.result, panel.source or None), indent=1))
     except OSError as exc:
         show_error(panel, f"Could not write {path}: {exc.strerror or exc}")
         return False

@@ -50,7 +50,14 @@ class OcrLayout:
         bar.addWidget(self.source_label, 1)
         self.status = QLabel("")
         self.status.setStyleSheet(SMALL)
-        bar.addWidget(self.status)
+        bar.addWidget(self.status, 1)  # (both labels ignore their text's width: they share the room)
+        self.stop_button = QToolButton()
+        self.stop_button.setText("Stop")
+        self.stop_button.setToolTip("Stop reading the page: the stages reached so far are shown (the next change "
+                                    "reads on from there)")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop_reading)
+        bar.addWidget(self.stop_button)
         root.addLayout(bar)
         for label in (self.source_label, self.status):  # long names must not widen the window
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

@@ -178,25 +178,16 @@ class BoxDetail(QWidget):
         up = QVBoxLayout(self.close_up)
         up.setContentsMargins(0, 0, 0, 0)
         up.addLayout(pics)
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(6)
-        grid.setVerticalSpacing(1)
-        self.rows: list[tuple[QLabel, QProgressBar, QLabel]] = []
-        for k in range(5):
-            ch, bar, pct = QLabel(), QProgressBar(), QLabel()
-            ch.setFixedWidth(16)
-            ch.setStyleSheet("font: bold 13px monospace;")
-            bar.setRange(0, 1000)
-            bar.setTextVisible(False)
-            bar.setFixedHeight(10)
-            bar.setMinimumWidth(40)
-            pct.setFixedWidth(42)
-            pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            pct.setStyleSheet("font-size: 11px;")
-            for c, w in enumerate((ch, bar, pct)):
-                grid.addWidget(w, k, c)
-            self.rows.append((ch, bar, pct))
-        up.addLayout(grid)
+        lists = QHBoxLayout()
+        lists.setSpacing(10)
+        raw, self.rows = self._top5_list("network top-5", "The network's own top-5 for this box alone")
+        ctx, self.context_rows = self._top5_list("in context", "The top-5 within the kind (digits or letters) the "
+                                                 "context stage chose from the box's word")
+        self.context_list = ctx
+        self.context_caption = ctx.findChild(QLabel, "caption")
+        lists.addWidget(raw, 1)
+        lists.addWidget(ctx, 1)
+        up.addLayout(lists)
         lay.addWidget(self.close_up)
         fix = QHBoxLayout()
         fix.addWidget(QLabel("Correct:"))
@@ -226,6 +217,37 @@ class BoxDetail(QWidget):
         self.show_box(None, None, 0)
 
     @staticmethod
+    def _top5_list(caption: str, tip: str) -> tuple[QWidget, list[tuple[QLabel, QProgressBar, QLabel]]]:
+        """A captioned top-5: class, bar, percent per row."""
+        w = QWidget()
+        w.setToolTip(tip)
+        grid = QGridLayout(w)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(4)
+        grid.setVerticalSpacing(1)
+        cap = QLabel(caption)
+        cap.setObjectName("caption")
+        cap.setStyleSheet(SMALL)
+        grid.addWidget(cap, 0, 0, 1, 3)
+        rows = []
+        for k in range(5):
+            ch, bar, pct = QLabel(), QProgressBar(), QLabel()
+            ch.setFixedWidth(14)
+            ch.setStyleSheet("font: bold 13px monospace;")
+            bar.setRange(0, 1000)
+            bar.setTextVisible(False)
+            bar.setFixedHeight(10)
+            bar.setMinimumWidth(20)
+            pct.setFixedWidth(40)
+            pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            pct.setStyleSheet("font-size: 11px;")
+            for c, x in enumerate((ch, bar, pct)):
+                grid.addWidget(x, k + 1, c)
+            rows.append((ch, bar, pct))
+        grid.setColumnStretch(1, 1)
+        return w, rows
+
+    @staticmethod
     def _captioned(widget: QWidget, text: str) -> QWidget:
         w = QWidget()
         lay = QVBoxLayout(w)
@@ -248,7 +270,7 @@ class BoxDetail(QWidget):
         if box is None:
             self.title.setText("Click a box on the page (Ctrl+click: several)" if selected == 0
                                else f"{selected} boxes selected \u2014 M merges them, Delete removes them")
-            for ch, bar, pct in self.rows:
+            for ch, bar, pct in self.rows + self.context_rows:
                 ch.setText("")
                 bar.setValue(0)
                 pct.setText("")
@@ -258,6 +280,8 @@ class BoxDetail(QWidget):
         fixed = f" \u00b7 <span style='color:{CORRECTED}'>corrected (model read \u201c{html.escape(box.corrected)}" \
                 f"\u201d)</span>" if box.corrected else ""
         more = f" \u00b7 {selected} selected" if selected > 1 else ""
+        if box.raw_char and box.raw_char != box.char and not box.corrected:
+            more = f" \u00b7 <span style='{SMALL}'>network alone: \u201c{html.escape(box.raw_char)}\u201d</span>{more}"
         self.title.setText(
             f"Box {index + 1}: <b style='font-size:18px'>{html.escape(box.char or '?')}</b> "
             f"<span style='color:{color}'><b>{box.confidence:.0%}</b></span>{fixed}{more}<br>"
@@ -267,20 +291,29 @@ class BoxDetail(QWidget):
             self.crop.setPixmap(to_pixmap(crop, 68))
         if box.input is not None:
             self.net.setPixmap(to_pixmap(box.input, 68))
-        top = list(box.top5) + [("", 0.0)] * (5 - len(box.top5))
-        for (ch, bar, pct), (c, p) in zip(self.rows, top[:5]):
+        self._fill(self.rows, box.top5, low)
+        self._fill(self.context_rows, box.context_top5, low)
+        self.context_list.setVisible(bool(box.context_top5))
+        if box.context_top5:
+            kind = "digits" if box.context_top5[0][0].isdigit() else "letters"
+            self.context_caption.setText(f"among {kind}")
+        self.edit.setText(box.char)
+        self.edit.selectAll()
+
+    @staticmethod
+    def _fill(rows, top5: list[tuple[str, float]], low: float) -> None:
+        top = list(top5) + [("", 0.0)] * (5 - len(top5))
+        for (ch, bar, pct), (c, p) in zip(rows, top[:5]):
             ch.setText(html.escape(c))
             bar.setValue(int(round(1000 * p)))
             shade = HIGH if p >= 0.9 else MID if p >= low else LOW
             bar.setStyleSheet(f"QProgressBar {{ border: 1px solid #c5ccd6; background: #f4f5f7; }}"
                               f"QProgressBar::chunk {{ background: {shade}; }}")
             pct.setText(f"{p:.1%}" if c else "")
-        self.edit.setText(box.char)
-        self.edit.selectAll()
 
-    def top5_text(self) -> list[tuple[str, str]]:
-        """(class, percent) as shown (for tests)."""
-        return [(ch.text(), pct.text()) for ch, _, pct in self.rows if ch.text()]
+    def top5_text(self, context: bool = False) -> list[tuple[str, str]]:
+        """(class, percent) as shown: the network's top-5, or the one in context (for tests)."""
+        return [(ch.text(), pct.text()) for ch, _, pct in (self.context_rows if context else self.rows) if ch.text()]
 
 
 # ---- the recognized text ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from engine.edits import EditList
 from engine.explain import TopLosses, top_losses
 from gui.panels.explain import Background
 from gui.panels.ocr_side import to_pixmap
+from gui.reflow import Reflow
 
 
 class TopLossesPanel(QWidget):
@@ -41,6 +42,7 @@ class TopLossesPanel(QWidget):
         bar.addWidget(QLabel("highest loss in"))
         bar.addWidget(self.split)
         self.caption = QLabel("")
+        self.caption.setWordWrap(True)  # (the sample count and loss range wrap in a narrow frame)
         bar.addWidget(self.caption, 1)
         v.addLayout(bar)
         self.grid = QListWidget()
@@ -52,24 +54,32 @@ class TopLossesPanel(QWidget):
         self.grid.currentItemChanged.connect(lambda *_: self._selected())
         self.grid.itemDoubleClicked.connect(lambda item: self.explain_requested.emit(self._row(item)))
         v.addWidget(self.grid, 1)
-        actions = QHBoxLayout()
+        edit_box, file_box = QWidget(), QWidget()
+        edits, files = QHBoxLayout(edit_box), QHBoxLayout(file_box)
+        for row in (edits, files):
+            row.setContentsMargins(0, 0, 0, 0)
         self.label_picker = QComboBox()
-        actions.addWidget(self.label_picker)
-        for text, slot in (("Relabel", self.relabel_current), ("Drop", self.drop_current),
-                           ("Undo", self.undo_current)):
+        self.label_picker.setToolTip("the label Relabel gives the selected sample")
+        edits.addWidget(self.label_picker)
+        for text, slot, tip in (("Relabel", self.relabel_current, "give the selected sample the label on the left"),
+                                ("Drop", self.drop_current, "leave the selected sample out of the edited data"),
+                                ("Undo", self.undo_current, "undo the selected sample's edit")):
             b = QPushButton(text)
+            b.setToolTip(tip)
             b.clicked.connect(slot)
-            actions.addWidget(b)
-        actions.addStretch(1)
+            edits.addWidget(b)
+        edits.addStretch(1)
+        files.addStretch(1)
         self.save_button = QPushButton("Save\u2026")
         self.save_button.setToolTip("the edit list as JSON (engine.edits.load_edited applies it on load)")
         self.save_button.clicked.connect(self.ask_save_edits)
-        actions.addWidget(self.save_button)
+        files.addWidget(self.save_button)
         self.retrain_button = QPushButton("Retrain")
         self.retrain_button.setToolTip("a new training session on the data with the edits applied")
         self.retrain_button.clicked.connect(self.retrain)
-        actions.addWidget(self.retrain_button)
-        v.addLayout(actions)
+        files.addWidget(self.retrain_button)
+        self.actions = Reflow(edit_box, file_box, stretch=(1, 0))  # two rows when the frame is narrow
+        v.addWidget(self.actions)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         v.addWidget(self.status)

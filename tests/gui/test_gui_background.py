@@ -90,6 +90,12 @@ def test_autoencoder_tab_shows_reconstructions_and_psnr(qtbot, window):
     qtbot.waitUntil(lambda: session.step > panel.x.n - 1 and panel.state == State.RUNNING, timeout=10_000)
     window.worker.autoencoder.pause()
     qtbot.waitUntil(lambda: panel.state != State.RUNNING, timeout=10_000)
+    # a new main session (Reset) must not leave the autoencoder's x axis at the fresh 0..1 range
+    before = window.info
+    window.reset()
+    qtbot.waitUntil(lambda: window.info is not before, timeout=10_000)
+    qtbot.waitUntil(lambda: panel.x_range.range is not None and panel.x_range.range[1] >= panel.x.values[-1],
+                    timeout=5_000)
 
 
 # ---- exports -------------------------------------------------------------------------------------------

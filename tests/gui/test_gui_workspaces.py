@@ -117,6 +117,9 @@ def test_log_axis_labels_never_pile_up():
         assert len(set(labels)) == len(labels)
         assert all(lo - 1e-9 <= v <= hi + 1e-9 for v in values)
         assert all(math.isfinite(float(t.replace("e", "e"))) for t in labels)
+    # the gradient plot's usual view, about one decade on a short axis, gets more than its one decade label
+    values = [v for _, vs in axis.tickValues(math.log10(0.05), math.log10(0.6), 95) for v in vs]
+    assert len(values) >= 2
 
 
 def test_controls_carry_weight_decay_dropout_and_leaky_relu(qtbot, window):
@@ -129,3 +132,15 @@ def test_controls_carry_weight_decay_dropout_and_leaky_relu(qtbot, window):
     window.reset()
     qtbot.waitUntil(lambda: window.info.config.dropout == 0.2, timeout=10_000)
     assert window.info.config.weight_decay == 1e-3 and window.info.layers[0][1] == "leaky_relu"
+
+
+def test_the_ocr_workspace_opens_and_resets_to_the_ocr_page(qtbot, window):
+    """The OCR page is the front tab of its frame (the box explanation and the correction loop are tabs
+    beside it), when the workspace is first shown and after Reset layout."""
+    window.show_workspace("ocr")
+    frame = window.workspaces.page.frame_of("ocr")
+    assert frame.current_key() == "ocr" and frame.keys[0] == "ocr" and len(frame.keys) > 1
+    window.show_panel("correction")
+    assert frame.current_key() == "correction"
+    window.reset_layout()
+    assert frame.current_key() == "ocr" and window.workspaces.visible_panel("ocr")

@@ -241,3 +241,28 @@ def test_the_window_has_the_tab_and_a_file_menu_item(window):
     file_menu = window.menuBar().actions()[0].menu()
     assert panel.menu_action in file_menu.actions()
     assert window.show_panel("ocr") is panel
+
+
+def test_box_detail_shows_both_top5_and_the_context_stage_both_readings(qtbot, panel):
+    digit = next(i for i, b in enumerate(panel.result.boxes) if b.char == "4")
+    panel.select([digit])
+    box = panel.result.boxes[digit]
+    raw, ctx = panel.detail.top5_text(), panel.detail.top5_text(context=True)
+    assert [c for c, _ in raw] == [c for c, _ in box.top5] and len(raw) == 5
+    assert [c for c, _ in ctx] == [c for c, _ in box.context_top5] and all(c.isdigit() for c, _ in ctx)
+    assert panel.detail.context_list.isVisibleTo(panel) and "digits" in panel.detail.context_caption.text()
+    panel.go_stage(STAGES.index("context"))
+    wait_idle(qtbot, panel)
+    text = panel.info_label.text()
+    assert "network" in text and "context" in text and "HELLO 42" in text
+    panel.go_stage(STAGES.index("assemble"))
+    wait_idle(qtbot, panel)
+    assert len(panel.page.rects) == len(panel.view.boxes) > 0 and panel.drawn_index is None  # its own boxes
+
+
+def test_sample_pages_and_image_types_come_from_the_package():
+    import resources
+    from engine import images
+    from gui.panels import ocr_files
+    assert ocr_files.SAMPLES == resources.PAGES and ocr_files.IMAGE_SUFFIXES is images.IMAGE_SUFFIXES
+    assert ocr_files.first_sample() is not None and ocr_files.first_sample().parent == resources.PAGES

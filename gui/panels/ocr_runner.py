@@ -1,41 +1,31 @@
-"""The OCR tab's own worker thread: the only thread that touches its ``OcrPipeline`` (which is not
-thread-safe). It is separate from the training worker (gui/worker.py), so reading a page never waits
-for training and training never waits for the page.
+"""The OCR tab's pipeline on the worker's scheduler (gui/worker.py, engine/jobs.py): one ``OcrRunner`` owns
+the tab's ``OcrPipeline`` (which is not thread-safe) and touches it only in the worker thread.
 
-The panel submits jobs (open a page, set a parameter, show a stage, edit the result); jobs with the
-same key replace a pending one, so while a slider is dragged only its latest value runs. After each
-batch of jobs the thread runs whatever is stale and sends one ``OcrView``: the shown stage's image,
-copies of the boxes and of the result (the GUI never shares a mutable object with this thread).
+The panel submits commands (open a page, set a parameter, show a stage, edit the result) with ``submit``;
+commands with the same key replace a pending one, so while a slider is dragged only its latest value runs.
+They reach the worker as one message (``worker.send``); then an ``engine.jobs.ocr_job`` runs the stale
+stages, one stage per scheduler unit, time-sliced with training like any job (pause / resume / stop
+included). When it is over the runner sends one ``OcrView``: the shown stage's image, copies of the boxes
+and of the result (the GUI never shares a mutable object with the worker thread).
 """
 from __future__ import annotations
 
-import atexit
 import itertools
 import threading
-import weakref
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
-from PyQt6.QtCore import QCoreApplication, QThread, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal
 
+from engine.jobs import JobState, ocr_job
 from engine.ocr import Box, OcrPipeline, OcrResult
 
+
+SHARED_SLICE_S = 1.0  # beside training, the page takes turns this long: a re-run (well under 1 s) feels instant
 BOX_STAGES = ("components", "characters", "lines", "crops", "classify", "text")
 _tokens = itertools.count(1)
-IDLE_S = 10.0  # the OS thread ends after this long without a job (the next job starts it again)
-_zombies: list[QThread] = []  # threads that did not stop in time: kept alive so Qt never destroys one running
-_live: weakref.WeakSet = weakref.WeakSet()
-
-
-@atexit.register
-def _stop_all() -> None:  # before Python tears down the wrappers: Qt aborts on destroying a running QThread
-    for t in list(_live):
-        try:
-            t.stop(2000)
-        except RuntimeError:
-            pass
 
 
 @dataclass
@@ -76,19 +66,24 @@ def _to_uint8(img: np.ndarray | None) -> np.ndarray | None:
 
 
 def copy_result(r: OcrResult) -> OcrResult:
-    return replace(r, boxes=[replace(b, top5=list(b.top5), members=list(b.members)) for b in r.boxes],
+    return replace(r, boxes=[replace(b, top5=list(b.top5), context_top5=list(b.context_top5), members=list(b.members))
+                          for b in r.boxes],
                    lines=list(r.lines), corrections=[dict(c) for c in r.corrections])
 
 
-class OcrThread(QThread):
-    """Runs jobs ``fn(state)`` in order; ``view`` after each batch, ``failed(kind, message)`` on errors."""
+class OcrRunner(QObject):
+    """Runs commands ``fn(runner)`` in order in the worker thread, then the stale stages as a job; ``view``
+    when the job is over, ``failed(kind, message)`` for a command that failed, ``busy`` while it works,
+    ``progress(done, total)`` after each stage."""
 
     view = pyqtSignal(object)
     failed = pyqtSignal(str, str)
     busy = pyqtSignal(bool)
+    progress = pyqtSignal(int, int)
 
-    def __init__(self, model=None, stage: str = "load"):
+    def __init__(self, worker, model=None, stage: str = "load"):
         super().__init__()
+        self.worker = worker
         self.model = model            # a path, a Classifier, or None: the default model
         self.pipe: OcrPipeline | None = None
         self.stage = stage
@@ -96,104 +91,114 @@ class OcrThread(QThread):
         self.generation = 0
         self.params: dict[str, dict] = {}  # kept across pages
         self.focus: tuple | None = None
+        self.job = None               # the engine.jobs.GeneratorJob reading the page (worker thread)
         self._jobs: list[tuple[str | None, Callable, int]] = []
-        self._serial = 0  # of the last job submitted
-        self._served = 0  # of the last job run (or dropped for a newer one)
-        self._cond = threading.Condition()
-        self._stop = False
-        self._alive = False  # run() is looping (or about to)
-        _live.add(self)
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.stop)
+        self._serial = 0  # of the last command submitted
+        self._served = 0  # of the last command run (or dropped for a newer one)
+        self._lock = threading.Lock()
+        self._sent = False  # a drain is queued in the worker
+        self._before: dict[str, int] = {}
+        self._t0 = 0.0
 
     # ---- called from the GUI thread -------------------------------------------------------------
 
     def submit(self, fn: Callable, key: str | None = None) -> int:
-        """Queue ``fn(self)``; a pending job with the same ``key`` is dropped (the latest value wins).
-        Returns the job's serial number: the first view with ``serial`` >= it includes the job."""
-        with self._cond:
+        """Queue ``fn(self)``; a pending command with the same ``key`` is dropped (the latest value wins).
+        Returns its serial number: the first view with ``serial`` >= it includes the command."""
+        with self._lock:
             if key is not None:
                 self._jobs = [j for j in self._jobs if j[0] != key]
             self._serial += 1
             serial = self._serial
             self._jobs.append((key, fn, serial))
-            start = not self._alive and not self._stop
-            self._alive = self._alive or start
-            self._cond.notify()
-        if start:
-            self.wait()  # a run() that just decided to end on idle
-            self.start()
+            send, self._sent = not self._sent, True
+        if send:
+            self.worker.send(self._drain)
         return serial
 
+    def pause(self) -> None:
+        self.worker.send(lambda: self.job is not None and self.job.pause())
 
-    def stop(self, timeout_ms: int = 5000) -> None:
-        with self._cond:
-            self._stop = True
-            self._jobs.clear()
-            self._cond.notify()
-        if self.isRunning() and not self.wait(timeout_ms):
-            _zombies.append(self)
+    def resume(self) -> None:
+        self.worker.send(lambda: self.job is not None and self.job.resume())
 
-    # ---- the thread ------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """End the reading where it is: the view shows what was computed (later stages stay stale)."""
+        def stop():
+            if self.job is not None:
+                self.job.stop()
+                self._over(self.job)
+        self.worker.send(stop)
 
-    def run(self) -> None:
-        while True:
-            with self._cond:
-                if not self._jobs and not self._stop:
-                    self._cond.wait(IDLE_S)
-                if self._stop or not self._jobs:
-                    self._alive = False
-                    return
-                jobs, self._jobs = self._jobs, []
-            self._emit(self.busy, True)
-            t = time.perf_counter()
-            before = self._tokens()
-            for key, fn, serial in jobs:
-                self._served = max(self._served, serial)
-                try:
-                    fn(self)
-                except Exception as exc:  # a bad file, a bad value, an edit that does not apply
-                    self._emit(self.failed, (key or "job").split(":")[0], _message(exc))
-            if self.pipe is not None and self.pipe.source is not None:
-                self._emit(self.view, self._snapshot(before, t))
-            self._emit(self.busy, False)
+    # ---- the worker thread -----------------------------------------------------------------------
 
-    def _emit(self, signal, *args) -> None:
-        try:
-            signal.emit(*args)
-        except RuntimeError:  # the panel is gone
-            self._stop = True
+    def _drain(self) -> None:
+        with self._lock:
+            jobs, self._jobs, self._sent = self._jobs, [], False
+        if self.job is None:  # (a job in progress keeps its start: its stages count as ran)
+            self._t0, self._before = time.perf_counter(), self._tokens()
+        self.busy.emit(True)
+        for key, fn, serial in jobs:
+            self._served = max(self._served, serial)
+            try:
+                fn(self)
+            except Exception as exc:  # a bad file, a bad value, an edit that does not apply
+                self.failed.emit((key or "job").split(":")[0], _message(exc))
+        if self.job is not None:  # its stages may be stale now: read again from the first stale one
+            self.job.stop()
+            self.worker.remove_job(self.job)
+            self.job = None
+        if self.pipe is None or self.pipe.source is None:
+            self.busy.emit(False)
+            return
+        self.job = ocr_job(self.pipe, "OCR page")
+        self.job.shared_slice_s = SHARED_SLICE_S
+        self.worker.add_job(self.job, after_unit=self._after_unit)
+        self.job.start()
+
+    def _after_unit(self, job) -> None:
+        if job is not self.job:
+            return
+        self.progress.emit(job.done, job.total)
+        if job.state in (JobState.FINISHED, JobState.FAILED, JobState.STOPPED):
+            self._over(job)
+
+    def _over(self, job) -> None:
+        self.worker.remove_job(job)
+        self.job = None
+        error = {JobState.FAILED: _message(job.error) if job.error else "",
+                 JobState.STOPPED: "stopped: later stages were not run"}.get(job.state, "")
+        self.view.emit(self._snapshot(error))
+        self.busy.emit(False)
 
     def _tokens(self) -> dict[str, int]:
         if self.pipe is None:
             return {}
         return {s.name: _token(o) for s in self.pipe.stages if (o := self.pipe.cached(s.name)) is not None}
 
-    def _snapshot(self, before: dict[str, int], t0: float) -> OcrView:
-        pipe, error, result = self.pipe, "", None
-        try:
-            result = copy_result(pipe.run())
+    def _snapshot(self, error: str) -> OcrView:
+        """What is cached (nothing is computed here: a stopped or failed reading shows what it reached)."""
+        pipe, result = self.pipe, None
+        if pipe.result is not None:
+            result = copy_result(pipe.result)
             self.model = pipe.classifier  # loaded once, shared by every later page
-        except Exception as exc:
-            error = _message(exc)
-        try:
-            out = pipe.output(self.stage)
+        out = pipe.cached(self.stage)
+        if out is not None:
             image, boxes, info = _to_uint8(out.image), [replace(b) for b in out.boxes], dict(out.info)
             token = _token(out)
             dropped = [tuple(int(x) for x in r) for r in out.data.dropped] if self.stage == "characters" else []
-        except Exception as exc:
-            error = error or _message(exc)
+        else:
+            error = error or f"the {self.stage} stage was not reached"
             image, boxes, info, token, dropped = None, [], {}, 0, []
         page = pipe.cached("page") or pipe.cached("load")  # the image later stages draw their boxes on
         after = self._tokens()
-        ran = [name for name, tok in after.items() if before.get(name) != tok]
+        ran = [name for name, tok in after.items() if self._before.get(name) != tok]
         focus, self.focus = self.focus, None
         return OcrView(self.generation, self.source, self.stage, image, token, boxes, info, pipe.timings, ran,
-                       time.perf_counter() - t0, result, page.data[0] if page is not None else None,
+                       time.perf_counter() - self._t0, result, page.data[0] if page is not None else None,
                        pipe.params(), error, focus, self._served, dropped, after)
 
-    # ---- jobs (run in the thread) ----------------------------------------------------------------
+    # ---- commands (run in the worker thread) ----------------------------------------------------------------
 
     def open_page(self, source, name: str) -> None:
         """A new pipeline with the current parameters; the old one stays if the new page fails."""
@@ -230,4 +235,4 @@ def _message(exc: Exception) -> str:
     return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"
 
 
-__all__ = ["BOX_STAGES", "OcrThread", "OcrView", "copy_result"]
+__all__ = ["BOX_STAGES", "OcrRunner", "OcrView", "copy_result"]
