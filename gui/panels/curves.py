@@ -73,6 +73,7 @@ class CurvesPanel(Panel):
         self.epoch_x = Series(64)
         self.train_loss, self.valid_loss, self.train_acc, self.valid_acc = (Series(64) for _ in range(4))
         self.generation = -1
+        self.epochs_drawn = -1  # epoch points on the plots (-1: redraw them)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -126,6 +127,7 @@ class CurvesPanel(Panel):
         self.batch_acc.set(100 * np.asarray(info.batch_acc))
         for s in (self.epoch_x, self.train_loss, self.valid_loss, self.train_acc, self.valid_acc):
             s.clear()
+        self.epochs_drawn = -1
         self._add_epochs(info.epochs)
         self.x_range.release()
         self.loss_range.release()
@@ -161,10 +163,12 @@ class CurvesPanel(Panel):
         self.batch_loss_curve.setData(bx, self.batch_loss.values)
         self.batch_acc_curve.setData(bx, self.batch_acc.values)
         ex = self.epoch_x.values
-        self.train_loss_curve.setData(ex, self.train_loss.values)
-        self.valid_loss_curve.setData(ex, self.valid_loss.values)
-        self.train_acc_curve.setData(ex, self.train_acc.values)
-        self.valid_acc_curve.setData(ex, self.valid_acc.values)
+        if self.epochs_drawn != len(ex):  # (symbols are costly to re-set; epochs come rarely)
+            self.epochs_drawn = len(ex)
+            self.train_loss_curve.setData(ex, self.train_loss.values)
+            self.valid_loss_curve.setData(ex, self.valid_loss.values)
+            self.train_acc_curve.setData(ex, self.train_acc.values)
+            self.valid_acc_curve.setData(ex, self.valid_acc.values)
         x_hi = max(bx[-1] if len(bx) else 0.0, ex[-1] if len(ex) else 0.0, 1.0)
         self.x_range.fit(0.0, x_hi)
         y = self.batch_loss.values
