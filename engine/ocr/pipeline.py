@@ -397,7 +397,8 @@ def _assemble(p: OcrPipeline, join_gap, narrow, max_width, mark):
     labels, comps = p.data("components")
     pieces = p.data("lines")
     area = np.array([comps[np.asarray(b.members, int) - 1, 4].sum() for b in pieces], float)
-    got = assemble_pieces(pieces, area, join_gap, max_width, mark, narrow)
+    got = assemble_pieces(pieces, area, join_gap, max_width, mark, narrow, p.params()["lines"]["space"],
+                          p.data("characters").height)
     return StageOutput(got.boxes, got.boxes, {"characters": len(got.boxes), "joined": got.joined,
                                               "marks": len(got.marks)},
                        lambda: colour_groups(labels, pieces, got.group))
