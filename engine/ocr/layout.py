@@ -122,14 +122,16 @@ def _graph(n: int, a: np.ndarray, b: np.ndarray) -> coo_matrix:
 
 
 def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.6, max_merge_height: float = 1.4,
-               partial: float = 0.7, near: float = 0.2, min_size: float = 0.3, max_height: float = 3.0) -> Chars:
+               partial: float = 0.7, near: float = 0.2, min_size: float = 0.3, max_height: float = 3.0,
+               top: float = 0.35) -> Chars:
     """Character boxes from component boxes (n, 5: row0, col0, row1, col1, area).
 
     1. drop specks: ink area < ``speck`` x the typical character's area;
     2. merge fragments: blobs whose column ranges overlap by ``merge_overlap`` of the narrower one (an E's
        bars over its stem), and blobs shorter than ``partial`` x typical height with their nearest neighbour
        when it is within ``near`` typical heights (an arm of a Y whose stroke missed the joint) -- as long as
-       the merged box stays <= ``max_merge_height`` typical heights tall and 1.5 wide;
+       the merged box stays <= ``max_merge_height`` typical heights tall and 1.5 wide; a small mark whose
+       centre lies in the top ``top`` of its neighbour's box joins it from twice as far (a cut-off arm);
     3. drop what is not a character: longest side < ``min_size`` or height > ``max_height`` typical heights,
        or flatter than ``min_size`` and wider than 2 typical heights (an underline)."""
     empty = Chars(np.zeros((0, 4), np.int64), np.zeros(0, np.int64), [], 0.0, np.zeros((0, 4), np.int64))
@@ -158,8 +160,11 @@ def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.
         mark = is_mark(boxes, min_size * height, area)
         frag = ((r1 - r0) < partial * height) & ~mark
         src_, dst, gsd = np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([gap, gap])
-        sel = frag[src_] & ~mark[dst]
-        src_, dst, gsd = src_[sel], dst[sel], gsd[sel]
+        # a small piece high beside a character is a stroke end cut off at low resolution (the arm of a thin
+        # pen "Y" or "V"), never a full stop (those sit on the line): it joins like a fragment, a little farther
+        high = mark[src_] & ((r0[src_] + r1[src_]) / 2 < r0[dst] + top * (r1[dst] - r0[dst]))
+        sel = (frag[src_] | high) & ~mark[dst]
+        src_, dst, gsd = src_[sel], dst[sel], np.where(high[sel], gsd[sel] / 2, gsd[sel])
         order = np.lexsort((dst, gsd, src_))  # per fragment: nearest first (ties: lower index, as argmin)
         src_, dst, gsd = src_[order], dst[order], gsd[order]
         first = np.ones(len(src_), bool)
