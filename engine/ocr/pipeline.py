@@ -254,7 +254,7 @@ class OcrPipeline:
                     _p("level", 0.4, 0.0, 1.0, 0.01, "Manual darkness level (used when method is manual)"),
                     _p("min_contrast", 0.15, 0.0, 1.0, 0.01, "Never call anything ink that is less than this much "
                        "darker than the paper (keeps blank pages blank)"),
-                    _p("hysteresis", 1.0, 0.3, 1.0, 0.05, "Below 1: also keep pixels above hysteresis x level that "
+                    _p("hysteresis", 0.75, 0.3, 1.0, 0.05, "Below 1: also keep pixels above hysteresis x level that "
                        "touch ink (fills faint stroke parts)")]), _threshold),
             S("morphology", "Opening removes specks; closing bridges small breaks in strokes.",
               dict([_p("open_radius", 0, 0, 6, 1, "Opening disk radius, px (0: off; 1 already erases the 2 px "

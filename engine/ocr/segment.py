@@ -146,6 +146,9 @@ def otsu(values: np.ndarray, bins: int = 256) -> float:
     return float(edges[int(np.argmax(between)) + 1])
 
 
+SPARSE_INK = 0.1  # above this ink fraction a page is not sparse text: no hysteresis
+
+
 def threshold(dark: np.ndarray, method: str = "otsu", level: float = 0.4, min_contrast: float = 0.15,
               hysteresis: float = 1.0) -> tuple[np.ndarray, float]:
     """(ink mask, level used). Otsu runs on the pixels that are not plain paper, so the level separates
@@ -157,7 +160,9 @@ def threshold(dark: np.ndarray, method: str = "otsu", level: float = 0.4, min_co
         level = otsu(marks) if marks.size >= 16 else 1.0
     level = float(max(level, min_contrast))
     mask = dark >= level
-    if hysteresis < 1.0 and mask.any():
+    # fill faint stroke parts only where ink is sparse, as on a page of text: on a dense texture (noise, a
+    # carpet) the fainter pixels would percolate its specks into a few big blobs that no longer look like noise
+    if hysteresis < 1.0 and mask.any() and mask[::2, ::2].mean() < SPARSE_INK:
         low = dark >= hysteresis * level
         lab, n = ndimage.label(low, np.ones((3, 3), bool))
         keep = np.zeros(n + 1, bool)
