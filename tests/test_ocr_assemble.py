@@ -137,10 +137,11 @@ def test_a_line_of_specks_or_bare_strokes_is_no_text():
     edge = [Box(60, 200, 90, 203, line=1, members=[4])]                         # a broken sheet edge, fold
     specks = [Box(120, 10, 126, 16, line=2, members=[5]), Box(121, 40, 127, 44, line=2, members=[6])]
     lone_i = [Box(160, 10, 200, 14, line=3, members=[7])]                      # "I" as tall as the letters
-    area = np.array([300, 300, 300, 60, 30, 20, 120], float)
-    got = assemble_pieces(text + edge + specks + lone_i, area)
+    margin = [Box(220, 300, 280, 305, line=4, members=[8])]                    # a stroke 1.5 letters tall
+    area = np.array([300, 300, 300, 60, 30, 20, 120, 250], float)
+    got = assemble_pieces(text + edge + specks + lone_i + margin, area)
     assert [b.line for b in got.boxes] == [0, 0, 0, 3]
-    assert len(got.marks) == 3
+    assert len(got.marks) == 4
 
 
 def test_word_gaps_are_found_between_joined_characters():

@@ -40,17 +40,18 @@ def line_measures(pieces: list[Box], area: np.ndarray) -> tuple[float, float, fl
     return height, width, max(float(np.median(gaps)) if len(gaps) else 0.25 * height, 0.1 * height)
 
 
-def stray_line(pieces: list[Box], page_height: float, thin: float = 0.2, short: float = 0.85,
-               tiny: float = 0.5) -> bool:
+def stray_line(pieces: list[Box], page_height: float, thin: float = 0.25, short: float = 0.85,
+               tall: float = 1.25, tiny: float = 0.5) -> bool:
     """A "line" that is no text: only pieces under ``tiny`` x the page's typical character height (specks of
-    thin strokes at low resolution), or one or two bare strokes (narrower than ``thin`` x, shorter than
-    ``short`` x that height: the broken edge of a sheet or a fold). A written "I" alone is as tall as the
-    page's letters and stays."""
+    thin strokes at low resolution), or one or two bare strokes (narrower than ``thin`` x that height and
+    shorter than ``short`` x or taller than ``tall`` x it: the broken edge of a sheet, a fold, a ruled
+    margin). A written "I" alone is about as tall as the page's letters and stays."""
     h = np.array([b.height for b in pieces], float)
     w = np.array([b.width for b in pieces], float)
     if (np.maximum(h, w) < tiny * page_height).all():
         return True
-    return len(pieces) <= 2 and bool(((w < thin * page_height) & (h < short * page_height)).all())
+    off_size = (h < short * page_height) | (h > tall * page_height)
+    return len(pieces) <= 2 and bool(((w < thin * page_height) & off_size).all())
 
 
 def assemble_pieces(pieces: list[Box], area: np.ndarray, join_gap: float = 0.35, max_width: float = 1.6,
