@@ -158,3 +158,13 @@ def test_word_gaps_are_found_between_joined_characters():
     got = assemble_pieces(pieces, np.full(len(rects), 200.0), height=40)
     assert [len(b.members) for b in got.boxes] == [2, 1, 2, 1, 1, 1]
     assert [b.space_before for b in got.boxes] == [False, False, True, False, False, False]
+
+
+def test_pieces_of_a_broken_vertical_rule_are_no_lines():
+    # three text lines, and beside them the sheet's edge broken into letter-high strokes, one per line gap
+    text = [Box(100 * k, 40 * j, 100 * k + 40, 40 * j + 25, line=2 * k, members=[10 * k + j + 1])
+            for k in range(3) for j in range(3)]
+    edge = [Box(100 * k + 50, 400 + k, 100 * k + 82, 403 + k, line=2 * k + 1, members=[10 * k + 5]) for k in range(2)]
+    lone_i = [Box(300, 0, 340, 4, line=7, members=[99])]  # a lone "I" under the text, in no stroke's column
+    got = assemble_pieces(text + edge + lone_i, np.array([300.0] * 9 + [90.0] * 2 + [150.0]))
+    assert sorted({b.line for b in got.boxes}) == [0, 2, 4, 7] and len(got.marks) == 2

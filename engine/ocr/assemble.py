@@ -54,6 +54,17 @@ def stray_line(pieces: list[Box], page_height: float, thin: float = 0.25, short:
     return len(pieces) <= 2 and bool(((w < thin * page_height) & off_size).all())
 
 
+def rule_lines(pieces: list[Box], by_line: dict[int, list[int]], page_height: float, thin: float = 0.25) -> set[int]:
+    """Lines that are one bare stroke standing in the same column as another such line: the pieces of a
+    broken vertical rule or sheet edge, each read as an "I" of its own line (a real lone "I" on several
+    lines exactly one above the other is rare)."""
+    lone = [(line, pieces[idx[0]]) for line, idx in by_line.items()
+            if len(idx) == 1 and pieces[idx[0]].width < thin * page_height]
+    reach = thin * page_height
+    return {la for la, a in lone for lb, b in lone
+            if la != lb and a.col0 - reach <= b.col1 and b.col0 - reach <= a.col1}
+
+
 def assemble_pieces(pieces: list[Box], area: np.ndarray, join_gap: float = 0.35, max_width: float = 1.6,
                     mark: float = 0.3, narrow: float = 0.5, space: float = 0.3, height: float | None = None
                     ) -> Assembled:
@@ -75,9 +86,10 @@ def assemble_pieces(pieces: list[Box], area: np.ndarray, join_gap: float = 0.35,
     for i, b in enumerate(pieces):
         by_line.setdefault(b.line, []).append(i)
     page_height = weighted_median(np.array([b.height for b in pieces], float), area) if pieces else 0.0
+    ruled = rule_lines(pieces, by_line, page_height)
     for line in sorted(by_line):
         idx = by_line[line]
-        if stray_line([pieces[i] for i in idx], page_height):
+        if line in ruled or stray_line([pieces[i] for i in idx], page_height):
             marks += [pieces[i] for i in idx]
             continue
         height, width, letter_gap = line_measures([pieces[i] for i in idx], area[idx])
@@ -126,4 +138,4 @@ def colour_groups(labels: np.ndarray, pieces: list[Box], group: np.ndarray) -> n
     return palette[lut[labels]].astype(np.float32)
 
 
-__all__ = ["Assembled", "assemble_pieces", "colour_groups", "line_measures", "stray_line"]
+__all__ = ["Assembled", "assemble_pieces", "colour_groups", "line_measures", "rule_lines", "stray_line"]
