@@ -110,3 +110,61 @@ def test_lines_are_assembled_separately():
     got = assemble_pieces(top + bottom, np.array([900, 1400, 900, 2000] * 2, float))
     assert [b.line for b in got.boxes] == [0, 0, 0, 1, 1, 1]
     assert [b.members for b in got.boxes] == [[1, 2], [3], [4], [5, 6], [7], [8]]
+
+
+def test_a_thin_diagonal_arm_is_not_a_mark_but_a_dot_is():
+    # same small square box: a dot is full of ink, the thin arm of a pen "Y" crosses it diagonally
+    boxes = np.array([[0, 0, 8, 8], [0, 20, 8, 28]])
+    assert layout.is_mark(boxes, 10).tolist() == [True, True]  # by its box alone both look like dots
+    assert layout.is_mark(boxes, 10, np.array([50, 14])).tolist() == [True, False]
+
+
+def test_a_cut_off_arm_high_beside_its_letter_joins_it_a_full_stop_does_not():
+    # a thin-pen "Y" at low resolution: stem with the left arm, the right arm a small blob up right, 8 px away
+    y = [[0, 0, 30, 12, 65], [0, 20, 6, 25, 24]]
+    letter = [[0, 60, 30, 85, 200], [0, 100, 30, 125, 200]]
+    chars = layout.find_chars(np.array(y + letter))
+    assert chars.members[0] == [1, 2] and len(chars) == 3
+    # the same blob at the foot of the letter is a full stop: kept apart (and dropped as too small)
+    stop = [[0, 0, 30, 12, 65], [24, 20, 30, 25, 24]]
+    chars = layout.find_chars(np.array(stop + letter))
+    assert chars.members[0] == [1] and len(chars) == 3
+    assert layout.find_chars(np.array(y + letter), top=0.0).members[0] == [1]  # the rule is a parameter
+
+
+def test_a_line_of_specks_or_bare_strokes_is_no_text():
+    text = pieces_of([(0, 0, 40, 25), (0, 35, 40, 60), (0, 70, 40, 95)], line=0)
+    edge = [Box(60, 200, 90, 203, line=1, members=[4])]                         # a broken sheet edge, fold
+    specks = [Box(120, 10, 126, 16, line=2, members=[5]), Box(121, 40, 127, 44, line=2, members=[6])]
+    lone_i = [Box(160, 10, 200, 14, line=3, members=[7])]                      # "I" as tall as the letters
+    margin = [Box(220, 300, 280, 305, line=4, members=[8])]                    # a stroke 1.5 letters tall
+    area = np.array([300, 300, 300, 60, 30, 20, 120, 250], float)
+    got = assemble_pieces(text + edge + specks + lone_i + margin, area)
+    assert [b.line for b in got.boxes] == [0, 0, 0, 3]
+    assert len(got.marks) == 4
+
+
+def test_word_gaps_are_found_between_joined_characters():
+    # "DO YOUR": D and Y broken in two pieces (stem + rest, 2 px apart), the other letters whole. The lines
+    # stage saw the pieces and put a false word gap inside the Y; gaps are judged again between characters
+    rects, x = [], 0
+    for word_gap, broken in ((0, True), (0, False), (40, True), (0, False), (0, False), (0, False)):
+        x += word_gap
+        rects += [(0, x, 40, x + 6), (0, x + 8, 40, x + 25)] if broken else [(0, x, 40, x + 25)]
+        x += 25 + 14
+    pieces = pieces_of(rects)
+    for k, b in enumerate(pieces):
+        b.space_before = k in (3, 4)
+    got = assemble_pieces(pieces, np.full(len(rects), 200.0), height=40)
+    assert [len(b.members) for b in got.boxes] == [2, 1, 2, 1, 1, 1]
+    assert [b.space_before for b in got.boxes] == [False, False, True, False, False, False]
+
+
+def test_pieces_of_a_broken_vertical_rule_are_no_lines():
+    # three text lines, and beside them the sheet's edge broken into letter-high strokes, one per line gap
+    text = [Box(100 * k, 40 * j, 100 * k + 40, 40 * j + 25, line=2 * k, members=[10 * k + j + 1])
+            for k in range(3) for j in range(3)]
+    edge = [Box(100 * k + 50, 400 + k, 100 * k + 82, 403 + k, line=2 * k + 1, members=[10 * k + 5]) for k in range(2)]
+    lone_i = [Box(300, 0, 340, 4, line=7, members=[99])]  # a lone "I" under the text, in no stroke's column
+    got = assemble_pieces(text + edge + lone_i, np.array([300.0] * 9 + [90.0] * 2 + [150.0]))
+    assert sorted({b.line for b in got.boxes}) == [0, 2, 4, 7] and len(got.marks) == 2

@@ -123,3 +123,13 @@ def test_a_wide_gap_inside_a_word_is_a_cheaper_place_to_change_kind():
     assert read(seq, probs) == ["K08016"]
     even = [Box(0, 35 * k, 40, 35 * k + 25, line=0) for k in range(6)]  # the same, evenly spaced: one word
     assert read(even, probs) == ["KOBOIG"]
+
+
+def test_a_look_alike_counts_its_twins_probability_in_its_kind():
+    # an "I" drawn with bars, slanted: the network says 1 (0.55) or Z (0.22), I only 0.05; in a word of
+    # letters it is an I, the shape the network saw, not the merely best letter Z
+    probs = leaning([{"S": 0.9}, {"1": 0.55, "Z": 0.22, "I": 0.05}, {"M": 0.95}, {"O": 0.9}, {"N": 0.9}])
+    boxes = boxes_for("SIMON")
+    assert read(boxes, probs) == ["SIMON"]
+    assert boxes[1].raw_char == "1" and boxes[1].context_top5[0][0] == "I"
+    assert boxes[1].confidence == pytest.approx(0.05)  # the shown probability stays the network's own

@@ -186,3 +186,18 @@ def test_exposure_and_polarity(page):
         assert len(chars) == len(truth)
     gray = segment.to_gray((255 - img).astype(np.float32) / 255)
     assert np.median(gray) > 0.5  # flipped back to light paper
+
+
+def test_hysteresis_fills_the_faint_stretch_of_a_thin_stroke_only():
+    thin = np.zeros((40, 80), np.float32)
+    thin[10, 5:75] = 0.5
+    thin[10, 30:45] = 0.4  # a faint stretch under the level
+    strict, _ = segment.threshold(thin, "manual", 0.45, 0.15, 1.0)
+    filled, _ = segment.threshold(thin, "manual", 0.45, 0.15, 0.75)
+    assert not strict[10, 30:45].any() and filled[10, 5:75].all() and filled.sum() == 70
+    assert segment.stroke_width(strict) == 2.0
+    thick = np.zeros((40, 80), np.float32)
+    thick[10:18, 5:75] = 0.5
+    thick[10:18, 30:45] = 0.4
+    assert segment.stroke_width(segment.threshold(thick, "manual", 0.45, 0.15, 1.0)[0]) > 5
+    assert not segment.threshold(thick, "manual", 0.45, 0.15, 0.75)[0][10:18, 30:45].any()  # thick strokes: left alone

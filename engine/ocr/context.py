@@ -14,8 +14,8 @@ sum(log mass) minus a cost for every change of kind: ``switch_space`` nats betwe
 look-alikes follows its neighbours, a confident number in a line of words stays a number) and the larger
 ``switch_word`` inside a word (less where the gap inside the word is unusually wide: a word gap the layout
 missed, "K08016"), so a word is read all-letters or all-digits unless its boxes insist. Every box then takes
-the best class of its kind from its own vector (a box whose own reading is at least ``sure`` probable keeps
-it). List markers -- one-character first words on several lines ("1." "2." "3.") -- form their own sequence
+the best class of its kind from its own vector, a look-alike counting its twin's probability too
+(``with_twins``; a box whose own reading is at least ``sure`` probable keeps it). List markers -- one-character first words on several lines ("1." "2." "3.") -- form their own sequence
 down the page instead of joining their lines. No dictionary: only the classifier's probabilities and the layout.
 """
 from __future__ import annotations
@@ -115,6 +115,19 @@ def switch_costs(seq: list[Box], switch_space: float, switch_word: float) -> np.
     return np.concatenate([[0.0], cost])
 
 
+def with_twins(probs: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
+    """Each look-alike class also gets its twin's probability: the shape is one, only its kind differs. A box
+    read "1" 0.55, "Z" 0.22, "I" 0.05 in a word of letters is an I (0.60), not the Z that is merely the best
+    letter on its own."""
+    out = probs.copy()
+    index = {c: i for i, c in enumerate(classes)}
+    for a, d in LOOKALIKE:
+        if a in index and d in index:
+            out[:, index[a]] += probs[:, index[d]]
+            out[:, index[d]] += probs[:, index[a]]
+    return out
+
+
 def choose(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], switch_space: float = 0.7,
            switch_word: float = 4.0, sure: float = 0.99, twin_weight: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
     """(class index per box, kind per box: 1 digits, -1 letters, 0 left alone) under the line rule."""
@@ -124,13 +137,14 @@ def choose(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], switch
     if not len(boxes) or not letters.any() or not digits.any():
         return choice, kind
     cost = -np.log(kind_mass(probs, classes, twin_weight) + 1e-6)
+    pooled = with_twins(probs, classes)
     for seq in sequences(boxes, words_of(boxes)):
         switch = switch_costs([boxes[i] for i in seq], switch_space, switch_word)
         for i, k in zip(seq, viterbi(cost[seq], switch)):
             if probs[i].max() >= sure:
                 continue
             among = digits if k else letters
-            choice[i] = int(np.argmax(np.where(among, probs[i], -1.0)))
+            choice[i] = int(np.argmax(np.where(among, pooled[i], -1.0)))
             kind[i] = 1 if k else -1
     return choice, kind
 
@@ -146,7 +160,8 @@ def apply_context(boxes: list[Box], classes: tuple[str, ...], switch_space: floa
     letters, digits = kinds(classes)
     for b, c, k, p in zip(have, choice, kind, probs):
         b.char, b.confidence = classes[c], float(p[c])
-        b.context_top5 = top5(p, classes, digits if k > 0 else letters if k < 0 else None)
+        ranked = top5(p, classes, digits if k > 0 else letters if k < 0 else None)
+        b.context_top5 = ([(classes[c], float(p[c]))] + [t for t in ranked if t[0] != classes[c]])[:5]
     return boxes
 
 
@@ -201,5 +216,5 @@ def changes_on_page(page: np.ndarray, boxes: list[Box]) -> np.ndarray:
     return np.clip(out, 0, 1)
 
 
-__all__ = ["LOOKALIKE", "apply_context", "changes_on_page", "choose", "contexts", "kind_mass", "kinds", "sequences",
+__all__ = ["LOOKALIKE", "apply_context", "changes_on_page", "choose", "contexts", "kind_mass", "kinds", "sequences", "with_twins",
            "side_by_side", "switch_costs", "top5", "viterbi", "words_of"]

@@ -80,11 +80,16 @@ def near_pairs(boxes: np.ndarray, row_gap: float, col_gap: float) -> tuple[np.nd
     return a[ok].astype(np.int64), b[ok].astype(np.int64)
 
 
-def is_mark(boxes: np.ndarray, size: float) -> np.ndarray:
+def is_mark(boxes: np.ndarray, size: float, area: np.ndarray | None = None, fill: float = 0.4) -> np.ndarray:
     """Small round marks: longest side under ``size`` and not elongated. A dot ("1.", "i") or a speck is
-    one; a short piece of a broken stroke is elongated and is not."""
+    one; a short piece of a broken stroke is elongated and is not. Given the ink ``area``, a mark must also be
+    compact (ink >= ``fill`` of its box): a thin diagonal stroke (the arm of a pen "Y") has a square box but
+    little ink in it."""
     h, w = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    return (np.maximum(h, w) < size) & (np.maximum(h, w) < 2 * np.maximum(np.minimum(h, w), 1))
+    small = (np.maximum(h, w) < size) & (np.maximum(h, w) < 2 * np.maximum(np.minimum(h, w), 1))
+    if area is not None:
+        small &= np.asarray(area, float) >= fill * np.maximum(h, 1) * np.maximum(w, 1)
+    return small
 
 
 def _union_fitting(boxes: np.ndarray, a: np.ndarray, b: np.ndarray, gap: np.ndarray, max_h: float, max_w: float
@@ -117,14 +122,16 @@ def _graph(n: int, a: np.ndarray, b: np.ndarray) -> coo_matrix:
 
 
 def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.6, max_merge_height: float = 1.4,
-               partial: float = 0.7, near: float = 0.2, min_size: float = 0.3, max_height: float = 3.0) -> Chars:
+               partial: float = 0.7, near: float = 0.2, min_size: float = 0.3, max_height: float = 3.0,
+               top: float = 0.35) -> Chars:
     """Character boxes from component boxes (n, 5: row0, col0, row1, col1, area).
 
     1. drop specks: ink area < ``speck`` x the typical character's area;
     2. merge fragments: blobs whose column ranges overlap by ``merge_overlap`` of the narrower one (an E's
        bars over its stem), and blobs shorter than ``partial`` x typical height with their nearest neighbour
        when it is within ``near`` typical heights (an arm of a Y whose stroke missed the joint) -- as long as
-       the merged box stays <= ``max_merge_height`` typical heights tall and 1.5 wide;
+       the merged box stays <= ``max_merge_height`` typical heights tall and 1.5 wide; a small mark whose
+       centre lies in the top ``top`` of its neighbour's box joins it from twice as far (a cut-off arm);
     3. drop what is not a character: longest side < ``min_size`` or height > ``max_height`` typical heights,
        or flatter than ``min_size`` and wider than 2 typical heights (an underline)."""
     empty = Chars(np.zeros((0, 4), np.int64), np.zeros(0, np.int64), [], 0.0, np.zeros((0, 4), np.int64))
@@ -150,11 +157,14 @@ def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.
         linked = (overlap >= merge_overlap * np.minimum(width[a], width[b])) & (overlap > 0)
         gap = np.maximum(np.maximum(r0[a], r0[b]) - np.minimum(r1[a], r1[b]), -overlap)
         # fragments join their nearest neighbour; a mark (the dot of "1.", a speck) is neither end of that
-        mark = is_mark(boxes, min_size * height)
+        mark = is_mark(boxes, min_size * height, area)
         frag = ((r1 - r0) < partial * height) & ~mark
         src_, dst, gsd = np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([gap, gap])
-        sel = frag[src_] & ~mark[dst]
-        src_, dst, gsd = src_[sel], dst[sel], gsd[sel]
+        # a small piece high beside a character is a stroke end cut off at low resolution (the arm of a thin
+        # pen "Y" or "V"), never a full stop (those sit on the line): it joins like a fragment, a little farther
+        high = mark[src_] & ((r0[src_] + r1[src_]) / 2 < r0[dst] + top * (r1[dst] - r0[dst]))
+        sel = (frag[src_] | high) & ~mark[dst]
+        src_, dst, gsd = src_[sel], dst[sel], np.where(high[sel], gsd[sel] / 2, gsd[sel])
         order = np.lexsort((dst, gsd, src_))  # per fragment: nearest first (ties: lower index, as argmin)
         src_, dst, gsd = src_[order], dst[order], gsd[order]
         first = np.ones(len(src_), bool)
@@ -207,12 +217,20 @@ def group_lines(boxes: np.ndarray, height: float, line_overlap: float = 0.4, max
     lines = [sorted(map(int, ln), key=lambda i: (centre_c[i], centre_r[i])) for ln in lines]
     lines.sort(key=lambda ln: (np.median(centre_r[ln]), centre_c[ln[0]]))
     gaps = [np.array([c0[b] - c1[a] for a, b in zip(ln, ln[1:])], float) for ln in lines]
+    spaces, page_gap = word_breaks(gaps, height, space)
+    return Layout(lines, spaces, page_gap)
+
+
+def word_breaks(gaps: list[np.ndarray], height: float, space: float = 0.3) -> tuple[list[list[bool]], float]:
+    """Per line, whether a word gap precedes each character, from the gaps between neighbouring characters
+    (one array per line): a gap wider than the typical letter gap (the larger of the page's median gap and
+    the line's lower quartile: some writers space letters widely) by more than ``space`` x ``height``."""
     page_gap = float(np.median(np.concatenate(gaps))) if sum(map(len, gaps)) else 0.0
     spaces = []
     for g in gaps:  # the line's lower quartile: robust to lines where many gaps are spaces ("A B C 12")
         base = max(page_gap, float(np.quantile(g, 0.25))) if len(g) else page_gap
         spaces.append([False] + [bool(x - base > space * height) for x in g])
-    return Layout(lines, spaces, page_gap)
+    return spaces, page_gap
 
 
-__all__ = ["Chars", "Layout", "find_chars", "group_lines", "is_mark", "near_pairs", "weighted_median"]
+__all__ = ["Chars", "Layout", "find_chars", "group_lines", "is_mark", "near_pairs", "weighted_median", "word_breaks"]

@@ -254,8 +254,9 @@ class OcrPipeline:
                     _p("level", 0.4, 0.0, 1.0, 0.01, "Manual darkness level (used when method is manual)"),
                     _p("min_contrast", 0.15, 0.0, 1.0, 0.01, "Never call anything ink that is less than this much "
                        "darker than the paper (keeps blank pages blank)"),
-                    _p("hysteresis", 1.0, 0.3, 1.0, 0.05, "Below 1: also keep pixels above hysteresis x level that "
-                       "touch ink (fills faint stroke parts)")]), _threshold),
+                    _p("hysteresis", 0.75, 0.3, 1.0, 0.05, "Below 1: also keep pixels above hysteresis x level that "
+                       "touch ink (fills the faint stretches of thin strokes; used only when the strokes are "
+                       "under 3.5 px wide and ink is sparse)")]), _threshold),
             S("morphology", "Opening removes specks; closing bridges small breaks in strokes.",
               dict([_p("open_radius", 0, 0, 6, 1, "Opening disk radius, px (0: off; 1 already erases the 2 px "
                        "strokes of small or distant writing -- specks are dropped by size later anyway)"),
@@ -397,7 +398,8 @@ def _assemble(p: OcrPipeline, join_gap, narrow, max_width, mark):
     labels, comps = p.data("components")
     pieces = p.data("lines")
     area = np.array([comps[np.asarray(b.members, int) - 1, 4].sum() for b in pieces], float)
-    got = assemble_pieces(pieces, area, join_gap, max_width, mark, narrow)
+    got = assemble_pieces(pieces, area, join_gap, max_width, mark, narrow, p.params()["lines"]["space"],
+                          p.data("characters").height)
     return StageOutput(got.boxes, got.boxes, {"characters": len(got.boxes), "joined": got.joined,
                                               "marks": len(got.marks)},
                        lambda: colour_groups(labels, pieces, got.group))

@@ -146,6 +146,19 @@ def otsu(values: np.ndarray, bins: int = 256) -> float:
     return float(edges[int(np.argmax(between)) + 1])
 
 
+SPARSE_INK = 0.1  # above this ink fraction a page is not sparse text: no hysteresis
+THIN_STROKE = 3.5  # px: strokes thinner than this get the hysteresis
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Typical stroke width of an ink mask, px: 2 x ink / edge pixels (a stroke w px wide has about 2 edge
+    pixels per w ink pixels along its length; 1 and 2 px strokes are all edge and both measure 2)."""
+    inner = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    ink = int(mask.sum())
+    edge = ink - int(inner.sum())
+    return 2.0 * ink / max(edge, 1)
+
+
 def threshold(dark: np.ndarray, method: str = "otsu", level: float = 0.4, min_contrast: float = 0.15,
               hysteresis: float = 1.0) -> tuple[np.ndarray, float]:
     """(ink mask, level used). Otsu runs on the pixels that are not plain paper, so the level separates
@@ -157,7 +170,11 @@ def threshold(dark: np.ndarray, method: str = "otsu", level: float = 0.4, min_co
         level = otsu(marks) if marks.size >= 16 else 1.0
     level = float(max(level, min_contrast))
     mask = dark >= level
-    if hysteresis < 1.0 and mask.any():
+    # fill faint stroke parts only where ink is sparse, as on a page of text: on a dense texture (noise, a
+    # carpet) the fainter pixels would percolate its specks into a few big blobs that no longer look like noise
+    # ... and only for thin strokes (1-2 px: a pen far from the camera), which lose their faint stretches; on
+    # thicker strokes it would only thicken them until neighbouring letters touch
+    if hysteresis < 1.0 and mask.any() and mask[::2, ::2].mean() < SPARSE_INK and stroke_width(mask) < THIN_STROKE:
         low = dark >= hysteresis * level
         lab, n = ndimage.label(low, np.ones((3, 3), bool))
         keep = np.zeros(n + 1, bool)
