@@ -139,6 +139,8 @@ class Pending:
     layers: list[dict[str, LayerStats]] = field(default_factory=list)
     epochs: list[EpochEvent] = field(default_factory=list)
     traces: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
+    first_time: float = 0.0  # perf_counter() at the first and the last batch: the rate's clock, not the
+    last_time: float = 0.0  # flush's (a flush may come long after a pause, or start after a slow start)
 
 
 class Rate:
@@ -151,12 +153,16 @@ class Rate:
         self.total = 0  # examples in marks[1:]
         self.value = 0.0
 
-    def restart(self, now: float | None = None) -> None:
-        """Forget the marks; with ``now``, the examples of the next ``add`` count from this moment."""
+    def restart(self) -> None:
+        """Forget the marks: the next run's rate counts from its own first batch."""
         self.marks.clear()
         self.total = 0
-        if now is not None:
-            self.marks.append((now, 0))
+
+    def add_batches(self, first: float, last: float, n: int) -> None:
+        """``n`` examples trained between ``first`` and ``last`` (the times of their first and last batch)."""
+        if not self.marks:
+            self.marks.append((first, 0))
+        self.add(last, n)
 
     def add(self, now: float, n: int) -> None:
         if self.marks:

@@ -353,7 +353,7 @@ class Worker(QObject, SessionEvents):
             self._shown_state = s.state
             self.state_changed.emit(s.state, s.message)
             return
-        self._rate.restart(time.perf_counter())
+        self._rate.restart()
         self.main.start(max_batches)
 
     def _pause(self) -> None:
@@ -375,7 +375,7 @@ class Worker(QObject, SessionEvents):
         if s is None or s.done:
             return
         self.leave_past()
-        self._rate.restart(time.perf_counter())
+        self._rate.restart()
         self.main.run_epoch()
 
     def _set_pace(self, pace: float | None) -> None:

@@ -123,13 +123,17 @@ class SessionEvents:
     def _on_event(self, event) -> None:
         if type(event) is BatchEvent:  # the hot path, inside the training loop: keep it to appends
             p = self._pending
+            now = time.perf_counter()
+            if not p.steps:
+                p.first_time = now
             p.steps.append(event.step)
             p.losses.append(event.loss)
             p.accs.append(event.acc)
             p.layers.append(event.layers)  # (a reference: statistics are averaged at flush time)
             if self.watches.points:
                 self.watches.observe_batch(self.session, event, p)
-            if time.perf_counter() >= self._due:
+            p.last_time = now
+            if now >= self._due:
                 self._flush()
         elif isinstance(event, EpochEvent):
             self._pending.epochs.append(event)
@@ -150,7 +154,8 @@ class SessionEvents:
         self._pending = Pending()
         if p.layers:
             self._last_batch = p.layers[-1]
-            self._rate.add(time.perf_counter(), len(p.steps) * s.config.batch_size)
+            # at the last batch's time: a flush that comes after a pause must not count the pause
+            self._rate.add_batches(p.first_time, p.last_time, len(p.steps) * s.config.batch_size)
         grads = self._grads(p)
         if grads:
             self.timeline.grads_of(s).add(p.steps, grads)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from engine.autoencoder import AutoencoderConfig
 from engine.session import State
 
@@ -170,3 +172,14 @@ def test_input_errors_stay_one_line_messages(qtbot, window, tmp_path):
     window.worker.load_checkpoint(str(tmp_path / "missing.npz"))
     qtbot.waitUntil(lambda: window.last_error != "", timeout=10_000)
     assert window.bug_box is None and "missing.npz" in window.last_error
+
+
+def test_rate_counts_the_batches_own_time_not_the_wait_around_them():
+    from gui.messages import Rate
+
+    r = Rate(window_s=5.0)
+    r.add_batches(100.0, 100.5, 3200)  # a run's first update: its batches took 0.5 s
+    assert r.value == pytest.approx(6400)
+    r.restart()  # paused for a minute, then started again: the pause is not training time
+    r.add_batches(160.0, 160.25, 1600)
+    assert r.value == pytest.approx(6400)
