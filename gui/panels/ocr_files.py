@@ -20,7 +20,7 @@ from engine.ocr.evaluate import read_truth
 SAMPLES = resources.PAGES  # shipped in the package: an installed wheel's window has them too
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
 TRAIN_HINT = ("Train with them added to the OCR training set, e.g.\n"
-              "    python main.py train --data ocr-train+{name} --hidden 512 --activation tanh --save model.npz\n"
+              "    python main.py train --data ocr-train+{name} --hidden 1024 --activation tanh --save model.npz\n"
               "(the README has the full command that made the default model).")
 
 
