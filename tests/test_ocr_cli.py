@@ -115,7 +115,7 @@ def test_bad_model(tmp_path, capsys, page):
     png = save(tmp_path / "p.png", page[0])
     (tmp_path / "m.npz").write_bytes(b"junk")
     code, _, err = run(capsys, "ocr", png, "--model", tmp_path / "m.npz")
-    assert code == 2 and "not a readable checkpoint" in err
+    assert code == 2 and "not a checkpoint (not an .npz archive)" in err
     code, _, err = run(capsys, "ocr", png, "--model", tmp_path / "none.npz")
     assert code == 2 and "no such model file" in err
 
