@@ -122,6 +122,10 @@ def cmd_train(args) -> int:
         return 3
     if not args.json and len(data.test):
         loss, acc, _ = session.evaluate(data.test)
+        if not (loss < float("inf")):  # NaN or inf: like the validation rows, the held-out rows can explode
+            print("error: diverged on the test rows: the test loss is not finite (a test example's true class "
+                  "got probability 0) \u2014 lower the learning rate", file=sys.stderr)
+            return 1
         print(f"test loss {loss:.4f} acc {acc:.4f}")
     return 0
 

@@ -114,3 +114,17 @@ def test_engine_training_matches_a_float64_reference_loop():
     np.testing.assert_allclose(session.net.layers[0].W, W1, atol=2e-5)
     np.testing.assert_allclose(session.net.layers[1].W, W2, atol=2e-5)
     np.testing.assert_allclose(session.net.layers[1].b, b2, atol=2e-5)
+
+
+def test_an_infinite_test_loss_is_a_divergence_not_a_result(tmp_path, capsys):
+    """Found by the property tests: training and validation stay finite, but one test example's true class
+    gets probability 0 after a too-large step; 'test loss inf' used to be printed with exit 0."""
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 4
+    x = (rng.random((4, 1024))[y] + 0.1 * rng.random((60, 1024))).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    code = main.main(["train", "--data", str(tmp_path / "d.npz"), "--epochs", "2", "--batch-size", "48",
+                      "--lr", "1.0", "--hidden", "8"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "diverged on the test rows" in err and err.count("\n") == 1
+    assert "inf" not in out.lower().split() and "test loss" not in out
