@@ -65,6 +65,10 @@ def atomic_write(path, mode: str = "wb") -> Iterator[IO]:
 def user_path(path) -> Path:
     """A path the user typed, ``~`` expanded. ``~nobody/x`` (no such user, or no home at all) stays as
     written, so it ends as "no such file" instead of pathlib's RuntimeError."""
+    from engine.errors import InputError
+
+    if "\x00" in str(path):  # the OS refuses it anyway, as a ValueError deep inside pathlib or pwd
+        raise InputError(f"{str(path)!r}: a path cannot contain a NUL character")
     try:
         return Path(path).expanduser()
     except RuntimeError:

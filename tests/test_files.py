@@ -123,3 +123,15 @@ def test_every_writer_goes_through_the_helper(tmp_path, monkeypatch):
     source = "\n".join(p.read_text() for p in (ROOT / "engine").rglob("*.py") if p.name != "files.py")
     for routine in ("mkstemp", "os.replace(", ".tmp"):  # no second atomic-write routine left anywhere
         assert routine not in source, routine
+
+
+def test_a_nul_character_in_a_path_is_a_clean_input_error():
+    """Found by the property tests: '~\\x00' made pwd raise a bare ValueError (a traceback)."""
+    import pytest
+
+    from engine.errors import InputError
+    from engine.files import user_path
+
+    for text in ("~\x00", "data\x00.npz"):
+        with pytest.raises(InputError, match="NUL"):
+            user_path(text)
