@@ -120,6 +120,10 @@ class MainWindow(QMainWindow):
         self.worker.state_changed.connect(self._on_state)
         self.worker.error.connect(self.show_error)
         self.worker.bug.connect(self.show_bug)
+        from gui.panels.explain import Background  # the Inspect tools' own off-thread engine calls
+        for panel in self.panels.values():
+            for background in panel.findChildren(Background):
+                background.bug.connect(self.show_bug)
         self.worker.position.connect(self._on_position)
         self.worker.saved.connect(self._on_saved)
         self.worker.busy.connect(self._on_busy)

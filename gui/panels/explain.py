@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWi
     QWidget
 
 from engine.dataset import to_image
+from engine.errors import InputError
 from engine.explain import Explanation, explain
 from gui.panels.ocr_side import to_pixmap
 from gui.reflow import Reflow
@@ -20,7 +21,7 @@ POSITIVE, NEGATIVE = np.array([0.84, 0.19, 0.15]), np.array([0.0, 0.45, 0.70])  
 
 
 class _Done(QObject):
-    finished = pyqtSignal(int, object)
+    finished = pyqtSignal(int, object, str)  # ticket, result or exception, traceback ("" if none)
 
 
 class _Job(QRunnable):
@@ -29,20 +30,23 @@ class _Job(QRunnable):
         self.ticket, self.fn, self.done = ticket, fn, done
 
     def run(self) -> None:
+        trace = ""
         try:
             result = self.fn()
-        except Exception as exc:  # shown in the panel; the traceback goes to stderr
+        except Exception as exc:  # handed to the GUI thread: the panel shows it, a bug also gets its traceback
             import traceback
-            traceback.print_exc()
-            result = exc
-        self.done.finished.emit(self.ticket, result)
+            result, trace = exc, traceback.format_exc()
+        self.done.finished.emit(self.ticket, result, trace)
 
 
 class Background(QObject):
     """Runs engine calls off the GUI thread, one at a time; a newer request replaces a waiting one and
-    results of superseded requests are dropped. ``ready(result)`` arrives in the GUI thread."""
+    results of superseded requests are dropped. ``ready(result)`` arrives in the GUI thread (an exception
+    as the result when the call failed); a failure that is not the user's input error is a bug and is
+    also announced as ``bug(summary, traceback)``, which the window shows with its traceback."""
 
     ready = pyqtSignal(object)
+    bug = pyqtSignal(str, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -63,8 +67,10 @@ class Background(QObject):
         self.waiting, self.busy = None, True
         self.pool.start(_Job(ticket, fn, self.done))
 
-    def _finished(self, ticket: int, result) -> None:
+    def _finished(self, ticket: int, result, trace: str) -> None:
         self.busy = False
+        if isinstance(result, Exception) and not isinstance(result, InputError):
+            self.bug.emit(f"{type(result).__name__}: {result}", trace)
         if self.waiting is not None:
             self._start()
         elif ticket == self.ticket:
