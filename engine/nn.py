@@ -11,6 +11,7 @@ L2 weight decay (``add_weight_decay``: the gradient of n * lambda/2 * sum ||W||^
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Sequence
@@ -119,33 +120,67 @@ class Dense:
         W = rng.uniform(-bound, bound, size=(n_in, n_out)).astype(dtype)
         return cls(name, W, np.zeros(n_out, dtype), activation)
 
-    def forward(self, x: np.ndarray, activate: bool = True) -> np.ndarray:
-        """``activate=False`` leaves the pre-activation z in ``a`` (for a fused loss to finish)."""
+    def forward(self, x: np.ndarray, activate: bool = True, out: np.ndarray | None = None) -> np.ndarray:
+        """``activate=False`` leaves the pre-activation z in ``a`` (for a fused loss to finish);
+        ``out`` (n x units) receives z and then f(z) instead of a fresh array."""
         self.x = x
-        z = np.dot(x, self.W)
+        z = np.dot(x, self.W, out=out)
         z += self.b
         self.a = ACTIVATIONS[self.activation][0](z) if activate else z
         return self.a if self.drop is None else self.a * self.drop
 
-    def backward_preact(self, dz: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
-        """Given dL/dz, fill dW and db; return dL/dx (skipped for the first layer in training)."""
+    def backward_preact(self, dz: np.ndarray, need_dx: bool = True, out: np.ndarray | None = None) -> np.ndarray | None:
+        """Given dL/dz, fill dW and db; return dL/dx (into ``out`` if given; skipped for the first
+        layer in training)."""
         np.dot(self.x.T, dz, out=self.dW)
         np.dot(_ones(len(dz), dz.dtype), dz, out=self.db)  # column sums; a GEMV beats np.sum here
-        return dz @ self.W.T if need_dx else None
+        return np.dot(dz, self.W.T, out=out) if need_dx else None
 
-    def activation_grad(self, da: np.ndarray) -> np.ndarray:
-        """dL/dz from dL/da, using the cached output. For a sigmoid the derivative a(1 - a) also
-        tells which units are saturated, so they are counted here (two numpy calls instead of the
-        four the statistics would need on every training batch)."""
+    def activation_grad(self, da: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+        """dL/dz from dL/da (in place), using the cached output. For a sigmoid the derivative
+        a(1 - a), written into ``scratch`` if given, also tells which units are saturated, so they
+        are counted here (two numpy calls instead of the four the statistics would need on every
+        training batch)."""
         grad = ACTIVATIONS[self.activation][1]
         if grad is not _sigmoid_grad:
             return grad(self.a, da)
         a = self.a
-        d = 1.0 - a
+        d = np.subtract(1.0, a, out=scratch)
         d *= a
         da *= d
         self.saturated = (a, np.count_nonzero(d < SIGMOID_SATURATED))
         return da
+
+
+@dataclass
+class Workspace:
+    """Every array one training batch of ``n`` rows writes, kept for the next batch of that size,
+    so the training step allocates nothing: fresh arrays on every batch cost about 4 % of a step,
+    mostly in cache misses (``python main.py bench``). Only ``TrainingSession`` uses one; every
+    other caller of ``forward`` gets fresh arrays it may keep."""
+
+    n: int
+    out: list[np.ndarray]  # per layer: z, then f(z) in place (what ``layer.a`` holds)
+    dx: list[np.ndarray]  # per layer: dL/d(its input); the first layer's is never computed
+    scratch: list[np.ndarray]  # per layer: the activation derivative
+    dz: np.ndarray  # dL/dz of the output layer, from the loss
+    batch: tuple[np.ndarray, np.ndarray] | None = None  # the batch's rows and labels (``gather``)
+
+    @classmethod
+    def for_layers(cls, layers: Sequence["Dense"], n: int) -> "Workspace":
+        dtype = layers[0].W.dtype
+        out = [np.empty((n, l.W.shape[1]), dtype) for l in layers]
+        dx = [np.empty((n, l.W.shape[0]), dtype) for l in layers]
+        return cls(n, out, dx, [np.empty_like(o) for o in out], np.empty_like(out[-1]))
+
+    def gather(self, x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows ``idx`` of (x, y), copied into arrays kept here. ``take`` in clip mode copies
+        without the temporary its default mode makes (the indices are always in range)."""
+        bx, by = self.batch or (None, None)
+        if bx is None or bx.dtype != x.dtype or bx.shape[1:] != x.shape[1:] or by.dtype != y.dtype:
+            bx, by = np.empty((self.n, *x.shape[1:]), x.dtype), np.empty(self.n, y.dtype)
+            self.batch = bx, by
+        return np.take(x, idx, axis=0, out=bx, mode="clip"), np.take(y, idx, out=by, mode="clip")
 
 
 class Network:
@@ -244,16 +279,29 @@ class Network:
 
     # -- computation ----------------------------------------------------------------------------
 
-    def forward(self, x: np.ndarray, masks: Sequence[np.ndarray] | None = None, logits: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, masks: Sequence[np.ndarray] | None = None, logits: bool = False,
+                into: Workspace | None = None) -> np.ndarray:
         """Outputs for a batch. ``masks`` (training only): one inverted-dropout mask per hidden
         layer, kept for the backward pass; without it no unit is dropped. ``logits``: stop before
-        the output activation (training finishes it in ``softmax_cross_entropy``)."""
+        the output activation (training finishes it in ``softmax_cross_entropy``). ``into``: the
+        training step's ``workspace``; the result then lives in it until the next batch."""
         h = np.asarray(x, self.dtype)
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             layer.drop = masks[i] if masks is not None and i < last else None
-            h = layer.forward(h, not (logits and i == last))
+            h = layer.forward(h, not (logits and i == last), into.out[i] if into is not None else None)
         return h
+
+    def workspace(self, n: int) -> Workspace:
+        """The arrays a training batch of n rows writes into (one set per batch size in use: the
+        full batch and the epoch's shorter last one)."""
+        spaces = self.__dict__.setdefault("_workspaces", {})
+        ws = spaces.get(n)
+        if ws is None or ws.out[0].dtype != self.dtype:
+            if len(spaces) >= 4:
+                spaces.clear()
+            ws = spaces[n] = Workspace.for_layers(self.layers, n)
+        return ws
 
     def dropout_masks(self, n: int, p: float, rng: np.random.Generator) -> list[np.ndarray]:
         """Inverted dropout for n rows: each hidden unit kept with probability 1 - p and then
@@ -280,16 +328,17 @@ class Network:
         """Backprop dL/d(output) through every layer (the general path, used by gradient checks)."""
         return self.backward_preact(self.layers[-1].activation_grad(d_out), need_dx=True)
 
-    def backward_preact(self, dz: np.ndarray, need_dx: bool = False) -> np.ndarray | None:
-        """Backprop dL/dz of the output layer (the fused softmax + cross-entropy path)."""
+    def backward_preact(self, dz: np.ndarray, need_dx: bool = False, into: Workspace | None = None) -> np.ndarray | None:
+        """Backprop dL/dz of the output layer (the fused softmax + cross-entropy path); ``into``
+        as for ``forward``."""
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
-            da = layer.backward_preact(dz, need_dx=need_dx or i > 0)
+            da = layer.backward_preact(dz, need_dx or i > 0, into.dx[i] if into is not None else None)
             if i > 0:
                 below = self.layers[i - 1]
                 if below.drop is not None:
                     da *= below.drop  # a dropped unit passed nothing on, so it gets no gradient
-                dz = below.activation_grad(da)
+                dz = below.activation_grad(da, into.scratch[i - 1] if into is not None else None)
         return da
 
     def predict(self, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
@@ -324,20 +373,25 @@ def cross_entropy(probs: np.ndarray, y: np.ndarray) -> tuple[float, int, np.ndar
 
 
 
-def softmax_cross_entropy(z: np.ndarray, y: np.ndarray) -> tuple[float, int, np.ndarray]:
+def softmax_cross_entropy(z: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> tuple[float, int, np.ndarray]:
     """Training's output step in one: softmax of the logits ``z`` in place (z becomes the
     probabilities, as ``_softmax`` would make them), then ``cross_entropy``'s (loss, n_correct,
     dL/dz). One argmax serves both the stable shift and the accuracy (the class with the largest
-    logit), and the loss is the same -log p_true: a probability that underflows still gives inf."""
+    logit), and the loss is the same -log p_true: a probability that underflows still gives inf.
+    ``out``: where dL/dz goes (a workspace's ``dz``) instead of a fresh array."""
     rows = _arange(len(z))
     pred = z.argmax(axis=1)
     z -= z[rows, pred][:, None]
     np.exp(z, out=z)
     z /= np.dot(z, _ones(z.shape[1], z.dtype))[:, None]
     p_true = z[rows, y]
-    with np.errstate(divide="ignore"):
-        loss = -float(np.log(p_true).sum())
-    dz = z.copy()
+    # -log 0 is inf; asking first is cheaper than np.errstate, which costs more than the rest here
+    loss = -float(np.log(p_true).sum()) if p_true.all() else math.inf
+    if out is None:
+        dz = z.copy()
+    else:
+        dz = out
+        dz[...] = z
     dz[rows, y] = p_true - 1.0
     return loss, int(np.count_nonzero(pred == y)), dz
 

@@ -291,27 +291,29 @@ class TrainingSession:
                 self._epoch_start = time.perf_counter()
                 self._batches, self._lr = -(-len(train) // bs), self.schedule.at(self.epoch)
             idx = self._order[self.batch * bs:(self.batch + 1) * bs]
-            x, y = train.x[idx], train.y[idx]
             n = len(idx)
+            ws = self.net.workspace(n)
+            x, y = ws.gather(train.x, train.y, idx)
 
             masks = None
             if config.dropout:
                 rng = np.random.default_rng([config.seed, self.epoch, self.batch, DROPOUT_STREAM])
                 masks = self.net.dropout_masks(n, config.dropout, rng)
+            net = self.net
             if self.reconstruct:
-                out = self.net.forward(x, masks)
+                out = net.forward(x, masks, into=ws)
                 loss, d_out = squared_error(out, x)
                 correct = float(row_psnr(x, out).sum())  # "correct" sums per-image PSNR here
-                dz = self.net.layers[-1].activation_grad(d_out)
-            elif self.net.layers[-1].activation == "softmax":
-                loss, correct, dz = softmax_cross_entropy(self.net.forward(x, masks, logits=True), y)
+                dz = net.layers[-1].activation_grad(d_out)
+            elif net.layers[-1].activation == "softmax":
+                loss, correct, dz = softmax_cross_entropy(net.forward(x, masks, True, ws), y, ws.dz)
             else:  # a network given from outside whose outputs are probabilities already
-                loss, correct, dz = cross_entropy(self.net.forward(x, masks), y)
+                loss, correct, dz = cross_entropy(net.forward(x, masks, into=ws), y)
             lr = self._lr
             if not math.isfinite(loss):
                 self._diverge(BatchEvent(self.step + 1, self.epoch, self.batch, loss / n, float("nan"), lr, {}))
                 return None
-            self.net.backward_preact(dz)
+            net.backward_preact(dz, into=ws)
             if config.weight_decay:
                 self.net.add_weight_decay(n * config.weight_decay)
             stats = network_stats(self.net)
