@@ -84,6 +84,7 @@ def test_bench_json_keys(monkeypatch, capsys):
     assert {"engine_ms", "seed_style_ms", "floor_ms"} <= set(out)  # the stable keys; ratios are extra
     assert all(v > 0 for v in out.values())
     assert out["engine_vs_floor"] == pytest.approx(out["engine_ms"] / out["floor_ms"])
+    assert out["engine_vs_floor_and_gather"] == pytest.approx(out["engine_ms"] / (out["floor_ms"] + out["gather_ms"]))
 
 
 def test_engine_training_matches_a_float64_reference_loop():
