@@ -190,3 +190,24 @@ def test_is_checkpoint_tells_checkpoints_from_datasets(data, tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"junk")
     assert is_checkpoint(tmp_path / "c.npz")
     assert not is_checkpoint(tmp_path / "d.npz") and not is_checkpoint(tmp_path / "junk.npz")
+
+
+def test_training_batches_reuse_their_workspace_and_match_a_fresh_pass(data):
+    """The hot path writes into arrays kept from the previous batch, yet its gradients are those of an
+    ordinary forward/backward pass with fresh arrays on the same rows and weights."""
+    session = TrainingSession(data, TrainConfig(epochs=2, batch_size=16))
+    session.step_batch()
+    net = session.net
+    first = [l.a for l in net.layers] + [net.layers[0].x]
+    before = {k: v.copy() for k, v in net.params().items()}
+    session.step_batch()
+    assert all(a is b for a, b in zip(first, [l.a for l in net.layers] + [net.layers[0].x]))
+    x, idx = net.layers[0].x.copy(), session._order[16:32]
+    assert np.array_equal(x, data.train.x[idx])
+    fresh = net.astype(net.dtype)
+    fresh.set_params(before)
+    from engine.nn import softmax_cross_entropy
+    _, _, dz = softmax_cross_entropy(fresh.forward(x, logits=True), data.train.y[idx])
+    fresh.backward_preact(dz)
+    for k, g in fresh.grads().items():
+        assert np.array_equal(g, net.grads()[k]), k
