@@ -46,11 +46,9 @@ class ReportExporter(QObject):
         def job():
             if w.session is None:
                 raise InputError("nothing to report yet")
-            exp = getattr(getattr(w, "experiments", None), "exp", None)
-            ae = getattr(getattr(w, "autoencoder", None), "session", None)
             w.busy.emit("writing the report \u2026")
             try:
-                write_session_report(w.session, path, exp, ae if ae is not None and ae.history.epochs else None)
+                write_session_report(w.session, path, *w.other_runs())
             finally:
                 w.busy.emit("")
             w.exported.emit(f"report written to {path}")

@@ -208,9 +208,15 @@ class Worker(QObject, SessionEvents):
         def save():
             if self.session is None:
                 raise InputError("nothing to save yet")
-            save_session(path, self.session)
+            save_session(path, self.session, *self.other_runs())
             self.source = path
         return self.call_and_wait(save, timeout_s)[1]
+
+    def other_runs(self) -> tuple:
+        """(experiment, autoencoder session): the window's other runs, which a checkpoint keeps for its
+        report; None for one that has not run (the autoencoder until it finished an epoch)."""
+        ae = self.autoencoder.session
+        return self.experiments.exp, ae if ae is not None and ae.history.epochs else None
 
     # ---- the worker thread ----------------------------------------------------------------------------
 
@@ -387,7 +393,7 @@ class Worker(QObject, SessionEvents):
     def _save(self, path: str) -> None:
         if self.session is None:
             raise InputError("nothing to save yet")
-        save_session(path, self.session)
+        save_session(path, self.session, *self.other_runs())
         self.source = path
         self.saved.emit(path)
 

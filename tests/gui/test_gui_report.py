@@ -51,3 +51,17 @@ def test_declining_to_open_leaves_the_browser_closed(qtbot, window, tmp_path, mo
     path, opened = _export(qtbot, window, tmp_path, monkeypatch, QMessageBox.StandardButton.No,
                            lambda: ask_export_report(window))
     assert path.exists() and opened == []
+
+
+def test_a_checkpoint_saved_from_the_window_keeps_its_experiment_for_the_report(qtbot, window, tmp_path):
+    """Ctrl+S and the quit dialog save what Export report shows: the side-by-side experiment too."""
+    from engine.checkpoint import read_checkpoint
+
+    panel = window.show_panel("experiments")
+    panel.run_preset("learning-rate", 50)
+    qtbot.waitUntil(lambda: len(panel.runs) == 3 and all(r.step > 3 for r in panel.runs.values()), timeout=20_000)
+    window.worker.experiments.stop()
+    path = tmp_path / "with_experiment.npz"
+    assert window.worker.save_and_wait(str(path)) == ""
+    meta, _ = read_checkpoint(path)
+    assert [r["name"] for r in meta["report"]["experiment"]["runs"]] == [r for r in panel.runs]
