@@ -17,7 +17,8 @@ from gui.messages import Pending, Position, SessionInfo, Update
 
 MAX_HZ = 30
 GUI_SHARE = 0.05  # updates are spaced so that drawing them takes at most this share of the time ...
-MAX_INTERVAL_S = 1.0  # ... but it never rests longer than this between two updates
+MAX_INTERVAL_S = 1.5  # ... but it never rests longer than this between two updates (a redraw of the Train
+#                        workspace costs the GUI thread 50-80 ms on a slow machine: with a 1 s cap that was 7 %)
 INFLIGHT_TIMEOUT_S = 3.0  # emit anyway if the GUI has not acknowledged the previous update by then
 REPORT_BATCHES = 64  # the vanishing-gradient words judge the mean over the last this many batches
 
