@@ -295,11 +295,11 @@ class Network:
     def workspace(self, n: int) -> Workspace:
         """The arrays a training batch of n rows writes into (one set per batch size in use: the
         full batch and the epoch's shorter last one)."""
-        spaces = self.__dict__.setdefault("_workspaces", {})
-        ws = spaces.get(n)
-        if ws is None or ws.out[0].dtype != self.dtype:
-            if len(spaces) >= 4:
-                spaces.clear()
+        spaces = self.__dict__.get("_workspaces")
+        ws = spaces.get(n) if spaces else None
+        if ws is None:
+            if not spaces or len(spaces) >= 4:
+                spaces = self._workspaces = {}
             ws = spaces[n] = Workspace.for_layers(self.layers, n)
         return ws
 
