@@ -36,8 +36,8 @@ from engine.session import State, TrainConfig, TrainingSession
 from engine.stats import LayerStats
 from gui.messages import Pending, Position, Rate
 from gui.worker_events import SessionEvents
-from gui.worker_experiments import ExperimentJob
-from gui.worker_jobs import AutoencoderJob, GradcheckJob
+from gui.worker_experiments import ExperimentRunner
+from gui.worker_jobs import AutoencoderRunner, GradcheckRunner
 from gui.worker_timeline import TimeTravel
 from gui.worker_watch import Watchlist
 
@@ -92,9 +92,9 @@ class Worker(QObject, SessionEvents):
         self._watchers: dict[object, Callable[[object], None]] = {}  # job -> called after each of its units
         self.watches = Watchlist(self)
         self.timeline = TimeTravel(self)
-        self.experiments = ExperimentJob(self)
-        self.autoencoder = AutoencoderJob(self)
-        self.gradcheck = GradcheckJob(self)
+        self.experiments = ExperimentRunner(self)
+        self.autoencoder = AutoencoderRunner(self)
+        self.gradcheck = GradcheckRunner(self)
         self.thread = QThread()
         self.thread.setObjectName(parent_thread_name)
         self._timer = QTimer(self)  # wakes the scheduler when a paced job is due

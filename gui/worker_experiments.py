@@ -13,7 +13,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 
 from engine.experiments import PRESETS, Experiment, preset
 from engine.errors import InputError
-from engine.jobs import ExperimentJob as ExperimentRounds
+from engine.jobs import ExperimentJob
 from engine.jobs import JobState
 from engine.runlog import load_json, save_json
 from engine.session import BatchEvent, EpochEvent, State, StateEvent, TrainConfig, TrainingSession
@@ -41,7 +41,7 @@ def describe(config: TrainConfig) -> str:
     return f"{config.activation} {'-'.join(map(str, config.hidden))} lr {config.lr:g}"
 
 
-class ExperimentJob(QObject):
+class ExperimentRunner(QObject):
     changed = pyqtSignal(object)  # ExperimentInfo: redraw every run
     updated = pyqtSignal(object)  # ExperimentUpdate: new batches/epochs/statuses
     log_opened = pyqtSignal(str)  # name of a run log added for viewing
@@ -51,7 +51,7 @@ class ExperimentJob(QObject):
         super().__init__(worker)
         self.worker = worker
         self.exp: Experiment | None = None
-        self.job: ExperimentRounds | None = None
+        self.job: ExperimentJob | None = None
         self.finding_fn = None
         self.logs: list = []  # (name, RunLog) opened for viewing
         self.colors: dict[str, int] = {}
@@ -159,7 +159,7 @@ class ExperimentJob(QObject):
         if self.job is not None:
             self.worker.remove_job(self.job)
         self.exp, self.finding = exp, ""
-        self.job = ExperimentRounds(exp, "experiment")
+        self.job = ExperimentJob(exp, "experiment")
         self.job.alone_slice_s = 0.2
         self.worker.add_job(self.job, self._after_unit)
         if running:

@@ -26,7 +26,7 @@ PER_WEIGHT_LIMIT = 1e-3  # engine.gradcheck.WeightCheck.passed: every weight's e
 
 # ---- the autoencoder -----------------------------------------------------------------------------
 
-class AutoencoderJob(QObject):
+class AutoencoderRunner(QObject):
     """The autoencoder: an engine.jobs.SessionJob on its own session, in the worker's scheduler. Every
     command is a message to the worker thread, so a Pause sent after a Start is applied after it."""
 
@@ -161,7 +161,7 @@ class AutoencoderJob(QObject):
 
 # ---- gradient checks -----------------------------------------------------------------------------
 
-class GradcheckJob(QObject):
+class GradcheckRunner(QObject):
     """A gradient check of one layer: an engine.jobs.gradcheck_job (one unit per column of W) in the
     worker's scheduler, so it can be paused, resumed, stepped and cancelled like any other job."""
 
