@@ -272,9 +272,11 @@ class Network:
             own[k][...] = v
 
     def astype(self, dtype) -> "Network":
-        """A copy in another precision (float64 for gradient checks)."""
+        """A copy in another precision (float64 for gradient checks), or in the same one (a timeline
+        branch trains it: packed like the original, so its SGD step is one BLAS call too)."""
         other = Network.__new__(Network)
         other.layers = [Dense(l.name, l.W.astype(dtype), l.b.astype(dtype), l.activation) for l in self.layers]
+        other._pack()
         return other
 
     # -- computation ----------------------------------------------------------------------------

@@ -109,3 +109,13 @@ def test_network_spec_errors():
         Network([4, 3, 2], ["sigmoid", "softplus"])
     with pytest.raises(ValueError, match="activations"):
         Network([4, 3, 2], ["sigmoid"])
+
+
+def test_a_copy_is_packed_like_the_original():
+    """astype copies (timeline branches train them) keep one flat parameter array: SGD is one call."""
+    net = Network.mlp(20, [8], 5, seed=3)
+    other = net.astype(np.float64)
+    (_, params, grads), = other.packed_pairs()
+    assert params.dtype == np.float64 and params.size == sum(p.size for p in net.params().values())
+    assert all(np.shares_memory(v, params) for v in other.params().values())
+    assert all(np.array_equal(v, net.params()[k]) for k, v in other.params().items())
