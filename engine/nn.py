@@ -155,8 +155,8 @@ class Dense:
 @dataclass
 class Workspace:
     """Every array one training batch of ``n`` rows writes, kept for the next batch of that size,
-    so the training step allocates nothing: fresh arrays on every batch cost about 4 % of a step,
-    mostly in cache misses (``python main.py bench``). Only ``TrainingSession`` uses one; every
+    so the training step allocates nothing: fresh arrays on every batch cost 3-4 % of a step,
+    mostly in cache misses (measured side by side with ``engine.bench``'s epoch). Only ``TrainingSession`` uses one; every
     other caller of ``forward`` gets fresh arrays it may keep."""
 
     n: int

@@ -291,15 +291,14 @@ class TrainingSession:
                 self._epoch_start = time.perf_counter()
                 self._batches, self._lr = -(-len(train) // bs), self.schedule.at(self.epoch)
             idx = self._order[self.batch * bs:(self.batch + 1) * bs]
-            n = len(idx)
-            ws = self.net.workspace(n)
+            n, net = len(idx), self.net
+            ws = net.workspace(n)
             x, y = ws.gather(train.x, train.y, idx)
 
             masks = None
             if config.dropout:
                 rng = np.random.default_rng([config.seed, self.epoch, self.batch, DROPOUT_STREAM])
-                masks = self.net.dropout_masks(n, config.dropout, rng)
-            net = self.net
+                masks = net.dropout_masks(n, config.dropout, rng)
             if self.reconstruct:
                 out = net.forward(x, masks, into=ws)
                 loss, d_out = squared_error(out, x)
@@ -315,9 +314,9 @@ class TrainingSession:
                 return None
             net.backward_preact(dz, into=ws)
             if config.weight_decay:
-                self.net.add_weight_decay(n * config.weight_decay)
-            stats = network_stats(self.net)
-            self.optimizer.step(self.net.packed_pairs() if self.optimizer.stateless else self.net.flat_pairs(), lr)
+                net.add_weight_decay(n * config.weight_decay)
+            stats = network_stats(net)
+            self.optimizer.step(net.packed_pairs() if self.optimizer.stateless else net.flat_pairs(), lr)
 
             self.step += 1
             event = BatchEvent(self.step, self.epoch, self.batch, loss / n, correct / n, lr, stats)
