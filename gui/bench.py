@@ -11,6 +11,7 @@ for 16,900 and for 20,000). ``main.py bench --gui`` prints ``lines()`` or ``as_j
 """
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 import time
@@ -150,6 +151,7 @@ def bench_gui(batches: int = REFERENCE_RUN_BATCHES, repeats: int = 5, n_train: i
         finally:
             window.saved_step = window.step
             window.close()
+            gc.unfreeze()  # a process that goes on (a test) collects its garbage as before
     return GuiBench(best_gui, best_headless, float(np.percentile(lags, 99)) if lags else float("nan"),
                     batches, repeats)
 
