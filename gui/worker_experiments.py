@@ -13,8 +13,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 
 from engine.experiments import PRESETS, Experiment, preset
 from engine.errors import InputError
-from engine.jobs import ExperimentJob
-from engine.jobs import JobState
+from engine.jobs import ExperimentJob, JobState
 from engine.runlog import load_json, save_json
 from engine.session import BatchEvent, EpochEvent, State, StateEvent, TrainConfig, TrainingSession
 from gui.messages import ExperimentInfo, ExperimentUpdate, RunDelta, RunInfo
