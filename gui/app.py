@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Callable
 
 import pyqtgraph as pg
-from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PyQt6 import sip
+from PyQt6.QtCore import QByteArray, QCoreApplication, QEvent, QSettings, Qt, QTimer
 from PyQt6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStyle
 
 from engine.dataset import Dataset
@@ -75,6 +76,27 @@ PANELS: list[PanelSpec] = [
 ]
 
 
+# Closed windows, held until Qt has deleted them. A window's Python objects form reference cycles (slots
+# that capture a panel, panels that hold the window's worker). Were the garbage collector to collect
+# them, it would first empty every wrapper's __dict__ and only then delete the C++ widgets, whose
+# destruction calls Python overrides such as pyqtgraph's LabelItem.sizeHint on the emptied wrappers:
+# "AttributeError: 'LabelItem' object has no attribute '_sizeHint'" on stderr, at a moment that depends
+# on when a collection happens to run. So a closed window deletes itself through Qt (deleteLater, every
+# wrapper intact) and stays reachable until that has happened.
+_CLOSED: list["MainWindow"] = []
+
+
+def _forget_deleted_windows() -> None:
+    _CLOSED[:] = [w for w in _CLOSED if not sip.isdeleted(w)]
+
+
+def delete_closed_windows() -> None:
+    """Delete closed windows now: for callers whose event loop has ended or never ran (run_app after
+    exec, the screenshot and bench commands), where deferred deletions would never happen."""
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    _forget_deleted_windows()
+
+
 def default_settings() -> QSettings:
     return QSettings(ORG, APP)
 
@@ -84,6 +106,7 @@ class MainWindow(QMainWindow):
                  config: TrainConfig | None = None):
         """``data``: a Dataset, a spec ("glyphs" or a path), or None for the remembered one."""
         super().__init__()
+        self.destroyed.connect(_forget_deleted_windows)
         self.settings = settings if settings is not None else default_settings()
         self.setWindowTitle("backprop-studio")
         self.setAcceptDrops(True)
@@ -499,6 +522,8 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self._closed = True
         self.worker.shutdown()
+        _CLOSED.append(self)  # until Qt has deleted it
+        self.deleteLater()
         event.accept()
 
 
@@ -524,4 +549,6 @@ def run_app(argv: list[str] | None = None, data: str | None = None) -> int:
     tick = QTimer()
     tick.timeout.connect(lambda: None)
     tick.start(200)
-    return app.exec()
+    code = app.exec()
+    delete_closed_windows()
+    return code

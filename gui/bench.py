@@ -96,7 +96,7 @@ def bench_gui(batches: int = REFERENCE_RUN_BATCHES, repeats: int = 5, n_train: i
     from PyQt6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer
     from PyQt6.QtWidgets import QApplication
 
-    from gui.app import MainWindow, settle_heap
+    from gui.app import MainWindow, delete_closed_windows, settle_heap
 
     from gui.screenshot import quiet_offscreen_warnings
 
@@ -151,6 +151,7 @@ def bench_gui(batches: int = REFERENCE_RUN_BATCHES, repeats: int = 5, n_train: i
         finally:
             window.saved_step = window.step
             window.close()
+            delete_closed_windows()  # this function's event loop has ended: Qt deletes the window now
             gc.unfreeze()  # a process that goes on (a test) collects its garbage as before
     return GuiBench(best_gui, best_headless, float(np.percentile(lags, 99)) if lags else float("nan"),
                     batches, repeats)

@@ -63,7 +63,7 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
     from PyQt6.QtCore import QSettings
     from PyQt6.QtWidgets import QApplication
 
-    from gui.app import APP, ORG, MainWindow
+    from gui.app import APP, ORG, MainWindow, delete_closed_windows
     from gui.export import save_png
 
     out = Path(out)
@@ -133,6 +133,7 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
         finally:
             window.saved_step = window.step  # nothing to offer to save
             window.close()
+            delete_closed_windows()  # this function's event loop has ended: Qt deletes the window now
             settings.sync()
 
 

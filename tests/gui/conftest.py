@@ -12,8 +12,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from PyQt6 import sip  # noqa: E402
 from PyQt6.QtCore import QCoreApplication, QSettings  # noqa: E402
-from PyQt6.QtWidgets import QMessageBox  # noqa: E402
+from PyQt6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from engine.dataset import NIST36_CLASSES, Dataset, Split  # noqa: E402
 from engine.session import TrainConfig  # noqa: E402
@@ -56,6 +57,21 @@ def no_blocking_dialogs(monkeypatch):
     return asked
 
 
+@pytest.fixture(autouse=True)
+def windows_closed_and_deleted(no_blocking_dialogs):
+    """Every window a test opened is closed when it ends, and deleted by Qt there and then, as the app
+    does (gui.app._CLOSED): never left for the garbage collector to find in a later test. (Not
+    qtbot.addWidget: its teardown calls close() on a window that already deleted itself.)"""
+    yield
+    from gui.app import MainWindow, delete_closed_windows
+
+    for w in QApplication.topLevelWidgets():
+        if isinstance(w, MainWindow) and not sip.isdeleted(w):
+            w.saved_step = w.step  # nothing to ask about: a test that answered Cancel is over
+            w.close()
+    delete_closed_windows()
+
+
 @pytest.fixture
 def settings(tmp_path):
     s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
@@ -74,7 +90,6 @@ def make_window(qtbot, settings, data):
 
     def make(config: TrainConfig | None = None, dataset=None, settings_=None):
         w = MainWindow(settings_ or settings, data=dataset or data, config=config or TrainConfig(epochs=2000))
-        qtbot.addWidget(w)
         w.resize(1200, 800)
         w.show()
         qtbot.waitUntil(lambda: w.info is not None, timeout=20_000)

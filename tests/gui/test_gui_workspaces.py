@@ -59,7 +59,6 @@ def test_layout_is_remembered_per_workspace_and_reset(qtbot, make_window, settin
     moved = split.sizes()
     window.close()
     again = MainWindow(settings, data=window.worker.session.data if window.worker.session else None)
-    qtbot.addWidget(again)
     again.resize(1200, 800)
     again.show()
     qtbot.waitUntil(lambda: again.info is not None, timeout=20_000)
