@@ -30,7 +30,7 @@ def emit_json(obj) -> None:
 # ---- train / gradcheck / bench (engine) -----------------------------------------------------
 
 
-HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")  # engine.nn.ACTIVATIONS minus the output ones
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")  # engine.nn.network.ACTIVATIONS minus the output ones
 
 
 def _hidden_sizes(text: str) -> tuple[int, ...]:
@@ -65,10 +65,10 @@ class Progress:
 
 
 def cmd_train(args) -> int:
-    from engine.checkpoint import save_session
-    from engine.datasets import load_dataset
+    from engine.training.checkpoint import save_session
+    from engine.data.registry import load_dataset
     from engine.files import check_writable
-    from engine.session import BatchEvent, EpochEvent, State, TrainConfig, TrainingSession
+    from engine.training.session import BatchEvent, EpochEvent, State, TrainConfig, TrainingSession
 
     # every flag and the --save location are checked before the data loads and long before training ends
     if not 0 < args.lr_decay <= 1:
@@ -80,11 +80,11 @@ def cmd_train(args) -> int:
                          decay_every=args.decay_every, weight_decay=args.weight_decay, dropout=args.dropout)
     data = load_dataset(args.data, seed=args.seed)
     if args.edits:  # relabels/drops kept beside the data (Top losses); the data file itself is unchanged
-        from engine.edits import EditList
+        from engine.data.edits import EditList
         data = EditList.load(args.edits).apply(data)
     session = TrainingSession(data, config)
     if args.break_on:
-        from engine.watch import parse
+        from engine.debug.watch import parse
         session.checks.extend(parse(expr, session) for expr in args.break_on)  # names checked now
     if not args.json:
         print(f"data {data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(data.test)} test, "
@@ -131,7 +131,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_gradcheck(args) -> int:
-    from engine.gradcheck import TOLERANCE, check, default_problem, regularization_checks
+    from engine.nn.gradcheck import TOLERANCE, check, default_problem, regularization_checks
 
     if args.entries < 1:
         raise UserError(f"--entries must be at least 1 (entries checked per parameter tensor), got {args.entries}")
@@ -163,11 +163,11 @@ def cmd_gradcheck(args) -> int:
 
 def cmd_bench(args) -> int:
     if args.gui:
-        from gui.bench import bench_gui as run
+        from gui.offscreen.bench import bench_gui as run
     elif args.ocr:
-        from engine.ocr.bench import bench_ocr as run
+        from engine.bench.ocr import bench_ocr as run
     else:
-        from engine.bench import bench_engine as run
+        from engine.bench.training import bench_engine as run
     result = run()
     if args.json:
         emit_json(result.as_json())
@@ -267,9 +267,9 @@ def add_ocr_commands(sub) -> None:
 
 
 def cmd_autoencoder(args) -> int:
-    from engine.autoencoder import TARGET_PSNR, AutoencoderConfig, make_session
-    from engine.datasets import load_dataset
-    from engine.session import EpochEvent, State
+    from engine.training.autoencoder import TARGET_PSNR, AutoencoderConfig, make_session
+    from engine.data.registry import load_dataset
+    from engine.training.session import EpochEvent, State
 
     if args.epochs is not None and args.epochs < 1:
         raise UserError(f"--epochs must be at least 1, got {args.epochs}")
@@ -304,7 +304,7 @@ def cmd_autoencoder(args) -> int:
 
 
 def add_autoencoder_commands(sub) -> None:
-    # defaults live in engine.autoencoder.AutoencoderConfig (not imported here: keeps start-up light)
+    # defaults live in engine.training.autoencoder.AutoencoderConfig (not imported here: keeps start-up light)
     a = sub.add_parser("autoencoder", help="train the 1024-32-32-32-1024 autoencoder; report PSNR per epoch")
     a.add_argument("--data", default="glyphs", help="'glyphs' (embedded), a NIST36 folder, .mat, .npz or image folder")
     a.add_argument("--epochs", type=int, help="default: the tuned setting (60)")
@@ -330,7 +330,7 @@ def cmd_explain(args) -> int:
     import numpy as np
 
     from engine.errors import InputError
-    from engine.explain import explain, load_inputs
+    from engine.debug.explain import explain, load_inputs
     from engine.ocr.model import load_classifier
 
     clf = load_classifier(args.model)  # a CheckpointError is an InputError
@@ -396,8 +396,8 @@ def write_train_report(path, session, saved: str | None = None, quiet: bool = Fa
     file as `report` gives."""
     import tempfile
 
-    from engine.checkpoint import save_session
-    from engine.report import write_report
+    from engine.training.checkpoint import save_session
+    from engine.report.html import write_report
 
     if saved:
         write_report(saved, path)
@@ -410,7 +410,7 @@ def write_train_report(path, session, saved: str | None = None, quiet: bool = Fa
 
 
 def cmd_report(args) -> int:
-    from engine.report import write_report
+    from engine.report.html import write_report
 
     out = args.out or os.path.splitext(args.checkpoint)[0] + ".html"
     print(write_report(args.checkpoint, out))
@@ -474,8 +474,8 @@ def cmd_gui(args) -> int:
 
 
 def cmd_screenshot(args) -> int:
-    from engine.session import TrainConfig
-    from gui.screenshot import screenshot
+    from engine.training.session import TrainConfig
+    from gui.offscreen.screenshot import screenshot
 
     if args.steps < 0:
         raise UserError(f"--steps must be >= 0, got {args.steps}")

@@ -1,4 +1,4 @@
-"""backprop-studio desktop app (PyQt6 + pyqtgraph): views over engine.session.TrainingSession.
+"""backprop-studio desktop app (PyQt6 + pyqtgraph): views over engine.training.session.TrainingSession.
 
 Data flows one way: engine events -> gui.worker.Worker (coalesced, <= 30 Hz) -> Qt signals -> panels.
 Commands flow back only as method calls on the worker.

@@ -14,7 +14,7 @@ from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QStyle
 
 from gui.report_export import ask_export_report
-from gui.workspaces import WORKSPACES
+from gui.layout.workspaces import WORKSPACES
 
 CHECKPOINT_FILTER = "Checkpoints (*.npz);;All files (*)"
 DATA_FILTER = "Datasets (*.mat *.npz);;All files (*)"

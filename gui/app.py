@@ -1,7 +1,7 @@
-"""The main window: workspaces of panels (gui/workspaces.py) beside the Controls column, the status bar,
+"""The main window: workspaces of panels (gui/layout/workspaces.py) beside the Controls column, the status bar,
 remembered settings, drag and drop, and a clean close. Its commands are QActions (gui/actions.py: one
 per command, shared by menus, buttons and keys); every plot gets PNG/CSV export on right-click
-(gui/export.py).
+(gui/widgets/export.py).
 
 The window owns one ``Worker`` (gui/worker.py) and wires it to the panels; the panels never see
 each other. Adding a view is one line in ``PANELS`` (see /work/notes/window-api.md).
@@ -21,25 +21,25 @@ from PyQt6 import sip
 from PyQt6.QtCore import QByteArray, QCoreApplication, QEvent, QSettings, Qt, QTimer
 from PyQt6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStyle
 
-from engine.dataset import Dataset
-from engine.session import State, TrainConfig
-from gui import docks
+from engine.data.dataset import Dataset
+from engine.training.session import State, TrainConfig
+from gui.layout import window as docks
 from gui.actions import SHORTCUTS, ask_save_path, build_actions, build_menus
-from gui.panels import REFRESHES, Panel
-from gui.panels.autoencoder import AutoencoderPanel
-from gui.panels.confusion import ConfusionPanel
-from gui.panels.controls import ControlsPanel
-from gui.panels.curves import CurvesPanel, LiveLossPanel
-from gui.panels.experiments import ExperimentsPanel
-from gui.panels.gradcheck import GradcheckPanel
-from gui.panels.gradients import GradientsPanel
-from gui.panels.correction import CorrectionPanel
-from gui.panels.inspect_tools import DrawTab, ExplainTab, HiddenMapTab, OcrExplainTab, TopLossesTab
-from gui.panels.timeline import TimelinePanel
-from gui.panels.watchpoints import WatchpointsPanel
-from gui.panels.weights import WeightsPanel
-from gui.messages import Position, SessionInfo, Update
-from gui.worker import Worker
+from gui.widgets.panel import Panel, REFRESHES
+from gui.panels.autoencoder.panel import AutoencoderPanel
+from gui.panels.training.confusion import ConfusionPanel
+from gui.panels.training.controls import ControlsPanel
+from gui.panels.training.curves import CurvesPanel, LiveLossPanel
+from gui.panels.experiments.panel import ExperimentsPanel
+from gui.panels.debugger.gradcheck import GradcheckPanel
+from gui.panels.training.gradients import GradientsPanel
+from gui.panels.ocr.correction import CorrectionPanel
+from gui.panels.inspect.tabs import DrawTab, ExplainTab, HiddenMapTab, OcrExplainTab, TopLossesTab
+from gui.panels.debugger.timeline import TimelinePanel
+from gui.panels.debugger.watchpoints import WatchpointsPanel
+from gui.panels.training.weights import WeightsPanel
+from gui.worker.messages import Position, SessionInfo, Update
+from gui.worker.worker import Worker
 
 ORG = APP = "backprop-studio"
 DEFAULT_DATA = "glyphs"
@@ -51,10 +51,10 @@ class PanelSpec:
     key: str
     factory: Callable[[], Panel]
     workspace: str | None = None  # with tab_with: the workspace to add it to (None: where tab_with is)
-    tab_with: str | None = None  # None: placed by the workspaces' layouts (gui/workspaces.py); else a tab beside it
+    tab_with: str | None = None  # None: placed by the workspaces' layouts (gui/layout/workspaces.py); else a tab beside it
 
 
-# The views. Where each one goes is the workspaces' layouts (gui/workspaces.py: WORKSPACES); a new view is
+# The views. Where each one goes is the workspaces' layouts (gui/layout/workspaces.py: WORKSPACES); a new view is
 # one line here, e.g. PanelSpec("explain", ExplainPanel, workspace="inspect", tab_with="confusion").
 PANELS: list[PanelSpec] = [
     PanelSpec("curves", CurvesPanel),
@@ -66,7 +66,7 @@ PANELS: list[PanelSpec] = [
     PanelSpec("experiments", ExperimentsPanel),
     PanelSpec("gradcheck", GradcheckPanel),
     PanelSpec("autoencoder", AutoencoderPanel),
-    PanelSpec("ocr", lambda: __import__("gui.panels.ocr", fromlist=["OcrPanel"]).OcrPanel()),
+    PanelSpec("ocr", lambda: __import__("gui.panels.ocr.panel", fromlist=["OcrPanel"]).OcrPanel()),
     PanelSpec("hidden_map", HiddenMapTab, workspace="inspect", tab_with="watchpoints"),
     PanelSpec("draw", DrawTab, workspace="inspect", tab_with="confusion"),
     PanelSpec("top_losses", TopLossesTab, workspace="inspect", tab_with="confusion"),
@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
         self.worker.state_changed.connect(self._on_state)
         self.worker.error.connect(self.show_error)
         self.worker.bug.connect(self.show_bug)
-        from gui.panels.explain import Background  # the Inspect tools' own off-thread engine calls
+        from gui.panels.inspect.explain import Background  # the Inspect tools' own off-thread engine calls
         for panel in self.panels.values():
             for background in panel.findChildren(Background):
                 background.bug.connect(self.show_bug)
@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
     def _wire_correction(self, ocr, correction) -> None:
         """The correction loop learns from the OCR page's corrections, the drawn characters and the top-loss
         relabels (when the session's data are 32x32 characters of the same classes); a kept model reads on."""
-        from engine.edits import Rows
+        from engine.data.edits import Rows
 
         def page():
             t = ocr.runner

@@ -2,7 +2,7 @@
 
 The worker thread owns the session, so the report is written there, at a batch boundary: the
 session (with the window's experiment and autoencoder, when there are any) goes to a temporary
-checkpoint that ``engine.report`` renders -- the same file ``python main.py report`` writes. The
+checkpoint that ``engine.report.html`` renders -- the same file ``python main.py report`` writes. The
 window is told through a signal and offers to open the file in the system browser.
 """
 from __future__ import annotations
@@ -22,8 +22,8 @@ REPORT_FILTER = "HTML reports (*.html);;All files (*)"
 
 def write_session_report(session, path, experiment=None, autoencoder=None) -> Path:
     """Checkpoint -> report, through a temporary file (call it in the thread that owns the session)."""
-    from engine.checkpoint import save_session
-    from engine.report import write_report
+    from engine.training.checkpoint import save_session
+    from engine.report.html import write_report
 
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = os.path.join(tmp, "session.npz")

@@ -1,7 +1,7 @@
 """Small deterministic datasets for fast tests."""
 import numpy as np
 
-from engine.dataset import NIST36_CLASSES, Dataset, Split
+from engine.data.dataset import NIST36_CLASSES, Dataset, Split
 
 
 def prototype_dataset(n_train=640, n_valid=128, n_classes=36, seed=0, noise=0.3) -> Dataset:

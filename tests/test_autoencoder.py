@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import main
-from engine.autoencoder import (AutoencoderConfig, augment_shifts, init_network, make_session, mean_psnr, psnr,
+from engine.training.autoencoder import (AutoencoderConfig, augment_shifts, init_network, make_session, mean_psnr, psnr,
                                 reconstructions)
-from engine.dataset import NIST36_CLASSES, Dataset, split_deterministic
-from engine.glyphs import generate
-from engine.gradcheck import loss_and_backprop
-from engine.session import TrainConfig, TrainingSession, row_psnr
+from engine.data.dataset import NIST36_CLASSES, Dataset, split_deterministic
+from engine.data.glyphs import generate
+from engine.nn.gradcheck import loss_and_backprop
+from engine.training.session import TrainConfig, TrainingSession, row_psnr
 from helpers import prototype_dataset
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import main
-from engine.checkpoint import FORMAT, save_network
-from engine.dataset import NIST36_CLASSES
-from engine.nn import Network
+from engine.training.checkpoint import FORMAT, save_network
+from engine.data.dataset import NIST36_CLASSES
+from engine.nn.network import Network
 
 
 def run(capsys, *argv):
@@ -132,7 +132,7 @@ def test_epochs_0_never_overwrites_a_trained_checkpoint(tmp_path, capsys):
 
 
 def test_unwritable_save_is_found_before_training(tmp_path, capsys, monkeypatch):
-    import engine.session as session
+    import engine.training.session as session
 
     trained = []
     monkeypatch.setattr(session.TrainingSession, "run", lambda self, *a, **k: trained.append(1))
@@ -231,12 +231,12 @@ def test_ocr_eval_never_leaves_its_folder(tmp_path, capsys, name):
 def test_a_bug_keeps_its_traceback(monkeypatch, capsys, exc):
     """Only InputError and the OS errors of opening a user's file are 'error:' lines; a ValueError or
     a full disk raised inside the code propagates, so the traceback to fix it is printed."""
-    import engine.gradcheck
+    import engine.nn.gradcheck
 
     def broken(*a, **k):
         raise exc
 
-    monkeypatch.setattr(engine.gradcheck, "default_problem", broken)
+    monkeypatch.setattr(engine.nn.gradcheck, "default_problem", broken)
     with pytest.raises(type(exc)):
         main.main(["gradcheck", "--entries", "1"])
 
@@ -250,12 +250,12 @@ def test_emit_json_refuses_nan(capsys):
 
 
 def test_permission_denied_on_a_user_file_is_a_user_error(tmp_path, capsys, monkeypatch):
-    import engine.datasets
+    import engine.data.registry
 
     def denied(spec, seed=0):
         raise PermissionError(13, "Permission denied", str(tmp_path / "d.npz"))
 
-    monkeypatch.setattr(engine.datasets, "load_dataset", denied)
+    monkeypatch.setattr(engine.data.registry, "load_dataset", denied)
     err = user_error(capsys, "train", "--data", tmp_path / "d.npz", match="permission denied")
     assert str(tmp_path / "d.npz") in err
 

@@ -8,7 +8,7 @@ import pytest
 import scipy.io
 
 import main
-from engine.dataset import NIST36_CLASSES
+from engine.data.dataset import NIST36_CLASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,7 +76,7 @@ def test_gradcheck_cli_passes_and_reports_every_parameter(capsys):
 
 
 def test_bench_json_keys(monkeypatch, capsys):
-    import engine.bench as bench
+    import engine.bench.training as bench
 
     monkeypatch.setattr(bench, "N_TRAIN", 640)  # the keys and the arithmetic, not the timing
     assert main.main(["bench", "--json"]) == 0
@@ -90,8 +90,8 @@ def test_bench_json_keys(monkeypatch, capsys):
 def test_engine_training_matches_a_float64_reference_loop():
     """The engine (float32, fused softmax-CE, BLAS updates) takes the same SGD steps as a plain
     float64 re-implementation of the reference exercise's loop on the same batches."""
-    from engine.dataset import Dataset, Split
-    from engine.session import TrainConfig, TrainingSession
+    from engine.data.dataset import Dataset, Split
+    from engine.training.session import TrainConfig, TrainingSession
 
     rng = np.random.default_rng(1)
     x = rng.random((256, 1024), dtype=np.float32)

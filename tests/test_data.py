@@ -1,4 +1,4 @@
-"""engine.data: user data in the NIST layout, carved splits, combining, and one-line DataErrors."""
+"""engine.data.loaders: user data in the NIST layout, carved splits, combining, and one-line DataErrors."""
 from __future__ import annotations
 
 import sys
@@ -10,8 +10,8 @@ import pytest
 import scipy.io
 import skimage.io
 
-from engine.data import DataError, combine, load_dataset
-from engine.dataset import NIST36_CLASSES, Dataset, Split, to_image
+from engine.data.loaders import DataError, combine, load_dataset
+from engine.data.dataset import NIST36_CLASSES, Dataset, Split, to_image
 
 NIST26 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nist26" / "nist26_valid.mat"
 
@@ -178,9 +178,9 @@ def test_combine_maps_by_class_name():
 
 
 def test_plus_spec_combines_glyphs_with_nist26_file(tmp_path, monkeypatch):
-    fake = types.ModuleType("engine.glyphs")
+    fake = types.ModuleType("engine.data.glyphs")
     fake.load_glyphs = lambda: make_ds("glyphs", NIST36_CLASSES, list(range(36)))
-    monkeypatch.setitem(sys.modules, "engine.glyphs", fake)
+    monkeypatch.setitem(sys.modules, "engine.data.glyphs", fake)
     x, oh, labels = nist_pair(30, k=26)
     f = write_mat(tmp_path / "nist26_valid.mat", valid=(x, oh))
     ds = load_dataset(f"glyphs+{f}")

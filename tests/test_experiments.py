@@ -6,11 +6,11 @@ import time
 import numpy as np
 import pytest
 
-from engine.dataset import NIST36_CLASSES, Dataset, split_deterministic
-from engine.experiments import PRESETS, Experiment, gradient_ratios, final_acc, preset, ranked
-from engine.glyphs import generate
-from engine.session import State, TrainConfig, TrainingSession
-from engine.watch import parse
+from engine.data.dataset import NIST36_CLASSES, Dataset, split_deterministic
+from engine.training.experiments import PRESETS, Experiment, gradient_ratios, final_acc, preset, ranked
+from engine.data.glyphs import generate
+from engine.training.session import State, TrainConfig, TrainingSession
+from engine.debug.watch import parse
 from helpers import prototype_dataset
 
 

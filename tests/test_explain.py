@@ -1,4 +1,4 @@
-"""engine.explain: gradients against finite differences, integrated-gradient completeness, occlusion,
+"""engine.debug.explain: gradients against finite differences, integrated-gradient completeness, occlusion,
 faithfulness on real handwritten characters, the hidden-space PCA, top losses, inputs."""
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import explain as E
-from engine.dataset import SIDE, from_image, to_image
+from engine.debug import explain as E
+from engine.data.dataset import SIDE, from_image, to_image
 from engine.errors import InputError
-from engine.nn import Network
+from engine.nn.network import Network
 from engine.ocr.model import DEFAULT_MODEL, load_classifier, nist26_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ def real_characters(limit_nist: int = 150) -> np.ndarray:
         pipe.open(page)
         rows += [from_image(b.input) for b in pipe.run().boxes]
     if nist26_path().is_file():
-        from engine.data import load_mat
+        from engine.data.loaders import load_mat
         from engine.ocr.normalize import normalize_rows
 
         rows += list(normalize_rows(load_mat(nist26_path(), 0).valid.x[:limit_nist]))
@@ -170,7 +170,7 @@ def test_pca_finds_the_spread_and_keeps_its_orientation():
 def test_hidden_map_and_top_losses_find_a_mislabelled_sample():
     from helpers import prototype_dataset
 
-    from engine.session import TrainConfig, TrainingSession
+    from engine.training.session import TrainConfig, TrainingSession
 
     data = prototype_dataset(n_classes=6)
     bad = 7

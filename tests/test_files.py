@@ -94,8 +94,8 @@ def test_check_writable(tmp_path):
 def test_every_writer_goes_through_the_helper(tmp_path, monkeypatch):
     """Checkpoints, run logs, training rows, caches, sample pages: each write passes atomic_write."""
     import engine.files as files
-    from engine.checkpoint import save_network
-    from engine.nn import Network
+    from engine.training.checkpoint import save_network
+    from engine.nn.network import Network
 
     seen = []
     real = files.atomic_write
@@ -105,16 +105,16 @@ def test_every_writer_goes_through_the_helper(tmp_path, monkeypatch):
         return real(path, mode)
 
     monkeypatch.setattr(files, "atomic_write", spy)
-    import engine.checkpoint
-    import engine.pages
-    import engine.runlog
-    monkeypatch.setattr(engine.checkpoint, "atomic_write", spy)
-    monkeypatch.setattr(engine.pages, "atomic_write", spy)
-    monkeypatch.setattr(engine.runlog, "atomic_write", spy)
+    import engine.training.checkpoint
+    import engine.data.pages
+    import engine.training.runlog
+    monkeypatch.setattr(engine.training.checkpoint, "atomic_write", spy)
+    monkeypatch.setattr(engine.data.pages, "atomic_write", spy)
+    monkeypatch.setattr(engine.training.runlog, "atomic_write", spy)
     save_network(tmp_path / "net.npz", Network([4, 3], ["softmax"]), "ABC")
-    engine.runlog.save_csv(tmp_path / "c.csv", {"a": [1.0, 2.0]})
-    engine.pages.write_samples(tmp_path / "pages", n=1, size=(120, 160))
-    from engine.glyphs import load_glyphs
+    engine.training.runlog.save_csv(tmp_path / "c.csv", {"a": [1.0, 2.0]})
+    engine.data.pages.write_samples(tmp_path / "pages", n=1, size=(120, 160))
+    from engine.data.glyphs import load_glyphs
     load_glyphs(n=72, seed=3, cache_dir=tmp_path / "cache")
     assert {"net.npz", "c.csv", "page1.png", "truth.json"} <= set(seen)
     assert any(n.startswith("glyphs_v") for n in seen)  # the glyph cache

@@ -1,4 +1,4 @@
-"""engine.finetune and engine.edits: a real misreading corrected, learned, and the page re-read; edit lists."""
+"""engine.ocr.finetune and engine.data.edits: a real misreading corrected, learned, and the page re-read; edit lists."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.dataset import NIST36_CLASSES
-from engine.edits import EditList, Rows, append_rows, digest
+from engine.data.dataset import NIST36_CLASSES
+from engine.data.edits import EditList, Rows, append_rows, digest
 from engine.errors import InputError
-from engine.finetune import FinetuneConfig, classifier_of, finetune_data, finetune_session, reread
+from engine.ocr.finetune import FinetuneConfig, classifier_of, finetune_data, finetune_session, reread
 from engine.ocr.model import DEFAULT_MODEL, build_training_set, load_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +104,7 @@ def test_rows_and_append(tmp_path):
     path = tmp_path / "rows.npz"
     assert append_rows(path, rows.x, rows.y, NIST36_CLASSES) == 3
     assert append_rows(path, rows.x[:1], rows.y[:1], NIST36_CLASSES) == 1
-    from engine.data import load_npz
+    from engine.data.loaders import load_npz
     with np.load(path) as f:
         assert list(f["y"]) == [3, 4, 5, 3]
     assert len(load_npz(path, 0).train) + len(load_npz(path, 0).valid) + len(load_npz(path, 0).test) == 4
@@ -115,8 +115,8 @@ def test_rows_and_append(tmp_path):
 def test_finetune_as_units_of_a_job(small_data):
     """The generator the worker runs: one unit builds the session, one per batch, the last re-reads nothing
     here (no page); its model is a copy and the loaded one is untouched."""
-    from engine.finetune import Finetune
-    from engine.nn import Network
+    from engine.ocr.finetune import Finetune
+    from engine.nn.network import Network
     from engine.ocr.model import Classifier
 
     net = Network.mlp(1024, (16,), 36, "tanh", seed=0)
@@ -132,8 +132,8 @@ def test_finetune_as_units_of_a_job(small_data):
 
 
 def test_load_edited_applies_a_saved_list_on_load(tmp_path):
-    from engine.data import load_dataset
-    from engine.edits import load_edited
+    from engine.data.loaders import load_dataset
+    from engine.data.edits import load_edited
 
     x = np.random.default_rng(0).uniform(0, 1, (40, 1024)).astype(np.float32)
     np.savez(tmp_path / "d.npz", x=x, y=np.arange(40) % 36, classes=np.array(NIST36_CLASSES))

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from engine import glyphs
-from engine.dataset import NIST36_CLASSES, to_image
+from engine.data import glyphs
+from engine.data.dataset import NIST36_CLASSES, to_image
 
 
 @pytest.fixture(scope="module")

@@ -1,22 +1,22 @@
-"""The job protocol (engine/jobs.py): start / pause / resume / step / stop for every job type, typed pause
+"""The job protocol (engine/training/jobs.py): start / pause / resume / step / stop for every job type, typed pause
 reasons, budgets, pace, failure, and the scheduler's time slicing."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from engine.autoencoder import AutoencoderConfig, make_session
-from engine.dataset import NIST36_CLASSES
-from engine.experiments import Experiment
-from engine.gradcheck import default_problem, weight_errors
-from engine.jobs import (ExperimentJob, GeneratorJob, JobState, PauseReason, Scheduler, SessionJob, gradcheck_job,
+from engine.training.autoencoder import AutoencoderConfig, make_session
+from engine.data.dataset import NIST36_CLASSES
+from engine.training.experiments import Experiment
+from engine.nn.gradcheck import default_problem, weight_errors
+from engine.training.jobs import (ExperimentJob, GeneratorJob, JobState, PauseReason, Scheduler, SessionJob, gradcheck_job,
                          ocr_job)
-from engine.nn import Network
+from engine.nn.network import Network
 from engine.ocr import OcrPipeline
 from engine.ocr.model import Classifier
-from engine.pages import render_page
-from engine.session import State, StateEvent, TrainConfig, TrainingSession
-from engine.watch import parse
+from engine.data.pages import render_page
+from engine.training.session import State, StateEvent, TrainConfig, TrainingSession
+from engine.debug.watch import parse
 from helpers import prototype_dataset
 
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from engine.gradcheck import TOLERANCE, check, default_problem, weight_errors, loss_and_backprop
-from engine.nn import ACTIVATIONS, Network, cross_entropy, one_hot, squared_error
-from engine.optim import SGD, LRSchedule, Momentum
+from engine.nn.gradcheck import TOLERANCE, check, default_problem, weight_errors, loss_and_backprop
+from engine.nn.network import ACTIVATIONS, Network, cross_entropy, one_hot, squared_error
+from engine.nn.optim import SGD, LRSchedule, Momentum
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu", "linear"])

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 import main
-from engine.checkpoint import save_network
-from engine.dataset import NIST36_CLASSES
+from engine.training.checkpoint import save_network
+from engine.data.dataset import NIST36_CLASSES
 from engine.errors import InputError
-from engine.nn import Network
+from engine.nn.network import Network
 from engine.ocr import OcrPipeline, segment
 from engine.ocr.pipeline import MAX_MARKS
 
@@ -85,7 +85,7 @@ def test_a_page_of_noise_is_too_many_marks(tiny):
 
 
 def test_the_cap_is_a_parameter_and_bounds_what_later_stages_see(tiny):
-    from engine.pages import render_page
+    from engine.data.pages import render_page
 
     img, truth = render_page(["SPECKS AROUND", "THE TEXT 42"], seed=2, size=(600, 900), char_height=60)
     rng = np.random.default_rng(1)

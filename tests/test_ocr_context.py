@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.dataset import NIST36_CLASSES
+from engine.data.dataset import NIST36_CLASSES
 from engine.ocr.context import apply_context, choose, side_by_side
 from engine.ocr.result import Box, OcrResult, assemble
 

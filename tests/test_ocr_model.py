@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.dataset import NIST36_CLASSES, to_image
+from engine.data.dataset import NIST36_CLASSES, to_image
 from engine.ocr import model
 from engine.ocr.normalize import normalize_glyph
 
@@ -33,7 +33,7 @@ def test_small_training_set_is_normalized_like_page_crops(tmp_path):
 
 
 def test_load_dataset_knows_ocr_train(monkeypatch):
-    from engine.data import load_dataset
+    from engine.data.loaders import load_dataset
 
     sentinel = object()
     monkeypatch.setattr(model, "load_training_set", lambda: sentinel)

@@ -12,7 +12,7 @@ from skimage.transform import ProjectiveTransform, warp
 from engine.ocr import OcrPipeline, geometry, page, segment
 from engine.ocr.evaluate import char_accuracy
 from engine.ocr.model import DEFAULT_MODEL
-from engine.pages import render_page
+from engine.data.pages import render_page
 
 LINES = ["PAPER ON A DESK", "TURNED AND TILTED", "READ 4567 NOW"]
 needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
@@ -209,8 +209,8 @@ def test_page_stage_picture_and_params(sheet):
 @needs_model
 @pytest.mark.parametrize("condition", ["desk", "rotated"])
 def test_hard_pages_on_a_desk_are_read(condition):
-    """engine.pages' development set for this failure: a sheet on a dark desk, level or turned 10-25 deg."""
-    from engine.pages import hard_page
+    """engine.data.pages' development set for this failure: a sheet on a dark desk, level or turned 10-25 deg."""
+    from engine.data.pages import hard_page
 
     pipe = OcrPipeline()
     scores = []
@@ -223,9 +223,9 @@ def test_hard_pages_on_a_desk_are_read(condition):
 
 
 def test_bench_reports_the_page_stage_and_a_turned_sheet():
-    from engine.dataset import NIST36_CLASSES
-    from engine.nn import Network
-    from engine.ocr.bench import bench_ocr, desk_photo
+    from engine.data.dataset import NIST36_CLASSES
+    from engine.nn.network import Network
+    from engine.bench.ocr import bench_ocr, desk_photo
     from engine.ocr.model import Classifier
 
     img, _ = render_page(["BENCH PAGE"], seed=1, size=(300, 400), rgb=True, char_height=50)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.dataset import NIST36_CLASSES
+from engine.data.dataset import NIST36_CLASSES
 from engine.ocr.evaluate import char_accuracy, edit_distance
 from engine.ocr.recognize import Reader, label, merge_touching, split_wide
 from engine.ocr.result import Box, assemble

@@ -6,7 +6,7 @@ import pytest
 
 from engine.ocr import layout, segment
 from engine.ocr.normalize import normalize_mask
-from engine.pages import render_page
+from engine.data.pages import render_page
 
 LINES = ["HELLO WORLD", "AB12 XYZ", "7Q"]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import pages
+from engine.data import pages
 
 LINES = ["HELLO WORLD", "AB12 XYZ", "7Q"]
 

@@ -9,10 +9,10 @@ import scipy.io
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from engine.datasets import NAMED, load_dataset
+from engine.data.registry import NAMED, load_dataset
 from engine.errors import InputError
 from engine.files import user_path
-from engine.session import TrainConfig, TrainingSession
+from engine.training.session import TrainConfig, TrainingSession
 from props import one_line
 
 SPECIAL = [np.nan, np.inf, -np.inf, 1e300, -1e300, 3.5e38, 1e-320, 0.0, -1.0, 255.0, 65535.0]

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.checkpoint import FORMAT
+from engine.training.checkpoint import FORMAT
 from engine.errors import InputError
-from engine.nn import Network
+from engine.nn.network import Network
 from engine.ocr.model import load_classifier
 from props import one_line
 

@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import main
-from engine.checkpoint import save_network
-from engine.dataset import NIST36_CLASSES
+from engine.training.checkpoint import save_network
+from engine.data.dataset import NIST36_CLASSES
 from engine.errors import InputError
-from engine.nn import Network
+from engine.nn.network import Network
 from engine.ocr import OcrPipeline
 from engine.ocr.model import Classifier
 from props import one_line, strict_json

@@ -4,13 +4,13 @@ import json
 import numpy as np
 import pytest
 
-import engine.gradcheck as gradcheck
+import engine.nn.gradcheck as gradcheck
 import main
-from engine.checkpoint import load_session, save_session
+from engine.training.checkpoint import load_session, save_session
 from engine.errors import InputError
-from engine.gradcheck import check, default_problem, regularization_checks
-from engine.nn import ACTIVATIONS, LEAKY_SLOPE, Network
-from engine.session import TrainConfig, TrainingSession
+from engine.nn.gradcheck import check, default_problem, regularization_checks
+from engine.nn.network import ACTIVATIONS, LEAKY_SLOPE, Network
+from engine.training.session import TrainConfig, TrainingSession
 from helpers import prototype_dataset
 
 

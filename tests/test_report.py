@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 import main
-from engine.checkpoint import load_session, read_checkpoint, save_network, save_session
-from engine.experiments import preset
-from engine.report import SECTIONS, load, render, write_report
-from engine.session import TrainConfig, TrainingSession
-from engine.watch import parse
+from engine.training.checkpoint import load_session, read_checkpoint, save_network, save_session
+from engine.training.experiments import preset
+from engine.report.html import SECTIONS, load, render, write_report
+from engine.training.session import TrainConfig, TrainingSession
+from engine.debug.watch import parse
 from helpers import prototype_dataset
 
 
@@ -107,8 +107,8 @@ def test_confusion_and_pairs_match_the_session(run):
     c = session.data.classes
     assert f"<b>{c[i]} \u2192 {c[j]}</b>: {off[i, j]} times" in text
     assert 'alt="' + f"{c[i]} read as {c[j]}" + '"' in text  # with example images
-    # and why the first one was read as j: engine.explain's saliency, stored at save time
-    from engine.explain import explain
+    # and why the first one was read as j: engine.debug.explain's saliency, stored at save time
+    from engine.debug.explain import explain
 
     first = session.misclassified(i, j)[0]
     why = explain(session.net, c, session.data.valid.x[first], target=int(j))
@@ -155,7 +155,7 @@ def test_older_checkpoint_still_reports_with_missing_sections_saying_so(run):
 
 
 def test_experiment_and_autoencoder_sections(tmp_path):
-    from engine.autoencoder import AutoencoderConfig, make_session
+    from engine.training.autoencoder import AutoencoderConfig, make_session
 
     data = prototype_dataset(n_train=160, n_valid=72, n_classes=6, noise=0.2)
     data.train.x[:] = np.clip(data.train.x, 0, 1)
@@ -275,7 +275,7 @@ def test_train_checks_the_report_path_before_training(tmp_path, capsys):
 
 
 def test_non_image_inputs_report_without_pictures(tmp_path):
-    from engine.dataset import Dataset, Split
+    from engine.data.dataset import Dataset, Split
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 4, 200)

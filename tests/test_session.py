@@ -4,8 +4,8 @@ import time
 import numpy as np
 import pytest
 
-from engine.checkpoint import CheckpointError, load_network, load_session, save_session
-from engine.session import BatchEvent, EpochEvent, State, StateEvent, TrainConfig, TrainingSession, thin
+from engine.training.checkpoint import CheckpointError, load_network, load_session, save_session
+from engine.training.session import BatchEvent, EpochEvent, State, StateEvent, TrainConfig, TrainingSession, thin
 from helpers import prototype_dataset
 
 
@@ -126,7 +126,7 @@ def test_saving_is_atomic(data, tmp_path, monkeypatch):
     session = TrainingSession(data, TrainConfig(epochs=1))
     save_session(path, session)
     before = path.read_bytes()
-    import engine.checkpoint as ck
+    import engine.training.checkpoint as ck
 
     def explode(*a, **k):
         raise OSError("disk full")
@@ -183,7 +183,7 @@ def test_stepping_through_the_last_batch_announces_finished(data):
 
 
 def test_is_checkpoint_tells_checkpoints_from_datasets(data, tmp_path):
-    from engine.checkpoint import is_checkpoint
+    from engine.training.checkpoint import is_checkpoint
 
     save_session(tmp_path / "c.npz", TrainingSession(data, TrainConfig(epochs=1)))
     np.savez(tmp_path / "d.npz", x=np.zeros((2, 1024)), y=np.zeros(2))
@@ -206,7 +206,7 @@ def test_training_batches_reuse_their_workspace_and_match_a_fresh_pass(data):
     assert np.array_equal(x, data.train.x[idx])
     fresh = net.astype(net.dtype)
     fresh.set_params(before)
-    from engine.nn import softmax_cross_entropy
+    from engine.nn.network import softmax_cross_entropy
     _, _, dz = softmax_cross_entropy(fresh.forward(x, logits=True), data.train.y[idx])
     fresh.backward_preact(dz)
     for k, g in fresh.grads().items():

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from engine.gradcheck import default_problem, loss_and_backprop, weight_errors
-from engine.nn import ACTIVATIONS
-from engine.session import State, TrainConfig, TrainingSession
-from engine.timeline import (branch, nearest, set_memory_cap, snapshot_nbytes, snapshot_steps, snapshots_nbytes,
+from engine.nn.gradcheck import default_problem, loss_and_backprop, weight_errors
+from engine.nn.network import ACTIVATIONS
+from engine.training.session import State, TrainConfig, TrainingSession
+from engine.debug.timeline import (branch, nearest, set_memory_cap, snapshot_nbytes, snapshot_steps, snapshots_nbytes,
                              view)
 from helpers import prototype_dataset
 

@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine.session import BatchEvent, EpochEvent, State, TrainConfig, TrainingSession
-from engine.stats import per_class_accuracy
-from engine.watch import parse
+from engine.training.session import BatchEvent, EpochEvent, State, TrainConfig, TrainingSession
+from engine.debug.stats import per_class_accuracy
+from engine.debug.watch import parse
 from helpers import prototype_dataset
 
 

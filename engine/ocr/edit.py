@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from engine.dataset import NIST36_CLASSES, SIDE, from_image
+from engine.data.dataset import NIST36_CLASSES, SIDE, from_image
 from engine.errors import InputError
 from engine.ocr import layout
 from engine.ocr.pipeline import OcrPipeline
@@ -133,7 +133,7 @@ def training_rows(result: OcrResult, only_corrected: bool = False) -> tuple[np.n
 
 def save_training_rows(path, result: OcrResult, only_corrected: bool = False) -> int:
     """Append the page's rows to an .npz (x, y, classes = NIST36), creating it if needed; rows written."""
-    from engine.edits import append_rows  # the one appender (the Draw panel's rows use it too)
+    from engine.data.edits import append_rows  # the one appender (the Draw panel's rows use it too)
 
     x, y = training_rows(result, only_corrected)
     return append_rows(path, x, y, NIST36_CLASSES)

@@ -1,6 +1,6 @@
 """The OCR's model: its training set ("ocr-train") and loading the default model.
 
-The training set is the embedded stroke-font glyphs (engine.glyphs) drawn with a stronger hand than the
+The training set is the embedded stroke-font glyphs (engine.data.glyphs) drawn with a stronger hand than the
 default "glyphs" set, plus the real handwritten NIST letters in ../shared/data/nist26 when present,
 augmented with small affine distortions. Every image goes through ``normalize`` exactly as page crops
 do, so the model sees one stroke width whatever the pen.
@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 import resources
-from engine.dataset import NIST36_CLASSES, SIDE, Dataset, Split, split_deterministic
+from engine.data.dataset import NIST36_CLASSES, SIDE, Dataset, Split, split_deterministic
 from engine.ocr.normalize import NORM_VERSION, normalize_glyph, normalize_rows
 
 TRAINSET_VERSION = 3
@@ -34,7 +34,7 @@ def strong_style():
     (a model trained on glyphs only): the default style transfers at 59 %, this one at ~72 %. Shape
     variation (warp, aspect, strokes missing their joints) is what helps; slant and rotation beyond this
     make a barred I lean into a Z."""
-    from engine.glyphs import Style
+    from engine.data.glyphs import Style
     return Style(rotation_deg=12.0, slant_mean=0.08, slant_sd=0.2, aspect_sd=0.3, wobble=0.05, jitter=0.07,
                  warp=0.14, elastic=0.008, proportion=0.1, taper=0.1, trim=0.03, gaps=0.25, pen=(0.8, 2.8),
                  darkness=(0.8, 1.02))
@@ -42,7 +42,7 @@ def strong_style():
 
 def render_glyphs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """n upright (n, 32, 32) glyph images balanced over the 36 classes, in the strong style."""
-    from engine.glyphs import render_batch, sample_fonts, stroke_table
+    from engine.data.glyphs import render_batch, sample_fonts, stroke_table
 
     table = stroke_table()
     rng = np.random.default_rng(seed)
@@ -98,7 +98,7 @@ def build_training_set(n_glyphs: int = 40_000, nist_copies: int = 12, seed: int 
     parts = {"train": [g_train], "valid": [g_valid], "test": [g_test]}
     path = nist or nist26_path()
     if path.is_file():
-        from engine.data import load_mat
+        from engine.data.loaders import load_mat
 
         real = load_mat(path, seed)  # classes A-Z: the same indices as the first 26 of NIST36
         rng = np.random.default_rng(seed + 1)
@@ -117,7 +117,7 @@ def build_training_set(n_glyphs: int = 40_000, nist_copies: int = 12, seed: int 
 
 def load_training_set(cache_dir: str | os.PathLike | None = None, **kwargs) -> Dataset:
     """``build_training_set`` cached as .npz in the glyph cache folder (keyed by version and NIST presence)."""
-    from engine.glyphs import GENERATOR_VERSION, default_cache_dir
+    from engine.data.glyphs import GENERATOR_VERSION, default_cache_dir
 
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     has_nist = (kwargs.get("nist") or nist26_path()).is_file()
@@ -153,14 +153,14 @@ class Classifier:
         with np.errstate(over="ignore", invalid="ignore"):
             p = self.net.predict(np.asarray(rows, np.float32))
         if not np.isfinite(p).all():  # finite but huge weights overflow: never report a NaN confidence
-            from engine.checkpoint import CheckpointError
+            from engine.training.checkpoint import CheckpointError
             raise CheckpointError(f"{self.path or 'the model'}: its weights overflow (NaN or infinite outputs)")
         return p
 
 
 def load_classifier(path: str | os.PathLike | None = None) -> Classifier:
     """The model at ``path`` (default resources/ocr_model.npz); CheckpointError (a ValueError) if unusable."""
-    from engine.checkpoint import CheckpointError, load_network
+    from engine.training.checkpoint import CheckpointError, load_network
 
     path = Path(path) if path is not None else DEFAULT_MODEL
     if not path.exists():

@@ -5,7 +5,7 @@ Why a skeleton: photographed handwriting differs from the training glyphs mostly
 centre-line and redrawing that at one standard pen width removes thickness entirely, so the model only
 has to learn shapes. The same function runs on the embedded glyphs, on NIST letters and on page crops.
 
-Layout of the result follows engine/dataset.py: upright 32x32, dark ink (~0) on white (~1), centred by
+Layout of the result follows engine/data/dataset.py: upright 32x32, dark ink (~0) on white (~1), centred by
 bounding box, aspect ratio kept (padded to square); ``from_image`` turns it into a NIST-layout row.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ import numpy as np
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
-from engine.dataset import SIDE, from_image
-from engine.glyphs import ink, splat
+from engine.data.dataset import SIDE, from_image
+from engine.data.glyphs import ink, splat
 
 
 NORM_VERSION = 2  # bump when the rendering changes: cached training sets and models depend on it

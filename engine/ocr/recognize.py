@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 from scipy import ndimage
 
-from engine.dataset import from_image
+from engine.data.dataset import from_image
 from engine.ocr.context import LOOKALIKE, top5, words_of
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.result import Box

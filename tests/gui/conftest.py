@@ -16,8 +16,8 @@ from PyQt6 import sip  # noqa: E402
 from PyQt6.QtCore import QCoreApplication, QSettings  # noqa: E402
 from PyQt6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
-from engine.dataset import NIST36_CLASSES, Dataset, Split  # noqa: E402
-from engine.session import TrainConfig  # noqa: E402
+from engine.data.dataset import NIST36_CLASSES, Dataset, Split  # noqa: E402
+from engine.training.session import TrainConfig  # noqa: E402
 
 
 def proto_dataset(n_train: int = 384, n_valid: int = 144, seed: int = 0, noise: float = 0.6) -> Dataset:

@@ -12,8 +12,8 @@ from PyQt6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PyQt6.QtGui import QDropEvent
 from PyQt6.QtWidgets import QMessageBox
 
-from engine.checkpoint import load_session
-from engine.session import State, TrainConfig
+from engine.training.checkpoint import load_session
+from engine.training.session import State, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,7 +129,7 @@ CLOSE_SCRIPT = textwrap.dedent("""
     from PyQt6.QtCore import QSettings, QTimer
     from PyQt6.QtWidgets import QApplication, QMessageBox
     from conftest import proto_dataset
-    from engine.session import TrainConfig
+    from engine.training.session import TrainConfig
     from gui.app import MainWindow
     QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard)
     app = QApplication([])
@@ -159,12 +159,12 @@ def test_closing_mid_training_leaves_no_qthread_warning(tmp_path):
 
 
 def test_screenshot_saves_every_panel(qtbot, tmp_path, data):
-    from gui.screenshot import screenshot
+    from gui.offscreen.screenshot import screenshot
 
     paths = screenshot(tmp_path / "shots", steps=15, data=data, size=(1200, 800))
     names = {p.name for p in paths}
-    from gui.screenshot import SIZES
-    from gui.workspaces import WORKSPACES
+    from gui.offscreen.screenshot import SIZES
+    from gui.layout.workspaces import WORKSPACES
     assert names == {"window.png", "controls.png", "curves.png", "weights.png", "gradients.png", "confusion.png",
                      "watchpoints.png", "timeline.png", "experiments.png", "gradcheck.png", "autoencoder.png",
                      "ocr.png", "draw.png", "hidden_map.png", "top_losses.png", "explain.png", "ocr_explain.png",
@@ -174,7 +174,7 @@ def test_screenshot_saves_every_panel(qtbot, tmp_path, data):
 
 
 def test_bench_reports_the_three_numbers(qtbot):
-    from gui.bench import bench_gui
+    from gui.offscreen.bench import bench_gui
 
     result = bench_gui(batches=60, repeats=1, n_train=1024)
     keys = set(result.as_json())

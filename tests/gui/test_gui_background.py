@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import pyqtgraph as pg
 
-from engine.autoencoder import AutoencoderConfig
-from engine.experiments import PRESETS
-from engine.runlog import load_csv, load_json
-from engine.session import State
-from gui import export
+from engine.training.autoencoder import AutoencoderConfig
+from engine.training.experiments import PRESETS
+from engine.training.runlog import load_csv, load_json
+from engine.training.session import State
+from gui.widgets import export
 
 
 def wait_state(qtbot, window, *states, timeout=20_000):

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from engine.autoencoder import AutoencoderConfig
-from engine.session import State
+from engine.training.autoencoder import AutoencoderConfig
+from engine.training.session import State
 
 
 def in_worker(worker, fn, timeout=20.0):
@@ -120,7 +120,7 @@ def test_main_session_pause_step_and_counters_agree(qtbot, window):
 
 
 def test_finish_and_status_words(qtbot, make_window):
-    from engine.session import TrainConfig
+    from engine.training.session import TrainConfig
     window = make_window(TrainConfig(epochs=1, batch_size=64))
     window.toggle_run()
     qtbot.waitUntil(lambda: window.state == State.FINISHED, timeout=20_000)
@@ -175,7 +175,7 @@ def test_input_errors_stay_one_line_messages(qtbot, window, tmp_path):
 
 
 def test_rate_counts_the_batches_own_time_not_the_wait_around_them():
-    from gui.messages import Rate
+    from gui.worker.messages import Rate
 
     r = Rate(window_s=5.0)
     r.add_batches(100.0, 100.5, 3200)  # a run's first update: its batches took 0.5 s

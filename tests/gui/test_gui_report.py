@@ -7,7 +7,7 @@ import re
 from PyQt6.QtGui import QAction, QDesktopServices, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
 
-from engine.session import State
+from engine.training.session import State
 from gui.actions import SHORTCUTS
 from gui.report_export import ask_export_report
 
@@ -55,7 +55,7 @@ def test_declining_to_open_leaves_the_browser_closed(qtbot, window, tmp_path, mo
 
 def test_a_checkpoint_saved_from_the_window_keeps_its_experiment_for_the_report(qtbot, window, tmp_path):
     """Ctrl+S and the quit dialog save what Export report shows: the side-by-side experiment too."""
-    from engine.checkpoint import read_checkpoint
+    from engine.training.checkpoint import read_checkpoint
 
     panel = window.show_panel("experiments")
     panel.run_preset("learning-rate", 50)

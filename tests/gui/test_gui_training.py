@@ -6,7 +6,7 @@ import time
 import numpy as np
 from PyQt6.QtCore import Qt
 
-from engine.session import State, TrainConfig
+from engine.training.session import State, TrainConfig
 
 
 def wait_state(qtbot, window, *states, timeout=20_000):

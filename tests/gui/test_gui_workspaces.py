@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PyQt6.QtCore import Qt
 
-from gui.workspaces import WORKSPACES
+from gui.layout.workspaces import WORKSPACES
 
 
 def test_every_workspace_shows_its_panels(qtbot, window):
@@ -105,7 +105,7 @@ def test_f1_lists_every_shortcut_including_workspaces_and_ocr_stage_keys(window)
 def test_log_axis_labels_never_pile_up():
     import math
 
-    from gui.panels import LogAxis
+    from gui.widgets.plots import LogAxis
     axis = LogAxis("left")
     axis.setLogMode(False, True)
     for lo, hi, px in ((-0.3, -0.05, 120), (-1.3, -0.1, 120), (-8, 0, 150), (-8, 0, 60), (-30, 2, 200)):

@@ -12,13 +12,13 @@ from PyQt6.QtCore import QEvent, QPointF, Qt
 from PyQt6.QtGui import QMouseEvent
 from PyQt6.QtWidgets import QApplication
 
-from engine.dataset import SIDE, from_image
-from engine.edits import EditList
-from engine.explain import explain
-from engine.nn import Network
+from engine.data.dataset import SIDE, from_image
+from engine.data.edits import EditList
+from engine.debug.explain import explain
+from engine.nn.network import Network
 from engine.ocr.model import DEFAULT_MODEL, load_classifier
 from engine.ocr.normalize import normalize_mask
-from engine.session import State, TrainConfig, TrainingSession
+from engine.training.session import State, TrainConfig, TrainingSession
 
 needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
 
@@ -58,7 +58,7 @@ def trained(data):
 
 
 def test_explain_panel_draws_the_engines_explanation(qtbot, tmp_path):
-    from gui.panels.explain import ExplainPanel
+    from gui.panels.inspect.explain import ExplainPanel
 
     net = Network.mlp(SIDE * SIDE, (16,), 36, "tanh", seed=2)
     classes = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -90,7 +90,7 @@ def test_explain_panel_draws_the_engines_explanation(qtbot, tmp_path):
 
 @needs_model
 def test_drawing_a_z_reads_z_live_and_becomes_a_training_row(qtbot, tmp_path, monkeypatch):
-    from gui.panels.draw import DrawPanel
+    from gui.panels.inspect.draw import DrawPanel
 
     clf = load_classifier()
     panel = DrawPanel(throttle_ms=40)
@@ -137,7 +137,7 @@ def test_drawing_a_z_reads_z_live_and_becomes_a_training_row(qtbot, tmp_path, mo
 
 
 def test_hidden_map_shows_the_validation_set_and_follows_training(qtbot, tmp_path, data, trained):
-    from gui.panels.hidden_map import HiddenMapPanel
+    from gui.panels.inspect.hidden_map import HiddenMapPanel
 
     fresh = TrainingSession(data, TrainConfig(hidden=(24,), activation="tanh", lr=0.01, epochs=1))
     panel = HiddenMapPanel()
@@ -173,8 +173,8 @@ def test_hidden_map_shows_the_validation_set_and_follows_training(qtbot, tmp_pat
 
 
 def test_top_losses_finds_a_wrong_label_and_edits_feed_retraining(qtbot, tmp_path, data, trained, monkeypatch):
-    from engine.dataset import Dataset, Split
-    from gui.panels.top_losses import TopLossesPanel
+    from engine.data.dataset import Dataset, Split
+    from gui.panels.inspect.top_losses import TopLossesPanel
 
     y = data.train.y.copy()
     y[11] = (y[11] + 5) % 36  # a wrong label the trained network disagrees with
@@ -218,10 +218,10 @@ def test_top_losses_finds_a_wrong_label_and_edits_feed_retraining(qtbot, tmp_pat
 
 @needs_model
 def test_correction_loop_fine_tunes_shows_curves_and_changed_boxes(qtbot, tmp_path):
-    from engine.finetune import FinetuneConfig
+    from engine.ocr.finetune import FinetuneConfig
     from engine.ocr import OcrPipeline, edit
     from engine.ocr.model import build_training_set
-    from gui.panels.correction import CorrectionPanel
+    from gui.panels.ocr.correction import CorrectionPanel
 
     clf = load_classifier()
     pipe = OcrPipeline(clf)
@@ -305,7 +305,7 @@ def test_inspect_workspace_tools_follow_the_session_and_time_travel(qtbot, windo
 
 @needs_model
 def test_ocr_workspace_explains_a_box_and_closes_the_correction_loop(qtbot, window, tmp_path):
-    from engine.finetune import FinetuneConfig
+    from engine.ocr.finetune import FinetuneConfig
     from engine.ocr.model import build_training_set
 
     ocr, box_explain, correction = (window.panels[k] for k in ("ocr", "ocr_explain", "correction"))
@@ -338,11 +338,11 @@ def test_ocr_workspace_explains_a_box_and_closes_the_correction_loop(qtbot, wind
 
 
 def test_correction_loop_can_be_stopped(qtbot, tmp_path):
-    from engine.dataset import NIST36_CLASSES
-    from engine.edits import Rows
-    from engine.finetune import FinetuneConfig
+    from engine.data.dataset import NIST36_CLASSES
+    from engine.data.edits import Rows
+    from engine.ocr.finetune import FinetuneConfig
     from engine.ocr.model import Classifier, build_training_set
-    from gui.panels.correction import CorrectionPanel
+    from gui.panels.ocr.correction import CorrectionPanel
 
     base = build_training_set(n_glyphs=400, nist=tmp_path / "no-nist")
     # far more epochs than can run before Stop arrives (a tiny net trains 50 epochs in milliseconds)
@@ -364,7 +364,7 @@ def test_a_bug_in_a_background_engine_call_is_announced_as_a_bug(qtbot):
     """The Inspect tools compute off the GUI thread: the user's input error is the panel's one line, anything
     else is a bug and reaches the window (its traceback shown with "Copy details"), not just a status line."""
     from engine.errors import InputError
-    from gui.panels.explain import Background
+    from gui.panels.inspect.explain import Background
 
     bg = Background()
     bugs, results = [], []
@@ -386,7 +386,7 @@ def test_a_bug_in_a_background_engine_call_is_announced_as_a_bug(qtbot):
 
 
 def test_the_window_shows_bugs_of_the_inspect_tools(qtbot, window):
-    from gui.panels.explain import Background
+    from gui.panels.inspect.explain import Background
 
     backgrounds = [b for p in window.panels.values() for b in p.findChildren(Background)]
     assert len(backgrounds) >= 3  # explain, draw, hidden map, top losses

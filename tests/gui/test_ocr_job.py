@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 from PyQt6.QtCore import QSettings
 
-from engine.jobs import JobState
-from engine.pages import render_page
-from gui.panels.ocr import OcrPanel
+from engine.training.jobs import JobState
+from engine.data.pages import render_page
+from gui.panels.ocr.panel import OcrPanel
 
 LINES = ["PAUSE 7", "STOP"]
 

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 from PyQt6.QtCore import QSettings
 
-from engine.pages import on_desk, render_page
-from gui.panels.ocr import OcrPanel
+from engine.data.pages import on_desk, render_page
+from gui.panels.ocr.panel import OcrPanel
 
 LINES = ["ON A DESK", "TURNED 42"]
 

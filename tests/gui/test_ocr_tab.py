@@ -11,9 +11,9 @@ from PIL import Image
 from PyQt6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PyQt6.QtGui import QDropEvent
 
-from engine.pages import render_page
-from gui.panels.ocr import OcrPanel
-from gui.panels.ocr_files import export_json, export_rows, export_text
+from engine.data.pages import render_page
+from gui.panels.ocr.panel import OcrPanel
+from gui.panels.ocr.files import export_json, export_rows, export_text
 
 LINES = ["HELLO 42", "WORLD"]
 STAGES = ["load", "page", "denoise", "grayscale", "background", "threshold", "morphology", "components",
@@ -263,6 +263,6 @@ def test_box_detail_shows_both_top5_and_the_context_stage_both_readings(qtbot, p
 def test_sample_pages_and_image_types_come_from_the_package():
     import resources
     from engine import images
-    from gui.panels import ocr_files
+    from gui.panels.ocr import files as ocr_files
     assert ocr_files.SAMPLES == resources.PAGES and ocr_files.IMAGE_SUFFIXES is images.IMAGE_SUFFIXES
     assert ocr_files.first_sample() is not None and ocr_files.first_sample().parent == resources.PAGES

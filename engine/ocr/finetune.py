@@ -1,0 +1,184 @@
+"""Closing the correction loop: fine-tune the OCR model on the user's correction rows, re-read the page.
+
+Corrections (OCR relabels, drawn characters, top-loss relabels) are few, so on their own they would
+drag the network towards them and it would forget the rest ("catastrophic forgetting"). So each
+correction is repeated as slightly distorted copies (the same affine jitter and normalization the
+OCR training set uses) and mixed with a sample of the model's own base set; the validation curve is
+the base set's, so forgetting shows up live, and the test split is the corrections themselves.
+
+The fine-tune is an ordinary TrainingSession (the worker runs it like any job, with live curves);
+``reread`` then reads the page again with the new model and says which boxes changed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.data.dataset import Dataset, Split, from_image, to_image
+from engine.errors import InputError
+from engine.nn.network import Network
+from engine.ocr.model import Classifier
+from engine.training.session import TrainConfig, TrainingSession
+
+
+@dataclass
+class FinetuneConfig:
+    epochs: int = 4
+    lr: float = 2e-5          # where the OCR model's own run ended (1.5e-4 halved 3 times; summed loss, batch 128)
+    momentum: float = 0.9
+    batch_size: int = 128
+    copies: int = 32          # each correction row: itself plus copies-1 jittered versions
+    base_rows: int = 2000     # rows of the base set mixed in so the model does not forget
+    valid_rows: int = 2000    # base validation rows watched for forgetting
+    seed: int = 0
+
+
+def jittered_copies(x: np.ndarray, copies: int, rng: np.random.Generator) -> np.ndarray:
+    """Each NIST-layout row followed by copies-1 randomly distorted, re-normalized versions of it."""
+    from engine.ocr.model import affine_jitter
+    from engine.ocr.normalize import normalize_glyph
+
+    out = []
+    for row in np.asarray(x, np.float32):
+        out.append(row)
+        img = to_image(row)
+        out += [from_image(normalize_glyph(affine_jitter(img, rng))) for _ in range(copies - 1)]
+    return np.array(out, np.float32).reshape(-1, x.shape[1] if len(x) else 1024)
+
+
+def finetune_data(x: np.ndarray, y: np.ndarray, base: Dataset, cfg: FinetuneConfig = FinetuneConfig()) -> Dataset:
+    """train: corrections (with jittered copies) + a sample of base.train; valid: base.valid (forgetting);
+    test: the corrections as given (did it learn them)."""
+    if len(y) == 0:
+        raise InputError("no correction rows to fine-tune on: correct a box, draw a character or relabel a sample")
+    rng = np.random.default_rng(cfg.seed)
+    cx = jittered_copies(x, cfg.copies, rng)
+    cy = np.repeat(np.asarray(y, np.int64), cfg.copies)
+    take = rng.choice(len(base.train), min(cfg.base_rows, len(base.train)), replace=False)
+    vtake = rng.choice(len(base.valid), min(cfg.valid_rows, len(base.valid)), replace=False)
+    train = Split(np.concatenate([cx, base.train.x[take]]), np.concatenate([cy, base.train.y[take]]))
+    return Dataset(f"{base.name} + {len(y)} corrections", base.classes, train,
+                   Split(base.valid.x[vtake], base.valid.y[vtake]), Split(np.asarray(x, np.float32), np.asarray(y)))
+
+
+def finetune_session(classifier: Classifier, x: np.ndarray, y: np.ndarray, base: Dataset,
+                     cfg: FinetuneConfig = FinetuneConfig()) -> TrainingSession:
+    """A session that continues a copy of the classifier's network on the mixed data (not started)."""
+    if tuple(base.classes) != tuple(classifier.classes):
+        raise InputError(f"the base set's classes ({''.join(base.classes)}) are not the model's "
+                         f"({''.join(classifier.classes)})")
+    net: Network = classifier.net.astype(classifier.net.dtype)
+    config = TrainConfig(hidden=tuple(net.sizes[1:-1]), activation=net.activations[0], lr=cfg.lr,
+                         batch_size=cfg.batch_size, epochs=cfg.epochs, seed=cfg.seed, momentum=cfg.momentum)
+    return TrainingSession(finetune_data(x, y, base, cfg), config, network=net)
+
+
+def classifier_of(session: TrainingSession, path: str = "") -> Classifier:
+    """The fine-tuned model as a Classifier (a copy: the session may go on training)."""
+    return Classifier(session.net.astype(session.net.dtype), tuple(session.data.classes), path)
+
+
+# ---- re-reading the page ---------------------------------------------------------------------------------
+
+
+@dataclass
+class BoxChange:
+    rect: tuple[int, int, int, int]  # work-image pixels of the new box (the old one's if it is gone)
+    before: str          # the old model's reading ("" if the box is new)
+    after: str           # the new model's reading ("" if the box is gone)
+    wanted: str = ""     # the user's correction of this box, if any
+
+    @property
+    def fixed(self) -> bool:
+        return bool(self.wanted) and self.after == self.wanted
+
+
+@dataclass
+class Reread:
+    result: object                       # the new OcrResult
+    changes: list[BoxChange] = field(default_factory=list)
+    unchanged: int = 0
+
+    def summary(self) -> str:
+        fixed = sum(c.fixed for c in self.changes)
+        wanted = [c for c in self.changes if c.wanted]
+        return (f"{len(self.changes)} boxes read differently, {self.unchanged} the same"
+                + (f"; {fixed} of the corrected boxes now read as corrected" if wanted or fixed else ""))
+
+
+def _iou(a, b) -> float:
+    r0, c0, r1, c1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(r1 - r0, 0) * max(c1 - c0, 0)
+    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])
+    return inter / max(area(a) + area(b) - inter, 1)
+
+
+def reread(pipe, classifier: Classifier) -> Reread:
+    """Read ``pipe``'s page again with ``classifier`` (same image and parameters, a new pipeline: the
+    user's edited result is left alone) and compare with the old model's reading box by box."""
+    return reread_page(pipe.source, pipe.params(), pipe.run(), classifier)
+
+
+def reread_page(source, params: dict, old, classifier: Classifier) -> Reread:
+    """``reread`` from a page's parts: its image (path or array), its stage parameters and the old
+    (possibly corrected) OcrResult."""
+    from engine.ocr.pipeline import OcrPipeline
+
+    new_pipe = OcrPipeline(classifier)
+    new_pipe.set_params(params)
+    new_pipe.open(source)
+    new = new_pipe.run()
+    out, matched = Reread(new), set()
+    for b in old.boxes:
+        model_read, wanted = (b.corrected, b.char) if b.corrected else (b.char, "")
+        best = max(range(len(new.boxes)), key=lambda k: _iou(b.rect, new.boxes[k].rect), default=None)
+        if best is None or _iou(b.rect, new.boxes[best].rect) < 0.5:
+            out.changes.append(BoxChange(b.rect, model_read, "", wanted))
+            continue
+        matched.add(best)
+        nb = new.boxes[best]
+        if nb.char != model_read:
+            out.changes.append(BoxChange(nb.rect, model_read, nb.char, wanted))
+        else:
+            out.unchanged += 1
+    out.changes += [BoxChange(nb.rect, "", nb.char) for k, nb in enumerate(new.boxes) if k not in matched]
+    return out
+
+
+# ---- as a job: small units, so the worker can time-slice it, pause it and draw its curves -------------------
+
+
+class Finetune:
+    """The whole loop as a generator of units (engine.training.jobs.GeneratorJob runs it): build the mixed set and
+    the session, then one training batch per unit, then re-read the page. ``session`` is there from the
+    first unit on (for live curves); ``result`` at the end."""
+
+    def __init__(self, classifier: Classifier, x: np.ndarray, y: np.ndarray, base_loader,
+                 cfg: FinetuneConfig = FinetuneConfig(), page: tuple | None = None):
+        self.classifier, self.x, self.y, self.base_loader, self.cfg = classifier, x, y, base_loader, cfg
+        self.page = page  # (source, params, old OcrResult) to re-read at the end, or None
+        self.session: TrainingSession | None = None
+        self.new: Classifier | None = None
+        self.reread: Reread | None = None
+
+    @property
+    def total(self) -> int:
+        if self.session is None:
+            return 2 + self.cfg.epochs
+        return 2 + self.cfg.epochs * self.session.batches_per_epoch
+
+    def steps(self):
+        self.session = s = finetune_session(self.classifier, self.x, self.y, self.base_loader(), self.cfg)
+        yield 1, self.total
+        while not s.done:
+            s.step_batch()
+            yield 1 + s.step, self.total
+        self.new = classifier_of(s, path="(fine-tuned)")
+        if self.page is not None:
+            self.reread = reread_page(*self.page, self.new)
+        return self
+
+
+__all__ = ["BoxChange", "Finetune", "FinetuneConfig", "Reread", "classifier_of", "finetune_data", "finetune_session",
+           "jittered_copies", "reread", "reread_page"]

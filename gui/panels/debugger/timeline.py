@@ -1,0 +1,346 @@
+"""Time travel: a slider over the session's snapshots. Scrubbing pauses training and every panel
+(weights, confusion, gradients, curves, controls) shows the run as it was at that snapshot; the right
+end of the slider is the live session. "Branch from here" continues from the moment shown with new
+hyperparameters: the branch becomes the session that Start trains, and every branch stays on this
+panel's plot (switch between them in the list). Snapshot memory is bounded by a cap.
+
+Everything shown comes from ``engine.debug.timeline`` through the worker (``worker.timeline``).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
+                             QToolButton, QVBoxLayout)
+
+from gui.worker.messages import epoch_and_batch
+from gui.widgets.panel import Panel
+from gui.widgets.plots import StableRange
+from gui.panels.training.controls import LogSpinBox
+
+RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+LIVE_STYLE = "QLabel { background: #e9f6ee; color: #1d5e37; border-radius: 4px; padding: 5px; }"
+PAST_STYLE = ("QLabel { background: #fff3d6; color: #6b3d00; border: 1px solid #f0b64a; border-radius: 4px;"
+              " padding: 5px; font-weight: bold; }")
+
+
+def run_color(i: int) -> str:
+    return RUN_COLORS[i % len(RUN_COLORS)]
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2 ** 20:,.1f} MB"
+
+
+class TimelinePanel(Panel):
+    title = "Timeline"
+
+    modest = True  # a tab: must not make its tile grow at the others' expense
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.generation = -1
+        self.steps: list[int] = []  # snapshot steps of the current branch
+        self.live_step = 0
+        self.view_step: int | None = None
+        self.branches = []  # BranchInfo
+        self.current_loss: list[float] = []  # the current branch's batch losses, grown by updates
+        self.bpe = 1
+        self.config = None
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        self.where = QLabel("no session yet")
+        self.where.setWordWrap(True)
+        self.where.setToolTip("The moment every panel is showing")
+        layout.addWidget(self.where)
+
+        row = QHBoxLayout()
+        self.first_button = self._tool("\u21e4", "The first snapshot (step 0)", lambda: self.go_index(0))
+        self.prev_button = self._tool("\u25c0", "The previous snapshot (Alt+Left)", self.previous)
+        row.addWidget(self.first_button)
+        row.addWidget(self.prev_button)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.slider.setToolTip("Scrub through the snapshots: the panels show the run as it was.\n"
+                               "The right end is the live session. Moving it pauses training.")
+        self.slider.valueChanged.connect(self._slid)
+        row.addWidget(self.slider, 1)
+        self.next_button = self._tool("\u25b6", "The next snapshot (Alt+Right)", self.next)
+        self.live_button = QPushButton("Live")
+        self.live_button.setToolTip("Back to the live session (Alt+End)")
+        self.live_button.clicked.connect(self.live)
+        row.addWidget(self.next_button)
+        row.addWidget(self.live_button)
+        layout.addLayout(row)
+        self.slider_label = QLabel("")
+        self.slider_label.setStyleSheet("color: #555; font-size: 11px;")
+        layout.addWidget(self.slider_label)
+
+        branch_row = QHBoxLayout()
+        branch_row.setSpacing(4)
+        self.lr = LogSpinBox(1e-6, 1e3)
+        self.lr.setToolTip("Learning rate of the branch (arrows step 1-2-5)")
+        self.momentum = QDoubleSpinBox()
+        self.momentum.setRange(0.0, 0.99)
+        self.momentum.setSingleStep(0.1)
+        self.momentum.setToolTip("SGD momentum of the branch")
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(1, 4096)
+        self.batch_size.setToolTip("Batch size of the branch (it resumes at the same example)")
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 100_000)
+        self.epochs.setToolTip("Total epochs of the branch (counted from the start of the run)")
+        for label, w in (("lr", self.lr), ("momentum", self.momentum), ("batch", self.batch_size),
+                         ("epochs", self.epochs)):
+            branch_row.addWidget(QLabel(label))
+            branch_row.addWidget(w, 1)
+        self.branch_button = QPushButton("Branch from here")
+        self.branch_button.setToolTip("Continue from the moment shown with these settings; the original run is\n"
+                                      "kept and both stay on the plot (Ctrl+Shift+B)")
+        self.branch_button.clicked.connect(self.branch_here)
+        layout.addLayout(branch_row)
+        act_row = QHBoxLayout()  # (its own row: the panel fits a 1366-pixel screen's Inspect column)
+        act_row.addWidget(self.branch_button)
+        act_row.addStretch(1)
+
+        runs_row = QHBoxLayout()
+        runs_row.addWidget(QLabel("Run"))
+        self.branch_box = QComboBox()
+        self.branch_box.setToolTip("The runs on this timeline; choosing one makes the panels follow it and Start train it")
+        self.branch_box.setMinimumContentsLength(18)
+        self.branch_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.branch_box.activated.connect(lambda i: self.switch(self.branch_box.itemData(i)))
+        runs_row.addWidget(self.branch_box, 1)
+        self.memory = QLabel("")
+        self.memory.setStyleSheet("color: #444; font-size: 11px;")
+        self.memory.setToolTip("Memory held by the snapshots of every run (shared ones counted once)")
+        act_row.addWidget(self.memory)
+        act_row.addWidget(QLabel("cap"))
+        self.cap = QSpinBox()
+        self.cap.setRange(1, 65536)
+        self.cap.setSuffix(" MB")
+        self.cap.setValue(256)
+        self.cap.setToolTip("Snapshot memory cap per run: older snapshots are thinned (the first and the\n"
+                            "recent half kept) so long runs stay scrubbable in bounded memory")
+        self.cap.editingFinished.connect(self._cap_edited)
+        act_row.addWidget(self.cap)
+        layout.addLayout(runs_row)
+        layout.addLayout(act_row)
+
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground("w")
+        self.plot = self.view.addPlot()
+        self.plot.setTitle("<span style='font-size:10pt; color:#222'><b>Batch loss of every run</b> "
+                           "\u00b7 the line marks the moment shown</span>")
+        self.plot.setLabel("bottom", "epoch")
+        self.plot.setLabel("left", "loss")
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.addLegend(offset=(-10, 10), labelTextColor="#222", brush=pg.mkBrush("#ffffffcc"))
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).setTextPen("#333")
+            self.plot.getAxis(axis).setPen("#888")
+        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#222", width=2),
+                                      label="", labelOpts={"position": 0.95, "color": "#222", "fill": "#ffffffcc"})
+        self.plot.addItem(self.cursor)
+        self.x_range = StableRange(self.plot, "x", zero=True, headroom=0.1)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.marks: list = []
+        layout.addWidget(self.view, 1)
+        self._show_where()
+
+    def _tool(self, text, tip, slot) -> QToolButton:
+        b = QToolButton()
+        b.setText(text)
+        b.setToolTip(tip)
+        b.clicked.connect(slot)
+        return b
+
+    # ---- observing ---------------------------------------------------------------------------
+
+    def attach(self, worker) -> None:
+        super().attach(worker)
+        worker.timeline.changed.connect(self.on_timeline)
+
+    def on_session(self, info) -> None:
+        self.generation = info.generation
+        self.bpe = max(info.batches_per_epoch, 1)
+        self.view_step = info.view_step
+        if info.view_step is None:
+            self.live_step = info.step
+        if info.config is not None and (self.config is None or info.view_step is None):
+            self.config = info.config
+            self._fill_form(info.config)
+
+    def on_timeline(self, t) -> None:
+        self.branches = t.branches
+        self.live_step, self.view_step = t.step, t.view_step
+        current = next((b for b in t.branches if b.current), None)
+        self.current_loss = list(current.batch_loss) if current is not None else []
+        if current is not None:
+            self.bpe = max(current.batches_per_epoch, 1)
+        self._set_steps(t.snapshots)
+        self.memory.setText(f"{len(t.snapshots)} snapshots \u00b7 {_mb(t.snapshot_bytes)}")
+        self.cap.blockSignals(True)
+        self.cap.setValue(max(1, int(round(t.cap_bytes / 2 ** 20))))
+        self.cap.blockSignals(False)
+        self._fill_branches()
+        self.request_refresh()
+
+    def on_update(self, u) -> None:
+        if u.generation != self.generation:
+            return
+        self.live_step = u.step
+        if len(u.steps):
+            self.current_loss.extend(u.losses.tolist())
+        if u.snapshots is not None:
+            self._set_steps(u.snapshots)
+            self.memory.setText(f"{len(u.snapshots)} snapshots \u00b7 {_mb(u.snapshot_bytes)}")
+        if len(u.steps) or u.snapshots is not None:
+            self.request_refresh()
+
+    # ---- commands ----------------------------------------------------------------------------
+
+    @property
+    def position_step(self) -> int | None:
+        """The snapshot step under the slider (None at the live end)."""
+        i = self.slider.value()
+        return self.steps[i] if i < len(self.steps) else None
+
+    def go_index(self, i: int) -> None:
+        self.slider.setValue(max(0, min(i, self.slider.maximum())))
+
+    def previous(self) -> None:
+        self.go_index(self.slider.value() - 1)
+
+    def next(self) -> None:
+        self.go_index(self.slider.value() + 1)
+
+    def live(self) -> None:
+        self.go_index(self.slider.maximum())
+        if self.worker is not None and self.view_step is not None:
+            self.worker.timeline.travel(None)
+
+    def go_step(self, step: int) -> None:
+        """Move to the last snapshot at or before ``step``."""
+        i = max(0, int(np.searchsorted(self.steps, step, side="right")) - 1)
+        self.go_index(i)
+
+    def _slid(self, i: int) -> None:
+        self._show_where(i)
+        if self.worker is not None:
+            self.worker.timeline.travel(self.position_step)
+
+    def branch_here(self) -> None:
+        if self.worker is None:
+            return
+        changes = {"lr": self.lr.value(), "momentum": self.momentum.value(), "batch_size": self.batch_size.value(),
+                   "epochs": self.epochs.value()}
+        if self.config is not None:
+            changes = {k: v for k, v in changes.items() if v != getattr(self.config, k)}
+        self.worker.timeline.branch(self.position_step, **changes)
+
+    def switch(self, name: str) -> None:
+        if self.worker is not None and name:
+            self.worker.timeline.switch(name)
+
+    def _cap_edited(self) -> None:
+        if self.worker is not None:
+            self.worker.timeline.set_cap(self.cap.value())
+
+    # ---- drawing -----------------------------------------------------------------------------
+
+    def _fill_form(self, config) -> None:
+        self.lr.setValue(config.lr)
+        self.momentum.setValue(config.momentum)
+        self.batch_size.setValue(config.batch_size)
+        self.epochs.setValue(config.epochs)
+
+    def _set_steps(self, steps: list[int]) -> None:
+        was_live = self.slider.value() >= len(self.steps)
+        self.steps = list(steps)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, len(self.steps))
+        if self.view_step is not None:
+            self.slider.setValue(max(0, int(np.searchsorted(self.steps, self.view_step, side="right")) - 1))
+        elif was_live or self.view_step is None:
+            self.slider.setValue(len(self.steps))
+        self.slider.blockSignals(False)
+        self._show_where()
+
+    def _moment(self, step: int) -> str:
+        """'step 491 (epoch 2, batch 241)': the batch that step ends, 1-based like the watchpoints say it."""
+        if step <= 0:
+            return "step 0 (before training)"
+        epoch, batch = epoch_and_batch(step, self.bpe)  # the status bar's words (gui.worker.messages.Position)
+        return f"step {step:,} (epoch {epoch}, batch {batch})"
+
+    def _show_where(self, i: int | None = None) -> None:
+        i = self.slider.value() if i is None else i
+        if self.view_step is None and (i >= len(self.steps)):
+            self.where.setText(f"<b>Live</b> at {self._moment(self.live_step)} \u00b7 drag the slider to travel back")
+            self.where.setStyleSheet(LIVE_STYLE)
+        else:
+            step = self.view_step if self.view_step is not None else self.steps[i]
+            self.where.setText(f"\u21b6 Viewing the past: {self._moment(step)} of {self.live_step:,} \u00b7 every "
+                               f"panel shows this moment \u00b7 Live (Alt+End) returns")
+            self.where.setStyleSheet(PAST_STYLE)
+        n = len(self.steps)
+        every = self.config.snapshot_every if self.config else 100
+        self.slider_label.setText(f"{n} snapshots, steps {self.steps[0]:,}\u2013{self.steps[-1]:,} (every {every} "
+                                  "batches, at epoch ends and watchpoint hits; older ones thinned)" if n
+                                  else "no snapshots yet")
+        self.prev_button.setEnabled(i > 0)
+        self.next_button.setEnabled(i < self.slider.maximum())
+
+    def _fill_branches(self) -> None:
+        self.branch_box.clear()
+        for b in self.branches:
+            origin = f"from {b.parent} at step {b.at_step:,}" if b.parent else "the first run"
+            c = b.config
+            self.branch_box.addItem(f"{b.name} \u2014 {origin} \u00b7 lr {c.lr:g}, momentum {c.momentum:g}, "
+                                    f"batch {c.batch_size} \u00b7 {len(b.batch_loss):,} batches", b.name)
+            i = self.branch_box.count() - 1
+            self.branch_box.setItemData(i, pg.mkColor(run_color(b.color)), Qt.ItemDataRole.ForegroundRole)
+            if b.current:
+                self.branch_box.setCurrentIndex(i)
+        self.branch_box.setEnabled(len(self.branches) > 1)
+
+    def refresh(self) -> None:
+        seen = set()
+        for b in self.branches:
+            y = np.asarray(self.current_loss if b.current else b.batch_loss, float)
+            curve = self.curves.get(b.name)
+            if curve is None:
+                curve = self.plot.plot([], [], pen=pg.mkPen(run_color(b.color), width=1.3), name=b.name)
+                curve.setDownsampling(auto=True, method="mean")
+                curve.setClipToView(True)
+                self.curves[b.name] = curve
+            bpe = max(b.batches_per_epoch, 1)
+            curve.setData(np.arange(1, len(y) + 1) / bpe, y)
+            seen.add(b.name)
+        for name in [n for n in self.curves if n not in seen]:
+            self.plot.removeItem(self.curves.pop(name))
+        for m in self.marks:
+            self.plot.removeItem(m)
+        self.marks = []
+        for b in self.branches:
+            if b.parent:
+                line = pg.InfiniteLine(b.at_step / max(b.batches_per_epoch, 1), angle=90,
+                                       pen=pg.mkPen(run_color(b.color), width=1, style=Qt.PenStyle.DotLine),
+                                       label=f"{b.name}", labelOpts={"position": 0.1, "color": run_color(b.color)})
+                self.plot.addItem(line)
+                self.marks.append(line)
+        shown = self.view_step if self.view_step is not None else self.live_step
+        self.cursor.setPos(shown / self.bpe)
+        self.cursor.label.setFormat("live" if self.view_step is None else f"step {shown:,}")
+        longest = max((len(b.batch_loss) / max(b.batches_per_epoch, 1) for b in self.branches), default=0.0)
+        self.x_range.fit(0.0, max(longest, len(self.current_loss) / self.bpe, 1.0))
+        self._show_where()
+
+    @property
+    def curve_lengths(self) -> dict[str, int]:
+        """Points per run on the plot (for tests)."""
+        return {name: len(c.yData) if c.yData is not None else 0 for name, c in self.curves.items()}

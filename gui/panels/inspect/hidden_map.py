@@ -1,0 +1,129 @@
+"""The hidden space: the last hidden layer's activations on the validation set, projected on their first
+two principal axes (``engine.debug.explain.hidden_map``), one dot per sample coloured by its true class, a
+cross where the network is wrong. Hover for label and prediction, click to see the sample.
+
+Give it data once (``set_data``) and a network whenever the weights change (``set_model``: as training
+runs or the timeline is scrubbed); the projection is recomputed off the GUI thread, latest weights win,
+and the axes keep their orientation from one frame to the next.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from engine.data.dataset import to_image
+from engine.debug.explain import HiddenMap, hidden_map
+from gui.panels.inspect.explain import Background
+from gui.panels.ocr.side import to_pixmap
+
+
+def class_color(k: int, n: int) -> tuple[int, int, int]:
+    """n distinguishable hues (golden-angle steps, two lightness levels)."""
+    import colorsys
+    r, g, b = colorsys.hls_to_rgb((k * 0.618034) % 1.0, 0.45 if k % 2 else 0.6, 0.75)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+class HiddenMapPanel(QWidget):
+    title = "Hidden space"
+    sample_clicked = pyqtSignal(int)  # index into the data given to set_data
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.net, self.classes = None, ()
+        self.x = self.y = None
+        self.map: HiddenMap | None = None
+        self.background = Background(self)
+        self.background.ready.connect(self._show)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setAspectLocked(False)
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.scatter = pg.ScatterPlotItem(size=7, hoverable=True, tip=self._tip, hoverSize=11,
+                                          hoverPen=pg.mkPen("k", width=1.5))
+        self.scatter.sigClicked.connect(self._clicked)
+        self.plot.addItem(self.scatter)
+        self.labels: list[pg.TextItem] = []
+        layout.addWidget(self.plot, 1)
+        side = QVBoxLayout()
+        self.sample_view = QLabel()
+        self.sample_view.setFixedSize(96, 96)
+        self.sample_view.setStyleSheet("border: 1px solid #bbb; background: white;")
+        side.addWidget(self.sample_view)
+        self.sample_text = QLabel("click a dot")
+        self.sample_text.setWordWrap(True)
+        self.sample_text.setFixedWidth(120)
+        side.addWidget(self.sample_text)
+        side.addStretch(1)
+        self.caption = QLabel("")
+        self.caption.setWordWrap(True)
+        self.caption.setFixedWidth(120)
+        self.caption.setStyleSheet("font-size: 11px; color: #444;")
+        side.addWidget(self.caption)
+        layout.addLayout(side)
+
+    # ---- commands ----------------------------------------------------------------------------------------
+
+    def set_data(self, x: np.ndarray, y: np.ndarray, classes) -> None:
+        self.x, self.y, self.classes = np.asarray(x), np.asarray(y), tuple(classes)
+        self.map = None
+        self._request()
+
+    def set_model(self, net) -> None:
+        """New weights (a training step, a scrubbed snapshot): recompute the map."""
+        self.net = net
+        self._request()
+
+    def _request(self) -> None:
+        if self.net is None or self.x is None:
+            return
+        net, x, y, previous = self.net, self.x, self.y, self.map
+        self.background.submit(lambda: hidden_map(net, x, y, previous))
+
+    # ---- drawing -----------------------------------------------------------------------------------------
+
+    def _show(self, m) -> None:
+        if isinstance(m, Exception):
+            self.caption.setText(f"could not project: {m}")
+            return
+        self.map = m
+        n = len(self.classes)
+        colors = [class_color(k, n) for k in range(n)]
+        spots = [{"pos": p, "data": i, "brush": pg.mkBrush(*colors[c], 200),
+                  "pen": pg.mkPen("#c00000", width=1.5) if w else pg.mkPen(None),
+                  "symbol": "x" if w else "o", "size": 9 if w else 7}
+                 for i, (p, c, w) in enumerate(zip(m.points, m.y, m.wrong))]
+        self.scatter.setData(spots)
+        for t in self.labels:
+            self.plot.removeItem(t)
+        self.labels = []
+        for c in np.unique(m.y):  # each class's name at its centre
+            centre = m.points[m.y == c].mean(0)
+            t = pg.TextItem(self.classes[c], color=colors[c], anchor=(0.5, 0.5))
+            t.setFont(pg.QtGui.QFont("sans", 11, pg.QtGui.QFont.Weight.Bold))
+            t.setPos(*centre)
+            self.plot.addItem(t)
+            self.labels.append(t)
+        self.caption.setText(f"PCA of the last hidden layer on {len(m.y)} samples; axes hold "
+                             f"{m.explained[0]:.0%} and {m.explained[1]:.0%} of the variance. "
+                             f"x = misclassified ({int(m.wrong.sum())}).")
+
+    def _tip(self, x, y, data) -> str:
+        if self.map is None:
+            return ""
+        i = int(data)
+        c, p = self.classes[self.map.y[i]], self.classes[self.map.pred[i]]
+        return f"sample {i}: label {c}, predicted {p}" + ("" if c == p else "  (wrong)")
+
+    def _clicked(self, item, points, event=None) -> None:
+        if len(points):
+            self.select(int(points[0].data()))
+
+    def select(self, i: int) -> None:
+        self.sample_view.setPixmap(to_pixmap(to_image(self.x[i]), 96))
+        self.sample_text.setText(self._tip(0, 0, i))
+        self.sample_clicked.emit(i)

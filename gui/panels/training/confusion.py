@@ -1,0 +1,255 @@
+"""Validation confusion matrix (``engine.debug.stats.confusion_matrix`` via the session), updated at each
+epoch end. Rows are true classes, columns predictions; each cell is shaded by its share of the row
+(green on the diagonal, red off it). Clicking a cell lists those validation samples with their
+true and predicted labels.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PyQt6.QtCore import QPoint, QRect, QSize, Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPen, QPixmap
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QSizePolicy, QToolTip, QVBoxLayout, \
+    QWidget
+
+from engine.debug.stats import per_class_accuracy
+from gui.widgets.panel import Panel
+
+
+def _mix(c0: QColor, c1: QColor, t: float) -> QColor:
+    t = float(min(max(t, 0.0), 1.0))
+    return QColor(int(c0.red() + (c1.red() - c0.red()) * t), int(c0.green() + (c1.green() - c0.green()) * t),
+                  int(c0.blue() + (c1.blue() - c0.blue()) * t))
+
+
+WHITE, GREEN, RED = QColor("#ffffff"), QColor("#1a9850"), QColor("#d73027")
+
+
+class MatrixView(QWidget):
+    """Paints a k x k count matrix with labels; emits cell_clicked(true, pred)."""
+
+    cell_clicked = pyqtSignal(int, int)
+    MARGIN = 22
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.matrix: np.ndarray | None = None
+        self.classes: tuple[str, ...] = ()
+        self.selected: tuple[int, int] | None = None
+        self.hover: tuple[int, int] | None = None
+        self._cache = None
+        self.setMouseTracking(True)
+        self.setMinimumSize(260, 260)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:
+        return QSize(520, 520)
+
+    def set_matrix(self, matrix: np.ndarray | None, classes) -> None:
+        self.matrix, self.classes = matrix, tuple(classes)
+        self.update()
+
+    def _geometry(self) -> tuple[float, int, int]:
+        k = len(self.classes) or 1
+        side = min(self.width(), self.height()) - self.MARGIN - 2
+        cell = max(side / k, 1.0)
+        return cell, self.MARGIN, self.MARGIN
+
+    def cell_rect(self, i: int, j: int) -> QRect:
+        cell, x0, y0 = self._geometry()
+        return QRect(int(x0 + j * cell), int(y0 + i * cell), int(x0 + (j + 1) * cell) - int(x0 + j * cell),
+                     int(y0 + (i + 1) * cell) - int(y0 + i * cell))
+
+    def cell_at(self, pos: QPoint) -> tuple[int, int] | None:
+        if self.matrix is None:
+            return None
+        cell, x0, y0 = self._geometry()
+        j, i = int((pos.x() - x0) // cell), int((pos.y() - y0) // cell)
+        k = len(self.matrix)
+        return (i, j) if 0 <= i < k and 0 <= j < k and pos.x() >= x0 and pos.y() >= y0 else None
+
+    def paintEvent(self, event) -> None:
+        # the cells only change at epoch ends: paint them once into a pixmap, then just blit it
+        key = (id(self.matrix), self.width(), self.height())
+        if self._cache is None or self._cache[0] != key:
+            pixmap = QPixmap(self.size())
+            painter = QPainter(pixmap)
+            self._paint_cells(painter)
+            painter.end()
+            self._cache = (key, pixmap)
+        p = QPainter(self)
+        p.drawPixmap(0, 0, self._cache[1])
+        for cell_ij, color in ((self.hover, "#555555"), (self.selected, "#000000")):
+            if cell_ij is not None:
+                p.setPen(QPen(QColor(color), 2))
+                p.drawRect(self.cell_rect(*cell_ij).adjusted(0, 0, -1, -1))
+
+    def _paint_cells(self, p: QPainter) -> None:
+        p.fillRect(self.rect(), QColor("#ffffff"))
+        if self.matrix is None:
+            p.setPen(QColor("#666"))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "the confusion matrix appears\nat the end of the first epoch")
+            return
+        m = self.matrix
+        k = len(m)
+        cell, x0, y0 = self._geometry()
+        rows = m.sum(axis=1, keepdims=True)
+        share = np.divide(m, rows, out=np.zeros(m.shape), where=rows > 0)
+        font = QFont(self.font())
+        font.setPointSizeF(max(5.0, min(9.0, cell * 0.42)))
+        p.setFont(font)
+        show_counts = cell >= 11
+        for i in range(k):
+            for j in range(k):
+                r = self.cell_rect(i, j)
+                if i == j:
+                    color = _mix(WHITE, GREEN, 0.15 + 0.85 * share[i, j]) if m[i, j] else QColor("#f2f2f2")
+                else:
+                    color = _mix(WHITE, RED, min(1.0, 0.25 + 2.5 * share[i, j])) if m[i, j] else WHITE
+                p.fillRect(r, color)
+                if show_counts and m[i, j]:
+                    dark = (i == j and share[i, j] > 0.45) or (i != j and share[i, j] > 0.2)
+                    p.setPen(QColor("#ffffff") if dark else QColor("#333333"))
+                    p.drawText(r, Qt.AlignmentFlag.AlignCenter, str(int(m[i, j])))
+        p.setPen(QPen(QColor("#dddddd"), 1))
+        for t in range(k + 1):
+            p.drawLine(int(x0 + t * cell), y0, int(x0 + t * cell), int(y0 + k * cell))
+            p.drawLine(x0, int(y0 + t * cell), int(x0 + k * cell), int(y0 + t * cell))
+        p.setPen(QColor("#222222"))
+        for t, name in enumerate(self.classes):
+            p.drawText(QRect(int(x0 + t * cell), 0, int(cell) + 1, y0 - 2),
+                       Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, name)
+            p.drawText(QRect(0, int(y0 + t * cell), x0 - 3, int(cell) + 1),
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name)
+
+    def mouseMoveEvent(self, event) -> None:
+        ij = self.cell_at(event.position().toPoint())
+        if ij != self.hover:
+            self.hover = ij
+            self.update()
+        if ij is not None:
+            i, j = ij
+            n = int(self.matrix[i, j])
+            total = int(self.matrix[i].sum())
+            what = "correct" if i == j else f"predicted {self.classes[j]}"
+            QToolTip.showText(event.globalPosition().toPoint(),
+                              f"true {self.classes[i]}, {what}: {n} of {total}" + ("" if i == j or not n else
+                                                                                     "\nclick to see them"), self)
+
+    def leaveEvent(self, event) -> None:
+        self.hover = None
+        self.update()
+
+    def mousePressEvent(self, event) -> None:
+        ij = self.cell_at(event.position().toPoint())
+        if ij is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.selected = ij
+            self.update()
+            self.cell_clicked.emit(*ij)
+
+
+def sample_pixmap(img: np.ndarray, scale: int = 2) -> QPixmap:
+    a = np.clip(np.asarray(img, np.float64), 0, 1)
+    g = np.ascontiguousarray((255 * a).astype(np.uint8))
+    h, w = g.shape
+    qimg = QImage(g.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+    return QPixmap.fromImage(qimg).scaled(w * scale, h * scale)
+
+
+class ConfusionPanel(Panel):
+    title = "Confusion"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.generation = -1
+        self.classes: tuple[str, ...] = ()
+        self.matrix: np.ndarray | None = None
+        self.epoch = 0
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.caption = QLabel("validation confusion")
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("font-size: 12px; color: #222; padding: 2px 4px;")
+        layout.addWidget(self.caption)
+        body = QHBoxLayout()
+        self.view = MatrixView()
+        self.view.setToolTip("rows: true class, columns: prediction; click a cell to see its samples")
+        self.view.cell_clicked.connect(self.show_cell)
+        body.addWidget(self.view, 3)
+        side = QVBoxLayout()
+        self.samples_title = QLabel("click a cell to see its samples")
+        self.samples_title.setWordWrap(True)
+        self.samples_title.setStyleSheet("font-size: 11px; color: #222;")
+        side.addWidget(self.samples_title)
+        self.samples = QListWidget()
+        self.samples.setViewMode(QListWidget.ViewMode.IconMode)
+        self.samples.setIconSize(QSize(64, 64))
+        self.samples.setGridSize(QSize(84, 96))
+        self.samples.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.samples.setMovement(QListWidget.Movement.Static)
+        self.samples.setToolTip("validation samples of the selected cell, as 'true \u2192 predicted'")
+        self.samples.setMinimumWidth(150)
+        side.addWidget(self.samples, 1)
+        body.addLayout(side, 2)
+        layout.addLayout(body, 1)
+
+    def on_session(self, info) -> None:
+        self.generation = info.generation
+        self.classes = info.classes
+        self.epoch = info.epoch
+        self.samples.clear()
+        self.samples_title.setText("click a cell to see its samples")
+        self.view.selected = None
+        self._set(info.confusion)
+
+    def on_update(self, u) -> None:
+        if u.generation != self.generation or u.confusion is None:
+            return
+        self.epoch = u.epoch
+        self._set(u.confusion)
+        if self.view.selected is not None:
+            self.show_cell(*self.view.selected)
+
+    def _set(self, matrix) -> None:
+        self.matrix = matrix
+        self.view.set_matrix(matrix, self.classes)
+        if matrix is None:
+            self.caption.setText("validation confusion: after the first epoch")
+            return
+        total = int(matrix.sum())
+        acc = np.trace(matrix) / total if total else float("nan")
+        per_class = per_class_accuracy(matrix)
+        worst = np.argsort(np.nan_to_num(per_class, nan=2.0))[:3]
+        off = matrix.copy()
+        np.fill_diagonal(off, 0)
+        flat = np.argsort(off, axis=None)[::-1][:3]
+        pairs = [f"{self.classes[i]}\u2192{self.classes[j]} ({off[i, j]})"
+                 for i, j in (divmod(int(f), len(matrix)) for f in flat) if off[i, j] > 0]
+        self.caption.setText(
+            f"<b>validation \u00b7 epoch {self.epoch} \u00b7 {total:,} samples \u00b7 accuracy {100 * acc:.1f} %</b><br>"
+            f"weakest: {', '.join(f'{self.classes[c]} {100 * per_class[c]:.0f} %' for c in worst)}"
+            + (f" \u00b7 most confused: {', '.join(pairs)}" if pairs else ""))
+
+    def most_confused(self) -> tuple[int, int] | None:
+        if self.matrix is None:
+            return None
+        off = self.matrix.copy()
+        np.fill_diagonal(off, 0)
+        if not off.any():
+            return None
+        return divmod(int(np.argmax(off)), len(off))
+
+    def show_cell(self, true_class: int, pred_class: int) -> None:
+        self.view.selected = (true_class, pred_class)
+        self.view.update()
+        images, idx = self.worker.samples(true_class, pred_class) if self.worker else ([], [])
+        t, p = self.classes[true_class], self.classes[pred_class]
+        kind = "correctly classified" if true_class == pred_class else "misclassified"
+        self.samples_title.setText(f"<b>true {t} \u2192 predicted {p}</b>: {len(idx)} {kind} validation sample"
+                                   f"{'' if len(idx) == 1 else 's'}")
+        self.samples.clear()
+        for img, i in zip(images, idx):
+            item = QListWidgetItem(QIcon(sample_pixmap(img)), f"{t} \u2192 {p}\n#{int(i)}")
+            item.setToolTip(f"validation sample {int(i)}: true {t}, predicted {p}; double-click to explain it")
+            item.setData(Qt.ItemDataRole.UserRole, int(i))
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+            self.samples.addItem(item)

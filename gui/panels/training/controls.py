@@ -1,0 +1,312 @@
+"""Controls: data, network and training hyperparameters, the run buttons, progress with ETA and the
+run state (with a divergence diagnosis or a watchpoint reason when there is one).
+
+The buttons show the main window's QActions (so buttons, menus and shortcuts are one thing);
+this panel only holds the form and shows what the worker reports.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QAction
+from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
+                             QLabel, QLineEdit, QProgressBar, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout)
+
+from engine.nn.network import ACTIVATIONS
+from engine.training.session import State, TrainConfig
+from gui.widgets.panel import Panel
+
+HIDDEN_ACTIVATIONS = [a for a in ACTIVATIONS if a not in ("softmax", "linear")]
+STATE_STYLE = {  # text color, background
+    State.IDLE: ("#3b4450", "#e8ecf1"),
+    State.RUNNING: ("#ffffff", "#1f8a4c"),
+    State.PAUSED: ("#3b2a00", "#ffd166"),
+    State.FINISHED: ("#ffffff", "#2f6db5"),
+    State.DIVERGED: ("#ffffff", "#c0392b"),
+    State.STOPPED: ("#ffffff", "#6c757d"),
+}
+
+
+class LogSpinBox(QDoubleSpinBox):
+    """A positive number shown compactly (3e-3, 0.05, 100) that steps along 1-2-5 decades."""
+
+    def __init__(self, lo: float, hi: float, parent=None):
+        super().__init__(parent)
+        self.setDecimals(12)
+        self.setRange(lo, hi)
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text, pos):
+        from PyQt6.QtGui import QValidator
+        if re.fullmatch(r"[0-9]*\.?[0-9]*(e-?[0-9]*)?", text.strip(), re.I):
+            try:
+                v = float(text)
+                state = QValidator.State.Acceptable if self.minimum() <= v <= self.maximum() \
+                    else QValidator.State.Intermediate
+            except ValueError:
+                state = QValidator.State.Intermediate
+            return state, text, pos
+        return QValidator.State.Invalid, text, pos
+
+    def stepBy(self, steps: int) -> None:
+        v = self.value()
+        for _ in range(abs(steps)):
+            exp = math.floor(math.log10(v))
+            m = v / 10 ** exp
+            ladder = [1, 2, 5, 10]
+            if steps > 0:
+                m = next((x for x in ladder if x > m + 1e-9), 10)
+            else:
+                m = next((x for x in reversed([0.5] + ladder) if x < m - 1e-9), 0.5)
+            v = m * 10 ** exp
+        self.setValue(min(max(v, self.minimum()), self.maximum()))
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    parts = [p for p in re.split(r"[\s,x×]+", text.strip()) if p]
+    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise ValueError(f"hidden sizes must be positive integers like '64' or '128, 64', got {text!r}")
+    return tuple(int(p) for p in parts)
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+PACES = [("full speed", 0.0), ("100 batches/s", 100.0), ("30 batches/s", 30.0), ("10 batches/s", 10.0),
+         ("3 batches/s", 3.0), ("1 batch/s", 1.0)]
+
+
+class ControlsPanel(Panel):
+    title = "Controls"
+    config_edited = pyqtSignal()
+    pace_changed = pyqtSignal(float)  # batches per second (0: full speed)
+
+    def __init__(self, actions: dict[str, QAction], parent=None):
+        super().__init__(parent)
+        self._session_config: TrainConfig | None = None
+        self._eta: float | None = None
+        self._building = False
+        root = QVBoxLayout(self)
+        root.setContentsMargins(8, 8, 8, 8)
+        root.setSpacing(8)
+
+        self.state_label = QLabel("no data yet")
+        self.state_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.state_label.setToolTip("What the training is doing now")
+        self.state_label.setMinimumHeight(30)
+        root.addWidget(self.state_label)
+
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setStyleSheet("QLabel { background: #fdecea; color: #7b1d13; border: 1px solid #e4a39b;"
+                                   " border-radius: 4px; padding: 6px; }")
+        self.message.setToolTip("Why the run stopped: the engine's diagnosis")
+        self.message.hide()
+        root.addWidget(self.message)
+
+        buttons = QGridLayout()
+        buttons.setSpacing(4)
+        for i, key in enumerate(("start", "step_batch", "step_epoch", "reset")):
+            b = QToolButton()
+            b.setDefaultAction(actions[key])
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            b.setMinimumHeight(30)
+            buttons.addWidget(b, i // 2, i % 2)
+        self.start_button = buttons.itemAtPosition(0, 0).widget()
+        root.addLayout(buttons)
+
+        pace_row = QHBoxLayout()
+        pace_label = QLabel("Pace")
+        self.pace = QComboBox()
+        for text, value in PACES:
+            self.pace.addItem(text, value)
+        self.pace.setToolTip("How fast training runs: full speed, or slow enough to watch each batch land.\n"
+                             "Stepping (\u2192, Shift+\u2192) works at any pace.")
+        pace_label.setBuddy(self.pace)
+        self.pace.currentIndexChanged.connect(lambda i: self.pace_changed.emit(float(self.pace.itemData(i))))
+        pace_row.addWidget(pace_label)
+        pace_row.addWidget(self.pace, 1)
+        root.addLayout(pace_row)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("")
+        self.progress.setToolTip("Progress through all epochs, with the estimated time left while running")
+        root.addWidget(self.progress)
+        self.eta_label = QLabel("")
+        self.eta_label.setStyleSheet("color: #555;")
+        root.addWidget(self.eta_label)
+
+        # -- data ------------------------------------------------------------------------------
+        data_box = QGroupBox("Data")
+        dl = QVBoxLayout(data_box)
+        self.data_label = QLabel("\u2014")
+        self.data_label.setWordWrap(True)
+        self.data_label.setToolTip("The dataset being trained on (drop a data file or checkpoint on the window to change)")
+        dl.addWidget(self.data_label)
+        row = QHBoxLayout()
+        for key in ("open_data", "embedded"):
+            b = QToolButton()
+            b.setDefaultAction(actions[key])
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            row.addWidget(b)
+        dl.addLayout(row)
+        root.addWidget(data_box)
+
+        # -- network and training --------------------------------------------------------------
+        net_box = QGroupBox("Network and training")
+        form = QFormLayout(net_box)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.hidden = QLineEdit("64")
+        self.hidden.setToolTip("Hidden layer sizes, input to output: '64' is one layer, '64, 64, 64, 64' four")
+        self.activation = QComboBox()
+        self.activation.addItems(HIDDEN_ACTIVATIONS)
+        self.activation.setToolTip("Activation of every hidden layer (the output layer is softmax)")
+        self.lr = LogSpinBox(1e-6, 1e3)
+        self.lr.setValue(3e-3)
+        self.lr.setToolTip("Learning rate (gradients are summed over the batch). Arrows step 1-2-5")
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(1, 4096)
+        self.batch_size.setValue(32)
+        self.batch_size.setToolTip("Examples per SGD step")
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 100_000)
+        self.epochs.setValue(50)
+        self.epochs.setToolTip("Passes over the training set")
+        self.momentum = QDoubleSpinBox()
+        self.momentum.setRange(0.0, 0.99)
+        self.momentum.setSingleStep(0.1)
+        self.momentum.setDecimals(2)
+        self.momentum.setToolTip("SGD momentum (0: plain SGD)")
+        self.weight_decay = QDoubleSpinBox()
+        self.weight_decay.setDecimals(5)
+        self.weight_decay.setRange(0.0, 1.0)
+        self.weight_decay.setSingleStep(1e-4)
+        self.weight_decay.setToolTip("L2 weight decay per example (0: none): pulls every weight toward 0")
+        self.dropout = QDoubleSpinBox()
+        self.dropout.setDecimals(2)
+        self.dropout.setRange(0.0, 0.9)
+        self.dropout.setSingleStep(0.1)
+        self.dropout.setToolTip("Dropout: the chance each hidden unit is dropped in a training batch (0: none)")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("Seeds the weight initialisation and the batch order: same seed, same run")
+        for label, w in (("Hidden sizes", self.hidden), ("Activation", self.activation), ("Learning rate", self.lr),
+                         ("Batch size", self.batch_size), ("Epochs", self.epochs), ("Momentum", self.momentum),
+                         ("Weight decay", self.weight_decay), ("Dropout", self.dropout), ("Seed", self.seed)):
+            form.addRow(label, w)
+        for w in (self.hidden,):
+            w.textEdited.connect(self._edited)
+        self.activation.currentIndexChanged.connect(self._edited)
+        for w in (self.lr, self.batch_size, self.epochs, self.momentum, self.weight_decay, self.dropout, self.seed):
+            w.valueChanged.connect(self._edited)
+        self.pending = QLabel("")
+        self.pending.setWordWrap(True)
+        self.pending.setStyleSheet("color: #8a5a00;")
+        form.addRow(self.pending)
+        root.addWidget(net_box)
+
+        self.model_label = QLabel("")
+        self.model_label.setWordWrap(True)
+        self.model_label.setStyleSheet("color: #555;")
+        self.model_label.setToolTip("The network of the current session")
+        root.addWidget(self.model_label)
+        root.addStretch(1)
+
+    # ---- the form ------------------------------------------------------------------------------
+
+    def config(self) -> TrainConfig:
+        """The hyperparameters in the form (raises ValueError with a readable message)."""
+        base = asdict(self._session_config) if self._session_config else {}
+        base.update(hidden=parse_hidden(self.hidden.text()), activation=self.activation.currentText(),
+                    lr=self.lr.value(), batch_size=self.batch_size.value(), epochs=self.epochs.value(),
+                    momentum=self.momentum.value(), weight_decay=self.weight_decay.value(),
+                    dropout=self.dropout.value(), seed=self.seed.value())
+        return TrainConfig(**base)
+
+    def set_config(self, config: TrainConfig) -> None:
+        self._building = True
+        try:
+            self.hidden.setText(", ".join(str(h) for h in config.hidden))
+            i = self.activation.findText(config.activation)
+            if i >= 0:
+                self.activation.setCurrentIndex(i)
+            self.lr.setValue(config.lr)
+            self.batch_size.setValue(config.batch_size)
+            self.epochs.setValue(config.epochs)
+            self.momentum.setValue(config.momentum)
+            self.weight_decay.setValue(config.weight_decay)
+            self.dropout.setValue(config.dropout)
+            self.seed.setValue(config.seed)
+        finally:
+            self._building = False
+        self._edited()
+
+    def _edited(self, *_) -> None:
+        if self._building:
+            return
+        self.config_edited.emit()
+        try:
+            cfg = self.config()
+        except ValueError as exc:
+            self.pending.setText(str(exc))
+            self.hidden.setStyleSheet("background: #fdecea;")
+            return
+        self.hidden.setStyleSheet("")
+        changed = self._session_config is not None and cfg != self._session_config
+        self.pending.setText("Changed: applies on Start if untrained, else on Reset (Ctrl+R)" if changed else "")
+
+    # ---- observing -----------------------------------------------------------------------------
+
+    def on_session(self, info) -> None:
+        self._session_config = info.config
+        self.set_config(info.config)
+        shape = " \u2192 ".join(str(n) for n in [info.weights.shape[0]] + [u for _, _, u in info.layers])
+        acts = ", ".join(a for _, a, _ in info.layers)
+        self.model_label.setText(f"Network {shape} ({acts})")
+        source = f"<br><span style='color:#666'>checkpoint {info.source}</span>" if info.source else ""
+        self.data_label.setText(f"<b>{info.dataset}</b> \u00b7 {info.n_train:,} train / {info.n_valid:,} valid"
+                                f" \u00b7 {len(info.classes)} classes{source}")
+        self._eta = None
+
+    def on_update(self, u) -> None:
+        self._eta = u.eta_s
+
+    def show_position(self, pos) -> None:
+        """gui.worker.messages.Position: the same words as the status bar."""
+        self.progress.setValue(int(round(1000 * pos.fraction)))
+        self.progress.setFormat(f"{pos.label()} \u00b7 {100 * pos.fraction:.0f} %")
+        eta_text = format_eta(self._eta) if pos.view_step is None else ""
+        self.eta_label.setText(f"{pos.step:,} / {pos.total:,} batches" + (f" \u00b7 ETA {eta_text}" if eta_text else ""))
+
+    def show_state(self, state: State, message: str) -> None:
+        fg, bg = STATE_STYLE.get(state, ("#000", "#eee"))
+        self.state_label.setText(state.value.upper() if state != State.DIVERGED else "DIVERGED \u2014 paused")
+        self.state_label.setStyleSheet(f"QLabel {{ color: {fg}; background: {bg}; font-weight: bold;"
+                                       f" font-size: 14px; border-radius: 4px; padding: 4px; }}")
+        if message:
+            self.message.setText(message)
+            self.message.show()
+        elif state in (State.RUNNING, State.IDLE):
+            self.message.hide()

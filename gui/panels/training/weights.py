@@ -1,0 +1,186 @@
+"""First-layer weights as 32x32 tiles, one per hidden unit, on a symmetric diverging colormap
+(blue negative, white zero, red positive) with a colorbar. Hover names the unit and its value
+range; clicking a tile shows it enlarged beside the grid (it keeps updating live).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QRectF, Qt
+from PyQt6.QtWidgets import QLabel, QVBoxLayout
+
+from engine.data.dataset import SIDE
+from gui.widgets.panel import Panel
+
+CMAP = "CET-D1"  # perceptually uniform blue-white-red
+GAP = 1  # pixels between tiles
+
+
+def tile_layout(units: int) -> tuple[int, int]:
+    """(rows, cols) of the grid: square-ish, 8x8 for 64 units."""
+    cols = max(1, math.ceil(math.sqrt(units)))
+    return math.ceil(units / cols), cols
+
+
+def unit_images(W: np.ndarray) -> np.ndarray:
+    """(units, 32, 32) upright images of each unit's incoming weights (rows are NIST column-major)."""
+    units = W.shape[1]
+    return W.reshape(SIDE, SIDE, units).transpose(2, 1, 0)
+
+
+def tile_grid(W: np.ndarray) -> np.ndarray:
+    """One image of all tiles, NaN in the gaps (drawn transparent)."""
+    imgs = unit_images(W)
+    rows, cols = tile_layout(len(imgs))
+    cell = SIDE + GAP
+    grid = np.full((rows * cell - GAP, cols * cell - GAP), np.nan, np.float32)
+    for k, img in enumerate(imgs):
+        r, c = divmod(k, cols)
+        grid[r * cell:r * cell + SIDE, c * cell:c * cell + SIDE] = img
+    return grid
+
+
+class WeightsPanel(Panel):
+    title = "Weights"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.W: np.ndarray | None = None
+        self.selected: int | None = None
+        self.levels = 0.0  # the colorbar's +- range
+        self._fitted: tuple[int, int] | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.caption = QLabel("first-layer weights")
+        self.caption.setStyleSheet("font-size: 12px; color: #222; padding: 2px 4px;")
+        layout.addWidget(self.caption)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground("#f4f5f7")
+        layout.addWidget(self.view, 1)
+        self.info = QLabel("hover a tile for its unit and range; click to enlarge")
+        self.info.setStyleSheet("font-size: 11px; color: #444; padding: 2px 4px;")
+        layout.addWidget(self.info)
+
+        self.cmap = pg.colormap.get(CMAP)
+        self.grid_box = self.view.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.grid_box.setMouseEnabled(False, False)
+        self.grid_item = pg.ImageItem(axisOrder="row-major")
+        self.grid_item.setColorMap(self.cmap)
+        self.grid_box.addItem(self.grid_item)
+        self.highlight = pg.QtWidgets.QGraphicsRectItem()
+        self.highlight.setPen(pg.mkPen("#111", width=2, cosmetic=True))
+        self.highlight.hide()
+        self.grid_box.addItem(self.highlight)
+        self.colorbar = pg.ColorBarItem(colorMap=self.cmap, values=(-1, 1), interactive=False, width=14,
+                                        label="weight")
+        self.view.addItem(self.colorbar, row=0, col=1)
+
+        zoom = self.view.addLayout(row=0, col=2)
+        self.zoom_title = zoom.addLabel("click a tile", row=0, col=0, color="#222", size="10pt")
+        self.zoom_box = zoom.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.zoom_box.setMouseEnabled(False, False)
+        self.zoom_item = pg.ImageItem(axisOrder="row-major")
+        self.zoom_item.setColorMap(self.cmap)
+        self.zoom_box.addItem(self.zoom_item)
+        self.view.ci.layout.setColumnStretchFactor(0, 5)
+        self.view.ci.layout.setColumnStretchFactor(2, 2)
+
+        self.grid_item.hoverEvent = self._hover
+        self.grid_item.mouseClickEvent = self._click
+
+    # ---- data ----------------------------------------------------------------------------------
+
+    def on_session(self, info) -> None:
+        self.selected = None if self.W is None or self.W.shape != info.weights.shape else self.selected
+        self.W = info.weights
+        self.caption.setText(f"layer1 weights: {info.weights.shape[1]} units \u00d7 32\u00d732 inputs"
+                             " \u00b7 blue < 0 < red, same scale for every tile")
+        self.request_refresh()
+
+    def on_update(self, u) -> None:
+        if self.W is not None and u.weights.shape == self.W.shape and np.array_equal(u.weights, self.W):
+            return
+        self.W = u.weights
+        self.request_refresh()
+
+    def refresh(self) -> None:
+        if self.W is None:
+            return
+        grid = tile_grid(self.W)
+        m = self._scale()
+        self.grid_item.setImage(grid, levels=(-m, m), autoLevels=False)
+        if grid.shape != self._fitted:  # fit the view once per grid size (a new network)
+            self._fitted = grid.shape
+            self.grid_box.autoRange(padding=0.01)
+        self._draw_zoom()
+
+    def _scale(self) -> float:
+        """The symmetric color scale: max |w| rounded up to 2 significant digits, changed only when the
+        weights outgrow it or shrink under 70 % of it (a steady colorbar is readable, and cheap)."""
+        m = float(np.abs(self.W).max()) or 1.0
+        if not (self.levels * 0.7 <= m <= self.levels):
+            digits = 10 ** (np.floor(np.log10(m)) - 1)
+            self.levels = float(np.ceil(m / digits) * digits)
+            self.colorbar.setLevels((-self.levels, self.levels))
+        return self.levels
+
+    @property
+    def grid_image(self) -> np.ndarray | None:
+        return None if self.W is None else tile_grid(self.W)
+
+    # ---- interaction ---------------------------------------------------------------------------
+
+    def unit_at(self, x: float, y: float) -> int | None:
+        """The unit under image coordinates (x = column, y = row), or None over a gap or outside."""
+        if self.W is None or x < 0 or y < 0:
+            return None
+        rows, cols = tile_layout(self.W.shape[1])
+        cell = SIDE + GAP
+        c, r = int(x // cell), int(y // cell)
+        if c >= cols or r >= rows or x - c * cell >= SIDE or y - r * cell >= SIDE:
+            return None
+        k = r * cols + c
+        return k if k < self.W.shape[1] else None
+
+    def _hover(self, event) -> None:
+        if event.isExit():
+            self.info.setText("hover a tile for its unit and range; click to enlarge")
+            return
+        k = self.unit_at(event.pos().x(), event.pos().y())
+        if k is not None:
+            w = self.W[:, k]
+            self.info.setText(f"unit {k}: weights {w.min():+.3f} \u2026 {w.max():+.3f}, mean |w| "
+                              f"{np.abs(w).mean():.3f} \u00b7 click to enlarge")
+            self.grid_item.setToolTip(f"unit {k}\n{w.min():+.3f} \u2026 {w.max():+.3f}")
+
+    def _click(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            k = self.unit_at(event.pos().x(), event.pos().y())
+            if k is not None:
+                event.accept()
+                self.select(k)
+
+    def select(self, unit: int | None) -> None:
+        self.selected = unit
+        self._draw_zoom()
+
+    def _draw_zoom(self) -> None:
+        if self.selected is None or self.W is None or self.selected >= self.W.shape[1]:
+            self.highlight.hide()
+            self.zoom_item.clear()
+            self.zoom_title.setText("click a tile to enlarge it")
+            return
+        k = self.selected
+        img = unit_images(self.W[:, k:k + 1])[0]
+        m = self.levels or 1.0
+        self.zoom_item.setImage(img, levels=(-m, m), autoLevels=False)
+        self.zoom_box.autoRange(padding=0.02)
+        rows, cols = tile_layout(self.W.shape[1])
+        r, c = divmod(k, cols)
+        cell = SIDE + GAP
+        self.highlight.setRect(QRectF(c * cell - 0.5, r * cell - 0.5, SIDE + 1, SIDE + 1))
+        self.highlight.show()
+        w = self.W[:, k]
+        self.zoom_title.setText(f"unit {k} \u00b7 {w.min():+.3f} \u2026 {w.max():+.3f}")

@@ -1,0 +1,408 @@
+"""The one long-lived worker thread: a small scheduler of jobs (engine/training/jobs.py) and the only object in
+the GUI that touches a TrainingSession.
+
+Jobs: the main session (``self.main``, an engine.training.jobs.SessionJob), the side-by-side experiment, the
+autoencoder and the gradient check (gui/worker/runners/autoencoder.py, gui/worker/runners/experiments.py). They share the
+protocol start / pause / resume / step / stop / progress and a typed pause reason; an
+``engine.training.jobs.Scheduler`` time-slices the ones that want the CPU, one unit (batch, round, column) at
+a time, and paces them when the user asks for N batches per second.
+
+Commands are messages: every public method below only queues a function into this thread (a Qt queued
+signal), and the ``_yield`` event makes the running job return at its next unit boundary, so commands
+run in order and between two units. The GUI thread never writes an attribute here.
+
+Events flow one way: the session calls ``_on_event`` (gui/worker/events.py) for every batch; the
+worker coalesces them into at most ``MAX_HZ`` updates a second (paced by what drawing costs).
+Errors: an ``engine.errors.InputError`` (and the project's other input-error types, and an OSError of a
+user's file) is a one-line ``error``; anything else is a ``bug`` with its traceback, and the worker
+keeps running.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Callable
+
+from PyQt6.QtCore import QObject, QThread, QTimer, Qt, pyqtSignal, pyqtSlot
+
+from engine.training.checkpoint import CheckpointError, load_session, save_session
+from engine.data.loaders import DataError, load_dataset
+from engine.data.dataset import Dataset
+from engine.errors import InputError
+from engine.training.jobs import JobState, PauseReason, Scheduler, SessionJob
+from engine.training.runlog import save_json
+from engine.training.session import State, TrainConfig, TrainingSession
+from engine.debug.stats import LayerStats
+from gui.worker.messages import Pending, Position, Rate
+from gui.worker.events import SessionEvents
+from gui.worker.runners.experiments import ExperimentRunner
+from gui.worker.runners.autoencoder import AutoencoderRunner
+from gui.worker.runners.gradcheck import GradcheckRunner
+from gui.worker.timeline import TimeTravel
+from gui.worker.watch import Watchlist
+
+SLICE_S = 0.05  # with several jobs wanting the CPU, each trains this long in turn
+
+# the user's problem (a one-line message; DataError, CheckpointError, RunLogError are InputErrors);
+# anything else is a bug (a traceback dialog)
+USER_ERRORS = (InputError, OSError)
+
+
+class Worker(QObject, SessionEvents):
+    session_changed = pyqtSignal(object)  # SessionInfo
+    updated = pyqtSignal(object)  # Update
+    state_changed = pyqtSignal(object, str)  # State, message (a diagnosis or a watchpoint reason)
+    paused_because = pyqtSignal(object)  # PauseReason of the main session's latest pause
+    position = pyqtSignal(object)  # Position: the one source of truth for step / epoch / batch
+    error = pyqtSignal(str)  # a user-facing one-line message; the session is kept as it was
+    bug = pyqtSignal(str, str)  # one-line summary, traceback: a bug, shown with "Copy details"
+    saved = pyqtSignal(str)  # checkpoint path
+    exported = pyqtSignal(str)  # what was written (a run log), for the status bar
+    busy = pyqtSignal(str)  # what the worker is doing that takes a while ("" when done)
+    _command = pyqtSignal(object)
+    _tick_signal = pyqtSignal()
+
+    def __init__(self, parent_thread_name: str = "training"):
+        super().__init__()
+        self.session: TrainingSession | None = None
+        self.main: SessionJob | None = None
+        self.generation = 0
+        self.source = ""
+        self.pace: float | None = None  # batches per second for every training job (None: full speed)
+        self._pending = Pending()
+        self._last_stats: dict[str, LayerStats] = {}
+        self._last_report: list[str] = []
+        self._last_batch: dict[str, LayerStats] = {}  # statistics of the latest batch
+        self._epoch_ended = False
+        self._hit = False  # a watchpoint fired: the next flush shows exactly that batch
+        self._snap_mark: tuple | None = None
+        self._last_emit = 0.0
+        self._inflight = False  # an Update is queued and not yet drawn: accumulate instead of emitting
+        self._next_emit = 0.0  # perf_counter time before which no (unforced) Update is emitted
+        self._due = 0.0  # the listener flushes at the first batch after this (SessionEvents._set_due)
+        self._stopping = threading.Event()
+        self._rate = Rate()
+        self._shown: tuple | None = None  # (valid split, predictions) behind the last confusion shown
+        self._shown_state: State | None = None  # the last state the window was told
+        self._yield = threading.Event()  # a command is waiting: the running job returns at a unit boundary
+        self._tick_queued = False
+        self.scheduler = Scheduler(SLICE_S)
+        self.scheduler.on_unit = self._after_unit
+        self.scheduler.on_failed = self._job_failed
+        self._watchers: dict[object, Callable[[object], None]] = {}  # job -> called after each of its units
+        self.watches = Watchlist(self)
+        self.timeline = TimeTravel(self)
+        self.experiments = ExperimentRunner(self)
+        self.autoencoder = AutoencoderRunner(self)
+        self.gradcheck = GradcheckRunner(self)
+        self.thread = QThread()
+        self.thread.setObjectName(parent_thread_name)
+        self._timer = QTimer(self)  # wakes the scheduler when a paced job is due
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._tick)
+        self.moveToThread(self.thread)  # the helpers above are children: they move along
+        # queued even when emitted from this thread (a scheduler pass re-queues itself behind the commands)
+        self._command.connect(self._execute, Qt.ConnectionType.QueuedConnection)
+        self._tick_signal.connect(self._tick, Qt.ConnectionType.QueuedConnection)
+        self.thread.start()
+
+    # ---- commands (call from the GUI thread: each one is a message) ------------------------------------
+
+    def send(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` in the worker thread after the commands already sent, at a unit boundary. The one way
+        helpers (gui/worker_*.py) and panels hand work to this thread."""
+        if not self._stopping.is_set():
+            self._yield.set()  # whatever is running returns at the next unit boundary
+            self._command.emit(fn)
+
+    def open_data(self, spec: str, config: TrainConfig | None = None) -> None:
+        """Load a dataset ("glyphs" or a path) and start a fresh session on it."""
+        self.send(lambda: self._open_data(spec, config))
+
+    def set_data(self, data: Dataset, config: TrainConfig | None = None) -> None:
+        """A fresh session on an in-memory dataset."""
+        self.send(lambda: self._new_session(data, config or self._config()))
+
+    def reset(self, config: TrainConfig | None = None) -> None:
+        """A fresh session on the current data (with new hyperparameters if given)."""
+        self.send(lambda: self.session and self._new_session(self.session.data, config or self._config()))
+
+    def start(self, config: TrainConfig | None = None, max_batches: int | None = None) -> None:
+        """Train until paused/finished (or for ``max_batches``). New hyperparameters apply only to an
+        untouched session (step 0); later they need a reset. From a past moment (time travel), training
+        continues from the live session, not from the moment shown."""
+        self.send(lambda: self._run(config, max_batches))
+
+    def pause(self) -> None:
+        self.send(self._pause)
+
+    def step_batch(self) -> None:
+        self.send(self._step_batch)
+
+    def step_epoch(self) -> None:
+        self.send(self._step_epoch)
+
+    def set_pace(self, batches_per_s: float | None) -> None:
+        """Full speed (None or 0) or at most this many batches a second, for every training job."""
+        self.send(lambda: self._set_pace(batches_per_s or None))
+
+    def save_checkpoint(self, path: str) -> None:
+        """Save at a batch boundary; a running session is saved between two batches and goes on."""
+        self.send(lambda: self._save(path))
+
+    def load_checkpoint(self, path: str) -> None:
+        self.send(lambda: self._load_checkpoint(path))
+
+    def open_path(self, path: str) -> None:
+        """A dropped or opened file: a run log (.json), a checkpoint if it is one, else a dataset."""
+        if path.lower().endswith(".json"):
+            self.experiments.open_log(path)
+            return
+        self.send(lambda: self._open_path(path))
+
+    def export_log(self, path: str, name: str = "") -> None:
+        """The main session's full log (config, every batch and epoch, layer statistics) as JSON."""
+        def job():
+            if self.session is None:
+                raise InputError("nothing to export yet")
+            branch = self.timeline.current_name()
+            save_json(path, self.session, name or self.session.data.name + (f" ({branch})" if branch != "main" else ""))
+            self.exported.emit(f"run log written to {path}")
+        self.send(job)
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Stop all work at the next unit boundary and end the thread. Safe to call twice."""
+        self._stopping.set()
+        self._yield.set()
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)
+
+    def call_and_wait(self, fn: Callable[[], object], timeout_s: float = 120.0):
+        """Run ``fn`` in the worker thread (after the queued commands) and wait for its result: for
+        closing the window. Returns (result, problem) where problem is "" or what went wrong."""
+        done, out = threading.Event(), [None, ""]
+
+        def job():
+            try:
+                out[0] = fn()
+            except USER_ERRORS as exc:
+                out[1] = str(exc)
+            finally:
+                done.set()
+
+        self.send(job)
+        if not done.wait(timeout_s):
+            return None, "the worker thread did not answer"
+        return out[0], out[1]
+
+    def pause_and_wait(self, timeout_s: float = 30.0) -> Position | None:
+        """Pause, and the exact position the session paused at (what the quit dialog says)."""
+        self.pause()
+        return self.call_and_wait(self._position, timeout_s)[0]
+
+    def save_and_wait(self, path: str, timeout_s: float = 120.0) -> str:
+        """Pause, save at the batch boundary in the worker thread, and wait (for closing the window).
+        Returns "" on success, else what went wrong; the session is untouched either way."""
+        self.pause()
+
+        def save():
+            if self.session is None:
+                raise InputError("nothing to save yet")
+            save_session(path, self.session, *self.other_runs())
+            self.source = path
+        return self.call_and_wait(save, timeout_s)[1]
+
+    def other_runs(self) -> tuple:
+        """(experiment, autoencoder session): the window's other runs, which a checkpoint keeps for its
+        report; None for one that has not run (the autoencoder until it finished an epoch)."""
+        ae = self.autoencoder.session
+        return self.experiments.exp, ae if ae is not None and ae.history.epochs else None
+
+    # ---- the worker thread ----------------------------------------------------------------------------
+
+    def add_job(self, job, after_unit: Callable[[object], None] | None = None) -> None:
+        """Schedule ``job`` (worker thread); ``after_unit(job)`` is called after each of its units."""
+        self.scheduler.add(job)
+        if after_unit is not None:
+            self._watchers[job] = after_unit
+        if self.pace and isinstance(job, SessionJob):
+            job.pace = self.pace
+
+    def remove_job(self, job) -> None:
+        self.scheduler.remove(job)
+        self._watchers.pop(job, None)
+
+    def is_stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def _config(self) -> TrainConfig:
+        return self.session.config if self.session is not None else TrainConfig()
+
+    def report(self, exc: BaseException, trace: str = "") -> None:
+        """An exception from a command or a job: a user's error as one line, anything else as a bug."""
+        if isinstance(exc, USER_ERRORS):
+            self.error.emit(str(exc))
+        else:
+            trace = trace or "".join(traceback.format_exception(exc))
+            print(trace, flush=True)
+            self.bug.emit(f"internal error: {type(exc).__name__}: {exc}", trace)
+
+    @pyqtSlot(object)
+    def _execute(self, fn) -> None:
+        if self._stopping.is_set():
+            return
+        self._yield.clear()  # this command is the one that was waiting
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 -- reported (a user's error or a bug), the app goes on
+            self.report(exc)
+        finally:
+            self.busy.emit("")
+            self._flush(force=True)
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """Queue a scheduler pass (after the commands already queued), or wake up when a paced job is due."""
+        if self._tick_queued or self._stopping.is_set():
+            return
+        waiting = self.scheduler.runnable()
+        if not waiting:
+            return
+        now = time.perf_counter()
+        wait = min(j.due_in(now) for j in waiting)
+        if wait > 0:
+            self._timer.start(max(1, int(wait * 1000)))
+        else:
+            self._tick_queued = True
+            self._tick_signal.emit()
+
+    @pyqtSlot()
+    def _tick(self) -> None:
+        """One scheduler pass: every job that wants the CPU gets a slice (the main session alone runs
+        until a command is waiting)."""
+        self._tick_queued = False
+        if self._stopping.is_set():
+            return
+        self._timer.stop()
+        self.scheduler.run_pass(interrupted=lambda: self._yield.is_set() or self._stopping.is_set())
+        self._flush()  # (paced: every batch is shown as it comes)
+        self._schedule()
+
+    def _after_unit(self, job) -> None:
+        watcher = self._watchers.get(job)
+        if watcher is not None:
+            watcher(job)
+
+    def _job_failed(self, job) -> None:
+        self.report(job.error, job.trace)
+
+    # ---- the main session ------------------------------------------------------------------------------
+
+    def _position(self) -> Position | None:
+        s = self.session
+        return None if s is None else Position.of(s)
+
+    def _open_data(self, spec: str, config: TrainConfig | None) -> None:
+        self.busy.emit(f"loading {spec} \u2026")
+        data = load_dataset(spec)
+        self._new_session(data, config or self._config())
+
+    def _open_path(self, path: str) -> None:
+        if path.lower().endswith(".npz") and self.session is not None:
+            try:
+                self._load_checkpoint(path)
+                return
+            except CheckpointError as as_checkpoint:
+                try:
+                    self._open_data(path, None)
+                except DataError as as_data:
+                    raise DataError(f"{as_checkpoint}; as a dataset: {as_data}") from None
+                return
+        self._open_data(path, None)
+
+    def _new_session(self, data: Dataset, config: TrainConfig, session: TrainingSession | None = None,
+                     source: str = "") -> None:
+        """A new root session (the timeline starts over with it)."""
+        session = session or TrainingSession(data, config)
+        self.timeline.adopt_root(session)
+        self.attach(session, source)
+        self.announce()
+
+    def attach(self, session: TrainingSession, source: str = "") -> None:
+        """Make ``session`` the one the panels follow (a new one, or another branch of the timeline)."""
+        if self.main is not None:
+            self.main.pause()
+            self.remove_job(self.main)
+        if self.session is not None:
+            self.session.unsubscribe(self._on_event)
+        self.session, self.source = session, source
+        self.main = SessionJob(session, "training")
+        self.add_job(self.main)
+        self._pending, self._last_stats, self._last_report, self._last_batch = Pending(), {}, [], {}
+        self._epoch_ended = self._hit = False
+        self._snap_mark = None
+        self._rate.restart()
+        self._rate.value = 0.0
+        session.subscribe(self._on_event)
+        self.timeline.apply_cap(session)
+        self.watches.bind(session)
+
+    def _run(self, config: TrainConfig | None, max_batches: int | None = None) -> None:
+        s = self.session
+        if s is None:
+            return
+        if config is not None and config != s.config and s.step == 0 and not self.timeline.has_branches():
+            self._new_session(s.data, config)
+            s = self.session
+        self.leave_past()
+        if s.done:
+            self._shown_state = s.state
+            self.state_changed.emit(s.state, s.message)
+            return
+        self._rate.restart()
+        self.main.start(max_batches)
+
+    def _pause(self) -> None:
+        if self.main is not None and self.main.wants_cpu:
+            self.main.pause()
+
+    def _step_batch(self) -> None:
+        s = self.session
+        if s is None or s.done or self.main.wants_cpu:
+            return
+        self.leave_past()
+        was = s.state
+        self.main.step()
+        if s.state != was or s.state != self._shown_state:  # finishing, diverging, or idle -> paused
+            self._announce_state(s.state, s.message)
+
+    def _step_epoch(self) -> None:
+        s = self.session
+        if s is None or s.done:
+            return
+        self.leave_past()
+        self._rate.restart()
+        self.main.run_epoch()
+
+    def _set_pace(self, pace: float | None) -> None:
+        self.pace = pace
+        for job in self.scheduler.jobs:
+            if isinstance(job, SessionJob):
+                job.pace = pace
+
+    def _save(self, path: str) -> None:
+        if self.session is None:
+            raise InputError("nothing to save yet")
+        save_session(path, self.session, *self.other_runs())
+        self.source = path
+        self.saved.emit(path)
+
+    def _load_checkpoint(self, path: str) -> None:
+        if self.session is None:
+            raise CheckpointError("load a dataset first: a checkpoint continues on its data")
+        data = self.session.data
+        self._new_session(data, None, load_session(path, data), source=path)
+
+
+__all__ = ["Worker", "USER_ERRORS", "JobState", "PauseReason"]
