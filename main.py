@@ -30,7 +30,7 @@ def emit_json(obj) -> None:
 # ---- train / gradcheck / bench (engine) -----------------------------------------------------
 
 
-HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")  # engine.nn.network.ACTIVATIONS minus the output ones
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")  # engine.nn.activations.ACTIVATIONS minus the output ones
 
 
 def _hidden_sizes(text: str) -> tuple[int, ...]:
@@ -65,9 +65,9 @@ class Progress:
 
 
 def cmd_train(args) -> int:
-    from engine.training.checkpoint import save_session
     from engine.data.registry import load_dataset
     from engine.files import check_writable
+    from engine.report.data import save_checkpoint
     from engine.training.session import BatchEvent, EpochEvent, State, TrainConfig, TrainingSession
 
     # every flag and the --save location are checked before the data loads and long before training ends
@@ -109,7 +109,7 @@ def cmd_train(args) -> int:
     state = session.run()
     progress.close()
     if args.save is not None:
-        save_session(args.save, session)
+        save_checkpoint(args.save, session)
         if not args.json:
             print(f"saved {args.save}")
     if args.report:
@@ -267,8 +267,8 @@ def add_ocr_commands(sub) -> None:
 
 
 def cmd_autoencoder(args) -> int:
-    from engine.training.autoencoder import TARGET_PSNR, AutoencoderConfig, make_session
     from engine.data.registry import load_dataset
+    from engine.training.autoencoder import TARGET_PSNR, AutoencoderConfig, make_session
     from engine.training.session import EpochEvent, State
 
     if args.epochs is not None and args.epochs < 1:
@@ -329,8 +329,9 @@ def _ascii(img, ramp=" .:-=+*#%@") -> list[str]:
 def cmd_explain(args) -> int:
     import numpy as np
 
+    from engine.debug.explain import explain
     from engine.errors import InputError
-    from engine.debug.explain import explain, load_inputs
+    from engine.ocr.inputs import load_inputs
     from engine.ocr.model import load_classifier
 
     clf = load_classifier(args.model)  # a CheckpointError is an InputError
@@ -396,14 +397,14 @@ def write_train_report(path, session, saved: str | None = None, quiet: bool = Fa
     file as `report` gives."""
     import tempfile
 
-    from engine.training.checkpoint import save_session
+    from engine.report.data import save_checkpoint
     from engine.report.html import write_report
 
     if saved:
         write_report(saved, path)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            save_session(os.path.join(tmp, "session.npz"), session)
+            save_checkpoint(os.path.join(tmp, "session.npz"), session)
             write_report(os.path.join(tmp, "session.npz"), path, source="an unsaved command-line run")
     if not quiet:
         print(f"report {path}")

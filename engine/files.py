@@ -7,11 +7,15 @@ removed on the next save to the same path.
 """
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
+
+from engine.errors import InputError
 
 _TMP_SUFFIX = ".partial"
 
@@ -27,9 +31,6 @@ _LEGACY = ("{name}*.tmp", "{stem}.*tmp.npz", "{name}.tmp.npz")
 def _remove_stale(path: Path, min_age: float = 60.0) -> None:
     """Temp files of an earlier writer of ``path`` that died before renaming. Matched by name only,
     so a live writer's file is spared by age: it is younger than ``min_age`` seconds."""
-    import glob
-    import time
-
     name, stem = glob.escape(path.name), glob.escape(path.stem)
     patterns = [f"{glob.escape(_tmp_prefix(path))}*{_TMP_SUFFIX}"] + [p.format(name=name, stem=stem) for p in _LEGACY]
     for pattern in patterns:
@@ -65,8 +66,6 @@ def atomic_write(path, mode: str = "wb") -> Iterator[IO]:
 def user_path(path) -> Path:
     """A path the user typed, ``~`` expanded. ``~nobody/x`` (no such user, or no home at all) stays as
     written, so it ends as "no such file" instead of pathlib's RuntimeError."""
-    from engine.errors import InputError
-
     if "\x00" in str(path):  # the OS refuses it anyway, as a ValueError deep inside pathlib or pwd
         raise InputError(f"{str(path)!r}: a path cannot contain a NUL character")
     try:
@@ -77,8 +76,6 @@ def user_path(path) -> Path:
 
 def check_writable(path) -> Path:
     """Fail now, not after an hour of training, when ``path`` cannot be written."""
-    from engine.errors import InputError
-
     if not str(path).strip():  # before Path(): Path("") is "."
         raise InputError("the save path is empty")
     path = user_path(path)

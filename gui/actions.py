@@ -13,8 +13,8 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QStyle
 
-from gui.report_export import ask_export_report
 from gui.layout.workspaces import WORKSPACES
+from gui.report_export import ask_export_report
 
 CHECKPOINT_FILTER = "Checkpoints (*.npz);;All files (*)"
 DATA_FILTER = "Datasets (*.mat *.npz);;All files (*)"

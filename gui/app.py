@@ -23,21 +23,21 @@ from PyQt6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStyle
 
 from engine.data.dataset import Dataset
 from engine.training.session import State, TrainConfig
-from gui.layout import window as docks
 from gui.actions import SHORTCUTS, ask_save_path, build_actions, build_menus
-from gui.widgets.panel import Panel, REFRESHES
+from gui.layout import window as docks
 from gui.panels.autoencoder.panel import AutoencoderPanel
+from gui.panels.debugger.gradcheck import GradcheckPanel
+from gui.panels.debugger.timeline import TimelinePanel
+from gui.panels.debugger.watchpoints import WatchpointsPanel
+from gui.panels.experiments.panel import ExperimentsPanel
+from gui.panels.inspect.tabs import DrawTab, ExplainTab, HiddenMapTab, OcrExplainTab, TopLossesTab
+from gui.panels.ocr.correction import CorrectionPanel
 from gui.panels.training.confusion import ConfusionPanel
 from gui.panels.training.controls import ControlsPanel
 from gui.panels.training.curves import CurvesPanel, LiveLossPanel
-from gui.panels.experiments.panel import ExperimentsPanel
-from gui.panels.debugger.gradcheck import GradcheckPanel
 from gui.panels.training.gradients import GradientsPanel
-from gui.panels.ocr.correction import CorrectionPanel
-from gui.panels.inspect.tabs import DrawTab, ExplainTab, HiddenMapTab, OcrExplainTab, TopLossesTab
-from gui.panels.debugger.timeline import TimelinePanel
-from gui.panels.debugger.watchpoints import WatchpointsPanel
 from gui.panels.training.weights import WeightsPanel
+from gui.widgets.panel import REFRESHES, Panel
 from gui.worker.messages import Position, SessionInfo, Update
 from gui.worker.worker import Worker
 

@@ -22,12 +22,12 @@ REPORT_FILTER = "HTML reports (*.html);;All files (*)"
 
 def write_session_report(session, path, experiment=None, autoencoder=None) -> Path:
     """Checkpoint -> report, through a temporary file (call it in the thread that owns the session)."""
-    from engine.training.checkpoint import save_session
+    from engine.report.data import save_checkpoint
     from engine.report.html import write_report
 
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = os.path.join(tmp, "session.npz")
-        save_session(ckpt, session, experiment=experiment, autoencoder=autoencoder)
+        save_checkpoint(ckpt, session, experiment=experiment, autoencoder=autoencoder)
         return write_report(ckpt, path, source="the window's session")
 
 

@@ -4,15 +4,22 @@ import json
 
 import numpy as np
 import pytest
+from helpers import prototype_dataset
 
 import main
-from engine.training.autoencoder import (AutoencoderConfig, augment_shifts, init_network, make_session, mean_psnr, psnr,
-                                reconstructions)
 from engine.data.dataset import NIST36_CLASSES, Dataset, split_deterministic
 from engine.data.glyphs import generate
 from engine.nn.gradcheck import loss_and_backprop
+from engine.training.autoencoder import (
+    AutoencoderConfig,
+    augment_shifts,
+    init_network,
+    make_session,
+    mean_psnr,
+    psnr,
+    reconstructions,
+)
 from engine.training.session import TrainConfig, TrainingSession, row_psnr
-from helpers import prototype_dataset
 
 
 @pytest.fixture(scope="module")

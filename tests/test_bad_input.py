@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import main
-from engine.training.checkpoint import FORMAT, save_network
 from engine.data.dataset import NIST36_CLASSES
 from engine.nn.network import Network
+from engine.training.checkpoint import FORMAT, save_network
 
 
 def run(capsys, *argv):

@@ -5,13 +5,13 @@ import time
 
 import numpy as np
 import pytest
+from helpers import prototype_dataset
 
 from engine.data.dataset import NIST36_CLASSES, Dataset, split_deterministic
-from engine.training.experiments import PRESETS, Experiment, gradient_ratios, final_acc, preset, ranked
 from engine.data.glyphs import generate
-from engine.training.session import State, TrainConfig, TrainingSession
 from engine.debug.watch import parse
-from helpers import prototype_dataset
+from engine.training.experiments import PRESETS, Experiment, final_acc, gradient_ratios, preset, ranked
+from engine.training.session import State, TrainConfig, TrainingSession
 
 
 @pytest.fixture(scope="module")

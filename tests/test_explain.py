@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.debug import explain as E
 from engine.data.dataset import SIDE, from_image, to_image
+from engine.debug import explain as E
 from engine.errors import InputError
 from engine.nn.network import Network
+from engine.ocr.inputs import load_inputs
 from engine.ocr.model import DEFAULT_MODEL, load_classifier, nist26_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,17 +195,17 @@ def test_npy_inputs_go_in_as_they_are(tmp_path):
     stack = np.random.default_rng(0).uniform(0, 1, (3, SIDE, SIDE)).astype(np.float32)
     np.save(tmp_path / "one.npy", stack[0])
     np.save(tmp_path / "three.npy", stack)
-    rows, as_is = E.load_inputs(tmp_path / "one.npy")
+    rows, as_is = load_inputs(tmp_path / "one.npy")
     assert as_is and np.array_equal(rows, stack[:1].reshape(1, -1))
-    assert np.array_equal(E.load_inputs(tmp_path / "three.npy")[0], stack.reshape(3, -1))
+    assert np.array_equal(load_inputs(tmp_path / "three.npy")[0], stack.reshape(3, -1))
     for bad, message in [(np.zeros((2, 16, 16)), "expected numbers of shape"), (np.zeros((0, 32, 32)), "no inputs"),
                          (np.full((32, 32), np.nan), "NaN")]:
         np.save(tmp_path / "bad.npy", bad)
         with pytest.raises(InputError, match=message):
-            E.load_inputs(tmp_path / "bad.npy")
+            load_inputs(tmp_path / "bad.npy")
     (tmp_path / "junk.npy").write_bytes(b"not numpy")
     with pytest.raises(InputError, match="not a readable"):
-        E.load_inputs(tmp_path / "junk.npy")
+        load_inputs(tmp_path / "junk.npy")
 
 
 def test_a_character_image_is_normalized_like_an_ocr_crop(tmp_path):
@@ -222,12 +223,12 @@ def test_a_character_image_is_normalized_like_an_ocr_crop(tmp_path):
         m = int(0.15 * max(r1 - r0, c1 - c0))
         sl = (slice(max(r0 - m, 0), r1 + m), slice(max(c0 - m, 0), c1 + m))
         Image.fromarray((img[sl] * 255).round().astype(np.uint8)).save(tmp_path / "c.png")
-        rows, as_is = E.load_inputs(tmp_path / "c.png")
+        rows, as_is = load_inputs(tmp_path / "c.png")
         assert not as_is and rows.shape == (1, SIDE * SIDE)
         assert np.abs(to_image(rows[0]) - normalize_mask(mask[sl])).mean() < 0.03
     Image.fromarray(np.full((40, 30), 255, np.uint8)).save(tmp_path / "blank.png")
     with pytest.raises(InputError, match="no ink"):
-        E.load_inputs(tmp_path / "blank.png")
+        load_inputs(tmp_path / "blank.png")
     (tmp_path / "bad.png").write_bytes(b"nope")
     with pytest.raises(InputError, match="not a readable image"):
-        E.load_inputs(tmp_path / "bad.png")
+        load_inputs(tmp_path / "bad.png")

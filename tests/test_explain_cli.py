@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 import main
-from engine.training.checkpoint import save_network
 from engine.data.dataset import NIST36_CLASSES, SIDE
 from engine.nn.network import Network
 from engine.ocr.model import DEFAULT_MODEL, load_classifier
+from engine.training.checkpoint import save_network
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
@@ -110,8 +110,8 @@ def test_bad_model_and_target(capsys, tmp_path):
 
 
 def test_train_applies_an_edit_list(capsys, tmp_path):
-    from engine.data.loaders import load_dataset
     from engine.data.edits import EditList
+    from engine.data.registry import load_dataset
 
     x = np.random.default_rng(0).uniform(0, 1, (60, SIDE * SIDE)).astype(np.float32)
     np.savez(tmp_path / "d.npz", x=x, y=np.arange(60) % 36, classes=np.array(NIST36_CLASSES))

@@ -94,8 +94,8 @@ def test_check_writable(tmp_path):
 def test_every_writer_goes_through_the_helper(tmp_path, monkeypatch):
     """Checkpoints, run logs, training rows, caches, sample pages: each write passes atomic_write."""
     import engine.files as files
-    from engine.training.checkpoint import save_network
     from engine.nn.network import Network
+    from engine.training.checkpoint import save_network
 
     seen = []
     real = files.atomic_write
@@ -104,18 +104,18 @@ def test_every_writer_goes_through_the_helper(tmp_path, monkeypatch):
         seen.append(Path(path).name)
         return real(path, mode)
 
-    monkeypatch.setattr(files, "atomic_write", spy)
-    import engine.training.checkpoint
+    import engine.data.glyphs
     import engine.data.pages
+    import engine.training.checkpoint
     import engine.training.runlog
-    monkeypatch.setattr(engine.training.checkpoint, "atomic_write", spy)
-    monkeypatch.setattr(engine.data.pages, "atomic_write", spy)
-    monkeypatch.setattr(engine.training.runlog, "atomic_write", spy)
+
+    for module in list(sys.modules.values()):  # every module that imported the helper by name
+        if getattr(module, "atomic_write", None) is real:
+            monkeypatch.setattr(module, "atomic_write", spy)
     save_network(tmp_path / "net.npz", Network([4, 3], ["softmax"]), "ABC")
     engine.training.runlog.save_csv(tmp_path / "c.csv", {"a": [1.0, 2.0]})
     engine.data.pages.write_samples(tmp_path / "pages", n=1, size=(120, 160))
-    from engine.data.glyphs import load_glyphs
-    load_glyphs(n=72, seed=3, cache_dir=tmp_path / "cache")
+    engine.data.glyphs.load_glyphs(n=72, seed=3, cache_dir=tmp_path / "cache")
     assert {"net.npz", "c.csv", "page1.png", "truth.json"} <= set(seen)
     assert any(n.startswith("glyphs_v") for n in seen)  # the glyph cache
     with np.load(tmp_path / "net.npz") as f:

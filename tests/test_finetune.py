@@ -115,8 +115,8 @@ def test_rows_and_append(tmp_path):
 def test_finetune_as_units_of_a_job(small_data):
     """The generator the worker runs: one unit builds the session, one per batch, the last re-reads nothing
     here (no page); its model is a copy and the loaded one is untouched."""
-    from engine.ocr.finetune import Finetune
     from engine.nn.network import Network
+    from engine.ocr.finetune import Finetune
     from engine.ocr.model import Classifier
 
     net = Network.mlp(1024, (16,), 36, "tanh", seed=0)
@@ -132,8 +132,8 @@ def test_finetune_as_units_of_a_job(small_data):
 
 
 def test_load_edited_applies_a_saved_list_on_load(tmp_path):
-    from engine.data.loaders import load_dataset
     from engine.data.edits import load_edited
+    from engine.data.registry import load_dataset
 
     x = np.random.default_rng(0).uniform(0, 1, (40, 1024)).astype(np.float32)
     np.savez(tmp_path / "d.npz", x=x, y=np.arange(40) % 36, classes=np.array(NIST36_CLASSES))

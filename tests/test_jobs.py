@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import prototype_dataset
 
-from engine.training.autoencoder import AutoencoderConfig, make_session
 from engine.data.dataset import NIST36_CLASSES
-from engine.training.experiments import Experiment
+from engine.data.pages import render_page
+from engine.debug.watch import parse
 from engine.nn.gradcheck import default_problem, weight_errors
-from engine.training.jobs import (ExperimentJob, GeneratorJob, JobState, PauseReason, Scheduler, SessionJob, gradcheck_job,
-                         ocr_job)
 from engine.nn.network import Network
 from engine.ocr import OcrPipeline
 from engine.ocr.model import Classifier
-from engine.data.pages import render_page
+from engine.training.autoencoder import AutoencoderConfig, make_session
+from engine.training.experiments import Experiment
+from engine.training.jobs import (
+    ExperimentJob,
+    GeneratorJob,
+    JobState,
+    PauseReason,
+    Scheduler,
+    SessionJob,
+    gradcheck_job,
+    ocr_job,
+)
 from engine.training.session import State, StateEvent, TrainConfig, TrainingSession
-from engine.debug.watch import parse
-from helpers import prototype_dataset
 
 
 @pytest.fixture(scope="module")

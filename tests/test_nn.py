@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
-from engine.nn.gradcheck import TOLERANCE, check, default_problem, weight_errors, loss_and_backprop
-from engine.nn.network import ACTIVATIONS, Network, cross_entropy, one_hot, squared_error
+from engine.nn.activations import ACTIVATIONS
+from engine.nn.gradcheck import check, default_problem, loss_and_backprop, weight_errors
+from engine.nn.losses import cross_entropy, one_hot, squared_error
+from engine.nn.network import Network
 from engine.nn.optim import SGD, LRSchedule, Momentum
 
 

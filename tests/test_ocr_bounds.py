@@ -9,12 +9,12 @@ import pytest
 from PIL import Image
 
 import main
-from engine.training.checkpoint import save_network
 from engine.data.dataset import NIST36_CLASSES
 from engine.errors import InputError
 from engine.nn.network import Network
 from engine.ocr import OcrPipeline, segment
 from engine.ocr.pipeline import MAX_MARKS
+from engine.training.checkpoint import save_network
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ import pytest
 from PIL import Image
 
 import main
-from engine.training.checkpoint import save_network
 from engine.data.dataset import NIST36_CLASSES
+from engine.data.pages import render_page
 from engine.nn.network import Network
 from engine.ocr.evaluate import char_accuracy
 from engine.ocr.model import DEFAULT_MODEL
-from engine.data.pages import render_page
+from engine.training.checkpoint import save_network
 
 LINES = ["HELLO WORLD", "AB 12 XYZ"]
 needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.data.pages import HARD_CONDITIONS, Look, hard_page, random_lines, render_page
 from engine.ocr import OcrPipeline
 from engine.ocr.evaluate import char_accuracy
 from engine.ocr.model import DEFAULT_MODEL
-from engine.data.pages import HARD_CONDITIONS, Look, hard_page, random_lines, render_page
 
 needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
 SEEDS = (0, 1)

@@ -33,7 +33,7 @@ def test_small_training_set_is_normalized_like_page_crops(tmp_path):
 
 
 def test_load_dataset_knows_ocr_train(monkeypatch):
-    from engine.data.loaders import load_dataset
+    from engine.data.registry import load_dataset
 
     sentinel = object()
     monkeypatch.setattr(model, "load_training_set", lambda: sentinel)

@@ -9,10 +9,10 @@ import pytest
 from scipy import ndimage
 from skimage.transform import ProjectiveTransform, warp
 
+from engine.data.pages import render_page
 from engine.ocr import OcrPipeline, geometry, page, segment
 from engine.ocr.evaluate import char_accuracy
 from engine.ocr.model import DEFAULT_MODEL
-from engine.data.pages import render_page
 
 LINES = ["PAPER ON A DESK", "TURNED AND TILTED", "READ 4567 NOW"]
 needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
@@ -223,9 +223,9 @@ def test_hard_pages_on_a_desk_are_read(condition):
 
 
 def test_bench_reports_the_page_stage_and_a_turned_sheet():
+    from engine.bench.ocr import bench_ocr, desk_photo
     from engine.data.dataset import NIST36_CLASSES
     from engine.nn.network import Network
-    from engine.bench.ocr import bench_ocr, desk_photo
     from engine.ocr.model import Classifier
 
     img, _ = render_page(["BENCH PAGE"], seed=1, size=(300, 400), rgb=True, char_height=50)

@@ -6,13 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from engine.training.checkpoint import save_network
 from engine.data.dataset import NIST36_CLASSES
+from engine.data.pages import render_page
 from engine.nn.network import Network
 from engine.ocr import OcrPipeline, edit
 from engine.ocr.model import Classifier
 from engine.ocr.result import assemble
-from engine.data.pages import render_page
+from engine.training.checkpoint import save_network
 
 LINES = ["AB CD", "EF"]
 
@@ -152,7 +152,7 @@ def test_edits(pipe, tmp_path):
     path = tmp_path / "rows.npz"
     assert edit.save_training_rows(path, r) == len(r.boxes)
     assert edit.save_training_rows(path, r, only_corrected=True) == 1
-    from engine.data.loaders import load_dataset
+    from engine.data.registry import load_dataset
     data = load_dataset(str(path))
     assert data.classes == NIST36_CLASSES and len(data.train) + len(data.valid) + len(data.test) == len(r.boxes) + 1
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.data.pages import render_page
 from engine.ocr import layout, segment
 from engine.ocr.normalize import normalize_mask
-from engine.data.pages import render_page
 
 LINES = ["HELLO WORLD", "AB12 XYZ", "7Q"]
 

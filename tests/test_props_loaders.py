@@ -8,12 +8,12 @@ import pytest
 import scipy.io
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from props import one_line
 
 from engine.data.registry import NAMED, load_dataset
 from engine.errors import InputError
 from engine.files import user_path
 from engine.training.session import TrainConfig, TrainingSession
-from props import one_line
 
 SPECIAL = [np.nan, np.inf, -np.inf, 1e300, -1e300, 3.5e38, 1e-320, 0.0, -1.0, 255.0, 65535.0]
 DTYPES = [np.uint8, np.int8, np.uint16, np.int32, np.int64, np.float16, np.float32, np.float64, np.bool_]

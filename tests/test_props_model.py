@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from props import one_line
 
-from engine.training.checkpoint import FORMAT
 from engine.errors import InputError
 from engine.nn.network import Network
 from engine.ocr.model import load_classifier
-from props import one_line
+from engine.training.checkpoint import FORMAT
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers(-5, 2 ** 40) | st.floats() | st.text(max_size=4),
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),

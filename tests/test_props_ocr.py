@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from props import one_line, strict_json
 
 import main
-from engine.training.checkpoint import save_network
 from engine.data.dataset import NIST36_CLASSES
 from engine.errors import InputError
 from engine.nn.network import Network
 from engine.ocr import OcrPipeline
 from engine.ocr.model import Classifier
-from props import one_line, strict_json
+from engine.training.checkpoint import save_network
 
 CLASSIFIER = Classifier(Network.mlp(1024, (8,), 36, "relu", seed=1), NIST36_CLASSES)
 DTYPES = [np.uint8, np.uint16, np.int16, np.int32, np.int64, np.float16, np.float32, np.float64, np.bool_]

@@ -3,15 +3,16 @@ import json
 
 import numpy as np
 import pytest
+from helpers import prototype_dataset
 
 import engine.nn.gradcheck as gradcheck
 import main
-from engine.training.checkpoint import load_session, save_session
 from engine.errors import InputError
+from engine.nn.activations import ACTIVATIONS, LEAKY_SLOPE
 from engine.nn.gradcheck import check, default_problem, regularization_checks
-from engine.nn.network import ACTIVATIONS, LEAKY_SLOPE, Network
+from engine.nn.network import Network
+from engine.training.checkpoint import load_session, save_session
 from engine.training.session import TrainConfig, TrainingSession
-from helpers import prototype_dataset
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,18 @@ import shutil
 import subprocess
 import tempfile
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import prototype_dataset
 
 import main
-from engine.training.checkpoint import load_session, read_checkpoint, save_network, save_session
-from engine.training.experiments import preset
-from engine.report.html import SECTIONS, load, render, write_report
-from engine.training.session import TrainConfig, TrainingSession
 from engine.debug.watch import parse
-from helpers import prototype_dataset
+from engine.report.data import save_checkpoint
+from engine.report.html import SECTIONS, load, render, write_report
+from engine.training.checkpoint import load_session, read_checkpoint, save_network
+from engine.training.experiments import preset
+from engine.training.session import TrainConfig, TrainingSession
 
 
 class Page(HTMLParser):
@@ -49,7 +49,7 @@ def run(tmp_path_factory):
     while not session.done:
         session.run()
     ckpt = tmp / "run.npz"
-    save_session(ckpt, session)
+    save_checkpoint(ckpt, session)
     return session, ckpt, tmp
 
 
@@ -132,7 +132,7 @@ def test_watchpoint_hit_and_outcome(run):
 def test_resaving_a_loaded_session_keeps_the_runs_first_weights(run):
     session, ckpt, tmp = run
     again = load_session(ckpt, session.data)
-    save_session(tmp / "again.npz", again)
+    save_checkpoint(tmp / "again.npz", again)
     d = load(tmp / "again.npz")
     assert [w[0] for w in d.weights] == [w[0] for w in load(ckpt).weights]
     assert d.weights[0][0] == 0
@@ -166,7 +166,7 @@ def test_experiment_and_autoencoder_sections(tmp_path):
     exp.run()
     main_session = TrainingSession(data, TrainConfig(epochs=1))
     main_session.run()
-    save_session(tmp_path / "s.npz", main_session, experiment=exp, autoencoder=ae)
+    save_checkpoint(tmp_path / "s.npz", main_session, experiment=exp, autoencoder=ae)
     text = render(load(tmp_path / "s.npz"))
     assert exp.finding().replace("'", "&#x27;") in text
     for r in exp.runs:
@@ -174,7 +174,7 @@ def test_experiment_and_autoencoder_sections(tmp_path):
     assert f"Validation PSNR {ae.history.epochs[-1].valid_acc:.2f} dB after 2 epochs" in text
     assert 'alt="originals and reconstructions"' in text
     # an autoencoder's own checkpoint: "accuracy" is PSNR, and there is no confusion matrix
-    save_session(tmp_path / "ae.npz", ae)
+    save_checkpoint(tmp_path / "ae.npz", ae)
     own = render(load(tmp_path / "ae.npz"))
     assert "Autoencoder report" in own and "no confusion matrix" in own
     assert Page(own).values(**{"data-key": "valid_acc"}) == [ae.history.epochs[-1].valid_acc]
@@ -245,13 +245,13 @@ def test_a_diverged_run_and_an_untrained_one_still_report(tmp_path):
     wild = TrainingSession(data, TrainConfig(epochs=3, lr=1e4, activation="relu"))
     wild.run()
     assert wild.state.value == "diverged"
-    save_session(tmp_path / "wild.npz", wild)
+    save_checkpoint(tmp_path / "wild.npz", wild)
     text = render(load(tmp_path / "wild.npz"))
     assert "training diverged" in re.search(r'id="outcome">([^<]*)<', text)[1]
     assert "<b>Diverged:</b>" in text and "lower the learning rate" in text
 
     fresh = TrainingSession(data, TrainConfig(epochs=3))
-    save_session(tmp_path / "fresh.npz", fresh)
+    save_checkpoint(tmp_path / "fresh.npz", fresh)
     text = render(load(tmp_path / "fresh.npz"))
     assert "No epoch was completed" in text
     assert set(re.findall(r'<section id="(\w+)">', text)) == set(SECTIONS)
@@ -283,7 +283,7 @@ def test_non_image_inputs_report_without_pictures(tmp_path):
     data = Dataset("vectors", tuple("abcd"), Split(x[:150], y[:150]), Split(x[150:], y[150:]), Split(x[:0], y[:0]))
     session = TrainingSession(data, TrainConfig(epochs=2, lr=0.05))
     session.run()
-    save_session(tmp_path / "v.npz", session)
+    save_checkpoint(tmp_path / "v.npz", session)
     text = render(load(tmp_path / "v.npz"))
     assert "not 32\u00d732 images" in text and "data:image/png" not in text
     assert "<h3>Most confused pairs</h3>" in text or "No validation example was misclassified" in text

@@ -3,12 +3,22 @@ import json
 
 import numpy as np
 import pytest
-
-from engine.training.runlog import (FORMAT, RunLogError, curves, load_csv, load_json, run_log, save_csv, save_curve_csv,
-                           save_json, to_json)
-from engine.training.session import TrainConfig, TrainingSession
-from engine.debug.watch import parse
 from helpers import prototype_dataset
+
+from engine.debug.watch import parse
+from engine.training.runlog import (
+    FORMAT,
+    RunLogError,
+    curves,
+    load_csv,
+    load_json,
+    run_log,
+    save_csv,
+    save_curve_csv,
+    save_json,
+    to_json,
+)
+from engine.training.session import TrainConfig, TrainingSession
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,10 @@ import time
 
 import numpy as np
 import pytest
+from helpers import prototype_dataset
 
 from engine.training.checkpoint import CheckpointError, load_network, load_session, save_session
 from engine.training.session import BatchEvent, EpochEvent, State, StateEvent, TrainConfig, TrainingSession, thin
-from helpers import prototype_dataset
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +206,7 @@ def test_training_batches_reuse_their_workspace_and_match_a_fresh_pass(data):
     assert np.array_equal(x, data.train.x[idx])
     fresh = net.astype(net.dtype)
     fresh.set_params(before)
-    from engine.nn.network import softmax_cross_entropy
+    from engine.nn.losses import softmax_cross_entropy
     _, _, dz = softmax_cross_entropy(fresh.forward(x, logits=True), data.train.y[idx])
     fresh.backward_preact(dz)
     for k, g in fresh.grads().items():

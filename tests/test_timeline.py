@@ -1,13 +1,20 @@
 """Time travel (views, branching, snapshot memory cap) and the gradient-check heatmap view."""
 import numpy as np
 import pytest
-
-from engine.nn.gradcheck import default_problem, loss_and_backprop, weight_errors
-from engine.nn.network import ACTIVATIONS
-from engine.training.session import State, TrainConfig, TrainingSession
-from engine.debug.timeline import (branch, nearest, set_memory_cap, snapshot_nbytes, snapshot_steps, snapshots_nbytes,
-                             view)
 from helpers import prototype_dataset
+
+from engine.debug.timeline import (
+    branch,
+    nearest,
+    set_memory_cap,
+    snapshot_nbytes,
+    snapshot_steps,
+    snapshots_nbytes,
+    view,
+)
+from engine.nn.activations import ACTIVATIONS
+from engine.nn.gradcheck import default_problem, loss_and_backprop, weight_errors
+from engine.training.session import State, TrainConfig, TrainingSession
 
 
 @pytest.fixture(scope="module")

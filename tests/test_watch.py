@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from helpers import prototype_dataset
 
-from engine.training.session import BatchEvent, EpochEvent, State, TrainConfig, TrainingSession
 from engine.debug.stats import per_class_accuracy
 from engine.debug.watch import parse
-from helpers import prototype_dataset
+from engine.training.session import BatchEvent, EpochEvent, State, TrainConfig, TrainingSession
 
 
 @pytest.fixture(scope="module")

@@ -1,1 +1,4 @@
-"""engine/bench"""
+"""Benchmarks measured side by side in one run (only ratios travel between machines).
+
+training  the engine's epoch against a bare GEMM floor     ocr  the OCR against the reference pipeline
+"""

@@ -14,6 +14,14 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import skimage.color
+import skimage.filters
+import skimage.measure
+import skimage.morphology
+import skimage.restoration
+
+from engine.data.pages import on_desk, render_page
+from engine.ocr.pipeline import OcrPipeline
 
 PAGE_LINES = ["THE QUICK BROWN FOX", "JUMPS OVER THE LAZY", "DOG 0123456789", "PACK MY BOX WITH", "FIVE DOZEN JUGS"]
 
@@ -54,12 +62,6 @@ class OcrBench:
 
 def reference_pipeline(image: np.ndarray) -> list[tuple[int, int, int, int]]:
     """The reference exercise's findLetters segmentation, as written there (boxes of big-enough blobs)."""
-    import skimage.color
-    import skimage.filters
-    import skimage.measure
-    import skimage.morphology
-    import skimage.restoration
-
     img = skimage.img_as_float(image)
     img = skimage.restoration.denoise_bilateral(img, channel_axis=-1 if img.ndim == 3 else None)
     gray = skimage.color.rgb2gray(img) if img.ndim == 3 else img
@@ -72,16 +74,12 @@ def reference_pipeline(image: np.ndarray) -> list[tuple[int, int, int, int]]:
 
 
 def bench_page(size: tuple[int, int] = (1500, 2000), seed: int = 5) -> np.ndarray:
-    from engine.data.pages import render_page
-
     image, _ = render_page(PAGE_LINES, seed=seed, size=size, rgb=True)
     return image
 
 
 def desk_photo(image: np.ndarray, angle: float = 20.0, seed: int = 0) -> np.ndarray:
     """``image`` (a page) as a sheet lying turned on a dark wooden desk, in a frame 1.3 x its size."""
-    from engine.data.pages import on_desk
-
     gray = image if image.ndim == 2 else (image @ np.array([0.2125, 0.7154, 0.0721])).astype(np.uint8)
     size = (int(gray.shape[0] * 1.3), int(gray.shape[1] * 1.3))
     return on_desk(gray, size, angle, np.random.default_rng(seed))
@@ -89,8 +87,6 @@ def desk_photo(image: np.ndarray, angle: float = 20.0, seed: int = 0) -> np.ndar
 
 def bench_ocr(repeats: int = 3, model=None, image: np.ndarray | None = None) -> OcrBench:
     """Time this pipeline, the reference pipeline and a threshold re-run on the same page."""
-    from engine.ocr.pipeline import OcrPipeline
-
     image = bench_page() if image is None else image
     pipe = OcrPipeline(model)
     pipe.classifier  # load the model outside the timings

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.data.dataset import SIDE, Dataset, Split
+from engine.data.registry import load_dataset
 from engine.errors import InputError
 from engine.files import atomic_write
 
@@ -125,8 +126,6 @@ class EditList:
 
 def load_edited(spec: str, edits_path, seed: int = 0) -> Dataset:
     """``load_dataset(spec)`` with an edit list applied: how an edited dataset is opened again."""
-    from engine.data.loaders import load_dataset
-
     return EditList.load(edits_path).apply(load_dataset(spec, seed=seed))
 
 

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from HersheyFonts import HersheyFonts
 from scipy import ndimage
 
 from engine.data.dataset import NIST36_CLASSES, SIDE, Dataset, split_deterministic
+from engine.files import atomic_write
 
 GENERATOR_VERSION = 3
 # Simplex sans is the block-capital look; "hand" adds the variants many writers use that the fonts lack (barred I,
@@ -85,7 +87,6 @@ STEP = 0.4  # font units between resampled centre-line points (about 0.4 px at 3
 
 @functools.lru_cache(maxsize=None)
 def _font(name: str):
-    from HersheyFonts import HersheyFonts  # imported lazily: only needed to build the tables
     return HersheyFonts(load_default_font=name)
 
 
@@ -383,7 +384,6 @@ def load_glyphs(n: int = 10_000, seed: int = 0, cache_dir: str | os.PathLike | N
     if x is None:
         x, y = generate(n, seed)
         try:
-            from engine.files import atomic_write
             with atomic_write(path) as f:
                 np.savez(f, x=x, y=y)
         except OSError:

@@ -14,6 +14,9 @@ import re
 from pathlib import Path
 
 import numpy as np
+import scipy.io
+import skimage.io
+from skimage.transform import resize
 
 from engine.data.dataset import NIST36_CLASSES, SIDE, Dataset, Split, from_image, split_deterministic
 from engine.errors import InputError
@@ -135,8 +138,6 @@ def _complete(present: dict[str, Split], seed: int) -> tuple[Split, Split, Split
 # ---- NIST36 .mat ---------------------------------------------------------------------------------
 
 def _read_mat(path: Path) -> dict:
-    import scipy.io
-
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     try:
@@ -214,8 +215,6 @@ def load_npz(path, seed: int = 0) -> Dataset:
 
 def image_to_row(img: np.ndarray, where: str = "image") -> np.ndarray:
     """Any image -> one NIST row: gray in [0, 1] over white, dark-on-light, padded square, 32x32."""
-    from skimage.transform import resize
-
     img = np.asarray(img)
     if img.ndim == 4 or (img.ndim == 3 and img.shape[-1] > 4):
         img = img[0]  # first frame/page of an animation or stack
@@ -232,8 +231,6 @@ def image_to_row(img: np.ndarray, where: str = "image") -> np.ndarray:
 
 def load_image_folder(path, seed: int = 0) -> Dataset:
     """One subfolder per class (its name is the class name), any image format skimage reads."""
-    import skimage.io
-
     path = user_path(path)
     class_dirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
@@ -291,9 +288,3 @@ def load_path(path, seed: int = 0) -> Dataset:
         return load_npz(path, seed)
     raise DataError(f"{path}: unsupported file type {suffix or '(none)'} (expected .mat, .npz or a folder)")
 
-
-def load_dataset(spec: str, seed: int = 0) -> Dataset:
-    """A named dataset, a path or a '+'-joined list: see engine.data.registry (kept here for old callers)."""
-    from engine.data.registry import load_dataset as load
-
-    return load(spec, seed)

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
 from engine.data.dataset import NIST36_CLASSES
+from engine.data.glyphs import Style, distort, ink, point_weights, sample_fonts, splat, stroke_table
 from engine.errors import InputError
 from engine.files import atomic_write
-from engine.data.glyphs import Style, distort, ink, point_weights, sample_fonts, splat, stroke_table
 from engine.ocr.result import Box  # the OCR's own box type: truth and readings compare directly
 
 ALPHABET = set(NIST36_CLASSES) | {" ", "."}  # "." is drawn as a dot after its character and has no box
@@ -243,8 +244,6 @@ def on_desk(sheet: np.ndarray, size: tuple[int, int], angle: float, rng: np.rand
 def write_samples(directory: str | Path = "resources/pages", n: int = 4, size: tuple[int, int] = (900, 1200)
                   ) -> dict[str, list[str]]:
     """Write ``n`` sample pages as PNG plus ``truth.json`` ({file name: lines}); returns that mapping."""
-    from PIL import Image  # only needed here
-
     directory = Path(directory)
     truth = {}
     for i in range(n):

@@ -10,6 +10,7 @@ import importlib
 from typing import Callable
 
 from engine.data.dataset import Dataset
+from engine.data.loaders import DataError, combine, load_path
 from engine.files import user_path
 
 # name -> "module:function"; the function takes no arguments and returns a Dataset
@@ -35,8 +36,6 @@ def _named(name: str) -> Dataset:
 def load_dataset(spec: str, seed: int = 0) -> Dataset:
     """A dataset from a registered name, a path (.mat, folder of .mat, .npz, image folder), or a
     '+'-joined list of those."""
-    from engine.data.loaders import DataError, combine, load_path
-
     spec = str(spec).strip()
     if not spec:
         raise DataError("no dataset given (a name such as 'glyphs', or a path)")

@@ -10,13 +10,12 @@ them upright). In this layout the page is bright: a blank input is all ``BLANK``
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from engine.data.dataset import SIDE, to_image
+from engine.errors import InputError
 from engine.nn.network import Network
 
 BLANK = 1.0  # the background value of a network input: white paper
@@ -122,65 +121,11 @@ def explain(net: Network, classes, row, target: int | str | None = None, steps: 
     probs = work.forward(x[None])[0].copy()
     if isinstance(target, str):
         if target not in classes:
-            from engine.errors import InputError
             raise InputError(f"no class {target!r}; classes: {''.join(classes)}")
         target = list(classes).index(target)
     t = int(np.argmax(probs)) if target is None else int(target)
     return Explanation(np.asarray(row, np.float32).reshape(-1), probs, tuple(classes), t,
                        integrated_gradients(work, x, t, steps), occlusion(work, x, t))
-
-
-# ---- inputs: a character image or .npy network inputs ----------------------------------------------------
-
-
-def character_input(source) -> np.ndarray:
-    """A character crop or page-free image of one character (path or array) -> the upright 32x32 input,
-    made exactly as the OCR makes a page crop's: its ink stages (denoise, grayscale, background, threshold,
-    morphology), then all ink through ``normalize_mask``. Differences, because the image is one character
-    and not a page: the paper brightness is estimated over half the image, not 5 % tiles (a tile inside a
-    thick stroke of a close-up would call it paper), and the page stage neither looks for a sheet nor levels
-    text lines (measured on the sample pages' boxes cut out with a margin: same input within 1 %, same top
-    class)."""
-    from engine.errors import InputError
-    from engine.ocr.normalize import normalize_mask
-    from engine.ocr.pipeline import OcrPipeline
-
-    pipe = OcrPipeline()  # only the ink stages run: no model is loaded
-    pipe.set_param("background", "tile", 0.5)
-    pipe.set_param("page", "sheet", "off")  # the image is the character's surroundings, not a photo of a sheet
-    pipe.set_param("page", "max_skew", 0)  # one character has no text lines to level (a K would be turned 31 deg)
-    pipe.open(source)
-    mask = pipe.data("morphology")  # an unreadable, empty or odd image raises ImageError (an InputError)
-    if not mask.any():
-        raise InputError(f"{source if isinstance(source, (str, os.PathLike)) else 'the image'}: no ink found "
-                         "(expected dark writing on a lighter background)")
-    return normalize_mask(mask)
-
-
-def load_inputs(path) -> tuple[np.ndarray, bool]:
-    """(network rows (N, D) float32, whether they came as-is from a .npy). A .npy holds one 32x32 input
-    or a stack (N, 32, 32) in the model's own layout (row-major flattening = the vector it receives);
-    anything else is an image of one character, normalized like an OCR crop."""
-    from engine.data.dataset import from_image
-    from engine.errors import InputError
-
-    path = Path(path)
-    if path.suffix.lower() != ".npy":
-        return from_image(character_input(path))[None], False
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        a = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise InputError(f"{path}: not a readable .npy ({type(exc).__name__})") from None
-    if a.ndim not in (2, 3) or a.shape[-2:] != (SIDE, SIDE) or a.dtype.kind not in "biuf":
-        raise InputError(f"{path}: expected numbers of shape (32, 32) or (N, 32, 32), got {a.dtype} {a.shape}")
-    rows = a.reshape(-1, SIDE * SIDE).astype(np.float32)
-    if len(rows) == 0:
-        raise InputError(f"{path}: holds no inputs (shape {a.shape})")
-    if not np.isfinite(rows).all():
-        raise InputError(f"{path}: holds NaN or infinite values")
-    return rows, True
 
 
 # ---- faithfulness: delete the most salient pixels first ------------------------------------------------
@@ -293,6 +238,6 @@ def top_losses(net: Network, x, y, k: int = 32) -> TopLosses:
     return TopLosses(order, loss[order], y[order], pred, probs[order, pred])
 
 
-__all__ = ["BLANK", "Explanation", "HiddenMap", "TopLosses", "area_under", "character_input", "class_gradient",
+__all__ = ["BLANK", "Explanation", "HiddenMap", "TopLosses", "area_under", "class_gradient",
            "deletion_curve", "explain", "gradient_times_delta", "hidden_map", "integrated_gradients", "last_hidden",
-           "layer_outputs", "load_inputs", "occlusion", "pca_2d", "private_copy", "top_losses"]
+           "layer_outputs", "occlusion", "pca_2d", "private_copy", "top_losses"]

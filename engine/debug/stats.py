@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from functools import lru_cache
 
 import numpy as np
-from scipy.linalg import blas
+
+from engine.nn.blas import blas_func
 
 # A sigmoid unit with output outside [0.05, 0.95] passes on < 19 % of its maximal gradient;
 # a tanh unit with |a| > 0.95 passes on < 10 %. That is what "saturated" means here.
@@ -25,12 +25,6 @@ class LayerStats:
 
     def as_json(self) -> dict:
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
-
-
-@lru_cache(maxsize=None)
-def blas_func(name: str, dtype) -> callable:
-    """The BLAS routine for a dtype, looked up once (the lookup costs more than a small call)."""
-    return blas.get_blas_funcs(name, dtype=dtype)
 
 
 def saturation(a: np.ndarray, activation: str) -> float:

@@ -11,10 +11,10 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from engine.debug.stats import LayerStats, confusion_matrix, network_stats
 from engine.errors import InputError
 from engine.nn.gradcheck import loss_and_backprop
 from engine.training.session import EpochEvent, History, Snapshot, TrainConfig, TrainingSession, thin
-from engine.debug.stats import LayerStats, confusion_matrix, network_stats
 
 DEFAULT_MAX_BYTES = 256 * 2 ** 20
 PROBE_ROWS = 256  # training rows used to measure gradients at a snapshot's weights

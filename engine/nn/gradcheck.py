@@ -16,7 +16,9 @@ from typing import Callable
 
 import numpy as np
 
-from engine.nn.network import ACTIVATIONS, Network, cross_entropy, one_hot, squared_error
+from engine.nn.activations import ACTIVATIONS
+from engine.nn.losses import cross_entropy, one_hot, squared_error
+from engine.nn.network import Network
 
 EPS = 1e-6
 TOLERANCE = 1e-5

@@ -1,4 +1,4 @@
-"""Fully connected networks in plain NumPy: activations, dense layers, losses.
+"""Fully connected networks in plain NumPy: dense layers and the network that chains them.
 
 One idea: a Network is a list of Dense layers; forward caches exactly what backward needs
 (the layer input and the activation output), backward fills ``dW``/``db`` on every layer and
@@ -11,83 +11,16 @@ L2 weight decay (``add_weight_decay``: the gradient of n * lambda/2 * sum ||W||^
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 
 from engine.errors import InputError
+from engine.nn.activations import ACTIVATIONS, SIGMOID_SATURATED, ones, sigmoid_grad
 from engine.nn.optim import axpy
 
-# ---- activations: forward f(z) in place, derivative from the output a ---------------------
-# Derivatives may overwrite g (the incoming gradient): it is a fresh temporary on every path.
-
-
-def _sigmoid(z):
-    # 1/(1+exp(-z)) == (1 + tanh(z/2)) / 2: never overflows, and twice as fast as scipy's expit here
-    z *= 0.5
-    np.tanh(z, out=z)
-    z *= 0.5
-    z += 0.5
-    return z
-
-
-def _sigmoid_grad(a, g):
-    d = 1.0 - a
-    d *= a
-    g *= d
-    return g
-
-
-# a(1 - a) below this <=> a outside [0.05, 0.95]: the sigmoid saturation band of engine.debug.stats,
-# read off the derivative the backward pass computes anyway (see Dense.activation_grad)
-SIGMOID_SATURATED = 0.05 * 0.95
-
-LEAKY_SLOPE = 0.01  # leaky ReLU: f(z) = z for z > 0, 0.01 z otherwise (a unit can never die)
-
-
-def _leaky_relu(z):
-    np.multiply(z, LEAKY_SLOPE, out=z, where=z < 0)
-    return z
-
-
-def _leaky_relu_grad(a, g):
-    np.multiply(g, LEAKY_SLOPE, out=g, where=a <= 0)  # a and z share their sign
-    return g
-
-
-def _softmax(z):
-    # stable: subtract the row max first (softmax is shift invariant); row sums as a GEMV. The max
-    # is picked by argmax: a row reduction over 36 numbers costs 2x more than argmax + a gather.
-    z -= z[_arange(len(z)), z.argmax(axis=1)][:, None]
-    np.exp(z, out=z)
-    z /= np.dot(z, _ones(z.shape[1], z.dtype))[:, None]
-    return z
-
-
 MAX_PARAMS = 50_000_000  # 200 MB of float32 weights; gradients, momentum and snapshots multiply it
-
-ACTIVATIONS = {
-    "sigmoid": (_sigmoid, _sigmoid_grad),
-    "tanh": (lambda z: np.tanh(z, out=z), lambda a, g: g * (1.0 - a * a)),
-    "relu": (lambda z: np.maximum(z, 0.0, out=z), lambda a, g: g * (a > 0)),
-    "leaky_relu": (_leaky_relu, _leaky_relu_grad),
-    "linear": (lambda z: z, lambda a, g: g),
-    # Jacobian-vector product; the fused cross-entropy path below avoids it during training
-    "softmax": (_softmax, lambda a, g: a * (g - (g * a).sum(axis=1, keepdims=True))),
-}
-
-
-@lru_cache(maxsize=16)
-def _ones(n: int, dtype) -> np.ndarray:
-    return np.ones(n, dtype)
-
-
-@lru_cache(maxsize=16)
-def _arange(n: int) -> np.ndarray:
-    return np.arange(n)
 
 
 @dataclass
@@ -133,7 +66,7 @@ class Dense:
         """Given dL/dz, fill dW and db; return dL/dx (into ``out`` if given; skipped for the first
         layer in training)."""
         np.dot(self.x.T, dz, out=self.dW)
-        np.dot(_ones(len(dz), dz.dtype), dz, out=self.db)  # column sums; a GEMV beats np.sum here
+        np.dot(ones(len(dz), dz.dtype), dz, out=self.db)  # column sums; a GEMV beats np.sum here
         return np.dot(dz, self.W.T, out=out) if need_dx else None
 
     def activation_grad(self, da: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
@@ -142,7 +75,7 @@ class Dense:
         are counted here (two numpy calls instead of the four the statistics would need on every
         training batch)."""
         grad = ACTIVATIONS[self.activation][1]
-        if grad is not _sigmoid_grad:
+        if grad is not sigmoid_grad:
             return grad(self.a, da)
         a = self.a
         d = np.subtract(1.0, a, out=scratch)
@@ -351,60 +284,3 @@ class Network:
         for l, (lx, la, ld) in zip(self.layers, saved):
             l.x, l.a, l.drop = lx, la, ld
         return out
-
-
-# ---- losses --------------------------------------------------------------------------------
-
-
-def cross_entropy(probs: np.ndarray, y: np.ndarray) -> tuple[float, int, np.ndarray]:
-    """Softmax cross-entropy summed over the batch (as in the reference exercise).
-
-    ``probs`` are softmax outputs, ``y`` integer labels. Returns (loss, n_correct, dL/dlogits);
-    the fused gradient probs - onehot is exact and never divides by a tiny probability.
-    The loss is not clipped: a true-class probability that underflows to 0 (logits ~90 apart)
-    gives inf, which is how an exploding run announces itself.
-    """
-    rows = _arange(len(y))
-    p_true = probs[rows, y]
-    with np.errstate(divide="ignore"):
-        loss = -float(np.log(p_true).sum())
-    correct = int(np.count_nonzero(probs.argmax(axis=1) == y))
-    dz = probs.copy()
-    dz[rows, y] = p_true - 1.0
-    return loss, correct, dz
-
-
-
-def softmax_cross_entropy(z: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> tuple[float, int, np.ndarray]:
-    """Training's output step in one: softmax of the logits ``z`` in place (z becomes the
-    probabilities, as ``_softmax`` would make them), then ``cross_entropy``'s (loss, n_correct,
-    dL/dz). One argmax serves both the stable shift and the accuracy (the class with the largest
-    logit), and the loss is the same -log p_true: a probability that underflows still gives inf.
-    ``out``: where dL/dz goes (a workspace's ``dz``) instead of a fresh array."""
-    rows = _arange(len(z))
-    pred = z.argmax(axis=1)
-    z -= z[rows, pred][:, None]
-    np.exp(z, out=z)
-    z /= np.dot(z, _ones(z.shape[1], z.dtype))[:, None]
-    p_true = z[rows, y]
-    # -log 0 is inf; asking first is cheaper than np.errstate, which costs more than the rest here
-    loss = -float(np.log(p_true).sum()) if p_true.all() else math.inf
-    if out is None:
-        dz = z.copy()
-    else:
-        dz = out
-        dz[...] = z
-    dz[rows, y] = p_true - 1.0
-    return loss, int(np.count_nonzero(pred == y)), dz
-
-
-def squared_error(out: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
-    """Sum of squared errors (the autoencoder's loss). Returns (loss, dL/d(out))."""
-    diff = out - target
-    return float(np.vdot(diff, diff)), 2.0 * diff
-
-
-def one_hot(y: np.ndarray, k: int, dtype=np.float32) -> np.ndarray:
-    out = np.zeros((len(y), k), dtype)
-    out[np.arange(len(y)), y] = 1
-    return out

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.debug.stats import blas_func
+from engine.nn.blas import blas_func
 
 
 def axpy(g: np.ndarray, p: np.ndarray, a: float) -> None:

@@ -6,7 +6,9 @@ segment / layout       the image stages and the box logic, as plain functions
 normalize              crop -> 32x32 network input (also builds the training set)
 model                  the "ocr-train" dataset and the default model
 result / edit          boxes and text; relabel, delete, merge, add, export
-evaluate / bench       character accuracy on a folder; timings against the reference pipeline
+finetune               the correction loop: fine-tune the model on the user's corrections, re-read
+inputs                 what `explain` reads: a character image normalized like a crop, or .npy inputs
+evaluate               character accuracy on a folder (timings: engine.bench.ocr)
 """
 from engine.ocr.pipeline import OcrPipeline, Param, Stage, StageOutput
 from engine.ocr.result import Box, OcrResult

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.data.dataset import NIST36_CLASSES
+from engine.data.glyphs import render_char
 from engine.ocr.result import Box
 
 
@@ -171,8 +173,6 @@ _GLYPHS: dict[str, np.ndarray] = {}
 def _glyph(c: str) -> np.ndarray:
     """A clean 32x32 picture of a class (white for a space or an unknown character), cached."""
     if c not in _GLYPHS:
-        from engine.data.glyphs import render_char
-        from engine.data.dataset import NIST36_CLASSES
         _GLYPHS[c] = render_char(c) if c in NIST36_CLASSES else np.ones((32, 32), np.float32)
     return _GLYPHS[c]
 

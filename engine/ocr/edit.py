@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from engine.data.dataset import NIST36_CLASSES, SIDE, from_image
+from engine.data.edits import append_rows
 from engine.errors import InputError
 from engine.ocr import layout
 from engine.ocr.pipeline import OcrPipeline
@@ -133,8 +134,6 @@ def training_rows(result: OcrResult, only_corrected: bool = False) -> tuple[np.n
 
 def save_training_rows(path, result: OcrResult, only_corrected: bool = False) -> int:
     """Append the page's rows to an .npz (x, y, classes = NIST36), creating it if needed; rows written."""
-    from engine.data.edits import append_rows  # the one appender (the Draw panel's rows use it too)
-
     x, y = training_rows(result, only_corrected)
     return append_rows(path, x, y, NIST36_CLASSES)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import InputError
+from engine.ocr.pipeline import OcrPipeline
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -81,8 +82,6 @@ def read_truth(directory) -> dict[str, list[str]]:
 
 def evaluate_dir(directory, model=None, pipeline=None) -> EvalResult:
     """Run the OCR on every image listed in DIR/truth.json; per-file and mean character accuracy."""
-    from engine.ocr.pipeline import OcrPipeline
-
     truth = read_truth(directory)
     pipe = pipeline or OcrPipeline(model)
     result = EvalResult({}, truth=truth)

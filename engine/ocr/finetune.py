@@ -18,7 +18,9 @@ import numpy as np
 from engine.data.dataset import Dataset, Split, from_image, to_image
 from engine.errors import InputError
 from engine.nn.network import Network
-from engine.ocr.model import Classifier
+from engine.ocr.model import Classifier, affine_jitter
+from engine.ocr.normalize import normalize_glyph
+from engine.ocr.pipeline import OcrPipeline
 from engine.training.session import TrainConfig, TrainingSession
 
 
@@ -36,9 +38,6 @@ class FinetuneConfig:
 
 def jittered_copies(x: np.ndarray, copies: int, rng: np.random.Generator) -> np.ndarray:
     """Each NIST-layout row followed by copies-1 randomly distorted, re-normalized versions of it."""
-    from engine.ocr.model import affine_jitter
-    from engine.ocr.normalize import normalize_glyph
-
     out = []
     for row in np.asarray(x, np.float32):
         out.append(row)
@@ -123,8 +122,6 @@ def reread(pipe, classifier: Classifier) -> Reread:
 def reread_page(source, params: dict, old, classifier: Classifier) -> Reread:
     """``reread`` from a page's parts: its image (path or array), its stage parameters and the old
     (possibly corrected) OcrResult."""
-    from engine.ocr.pipeline import OcrPipeline
-
     new_pipe = OcrPipeline(classifier)
     new_pipe.set_params(params)
     new_pipe.open(source)

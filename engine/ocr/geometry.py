@@ -7,6 +7,8 @@ pixels, as Pillow's transform expects.
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image, ImageDraw
+from scipy.spatial import ConvexHull
 
 
 def apply_matrix(m: np.ndarray, xy: np.ndarray) -> np.ndarray:
@@ -49,8 +51,6 @@ def order_corners(q: np.ndarray) -> np.ndarray:
 
 def max_quad(points: np.ndarray) -> np.ndarray:
     """The largest-area quadrilateral with corners among the convex hull of ``points`` (x, y)."""
-    from scipy.spatial import ConvexHull
-
     hull = points[ConvexHull(points).vertices]
     if len(hull) > 80:  # plenty for a sheet's outline; O(n^3) below
         hull = hull[np.linspace(0, len(hull), 80, endpoint=False).astype(int)]
@@ -114,8 +114,6 @@ def polygon_area(q: np.ndarray) -> float:
 
 
 def polygon_mask(xy: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    from PIL import Image, ImageDraw
-
     im = Image.new("L", (shape[1], shape[0]), 0)
     ImageDraw.Draw(im).polygon([tuple(p) for p in xy], fill=1)
     return np.asarray(im, bool)
@@ -124,8 +122,6 @@ def polygon_mask(xy: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def _transform(a: np.ndarray, m: np.ndarray, shape: tuple[int, int], fill, nearest: bool = False) -> np.ndarray:
     """A uint8 gray or RGB image through Pillow's resampler (several times faster than scipy's
     map_coordinates, and RGB in one pass); Pillow too puts pixel centres at +0.5, as ``m`` does."""
-    from PIL import Image
-
     im = Image.fromarray(np.ascontiguousarray(a))
     how = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
     if np.allclose(m[2], [0, 0, 1]):

@@ -16,7 +16,11 @@ from scipy import ndimage
 
 import resources
 from engine.data.dataset import NIST36_CLASSES, SIDE, Dataset, Split, split_deterministic
+from engine.data.glyphs import GENERATOR_VERSION, Style, default_cache_dir, render_batch, sample_fonts, stroke_table
+from engine.data.loaders import load_mat
+from engine.files import atomic_write
 from engine.ocr.normalize import NORM_VERSION, normalize_glyph, normalize_rows
+from engine.training.checkpoint import CheckpointError, load_network
 
 TRAINSET_VERSION = 3
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +38,6 @@ def strong_style():
     (a model trained on glyphs only): the default style transfers at 59 %, this one at ~72 %. Shape
     variation (warp, aspect, strokes missing their joints) is what helps; slant and rotation beyond this
     make a barred I lean into a Z."""
-    from engine.data.glyphs import Style
     return Style(rotation_deg=12.0, slant_mean=0.08, slant_sd=0.2, aspect_sd=0.3, wobble=0.05, jitter=0.07,
                  warp=0.14, elastic=0.008, proportion=0.1, taper=0.1, trim=0.03, gaps=0.25, pen=(0.8, 2.8),
                  darkness=(0.8, 1.02))
@@ -42,8 +45,6 @@ def strong_style():
 
 def render_glyphs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """n upright (n, 32, 32) glyph images balanced over the 36 classes, in the strong style."""
-    from engine.data.glyphs import render_batch, sample_fonts, stroke_table
-
     table = stroke_table()
     rng = np.random.default_rng(seed)
     y = rng.permutation(np.arange(n) % len(NIST36_CLASSES)).astype(np.int64)
@@ -98,8 +99,6 @@ def build_training_set(n_glyphs: int = 40_000, nist_copies: int = 12, seed: int 
     parts = {"train": [g_train], "valid": [g_valid], "test": [g_test]}
     path = nist or nist26_path()
     if path.is_file():
-        from engine.data.loaders import load_mat
-
         real = load_mat(path, seed)  # classes A-Z: the same indices as the first 26 of NIST36
         rng = np.random.default_rng(seed + 1)
         up = np.stack([r.reshape(SIDE, SIDE).T for r in real.train.x])
@@ -117,8 +116,6 @@ def build_training_set(n_glyphs: int = 40_000, nist_copies: int = 12, seed: int 
 
 def load_training_set(cache_dir: str | os.PathLike | None = None, **kwargs) -> Dataset:
     """``build_training_set`` cached as .npz in the glyph cache folder (keyed by version and NIST presence)."""
-    from engine.data.glyphs import GENERATOR_VERSION, default_cache_dir
-
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     has_nist = (kwargs.get("nist") or nist26_path()).is_file()
     tag = f"v{TRAINSET_VERSION}_n{NORM_VERSION}_g{GENERATOR_VERSION}_{'nist' if has_nist else 'glyphs'}"
@@ -131,7 +128,6 @@ def load_training_set(cache_dir: str | os.PathLike | None = None, **kwargs) -> D
         pass
     data = build_training_set(**kwargs)
     try:
-        from engine.files import atomic_write
         with atomic_write(path) as f:
             np.savez(f, **{f"{k}_{s}": getattr(getattr(data, s), k) for s in ("train", "valid", "test")
                            for k in ("x", "y")})
@@ -153,15 +149,12 @@ class Classifier:
         with np.errstate(over="ignore", invalid="ignore"):
             p = self.net.predict(np.asarray(rows, np.float32))
         if not np.isfinite(p).all():  # finite but huge weights overflow: never report a NaN confidence
-            from engine.training.checkpoint import CheckpointError
             raise CheckpointError(f"{self.path or 'the model'}: its weights overflow (NaN or infinite outputs)")
         return p
 
 
 def load_classifier(path: str | os.PathLike | None = None) -> Classifier:
     """The model at ``path`` (default resources/ocr_model.npz); CheckpointError (a ValueError) if unusable."""
-    from engine.training.checkpoint import CheckpointError, load_network
-
     path = Path(path) if path is not None else DEFAULT_MODEL
     if not path.exists():
         hint = " (train it with the command in README.md)" if path == DEFAULT_MODEL else ""

@@ -19,7 +19,6 @@ from skimage.morphology import skeletonize
 from engine.data.dataset import SIDE, from_image
 from engine.data.glyphs import ink, splat
 
-
 NORM_VERSION = 2  # bump when the rendering changes: cached training sets and models depend on it
 
 

@@ -21,11 +21,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image, ImageDraw
 from scipy import ndimage
+from skimage.measure import find_contours
+from skimage.morphology import convex_hull_image
 
 from engine.ocr import segment
-from engine.ocr.geometry import (apply_matrix, fit_edges, homography, max_quad, polygon_area, polygon_mask,
-                                 rotation, warp)
+from engine.ocr.geometry import (
+    apply_matrix,
+    fit_edges,
+    homography,
+    max_quad,
+    polygon_area,
+    polygon_mask,
+    rotation,
+    warp,
+)
 
 
 @dataclass
@@ -227,7 +238,6 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
             region = polygon_mask(q / f, sg.shape)  # turning the text may reach past the sheet: paper too
         else:  # cut by the frame: keep the sheet's bounding box, paint the rest as paper
             kind = "region"
-            from skimage.morphology import convex_hull_image  # a sheet is convex: ink at the frame stays in
 
             region = ndimage.binary_erosion(convex_hull_image(found.region), iterations=2)
             ys, xs = np.nonzero(region)
@@ -266,9 +276,6 @@ def rectify(img: np.ndarray, fit: PageFit) -> np.ndarray:
 def draw_fit(img: np.ndarray, fit: PageFit) -> np.ndarray:
     """The input, dimmed outside what is read, with the sheet outlined in red and, when the text was turned,
     the (turned) rectangle that is read in blue (display only; drawn with Pillow, which is fast at any size)."""
-    from PIL import Image, ImageDraw
-    from skimage.measure import find_contours
-
     h, w = img.shape[:2]
     rgb = (np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img) * 255 + 0.5
     photo = Image.fromarray(rgb.astype(np.uint8))

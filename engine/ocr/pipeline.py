@@ -22,10 +22,10 @@ from engine.errors import InputError
 from engine.ocr import layout, page, segment
 from engine.ocr.assemble import assemble_pieces, colour_groups
 from engine.ocr.context import apply_context, changes_on_page
+from engine.ocr.model import Classifier, load_classifier
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.recognize import crop_mask, recognize
 from engine.ocr.result import Box, OcrResult, assemble
-
 
 MAX_MARKS = 5000  # default cap on components per page: later stages never see more (see the components stage)
 
@@ -168,7 +168,6 @@ class OcrPipeline:
     @property
     def classifier(self):
         if self._classifier is None:
-            from engine.ocr.model import Classifier, load_classifier
             m = self._model
             self._classifier = m if isinstance(m, Classifier) else load_classifier(m)
         return self._classifier

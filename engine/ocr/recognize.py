@@ -19,8 +19,6 @@ from engine.ocr.context import LOOKALIKE, top5, words_of
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.result import Box
 
-
-
 BRIDGE = 0.06  # closing radius for a character made of several pieces, x its height
 
 

@@ -11,9 +11,11 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageOps
 from scipy import ndimage
 
-from engine.images import ImageError, block_mean, to_float as _array_to_float  # noqa: F401 (one conversion for loaders and OCR)
+from engine.images import ImageError, block_mean  # noqa: F401 (one conversion for loaders and OCR)
+from engine.images import to_float as _array_to_float
 
 LUMA = np.array([0.2125, 0.7154, 0.0721], np.float32)
 
@@ -23,8 +25,6 @@ LUMA = np.array([0.2125, 0.7154, 0.0721], np.float32)
 def _open_file(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
     """Decode with Pillow: JPEGs decoded straight at a reduced size (DCT scaling), any image resized to
     ``max_side`` while still 8/16-bit (a huge PNG is never held as float), then EXIF rotation applied."""
-    from PIL import Image, ImageOps
-
     if not path.is_file():
         raise ImageError(f"{path}: no such file")
     try:
@@ -106,8 +106,6 @@ def background(gray: np.ndarray, tile: float = 0.05, percentile: float = 80.0) -
     """The paper's brightness under uneven light: a high percentile per tile (ink is a minority in any
     tile larger than a few strokes), cleaned with a 3x3 median over tiles and smoothly upsampled. Big
     tiles use every other pixel in each direction: the percentile of a quarter of them is as good."""
-    from PIL import Image
-
     h, w = gray.shape
     t = max(4, int(round(tile * min(h, w))))
     s = 2 if t >= 16 else 1

@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from engine.training.autoencoder import reconstructions, upright
 from engine.debug.explain import integrated_gradients, private_copy
+from engine.training.autoencoder import reconstructions, upright
+from engine.training.checkpoint import save_session, weight_frames
+from engine.training.experiments import final_acc
 
 PAIRS = 5  # most confused (true, predicted) pairs kept
 EXAMPLES = 6  # example images per pair
@@ -61,8 +63,6 @@ def _confused(session) -> tuple[np.ndarray, list[dict], dict[str, np.ndarray]]:
 
 
 def _experiment(exp) -> dict:
-    from engine.training.experiments import final_acc
-
     runs = [{"name": r.name, "status": r.status, "lr": r.session.config.lr,
              "hidden": list(r.session.config.hidden), "activation": r.session.config.activation,
              "final_valid_acc": final_acc(r),
@@ -104,11 +104,10 @@ def gather(session, experiment=None, autoencoder=None) -> tuple[dict, dict[str, 
     return meta, arrays
 
 
-def carried_frames(meta: dict, arrays: dict) -> list[tuple[int, int, np.ndarray]]:
-    """Weight frames stored in a checkpoint, to keep the run's true start across save/load/save."""
-    info = meta.get("report", {}).get("weights", [])
-    found = [(f, arrays.get(f"report/weights/{k}", arrays.get(f"param/{f.get('param')}"))) for k, f in enumerate(info)]
-    return [(f["step"], f["epoch"], W) for f, W in found if W is not None]
+def save_checkpoint(path, session, experiment=None, autoencoder=None) -> None:
+    """A checkpoint of ``session`` that also holds what its report needs (``experiment`` and
+    ``autoencoder``: the window's other runs, kept for the report only)."""
+    save_session(path, session, report=gather(session, experiment, autoencoder))
 
 
 @dataclass
@@ -156,6 +155,6 @@ class ReportData:
                    np.asarray(arrays.get("history/batch_acc", []), np.float64),
                    dataset=r.get("dataset") or ({"name": meta["dataset"]} if "dataset" in meta else None),
                    state=r.get("state"), message=r.get("message"),
-                   weights=carried_frames(meta, arrays) or None, confusion=arrays.get("report/confusion"),
+                   weights=weight_frames(meta, arrays) or None, confusion=arrays.get("report/confusion"),
                    confused=confused, watchpoints=r.get("watchpoints"), experiment=r.get("experiment"),
                    autoencoder=ae)

@@ -14,12 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.training.autoencoder import upright
+from engine.debug.stats import LayerStats, vanishing_gradient_report
 from engine.errors import InputError
+from engine.files import atomic_write
 from engine.report.data import ReportData
 from engine.report.style import CSS
 from engine.report.svg import data_uri, diverging_index, diverging_palette, line_chart, strip, tile_grid
-from engine.debug.stats import vanishing_gradient_report
+from engine.training.autoencoder import upright
+from engine.training.checkpoint import CheckpointError, read_checkpoint
 
 DASH = "\u2013"
 SECTIONS = {"config": "Configuration and data", "curves": "Loss and accuracy", "gradients": "Gradients and saturation",
@@ -29,8 +31,6 @@ SECTIONS = {"config": "Configuration and data", "curves": "Loss and accuracy", "
 
 def load(path) -> ReportData:
     """The report's data from a checkpoint; InputError when the file is not a training session."""
-    from engine.training.checkpoint import CheckpointError, read_checkpoint
-
     try:
         meta, arrays = read_checkpoint(path)
     except CheckpointError as exc:
@@ -46,8 +46,6 @@ def load(path) -> ReportData:
 def write_report(checkpoint, out, source: str | None = None) -> Path:
     """Render ``checkpoint`` to ``out`` (atomically); returns the path written. ``source`` names where
     the session came from when the checkpoint is a temporary one (an unsaved run)."""
-    from engine.files import atomic_write
-
     data = load(checkpoint)
     if source:
         data.path = source
@@ -193,7 +191,6 @@ def _gradients(d: ReportData) -> str:
     sat = line_chart([(n, ep, 100 * stat(n, "saturation")) for n in names], "epoch",
                      "saturated or dead units (%)", title="saturation")
     acts = dict(zip(names, d.activations))
-    from engine.debug.stats import LayerStats
 
     def words(e) -> list[str]:
         return vanishing_gradient_report({n: LayerStats(**s) for n, s in e["layers"].items()}, acts)

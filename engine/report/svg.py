@@ -12,8 +12,8 @@ from html import escape
 
 import numpy as np
 
-from engine.training.autoencoder import upright
 from engine.report.style import SERIES
+from engine.training.autoencoder import upright
 
 W, H = 560, 260  # chart size in SVG units (it scales with the page)
 PAD_L, PAD_R, PAD_T, PAD_B = 64, 14, 12, 40

@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from engine.data.dataset import Dataset
+from engine.debug.stats import LayerStats
 from engine.errors import InputError
 from engine.files import atomic_write
+from engine.nn.activations import ACTIVATIONS
 from engine.nn.network import Network
 from engine.training.session import EpochEvent, State, TrainConfig, TrainingSession
-from engine.debug.stats import LayerStats
 
 FORMAT = "backprop-studio-checkpoint/1"
 
@@ -43,12 +44,12 @@ def save_network(path, net: Network, classes, extra: dict | None = None) -> None
     _savez(path, _network_arrays(net, classes, extra or {}))
 
 
-def save_session(path, session: TrainingSession, experiment=None, autoencoder=None) -> None:
-    """``experiment`` and ``autoencoder`` (the window's other runs) are kept for the report only."""
-    from engine.report.data import gather
-
+def save_session(path, session: TrainingSession, report: tuple[dict, dict] | None = None) -> None:
+    """``report``: (metadata, arrays) that a report of this checkpoint will need beyond the history
+    (``engine.report.data.gather`` makes them; ``save_checkpoint`` there saves with them). Training
+    never depends on the report: it only stores what it is given."""
     h = session.history
-    report_meta, report_arrays = gather(session, experiment, autoencoder)
+    report_meta, report_arrays = report if report is not None else ({}, {})
     extra = {
         "config": asdict(session.config),
         "dataset": session.data.name,
@@ -94,8 +95,6 @@ def _short(value) -> str:
 def _check_model(path, meta: dict, arrays: dict) -> None:
     """A one-line CheckpointError for metadata or weights a network cannot be built from (wrong
     types, sizes that disagree, NaN/inf weights, class names that do not match the outputs)."""
-    from engine.nn.network import ACTIVATIONS
-
     def bad(why: str):
         raise CheckpointError(f"{path}: unusable model file: {why}")
 
@@ -164,11 +163,17 @@ def load_session(path, data: Dataset) -> TrainingSession:
         raise CheckpointError(f"{path}: damaged training session ({type(exc).__name__}: {exc})") from None
     session.snapshots.clear()
     session.take_snapshot()
-    from engine.report.data import carried_frames
-
-    session.report_frames = carried_frames(meta, arrays)  # the run's first weights, for the next report
+    session.report_frames = weight_frames(meta, arrays)  # the run's first weights, for the next report
     session.state = State.FINISHED if session.epoch >= config.epochs else State.PAUSED
     return session
+
+
+def weight_frames(meta: dict, arrays: dict) -> list[tuple[int, int, np.ndarray]]:
+    """(step, epoch, first-layer W) frames stored in a checkpoint (start, middle, end of the run), so a
+    run's true start survives save/load/save."""
+    info = meta.get("report", {}).get("weights", [])
+    found = [(f, arrays.get(f"report/weights/{k}", arrays.get(f"param/{f.get('param')}"))) for k, f in enumerate(info)]
+    return [(f["step"], f["epoch"], W) for f, W in found if W is not None]
 
 
 def read_checkpoint(path) -> tuple[dict, dict[str, np.ndarray]]:

@@ -14,10 +14,10 @@ from typing import Callable
 import numpy as np
 
 from engine.data.dataset import Dataset
-from engine.errors import InputError
-from engine.nn.network import LEAKY_SLOPE
-from engine.training.session import State, TrainConfig, TrainingSession
 from engine.debug.stats import vanishing_gradient_report
+from engine.errors import InputError
+from engine.nn.activations import LEAKY_SLOPE
+from engine.training.session import State, TrainConfig, TrainingSession
 
 
 @dataclass

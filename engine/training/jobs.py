@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Callable, Generator
 
+from engine.nn.gradcheck import iter_weight_errors
 from engine.training.session import PauseReason, State, TrainingSession
 
 __all__ = ["Job", "JobState", "PauseReason", "Progress", "Scheduler", "SessionJob", "ExperimentJob",
@@ -284,7 +285,6 @@ class GeneratorJob(Job):
 def gradcheck_job(net, x, target, layer: int, loss: str, name: str = "gradient check") -> GeneratorJob:
     """Finite differences for every weight of one layer; one unit is one column of W.
     ``result`` is an engine.nn.gradcheck.WeightCheck."""
-    from engine.nn.gradcheck import iter_weight_errors
     return GeneratorJob(iter_weight_errors(net, x, target, layer, loss), net.layers[layer].W.shape[1], name, "unit")
 
 

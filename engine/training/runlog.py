@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Sequence
 
+from engine.debug.stats import LayerStats
 from engine.errors import InputError
 from engine.files import atomic_write
 from engine.training.session import EpochEvent, History, TrainConfig, TrainingSession
-from engine.debug.stats import LayerStats
 
 FORMAT = "backprop-studio-runlog/1"
 

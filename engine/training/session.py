@@ -33,11 +33,12 @@ from typing import Callable
 import numpy as np
 
 from engine.data.dataset import Dataset, Split
-from engine.errors import InputError
-from engine.nn.network import ACTIVATIONS, Network, cross_entropy, softmax_cross_entropy, squared_error
-from engine.nn.optim import LRSchedule, make_optimizer
 from engine.debug.stats import LayerStats, StatsMean, confusion_matrix, divergence_report, network_stats
-
+from engine.errors import InputError
+from engine.nn.activations import ACTIVATIONS
+from engine.nn.losses import cross_entropy, softmax_cross_entropy, squared_error
+from engine.nn.network import Network
+from engine.nn.optim import LRSchedule, make_optimizer
 
 DROPOUT_STREAM = 1  # tells the dropout seeds apart from the data-order seeds
 

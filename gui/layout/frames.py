@@ -4,8 +4,18 @@ panel in a scroll area that lets it fill the frame and scroll only below its min
 from __future__ import annotations
 
 from PyQt6.QtCore import QEvent, pyqtSignal
-from PyQt6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QStyle, QTabWidget, QToolButton,
-                             QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QStyle,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 class PanelScroll(QScrollArea):

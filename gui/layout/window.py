@@ -7,8 +7,8 @@ from __future__ import annotations
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QDockWidget, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from gui.widgets import export
 from gui.layout.workspaces import WORKSPACES, Workspaces
+from gui.widgets import export
 
 
 def build(w, specs, report=None) -> Workspaces:

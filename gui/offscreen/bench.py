@@ -97,7 +97,6 @@ def bench_gui(batches: int = REFERENCE_RUN_BATCHES, repeats: int = 5, n_train: i
     from PyQt6.QtWidgets import QApplication
 
     from gui.app import MainWindow, delete_closed_windows, settle_heap
-
     from gui.offscreen.screenshot import quiet_offscreen_warnings
 
     quiet_offscreen_warnings()

@@ -10,9 +10,9 @@ import time
 import numpy as np
 
 from engine.data.dataset import to_image
-from engine.training.session import BatchEvent, EpochEvent, State, StateEvent
 from engine.debug.stats import StatsMean, activation_histogram, confusion_matrix, vanishing_gradient_report
 from engine.debug.timeline import snapshot_steps, snapshots_nbytes
+from engine.training.session import BatchEvent, EpochEvent, State, StateEvent
 from gui.worker.messages import Pending, Position, SessionInfo, Update
 
 MAX_HZ = 30

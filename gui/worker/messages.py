@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.training.session import EpochEvent, State, TrainConfig
 from engine.debug.stats import LayerStats
+from engine.training.session import EpochEvent, State, TrainConfig
 
 RATE_WINDOW_S = 2.0  # examples/s is measured over this much recent training time
 

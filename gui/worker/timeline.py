@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from engine.errors import InputError
 from engine.debug.stats import activation_histogram, vanishing_gradient_report
 from engine.debug.timeline import DEFAULT_MAX_BYTES, PROBE_ROWS, branch, nearest, set_memory_cap, snapshot_nbytes, view
+from engine.errors import InputError
 from gui.worker.messages import BranchInfo, TimelineInfo
 
 

@@ -24,20 +24,22 @@ import time
 import traceback
 from typing import Callable
 
-from PyQt6.QtCore import QObject, QThread, QTimer, Qt, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QObject, Qt, QThread, QTimer, pyqtSignal, pyqtSlot
 
-from engine.training.checkpoint import CheckpointError, load_session, save_session
-from engine.data.loaders import DataError, load_dataset
 from engine.data.dataset import Dataset
+from engine.data.loaders import DataError
+from engine.data.registry import load_dataset
+from engine.debug.stats import LayerStats
 from engine.errors import InputError
+from engine.report.data import save_checkpoint as write_checkpoint
+from engine.training.checkpoint import CheckpointError, load_session
 from engine.training.jobs import JobState, PauseReason, Scheduler, SessionJob
 from engine.training.runlog import save_json
 from engine.training.session import State, TrainConfig, TrainingSession
-from engine.debug.stats import LayerStats
-from gui.worker.messages import Pending, Position, Rate
 from gui.worker.events import SessionEvents
-from gui.worker.runners.experiments import ExperimentRunner
+from gui.worker.messages import Pending, Position, Rate
 from gui.worker.runners.autoencoder import AutoencoderRunner
+from gui.worker.runners.experiments import ExperimentRunner
 from gui.worker.runners.gradcheck import GradcheckRunner
 from gui.worker.timeline import TimeTravel
 from gui.worker.watch import Watchlist
@@ -209,7 +211,7 @@ class Worker(QObject, SessionEvents):
         def save():
             if self.session is None:
                 raise InputError("nothing to save yet")
-            save_session(path, self.session, *self.other_runs())
+            write_checkpoint(path, self.session, *self.other_runs())
             self.source = path
         return self.call_and_wait(save, timeout_s)[1]
 
@@ -394,7 +396,7 @@ class Worker(QObject, SessionEvents):
     def _save(self, path: str) -> None:
         if self.session is None:
             raise InputError("nothing to save yet")
-        save_session(path, self.session, *self.other_runs())
+        write_checkpoint(path, self.session, *self.other_runs())
         self.source = path
         self.saved.emit(path)
 

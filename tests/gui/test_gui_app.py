@@ -163,8 +163,8 @@ def test_screenshot_saves_every_panel(qtbot, tmp_path, data):
 
     paths = screenshot(tmp_path / "shots", steps=15, data=data, size=(1200, 800))
     names = {p.name for p in paths}
-    from gui.offscreen.screenshot import SIZES
     from gui.layout.workspaces import WORKSPACES
+    from gui.offscreen.screenshot import SIZES
     assert names == {"window.png", "controls.png", "curves.png", "weights.png", "gradients.png", "confusion.png",
                      "watchpoints.png", "timeline.png", "experiments.png", "gradcheck.png", "autoencoder.png",
                      "ocr.png", "draw.png", "hidden_map.png", "top_losses.png", "explain.png", "ocr_explain.png",

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 import pyqtgraph as pg
+import pytest
 
 from engine.training.autoencoder import AutoencoderConfig
 from engine.training.experiments import PRESETS

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
 
-from engine.nn.network import ACTIVATIONS
-from engine.training.session import BatchEvent, State, TrainConfig, TrainingSession
 from engine.debug.timeline import view
+from engine.nn.activations import ACTIVATIONS
+from engine.training.session import BatchEvent, State, TrainConfig, TrainingSession
 
 
 def wait_state(qtbot, window, *states, timeout=20_000):

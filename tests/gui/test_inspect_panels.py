@@ -218,8 +218,8 @@ def test_top_losses_finds_a_wrong_label_and_edits_feed_retraining(qtbot, tmp_pat
 
 @needs_model
 def test_correction_loop_fine_tunes_shows_curves_and_changed_boxes(qtbot, tmp_path):
-    from engine.ocr.finetune import FinetuneConfig
     from engine.ocr import OcrPipeline, edit
+    from engine.ocr.finetune import FinetuneConfig
     from engine.ocr.model import build_training_set
     from gui.panels.ocr.correction import CorrectionPanel
 

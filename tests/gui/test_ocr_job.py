@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 from PyQt6.QtCore import QSettings
 
-from engine.training.jobs import JobState
 from engine.data.pages import render_page
+from engine.training.jobs import JobState
 from gui.panels.ocr.panel import OcrPanel
 
 LINES = ["PAUSE 7", "STOP"]

@@ -12,8 +12,8 @@ from PyQt6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PyQt6.QtGui import QDropEvent
 
 from engine.data.pages import render_page
-from gui.panels.ocr.panel import OcrPanel
 from gui.panels.ocr.files import export_json, export_rows, export_text
+from gui.panels.ocr.panel import OcrPanel
 
 LINES = ["HELLO 42", "WORLD"]
 STAGES = ["load", "page", "denoise", "grayscale", "background", "threshold", "morphology", "components",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from PyQt6.QtWidgets import QPushButton
 
 from gui.layout.frames import PanelScroll
+from gui.layout.reflow import Reflow
 from gui.panels.inspect.explain import ExplainPanel
 from gui.panels.inspect.top_losses import TopLossesPanel
-from gui.layout.reflow import Reflow
 
 
 def test_groups_go_under_each_other_only_when_the_row_does_not_fit(qtbot):

@@ -13,14 +13,14 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout
 
-from engine.training.autoencoder import TARGET_PSNR, AutoencoderConfig
 from engine.data.dataset import SIDE
+from engine.training.autoencoder import TARGET_PSNR, AutoencoderConfig
 from engine.training.session import State
+from gui.panels.training.controls import STATE_STYLE, LogSpinBox
+from gui.panels.training.curves import Series
 from gui.widgets.panel import Panel
 from gui.widgets.plots import StableRange
 from gui.widgets.theme import BATCH_COLOR, TRAIN_COLOR, VALID_COLOR
-from gui.panels.training.controls import STATE_STYLE, LogSpinBox
-from gui.panels.training.curves import Series
 
 PAIR_GAP, EXAMPLE_GAP, CELL_GAP = 1, 2, 7  # pixels between original and reconstruction / examples / classes
 ASPECT = 3.0  # the mosaic's preferred width : height

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, Qt
-from PyQt6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
+from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout
 
 from engine.data.dataset import SIDE
-from gui.widgets.panel import Panel
 from gui.panels.training.weights import GAP, tile_grid, tile_layout
+from gui.widgets.panel import Panel
 
 LOG_RANGE = (-12.0, 0.0)  # log10 relative error shown: 1e-12 (float64 roundoff) .. 1 (completely wrong)
 CMAP = "inferno"

@@ -11,13 +11,22 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
-                             QToolButton, QVBoxLayout)
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+)
 
-from gui.worker.messages import epoch_and_batch
+from gui.panels.training.controls import LogSpinBox
 from gui.widgets.panel import Panel
 from gui.widgets.plots import StableRange
-from gui.panels.training.controls import LogSpinBox
+from gui.worker.messages import epoch_and_batch
 
 RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 LIVE_STYLE = "QLabel { background: #e9f6ee; color: #1d5e37; border-radius: 4px; padding: 5px; }"

@@ -15,11 +15,21 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QKeySequence, QShortcut
-from PyQt6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QPushButton, QTableWidget,
-                             QTableWidgetItem, QToolButton, QVBoxLayout)
+from PyQt6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+)
 
-from engine.training.session import State
 from engine.debug.watch import parse
+from engine.training.session import State
 from gui.widgets.panel import Panel
 from gui.widgets.plots import LogAxis, StableRange
 

@@ -14,16 +14,26 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                             QScrollArea, QSpinBox, QVBoxLayout)
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+)
 
 from engine.training.experiments import PRESETS
 from engine.training.session import TrainConfig
+from gui.panels.debugger.timeline import run_color
+from gui.panels.experiments.run_table import RunData, RunTable
+from gui.panels.training.controls import HIDDEN_ACTIVATIONS, LogSpinBox, parse_hidden
 from gui.widgets.panel import Panel
 from gui.widgets.plots import LogAxis, StableRange
-from gui.panels.training.controls import HIDDEN_ACTIVATIONS, LogSpinBox, parse_hidden
-from gui.panels.experiments.run_table import RunData, RunTable
-from gui.panels.debugger.timeline import run_color
 
 FINDING_STYLE = ("QLabel { background: #eef4fb; color: #123; border: 1px solid #9cc3e6; border-radius: 4px;"
                  " padding: 6px; }")

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import QObject, QRunnable, Qt, QThreadPool, pyqtSignal
-from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, \
-    QWidget
+from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from engine.data.dataset import to_image
-from engine.errors import InputError
 from engine.debug.explain import Explanation, explain
-from gui.panels.ocr.side import to_pixmap
+from engine.errors import InputError
 from gui.layout.reflow import Reflow
+from gui.panels.ocr.side import to_pixmap
 
 POSITIVE, NEGATIVE = np.array([0.84, 0.19, 0.15]), np.array([0.0, 0.45, 0.70])  # for / against the class
 

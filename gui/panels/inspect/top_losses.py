@@ -8,15 +8,24 @@ from __future__ import annotations
 import numpy as np
 from PyQt6.QtCore import QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QIcon
-from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, \
-    QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.data.dataset import Dataset, to_image
 from engine.data.edits import EditList
 from engine.debug.explain import TopLosses, top_losses
+from gui.layout.reflow import Reflow
 from gui.panels.inspect.explain import Background
 from gui.panels.ocr.side import to_pixmap
-from gui.layout.reflow import Reflow
 
 
 class TopLossesPanel(QWidget):

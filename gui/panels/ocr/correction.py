@@ -15,9 +15,9 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBox
 
 from engine.data.edits import Rows
 from engine.ocr.finetune import Finetune, FinetuneConfig, Reread
+from gui.panels.inspect.explain import Background
 from gui.widgets.panel import Panel
 from gui.widgets.theme import TRAIN_COLOR, VALID_COLOR
-from gui.panels.inspect.explain import Background
 
 
 def _default_base():

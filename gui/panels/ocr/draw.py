@@ -10,10 +10,10 @@ import math
 from PyQt6.QtCore import Qt
 
 from engine.ocr.evaluate import char_accuracy
-from gui.widgets.theme import layer_color
 from gui.panels.ocr import files
 from gui.panels.ocr.side import SMALL
 from gui.panels.ocr.view import HINT, NEUTRAL, SELECTED, confidence_color, legend_html, swatch
+from gui.widgets.theme import layer_color
 
 SEGMENT_STAGES = ("components", "characters", "lines", "assemble")  # boxes of their own, before the network
 BEFORE_PAGE = ("load", "page")  # pictures of the photo itself, not of the page the page stage cut out

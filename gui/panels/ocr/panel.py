@@ -18,10 +18,10 @@ import numpy as np
 from PyQt6.QtCore import QCoreApplication, QSettings, Qt, pyqtSignal
 
 from engine.ocr import OcrPipeline, OcrResult, edit
-from gui.widgets.panel import Panel
 from gui.panels.ocr import files
 from gui.panels.ocr.draw import BEFORE_PAGE, OcrDrawing
 from gui.panels.ocr.layout import OcrLayout
+from gui.widgets.panel import Panel
 from gui.worker.runners.ocr import OcrRunner, OcrView
 
 

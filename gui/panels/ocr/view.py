@@ -10,8 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QBrush, QColor, QFont, QPainterPath
-from PyQt6.QtWidgets import (QGraphicsPathItem, QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout,
-                             QWidget)
+from PyQt6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 HIGH, MID, LOW, CORRECTED, NEUTRAL, SELECTED = "#009E73", "#E69F00", "#D55E00", "#CC79A7", "#0072B2", "#1565ff"
 HINT = "wheel: zoom \u00b7 drag: pan \u00b7 click: select \u00b7 right-click: view all, export"

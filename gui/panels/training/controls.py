@@ -12,10 +12,23 @@ from dataclasses import asdict
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
-                             QLabel, QLineEdit, QProgressBar, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout)
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+)
 
-from engine.nn.network import ACTIVATIONS
+from engine.nn.activations import ACTIVATIONS
 from engine.training.session import State, TrainConfig
 from gui.widgets.panel import Panel
 

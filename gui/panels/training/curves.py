@@ -11,9 +11,7 @@ import pyqtgraph as pg
 from PyQt6.QtWidgets import QLabel, QVBoxLayout
 
 from gui.widgets.panel import Panel
-
 from gui.widgets.plots import StableRange, cache_axes
-
 from gui.widgets.theme import BATCH_COLOR, TRAIN_COLOR, VALID_COLOR
 
 

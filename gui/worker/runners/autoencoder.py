@@ -11,8 +11,8 @@ import time
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from engine.training.autoencoder import AutoencoderConfig, make_session, reconstructions
 from engine.errors import InputError
+from engine.training.autoencoder import AutoencoderConfig, make_session, reconstructions
 from engine.training.jobs import SessionJob
 from engine.training.session import BatchEvent, EpochEvent, State, StateEvent, TrainingSession
 from gui.worker.messages import AutoencoderInfo, AutoencoderUpdate, Reconstruction, autoencoder_epoch

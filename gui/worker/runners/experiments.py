@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from engine.training.experiments import PRESETS, Experiment, preset
 from engine.errors import InputError
+from engine.training.experiments import PRESETS, Experiment, preset
 from engine.training.jobs import ExperimentJob, JobState
 from engine.training.runlog import load_json, save_json
 from engine.training.session import BatchEvent, EpochEvent, State, StateEvent, TrainConfig, TrainingSession

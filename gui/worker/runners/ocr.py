@@ -19,9 +19,8 @@ from typing import Callable
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from engine.training.jobs import JobState, ocr_job
 from engine.ocr import Box, OcrPipeline, OcrResult
-
+from engine.training.jobs import JobState, ocr_job
 
 SHARED_SLICE_S = 1.0  # beside training, the page takes turns this long: a re-run (well under 1 s) feels instant
 BOX_STAGES = ("components", "characters", "lines", "crops", "classify", "text")
