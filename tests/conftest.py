@@ -5,11 +5,9 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import helpers.py by name
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests in every folder import helpers.py by name
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-
-# Property-based tests (tests/test_props_*.py): few examples by default so the whole hypothesis suite
+# Property-based tests (tests/props/): few examples by default so the whole hypothesis suite
 # stays well under a minute; HYPOTHESIS_PROFILE=thorough explores more. No example database in the
 # checkout, no per-example deadline (a shared CI machine is slow at times).
 try:

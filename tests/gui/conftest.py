@@ -7,29 +7,16 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from helpers import prototype_dataset  # noqa: E402
 from PyQt6 import sip  # noqa: E402
 from PyQt6.QtCore import QCoreApplication, QSettings  # noqa: E402
 from PyQt6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
-from engine.data.dataset import NIST36_CLASSES, Dataset, Split  # noqa: E402
 from engine.training.session import TrainConfig  # noqa: E402
-
-
-def proto_dataset(n_train: int = 384, n_valid: int = 144, seed: int = 0, noise: float = 0.6) -> Dataset:
-    """36 random binary prototypes plus noise: learnable in a few epochs, confusable early on."""
-    rng = np.random.default_rng(seed)
-    protos = (rng.random((36, 1024)) > 0.6).astype(np.float32)
-
-    def split(n):
-        y = rng.permutation(np.arange(n) % 36).astype(np.int64)
-        return Split((protos[y] + noise * rng.standard_normal((n, 1024))).astype(np.float32), y)
-
-    return Dataset("proto", NIST36_CLASSES, split(n_train), split(n_valid), split(n_valid))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -81,7 +68,7 @@ def settings(tmp_path):
 
 @pytest.fixture(scope="session")
 def data():
-    return proto_dataset()
+    return prototype_dataset(n_train=384, n_valid=144, noise=0.6)
 
 
 @pytest.fixture

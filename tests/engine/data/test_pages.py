@@ -1,9 +1,9 @@
 """Synthetic pages: ground-truth boxes hold ink, reading order, determinism, samples on disk."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import ROOT
 
 from engine.data import pages
 
@@ -65,7 +65,7 @@ def test_random_lines():
 
 
 def test_samples_on_disk_match_truth():
-    folder = Path(__file__).resolve().parents[1] / "resources" / "pages"
+    folder = ROOT / "resources" / "pages"
     truth = json.loads((folder / "truth.json").read_text())
     assert len(truth) >= 3
     for name, lines in truth.items():

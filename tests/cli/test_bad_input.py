@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from helpers import prototype_dataset
 
 import main
 from engine.data.dataset import NIST36_CLASSES
@@ -32,9 +33,8 @@ def npz(path, x, y, **extra):
 
 
 def prototypes(n=60, k=4, seed=0):
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % k
-    return (rng.random((k, 1024))[y] + 0.1 * rng.random((n, 1024))).astype(np.float32), y
+    train = prototype_dataset(n_train=n, n_valid=0, n_classes=k, seed=seed, noise=0.1).train
+    return train.x, train.y
 
 
 # ---- datasets ------------------------------------------------------------------------------------

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import ROOT
 
 from engine.errors import InputError
 from engine.files import atomic_write, check_writable
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _age(path: Path, seconds: float) -> None:

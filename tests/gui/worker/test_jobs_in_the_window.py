@@ -14,8 +14,7 @@ from engine.training.session import State
 def in_worker(worker, fn, timeout=20.0):
     """Run ``fn`` in the worker thread after every command already sent, and return its result."""
     done, out = threading.Event(), []
-    send = getattr(worker, "send", None) or worker._queue
-    send(lambda: (out.append(fn()), done.set()))
+    worker.send(lambda: (out.append(fn()), done.set()))
     assert done.wait(timeout), "the worker did not answer"
     return out[0]
 

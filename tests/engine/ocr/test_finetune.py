@@ -1,10 +1,9 @@
 """engine.ocr.finetune and engine.data.edits: a real misreading corrected, learned, and the page re-read; edit lists."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from helpers import ROOT
 
 from engine.data.dataset import NIST36_CLASSES
 from engine.data.edits import EditList, Rows, append_rows, digest
@@ -12,7 +11,6 @@ from engine.errors import InputError
 from engine.ocr.finetune import FinetuneConfig, classifier_of, finetune_data, finetune_session, reread
 from engine.ocr.model import DEFAULT_MODEL, build_training_set, load_classifier
 
-ROOT = Path(__file__).resolve().parents[1]
 needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
+from helpers import one_line
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from props import one_line
 
 from engine.data.registry import NAMED, load_dataset
 from engine.errors import InputError

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import ROOT
 from PyQt6.QtCore import QEvent, QPointF, Qt
 from PyQt6.QtGui import QMouseEvent
 from PyQt6.QtWidgets import QApplication
@@ -225,7 +226,7 @@ def test_correction_loop_fine_tunes_shows_curves_and_changed_boxes(qtbot, tmp_pa
 
     clf = load_classifier()
     pipe = OcrPipeline(clf)
-    pipe.open(Path(__file__).resolve().parents[2] / "resources" / "pages" / "page3.png")
+    pipe.open(ROOT / "resources" / "pages" / "page3.png")
     base = build_training_set(n_glyphs=600, nist=tmp_path / "no-nist")
     panel = CorrectionPanel(config=FinetuneConfig(epochs=2, base_rows=300), base_loader=lambda: base)
     qtbot.addWidget(panel)
@@ -309,7 +310,7 @@ def test_ocr_workspace_explains_a_box_and_closes_the_correction_loop(qtbot, wind
     from engine.ocr.model import build_training_set
 
     ocr, box_explain, correction = (window.panels[k] for k in ("ocr", "ocr_explain", "correction"))
-    ocr.open_path(str(Path(__file__).resolve().parents[2] / "resources" / "pages" / "page3.png"), remember=False)
+    ocr.open_path(str(ROOT / "resources" / "pages" / "page3.png"), remember=False)
     qtbot.waitUntil(lambda: ocr.idle and ocr.result is not None and bool(ocr.result.boxes), timeout=30_000)
     q = min(range(len(ocr.result.boxes)), key=lambda k: ocr.result.boxes[k].confidence)  # the least sure box
     box = ocr.result.boxes[q]

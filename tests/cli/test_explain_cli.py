@@ -3,10 +3,10 @@ bad input is one `error:` line with exit code 2."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import ROOT
 from PIL import Image
 
 import main
@@ -15,7 +15,6 @@ from engine.nn.network import Network
 from engine.ocr.model import DEFAULT_MODEL, load_classifier
 from engine.training.checkpoint import save_network
 
-ROOT = Path(__file__).resolve().parents[1]
 needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import one_line, strict_json
 from hypothesis import given
 from hypothesis import strategies as st
-from props import one_line, strict_json
 
 import main
 from engine.data.dataset import NIST36_CLASSES

@@ -1,16 +1,15 @@
 """The OCR training set ("ocr-train") and the shipped default model."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from helpers import SHARED
 
 from engine.data.dataset import NIST36_CLASSES, to_image
 from engine.ocr import model
 from engine.ocr.normalize import normalize_glyph
 
-NIST26 = Path(__file__).resolve().parents[2] / "shared" / "data" / "nist26" / "nist26_valid.mat"
+NIST26 = SHARED / "data" / "nist26" / "nist26_valid.mat"
 
 
 def test_small_training_set_is_normalized_like_page_crops(tmp_path):

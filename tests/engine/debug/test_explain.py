@@ -2,10 +2,9 @@
 faithfulness on real handwritten characters, the hidden-space PCA, top losses, inputs."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from helpers import ROOT
 
 from engine.data.dataset import SIDE, from_image, to_image
 from engine.debug import explain as E
@@ -14,7 +13,6 @@ from engine.nn.network import Network
 from engine.ocr.inputs import load_inputs
 from engine.ocr.model import DEFAULT_MODEL, load_classifier, nist26_path
 
-ROOT = Path(__file__).resolve().parents[1]
 needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
 
 

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import scipy.io
 import skimage.io
+from helpers import SHARED
 
 from engine.data.dataset import NIST36_CLASSES, Dataset, Split, to_image
 from engine.data.loaders import DataError, combine
 from engine.data.registry import load_dataset
 
-NIST26 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nist26" / "nist26_valid.mat"
+NIST26 = SHARED / "data" / "nist26" / "nist26_valid.mat"
 
 
 def upright_glyph() -> np.ndarray:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import one_line
 from hypothesis import given
 from hypothesis import strategies as st
-from props import one_line
 
 from engine.errors import InputError
 from engine.nn.network import Network

@@ -43,7 +43,7 @@ class Page(HTMLParser):
 def run(tmp_path_factory):
     """A 4-epoch run with a watchpoint that fires once, saved as a checkpoint."""
     tmp = tmp_path_factory.mktemp("report")
-    data = prototype_dataset(n_train=320, n_valid=128, noise=0.6)
+    data = prototype_dataset(n_train=320, n_valid=128, noise=1.0)
     session = TrainingSession(data, TrainConfig(epochs=4, lr=0.02, batch_size=32, snapshot_every=5))
     session.checks.append(parse("valid_acc > 0.5", session))
     while not session.done:

@@ -1,16 +1,14 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.io
+from helpers import ROOT
 
 import main
 from engine.data.dataset import NIST36_CLASSES
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def write_nist_mat(path, n=60, seed=0, keys=("train", "valid", "test")):
