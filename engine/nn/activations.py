@@ -71,4 +71,4 @@ def ones(n: int, dtype) -> np.ndarray:
 def arange(n: int) -> np.ndarray:
     return np.arange(n)
 
-
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")  # the choices for a hidden layer

@@ -231,12 +231,12 @@ def test_ocr_eval_never_leaves_its_folder(tmp_path, capsys, name):
 def test_a_bug_keeps_its_traceback(monkeypatch, capsys, exc):
     """Only InputError and the OS errors of opening a user's file are 'error:' lines; a ValueError or
     a full disk raised inside the code propagates, so the traceback to fix it is printed."""
-    import engine.nn.gradcheck
+    import engine.cli.training
 
     def broken(*a, **k):
         raise exc
 
-    monkeypatch.setattr(engine.nn.gradcheck, "default_problem", broken)
+    monkeypatch.setattr(engine.cli.training, "default_problem", broken)
     with pytest.raises(type(exc)):
         main.main(["gradcheck", "--entries", "1"])
 
@@ -250,12 +250,12 @@ def test_emit_json_refuses_nan(capsys):
 
 
 def test_permission_denied_on_a_user_file_is_a_user_error(tmp_path, capsys, monkeypatch):
-    import engine.data.registry
+    import engine.cli.training
 
     def denied(spec, seed=0):
         raise PermissionError(13, "Permission denied", str(tmp_path / "d.npz"))
 
-    monkeypatch.setattr(engine.data.registry, "load_dataset", denied)
+    monkeypatch.setattr(engine.cli.training, "load_dataset", denied)
     err = user_error(capsys, "train", "--data", tmp_path / "d.npz", match="permission denied")
     assert str(tmp_path / "d.npz") in err
 
@@ -269,3 +269,18 @@ def test_an_infinite_validation_loss_is_a_divergence_not_a_result(tmp_path, caps
                          "--hidden", "8")
     assert code == 1 and "inf" not in out and "nan" not in out
     assert err.strip().splitlines()[-1].startswith("error: diverged at the end of epoch 1 (on the validation rows)")
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["train", "--hidden", "0"], "--hidden needs positive sizes"),
+    (["train", "--epochs", "x"], "invalid int value"),
+    (["ocr"], "required: image"),
+    (["no-such-command"], "invalid choice"),
+])
+def test_argument_errors_are_one_line_too(capsys, argv, match):
+    """argparse's own errors follow the same rule as ours: one 'error:' line and exit 2, not the usage block."""
+    with pytest.raises(SystemExit) as exit_:
+        main.main(argv)
+    _, err = capsys.readouterr()
+    assert exit_.value.code == 2
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and match in err, err
