@@ -1,12 +1,24 @@
-"""Pixels in, float32 in [0, 1] out: the one conversion both the data loaders and the OCR use.
+"""Files in, pixels out: the one image decoder and the one pixel conversion of the project.
 
-Any bit depth, gray, gray+alpha, RGB or RGBA; alpha is composited over a white page, so a
-transparent PNG reads like the paper it was drawn on. The suffix list is the one the image-folder
-loader, the OCR's file dialogs and drops agree on.
+``decode`` is used for every image the project reads (OCR pages, image-folder datasets, explain
+inputs): a photo's EXIF orientation tag is honoured (a phone photo loads upright everywhere), only
+the first frame of an animation or a multi-page TIFF is decoded, a huge image is refused or reduced
+while still 8/16-bit (Pillow's decompression-bomb bound; JPEGs decoded straight at a reduced size),
+and a file whose pixel data ends early is refused instead of read as black rows.
+
+``to_float``: any bit depth, gray, gray+alpha, RGB or RGBA -> float32 in [0, 1]; alpha is composited
+over a white page, so a transparent PNG reads like the paper it was drawn on. The suffix list is the
+one the image-folder loader, the OCR's file dialogs and drops agree on.
 """
 from __future__ import annotations
 
+import struct
+import warnings
+import zlib
+from pathlib import Path
+
 import numpy as np
+from PIL import Image, ImageOps
 
 from engine.errors import InputError
 
@@ -38,6 +50,85 @@ def block_mean(a: np.ndarray, f: int) -> np.ndarray:
                 out[:, n:] += rows[:, -1:]
     out *= np.float32(1.0 / (f * f))
     return out
+
+
+def decode(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """(pixels as uint8/uint16, the source's (rows, cols) as a viewer shows it). Decoded with Pillow:
+    JPEGs straight at a reduced size (DCT scaling), any image resized to ``max_side`` while still
+    8/16-bit (a huge PNG is never held as float), the first frame only, then the EXIF turn applied."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file")
+    if not _png_complete(path):
+        raise ImageError(f"{path}: the file ends before its pixels do (a damaged or partly written PNG)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                size = im.size
+                k = max(size) / max_side
+                target = (max(1, round(size[0] / k)), max(1, round(size[1] / k))) if k > 1 else size
+                if k > 1:  # JPEG only: DCT-scaled by 1/2, 1/4 or 1/8 while decoding (never below the size asked)
+                    im.draft("RGB", target)
+                if im.mode in ("P", "PA"):
+                    im = im.convert("RGBA")
+                elif im.mode in ("YCbCr", "LAB", "HSV"):
+                    im = im.convert("RGB")
+                elif im.mode == "1":
+                    im = im.convert("L")
+                if k > 1 and im.size != target and im.mode in ("L", "LA", "RGB", "RGBA", "CMYK", "I", "F"):
+                    im = im.resize(target, Image.Resampling.BOX, reducing_gap=2.0)
+                if im.mode == "CMYK":
+                    im = im.convert("RGB")
+                stored = im.size
+                im = ImageOps.exif_transpose(im)
+                if im.size != stored:  # turned by 90 degrees: the source is what a viewer shows
+                    size = (size[1], size[0])
+                a = np.asarray(im)
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path}: image too large to open safely") from None
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, ... on bad files
+        raise ImageError(f"{path}: not a readable image ({type(exc).__name__}: "
+                         f"{(str(exc).splitlines() or [''])[0]})") from None
+    if im.mode.startswith("I;16") or a.dtype == np.uint16:
+        a = a.astype(np.uint16)
+    return a, (size[1], size[0])
+
+
+def _png_complete(path: Path) -> bool:
+    """False for a PNG whose compressed pixel data holds fewer rows than its header promises: Pillow
+    reads such a file without complaint, the missing rows black. (Other formats raise when cut short.)"""
+    with open(path, "rb") as f:
+        if f.read(8) != b"\x89PNG\r\n\x1a\n":
+            return True
+        data = f.read()
+    try:
+        w, h, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", data[8:21])
+        idat, pos = [], 0
+        while pos + 8 <= len(data):
+            n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+            if kind == b"IDAT":
+                idat.append(data[pos + 8:pos + 8 + n])
+            if kind == b"IEND":
+                break
+            pos += 12 + n
+    except struct.error:
+        return True  # not parseable here: let Pillow judge the file
+    if w * h > 2 * (Image.MAX_IMAGE_PIXELS or 0):
+        return True  # Pillow refuses it as too large before reading any pixel
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(color, 1)
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+    sizes = [(-(-(w - x0) // dx), -(-(h - y0) // dy)) for x0, y0, dx, dy in passes] if interlace else [(w, h)]
+    need = sum(rows * (1 + -(-(cols * depth * channels) // 8)) for cols, rows in sizes if cols > 0 and rows > 0)
+    d, got = zlib.decompressobj(), 0
+    try:
+        for chunk in idat:  # counted 4 MB at a time: the pixels are never held here
+            while chunk and got < need:
+                got += len(d.decompress(chunk, 1 << 22))
+                chunk = d.unconsumed_tail
+    except zlib.error:
+        return True  # a corrupt stream: Pillow raises on it
+    return got >= need
 
 
 def to_float(a: np.ndarray, where: str = "image", max_side: int | None = None) -> np.ndarray:
@@ -81,4 +172,4 @@ def to_gray(f: np.ndarray) -> np.ndarray:
     return f @ np.array([0.2125, 0.7154, 0.0721], np.float32) if f.ndim == 3 else f
 
 
-__all__ = ["IMAGE_SUFFIXES", "ImageError", "block_mean", "to_float", "to_gray"]
+__all__ = ["IMAGE_SUFFIXES", "ImageError", "block_mean", "decode", "to_float", "to_gray"]

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import scipy.io
-import skimage.io
 from skimage.transform import resize
 
 from engine.data.dataset import NIST36_CLASSES, SIDE, Dataset, Split, from_image, split_deterministic
 from engine.errors import InputError
 from engine.files import user_path
-from engine.images import IMAGE_SUFFIXES, to_float, to_gray
+from engine.images import IMAGE_SUFFIXES, ImageError, decode, to_float, to_gray
 
 SPLITS = ("train", "valid", "test")
 N_PIXELS = SIDE * SIDE
@@ -213,11 +212,10 @@ def load_npz(path, seed: int = 0) -> Dataset:
 
 # ---- image folder --------------------------------------------------------------------------------
 
+FOLDER_MAX_SIDE = 8 * SIDE  # a character image is decoded at most this large: it becomes 32x32
+
 def image_to_row(img: np.ndarray, where: str = "image") -> np.ndarray:
     """Any image -> one NIST row: gray in [0, 1] over white, dark-on-light, padded square, 32x32."""
-    img = np.asarray(img)
-    if img.ndim == 4 or (img.ndim == 3 and img.shape[-1] > 4):
-        img = img[0]  # first frame/page of an animation or stack
     a = to_gray(to_float(img, where, max_side=8 * SIDE)).astype(np.float64)  # a huge photo: reduced before float
     if a.mean() < 0.5:
         a = 1.0 - a  # light strokes on dark: flip to the NIST convention
@@ -230,7 +228,8 @@ def image_to_row(img: np.ndarray, where: str = "image") -> np.ndarray:
 
 
 def load_image_folder(path, seed: int = 0) -> Dataset:
-    """One subfolder per class (its name is the class name), any image format skimage reads."""
+    """One subfolder per class (its name is the class name), any image format Pillow reads, decoded as
+    the OCR decodes its pages (engine.images.decode: upright by the EXIF tag, first frame, size-bounded)."""
     path = user_path(path)
     class_dirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
@@ -241,9 +240,9 @@ def load_image_folder(path, seed: int = 0) -> Dataset:
             if f.name.startswith(".") or f.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             try:
-                img = skimage.io.imread(str(f))
-            except Exception as exc:  # imageio/Pillow raise OSError, ValueError, SyntaxError, ... on bad files
-                raise DataError(f"{f}: unreadable image ({_why(exc)})") from None
+                img, _ = decode(f, max_side=FOLDER_MAX_SIDE)
+            except ImageError as exc:  # the OCR's words for the same file, as a data error
+                raise DataError(str(exc)) from None
             rows.append(image_to_row(img, str(f)))
             labels.append(i)
     if not rows:

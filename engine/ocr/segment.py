@@ -7,14 +7,13 @@ synthetic page. ``pipeline.py`` wraps these functions as steppable stages.
 """
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 from scipy import ndimage
 
-from engine.images import ImageError, block_mean  # noqa: F401 (one conversion for loaders and OCR)
+from engine.images import ImageError, block_mean, decode  # noqa: F401 (one decoder for loaders and OCR)
 from engine.images import to_float as _array_to_float
 
 LUMA = np.array([0.2125, 0.7154, 0.0721], np.float32)
@@ -22,50 +21,11 @@ LUMA = np.array([0.2125, 0.7154, 0.0721], np.float32)
 
 # ---- load ---------------------------------------------------------------------------------------
 
-def _open_file(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Decode with Pillow: JPEGs decoded straight at a reduced size (DCT scaling), any image resized to
-    ``max_side`` while still 8/16-bit (a huge PNG is never held as float), then EXIF rotation applied."""
-    if not path.is_file():
-        raise ImageError(f"{path}: no such file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                size = im.size
-                k = max(size) / max_side
-                target = (max(1, round(size[0] / k)), max(1, round(size[1] / k))) if k > 1 else size
-                if k > 1:  # JPEG only: DCT-scaled by 1/2, 1/4 or 1/8 while decoding (never below the size asked)
-                    im.draft("RGB", target)
-                if im.mode in ("P", "PA"):
-                    im = im.convert("RGBA")
-                elif im.mode in ("YCbCr", "LAB", "HSV"):
-                    im = im.convert("RGB")
-                elif im.mode == "1":
-                    im = im.convert("L")
-                if k > 1 and im.size != target and im.mode in ("L", "LA", "RGB", "RGBA", "CMYK", "I", "F"):
-                    im = im.resize(target, Image.Resampling.BOX, reducing_gap=2.0)
-                if im.mode == "CMYK":
-                    im = im.convert("RGB")
-                stored = im.size
-                im = ImageOps.exif_transpose(im)
-                if im.size != stored:  # turned by 90 degrees: the source is what a viewer shows
-                    size = (size[1], size[0])
-                a = np.asarray(im)
-    except Image.DecompressionBombError:
-        raise ImageError(f"{path}: image too large to open safely") from None
-    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, ... on bad files
-        raise ImageError(f"{path}: not a readable image ({type(exc).__name__}: "
-                         f"{(str(exc).splitlines() or [''])[0]})") from None
-    if im.mode.startswith("I;16") or a.dtype == np.uint16:
-        a = a.astype(np.uint16)
-    return a, (size[1], size[0])
-
-
 def load(source, max_side: int = 2048) -> tuple[np.ndarray, float, tuple[int, int]]:
     """(work image float32 gray (H, W) or RGB (H, W, 3) in [0, 1], scale = work px per source px,
     source (rows, cols)). Images larger than ``max_side`` are reduced while decoding or by block means."""
     if isinstance(source, (str, Path)):
-        a, shape = _open_file(Path(source), max_side)
+        a, shape = decode(Path(source), max_side)
         where = str(source)
     else:
         a, where = np.asarray(source), "image"
