@@ -28,6 +28,8 @@ from engine.cli.training import cmd_autoencoder, cmd_gradcheck, cmd_report, cmd_
 from engine.errors import InputError  # noqa: E402
 from engine.files import check_writable  # noqa: E402
 from engine.nn.activations import HIDDEN_ACTIVATIONS  # noqa: E402
+from engine.remote.check import check_module  # noqa: E402
+from engine.remote.headless import run_headless  # noqa: E402
 from engine.training.session import TrainConfig  # noqa: E402
 
 # The OS errors of opening a user's file or folder; any other OSError (a full disk, ...) keeps its trace.
@@ -165,6 +167,39 @@ def add_explain_commands(sub) -> None:
 # ---- report ---------------------------------------------------------------------------------
 
 
+def cmd_debug(args) -> int:
+    if args.headless:
+        return run_headless(args.script, args.args, as_json=args.json, breaks=args.break_on)
+    from gui.app import run_app  # Qt: only for this command
+
+    return run_app(debug=(args.script, args.args))
+
+
+def cmd_check(args) -> int:
+    report = check_module(args.module)
+    if args.json:
+        emit_json(report.as_json())
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.passed else 1
+
+
+def add_debug_commands(sub) -> None:
+    c = sub.add_parser("check", help="check your implementation of the exercise's functions (no changes to it)")
+    c.add_argument("module", help="the .py that defines initialize_weights, forward, backwards, ... (any subset)")
+    c.add_argument("--json", action="store_true", help='{"passed": ..., "functions": {name: {"passed", "problems"}}}')
+    c.set_defaults(func=cmd_check)
+
+    d = sub.add_parser("debug", help="run your own training script under the debugger (its loop, its functions)")
+    d.add_argument("script", help="a Python script that attaches with backprop_studio.attach(params)")
+    d.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
+    d.add_argument("--headless", action="store_true", help="no window: print per-epoch figures and diagnoses")
+    d.add_argument("--json", action="store_true", help="with --headless: one JSON object per epoch")
+    d.add_argument("--break", dest="break_on", action="append", metavar="EXPR",
+                   help="with --headless: stop the script at the first batch where this holds (exit 3)")
+    d.set_defaults(func=cmd_debug)
+
+
 def add_report_commands(sub) -> None:
     r = sub.add_parser("report", help="write one self-contained HTML report of a saved training session")
     r.add_argument("checkpoint", help="a checkpoint saved by train --save or the window (Ctrl+S)")
@@ -251,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="main.py", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", parser_class=Parser)
     for add in (add_engine_commands, add_ocr_commands, add_autoencoder_commands, add_explain_commands,
-                add_report_commands,
+                add_debug_commands, add_report_commands,
                 add_gui_commands):
         add(sub)
     return p

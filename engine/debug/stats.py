@@ -121,14 +121,16 @@ def activation_histogram(a: np.ndarray, activation: str, bins: int = 30) -> tupl
 def vanishing_gradient_report(stats: dict[str, LayerStats], activations: dict[str, str],
                               threshold: float = 10.0) -> list[str]:
     """Plain-words findings such as 'layer1 gradients are 120x smaller than the output layer's;
-    91 % of its sigmoid units are saturated'. Empty when nothing looks wrong."""
-    if "output" not in stats:
+    91 % of its sigmoid units are saturated'. Empty when nothing looks wrong. ``stats`` in forward
+    order: the output layer is the one named "output", else the last."""
+    if not stats:
         return []
-    ref = stats["output"].grad_mean_abs
     names = list(stats)
+    out = "output" if "output" in stats else names[-1]  # the layer nearest the loss
+    ref = stats[out].grad_mean_abs
     lines = []
     for name, s in stats.items():
-        if name == "output" or ref <= 0:
+        if name == out or ref <= 0:
             continue
         ratio = ref / s.grad_mean_abs if s.grad_mean_abs > 0 else float("inf")
         act = activations.get(name, "")

@@ -1,0 +1,113 @@
+"""`debug SCRIPT`: the user's script in its own interpreter, so nothing it does can hurt the window.
+
+A crash, ``sys.exit``, a global seed or pyplot (the Agg backend: ``plt.show()`` returns) stay in the
+child. It runs in its own session, so closing the window or pressing Ctrl+C in the terminal does not
+end it; its output (stdout and stderr, in order) goes to a log file that the window tails, so it can
+finish and keep printing after the window is gone. It finds ``backprop_studio`` on its path and the
+host's socket and key in its environment.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import InputError
+from engine.remote import CLIENT_DIR
+
+TAIL_BYTES = 1 << 20  # at most this much new output is read per call
+
+
+@dataclass
+class Child:
+    proc: subprocess.Popen
+    script: Path
+    log_path: Path
+    started: float = field(default_factory=time.perf_counter)
+    _offset: int = 0
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def read(self) -> str:
+        """Output written since the last call."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read(TAIL_BYTES)
+        except OSError:
+            return ""
+        self._offset += len(data)
+        return data.decode("utf-8", "replace")
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.poll()
+
+    def stop(self, grace_s: float = 3.0) -> None:
+        """Interrupt (a KeyboardInterrupt in the script: its finally blocks run), then terminate, then kill."""
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            if self.proc.poll() is not None:
+                return
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.proc.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                continue
+
+    def tail(self, n: int = 1 << 16) -> str:
+        """The last ``n`` bytes of its output."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(max(0, self.log_path.stat().st_size - n))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def summary(self) -> str:
+        """How it ended, in one line: "exited 0", "exited 1: ValueError: ...", "killed by SIGKILL"."""
+        code = self.proc.poll()
+        if code is None:
+            return "running"
+        if code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        last = last_exception(self.tail())
+        return f"exited {code}" + (f": {last}" if code and last else "")
+
+
+def last_exception(text: str) -> str:
+    """The final 'Name: message' line of the last traceback in ``text`` ("" if there is none)."""
+    lines = text.rstrip().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    if not starts:
+        return ""
+    tail = [line for line in lines[starts[-1] + 1:] if line.strip() and not line.startswith((" ", "\t"))]
+    return tail[-1].strip()[:300] if tail else ""
+
+
+def start(script, args: list[str], env: dict[str, str], cwd=None) -> Child:
+    """Start ``python SCRIPT ARGS`` with the attach environment; InputError for a script that is not there."""
+    path = Path(script).expanduser()
+    if not path.is_file():
+        raise InputError(f"{script}: no such script")
+    if path.suffix not in (".py", ""):
+        raise InputError(f"{script}: not a Python script (expected a .py file)")
+    out = tempfile.NamedTemporaryFile(prefix="backprop-studio-", suffix=".log", delete=False)  # the console's tail
+    child_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg",
+                 "PYTHONPATH": os.pathsep.join(p for p in (str(CLIENT_DIR), os.environ.get("PYTHONPATH", "")) if p)}
+    with out:
+        proc = subprocess.Popen([sys.executable, str(path), *args], stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, env=child_env, cwd=cwd, start_new_session=True)
+    return Child(proc, path, Path(out.name))

@@ -1,0 +1,272 @@
+"""Attached to a params dict in the exercise's conventions: W<name>/b<name>, grad_W<name>/grad_b<name>,
+cache_<name> = (X, pre_act, post_act), m_<name> momentum buffers. The layer order and activations come
+from the recorded forward calls (program.py); without them, from the caches and the weight shapes."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from backprop_studio.figures import LayerWatch, symmetry
+from backprop_studio.program import Program, Recorder, Replay, read_program
+from backprop_studio.run import Run
+
+GRADCHECK_ROWS = 4
+GRADCHECK_WEIGHTS = 2048  # per tensor: a random sample beyond this
+EPS = {np.dtype(np.float64): (1e-6, 1e-5), np.dtype(np.float32): (1e-3, 2e-2)}  # (step, tolerance)
+
+
+def layer_names(params: dict) -> list[str]:
+    """Layers by key: every W<name> with a b<name>."""
+    return [k[1:] for k, v in params.items() if k.startswith("W") and isinstance(v, np.ndarray)
+            and v.ndim == 2 and isinstance(params.get("b" + k[1:]), np.ndarray)]
+
+
+def order_without_calls(params: dict) -> list[str]:
+    """The layer order when no forward call was seen: follow the caches (a layer's X is the previous one's
+    output), else the weight shapes (in_size of one = out_size of the one before)."""
+    names = layer_names(params)
+    caches = {n: params.get("cache_" + n) for n in names}
+    if all(isinstance(c, (tuple, list)) and len(c) >= 3 for c in caches.values()) and names:
+        after = {n: next((m for m in names if caches[m][0] is caches[n][2]), None) for n in names}
+        first = [n for n in names if n not in after.values()]
+        if len(first) == 1:
+            order, n = [], first[0]
+            while n is not None and n not in order:
+                order.append(n)
+                n = after[n]
+            if len(order) == len(names):
+                return order
+    shapes = {n: params["W" + n].shape for n in names}
+    starts = [n for n in names if not any(shapes[m][1] == shapes[n][0] for m in names if m != n)]
+    if len(starts) == 1:
+        order, n = [starts[0]], starts[0]
+        while len(order) < len(names):
+            nxt = [m for m in names if m not in order and shapes[m][0] == shapes[n][1]]
+            if len(nxt) != 1:
+                break
+            order.append(nxt[0])
+            n = nxt[0]
+        if len(order) == len(names):
+            return order
+    return names
+
+
+class NumpyRun(Run):
+    kind = "numpy"
+
+    def __init__(self, conn, script: str, params: dict, functions: dict, namespaces: list[dict]):
+        super().__init__(conn, script)
+        self.params = params
+        self.functions = functions
+        self.recorder = Recorder()
+        for kind, fn in functions.items():
+            self.recorder.wrap(kind, fn, namespaces)
+        self.watches: dict[str, LayerWatch] = {}
+        self.order: list[str] = []
+        self.activations: dict[str, str] = {}
+        self.program: Program | None = None
+        self._known: dict = {}  # program signature -> its first delta's rule (worked out once)
+        self.reduction = ""
+
+    # ---- what the window sees first -------------------------------------------------------------------
+
+    def hello(self) -> dict:
+        names = layer_names(self.params)
+        return {"kind": self.kind, "functions": sorted(k for k, v in self.functions.items() if v is not None),
+                "keys": sorted(map(str, self.params)),
+                "layers": [{"name": n, "shape": list(self.params["W" + n].shape),
+                            "dtype": str(self.params["W" + n].dtype),
+                            "init": symmetry(self.params["W" + n])} for n in names]}
+
+    # ---- every batch ---------------------------------------------------------------------------------
+
+    def begin(self, item) -> None:
+        self.recorder.take()  # calls between batches (a validation pass) are no batch's
+
+    def measure(self, item) -> dict:
+        calls = self.recorder.take()
+        program = read_program(calls, self.params, self._known) if calls else None
+        record: dict = {}
+        if program is not None:
+            self.program = program
+            names = [n for n in program.layer_names if "W" + n in self.params]
+            if names != self.order:
+                self.order, self.activations = names, {n: program.activations.get(n, "sigmoid") for n in names}
+                record["layers"] = [{"name": n, "activation": self.activations[n],
+                                     "shape": list(np.shape(self.params["W" + n]))} for n in names]
+            if program.loss is not None:
+                out = program.loss.out
+                loss, acc = (out[0], out[1]) if isinstance(out, tuple) and len(out) >= 2 else (out, None)
+                record["loss"] = _float(loss)
+                if acc is not None:
+                    record["acc"] = _float(acc)
+                if not self.reduction:
+                    self.reduction = _reduction(program)
+                    record["reduction"] = self.reduction
+            record["rows"] = len(program.forwards[0].arg(0, "X"))
+            record["delta_rule"] = program.delta_rule
+        elif not self.order:
+            self.order = order_without_calls(self.params)
+            self.activations = {n: "sigmoid" for n in self.order}
+            record["layers"] = [{"name": n, "activation": "sigmoid", "shape": list(self.params["W" + n].shape)}
+                                for n in self.order]
+        figures = {}
+        for n in self.order:
+            w = self.watches.get(n)
+            W = self.params.get("W" + n)
+            if w is None and isinstance(W, np.ndarray):
+                w = self.watches[n] = LayerWatch(n)
+            if w is not None:
+                figures[n] = w.measure(self.params, self.activations.get(n, "sigmoid"))
+        record["L"] = figures
+        return record
+
+    # ---- arrays the window asks for --------------------------------------------------------------------
+
+    def weights(self) -> dict[str, np.ndarray]:
+        out = {}
+        for n in self.order or layer_names(self.params):
+            for p in ("W", "b"):
+                a = self.params.get(p + n)
+                if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+                    out[p + n] = a.astype(np.float32)
+        return out
+
+    def snapshot_arrays(self) -> dict[str, np.ndarray]:
+        return {k: v for k, v in self.params.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"
+                and not k.startswith(("grad_", "cache_"))}
+
+    def restore_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Written back into the user's own arrays (in place) where they still fit, so every reference the
+        loop holds sees the restored values."""
+        for k, a in arrays.items():
+            cur = self.params.get(k)
+            if isinstance(cur, np.ndarray) and cur.shape == a.shape and cur.flags.writeable:
+                np.copyto(cur, a, casting="unsafe")
+            else:
+                self.params[k] = a.copy()
+        for w in self.watches.values():
+            w.prev = None  # the jump is no update
+
+    def on_detach(self) -> None:
+        self.recorder.unwrap()
+
+    # ---- the gradient check ----------------------------------------------------------------------------
+
+    def gradcheck(self, request: dict) -> tuple[dict, dict]:
+        """Central differences of the loop's own loss against the gradients its backward pass writes, on a
+        few rows of the last batch, with private copies of the weights (the user's arrays are not touched)."""
+        p = self.program
+        if p is None:
+            return {"problem": "no batch has run through forward/backwards yet"}, {}
+        if p.problem:
+            return {"problem": p.problem}, {}
+        rows = max(1, min(int(request.get("rows", GRADCHECK_ROWS)), len(p.forwards[0].arg(0, "X"))))
+        limit = max(1, int(request.get("weights", GRADCHECK_WEIGHTS)))
+        replay = Replay(p, self.params, rows)
+        analytic = replay.gradients()
+        rng = np.random.default_rng(0)
+        layers, arrays, last = [], {}, time.perf_counter()
+        for n in self.order:
+            result = {"name": n}
+            for kind in ("W", "b"):
+                key = kind + n
+                if key not in replay.work:
+                    continue
+                value = replay.work[key]
+                eps, tol = EPS.get(value.dtype, EPS[np.dtype(np.float64)])
+                grad = analytic.get("grad_" + key)
+                flat = value.reshape(-1)
+                picks = np.arange(flat.size) if flat.size <= limit else np.sort(rng.choice(flat.size, limit, False))
+                numeric = np.empty(len(picks))
+                for i, j in enumerate(picks):
+                    keep = flat[j]
+                    flat[j] = keep + eps
+                    up = replay.loss()
+                    flat[j] = keep - eps
+                    down = replay.loss()
+                    flat[j] = keep
+                    numeric[i] = (up - down) / (2 * eps)
+                    if time.perf_counter() - last > 0.25:
+                        last = time.perf_counter()
+                        self._send({"type": "gradcheck_progress", "layer": n, "tensor": kind,
+                                    "done": i + 1, "total": len(picks)})
+                result[kind] = _compare(key, grad, numeric, picks, value.shape, tol, rows, self.reduction)
+                if kind == "W":
+                    errors = np.full(value.shape, np.nan, np.float32)
+                    errors.reshape(-1)[picks] = result[kind].pop("errors")
+                    arrays["errors/" + n] = errors
+                else:
+                    result[kind].pop("errors")
+            result["passed"] = all(result[k]["passed"] for k in ("W", "b") if k in result)
+            layers.append(result)
+        return {"layers": layers, "rows": rows, "reduction": self.reduction, "delta_rule": p.delta_rule}, arrays
+
+
+def _compare(key, grad, numeric, picks, shape, tol, rows, reduction) -> dict:
+    """Per-entry relative errors, the tensor's error, and what the difference looks like, in words."""
+    name = key[1:]
+    what = f"grad_{key[0]} of layer '{name}'"
+    if grad is None or np.shape(grad) != tuple(shape):
+        return {"passed": False, "tensor_error": math.inf, "max_error": math.inf, "errors": np.full(len(picks), np.inf),
+                "words": f"{what} is not written by the backward pass" if grad is None else
+                f"{what} has shape {np.shape(grad)}, its weights {tuple(shape)}"}
+    a = np.asarray(grad, np.float64).reshape(-1)[picks]
+    denom = np.maximum(np.abs(a) + np.abs(numeric), 1e-12)
+    errors = np.abs(a - numeric) / denom
+    tensor = float(np.linalg.norm(a - numeric) / max(np.linalg.norm(a) + np.linalg.norm(numeric), 1e-300))
+    passed = tensor < tol
+    words = "matches the finite differences"
+    if not passed:
+        words = _why(what, a, numeric, rows, reduction)
+    worst = int(np.argmax(errors))
+    return {"passed": bool(passed), "tensor_error": tensor, "max_error": float(errors[worst]),
+            "worst": [int(v) for v in np.unravel_index(int(picks[worst]), shape)],
+            "errors": errors, "words": words}
+
+
+def _why(what: str, a: np.ndarray, n: np.ndarray, rows: int, reduction: str) -> str:
+    """Say what the analytic gradient looks like next to the numeric one (not what the bug must be)."""
+    big = np.abs(n) > 1e-3 * max(float(np.abs(n).max()), 1e-300)
+    if not np.abs(a).any():
+        return f"{what} is zero where the finite difference is not: the backward pass never reaches it?"
+    if not big.any():
+        return f"{what} is not zero where the finite difference is"
+    ratio = float(np.median(a[big] / n[big]))
+    spread = float(np.std(a[big] / n[big]) / max(abs(ratio), 1e-300))
+    if spread < 1e-3:
+        if abs(ratio + 1) < 1e-3:
+            return f"{what} has the opposite sign of the finite difference"
+        if rows > 1 and abs(ratio * rows - 1) < 1e-3:
+            return (f"{what} is 1/{rows} of the finite difference (over {rows} rows): averaged where the loss "
+                    f"is {reduction or 'summed'}?")
+        if rows > 1 and abs(ratio / rows - 1) < 1e-3:
+            return f"{what} is {rows}\u00d7 the finite difference (over {rows} rows): summed where the loss averages?"
+        return f"{what} is {ratio:.3g}\u00d7 the finite difference everywhere"
+    return f"{what} differs from the finite difference (it is not a scaled copy of it: another layer's delta?)"
+
+
+def _reduction(p: Program) -> str:
+    """Whether the loop's loss sums or averages over the batch: the same rows twice give 2x or 1x."""
+    probs, fn = p.forwards[-1].out, p.loss.fn
+    try:
+        y = next(a for a in (*p.loss.args, *p.loss.kwargs.values()) if a is not probs)
+        first = p.loss.args[0] is not probs
+        y2, p2 = np.concatenate([y, y]), np.concatenate([probs, probs])
+        one = fn(y, probs) if first else fn(probs, y)
+        two = fn(y2, p2) if first else fn(p2, y2)
+        one, two = float(one[0] if isinstance(one, tuple) else one), float(two[0] if isinstance(two, tuple) else two)
+    except Exception:  # noqa: BLE001 - the user's function on other rows: any failure means "cannot tell"
+        return ""
+    if not (math.isfinite(one) and math.isfinite(two)) or one == 0:
+        return ""
+    return "sum" if abs(two / one - 2) < 1e-6 else "mean" if abs(two / one - 1) < 1e-6 else ""
+
+
+def _float(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
