@@ -22,6 +22,7 @@ from engine.nn.network import Network
 
 EPS = 1e-6
 TOLERANCE = 1e-5
+PER_WEIGHT_LIMIT = 1e-3  # a weight whose relative error is this or more is flagged (it locates; it does not fail)
 
 
 def tensor_error(a: np.ndarray, b: np.ndarray) -> float:
@@ -114,6 +115,16 @@ class WeightCheck:
         # the per-tensor error decides; per-entry ratios only locate a problem (in layers whose
         # gradients are tiny, e.g. deep sigmoid, roundoff alone lifts some entries near 1e-3)
         return self.tensor_error < TOLERANCE
+
+    @property
+    def worst(self) -> tuple[int, int]:
+        """(input, unit) of the weight with the largest relative error (the first one, on a tie)."""
+        i, j = np.unravel_index(int(np.argmax(self.errors)), self.errors.shape)
+        return int(i), int(j)
+
+    def over(self, limit: float = PER_WEIGHT_LIMIT) -> int:
+        """How many weights have a relative error of ``limit`` or more."""
+        return int(np.count_nonzero(self.errors >= limit))
 
 
 def weight_errors(net: Network, x: np.ndarray, target: np.ndarray, layer: int = 0,

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from engine.debug.confusion import confused_pairs
 from engine.debug.explain import integrated_gradients, private_copy
 from engine.training.autoencoder import reconstructions, upright
 from engine.training.checkpoint import save_session, weight_frames
@@ -41,16 +42,10 @@ def _weight_frames(session) -> list[tuple[int, int, np.ndarray]]:
 
 def _confused(session) -> tuple[np.ndarray, list[dict], dict[str, np.ndarray]]:
     cm = session.confusion()
-    off = cm.copy()
-    np.fill_diagonal(off, 0)
-    order = np.argsort(-off, axis=None, kind="stable")[:PAIRS]
     pairs, arrays = [], {}
-    for k, flat in enumerate(order):
-        i, j = divmod(int(flat), len(cm))
-        if off[i, j] == 0:
-            break
+    for k, (i, j, count) in enumerate(confused_pairs(cm, PAIRS)):  # the Confusion panel's pairs and order
         idx = session.misclassified(i, j)[:EXAMPLES]
-        pairs.append({"true": i, "pred": j, "count": int(cm[i, j]), "examples": idx.tolist()})
+        pairs.append({"true": i, "pred": j, "count": count, "examples": idx.tolist()})
         if session.data.n_inputs != 1024:
             continue  # not 32x32 images: counts only
         arrays[f"report/confused/{k}"] = _images_u8(session.data.valid.x[idx])

@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from engine.debug.stats import LayerStats, vanishing_gradient_report
+from engine.debug.tiles import tile_grid
 from engine.errors import InputError
 from engine.files import atomic_write
 from engine.report.data import ReportData
 from engine.report.style import CSS
-from engine.report.svg import data_uri, diverging_index, diverging_palette, line_chart, strip, tile_grid
+from engine.report.svg import data_uri, diverging_index, diverging_palette, line_chart, strip
 from engine.training.autoencoder import upright
 from engine.training.checkpoint import CheckpointError, read_checkpoint
 
@@ -214,7 +215,7 @@ def _weights(d: ReportData) -> str:
         return _missing("The inputs are not 32\u00d732 images, so the weights are not drawn as tiles.")
     figs = []
     for label, (step, epoch, W) in zip(("start", "middle", "end"), d.weights):
-        grid = tile_grid(W)
+        grid = tile_grid(W, dtype=np.float64)
         limit = float(np.nanmax(np.abs(grid)))
         uri = data_uri(diverging_index(grid, limit), diverging_palette())
         figs.append(f'<figure><img class="pix" src="{uri}" alt="first-layer weights at {label}">'

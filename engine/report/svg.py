@@ -13,7 +13,6 @@ from html import escape
 import numpy as np
 
 from engine.report.style import SERIES
-from engine.training.autoencoder import upright
 
 W, H = 560, 260  # chart size in SVG units (it scales with the page)
 PAD_L, PAD_R, PAD_T, PAD_B = 64, 14, 12, 40
@@ -59,19 +58,6 @@ def diverging_index(values: np.ndarray, limit: float) -> np.ndarray:
     idx = np.round((t + 1) / 2 * (LEVELS - 1)).astype(np.uint8)
     idx[np.isnan(values)] = LEVELS
     return idx
-
-
-def tile_grid(W_first: np.ndarray, gap: int = 1) -> np.ndarray:
-    """First-layer weights (1024, units) as one image of upright 32x32 tiles, NaN in the gaps."""
-    tiles = upright(np.asarray(W_first, np.float64).T)
-    cols = max(1, math.ceil(math.sqrt(len(tiles))))
-    rows = math.ceil(len(tiles) / cols)
-    side = tiles.shape[1] + gap
-    grid = np.full((rows * side - gap, cols * side - gap), np.nan)
-    for k, tile in enumerate(tiles):
-        r, c = divmod(k, cols)
-        grid[r * side:r * side + tiles.shape[1], c * side:c * side + tiles.shape[2]] = tile
-    return grid
 
 
 def strip(images: np.ndarray, gap: int = 2) -> np.ndarray:

@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 from engine.data.dataset import to_image
+from engine.debug.gradients import batch_grad_means
 from engine.debug.stats import StatsMean, activation_histogram, confusion_matrix, vanishing_gradient_report
 from engine.debug.timeline import snapshot_steps, snapshots_nbytes
 from engine.training.session import BatchEvent, EpochEvent, State, StateEvent
@@ -63,7 +64,7 @@ class SessionEvents:
         s = self.session
         self.generation += 1
         if self._pending.layers:  # (normally empty here) the announcement includes them: never send them twice
-            self.timeline.grads_of(s).add(self._pending.steps, self._grads(self._pending))
+            self.timeline.grads_of(s).add(self._pending.steps, batch_grad_means(self._pending.layers))
         self._pending = Pending()
         past = self.timeline.past(s, view_index) if view_index is not None else None
         h = s.history
@@ -157,7 +158,7 @@ class SessionEvents:
             self._last_batch = p.layers[-1]
             # at the last batch's time: a flush that comes after a pause must not count the pause
             self._rate.add_batches(p.first_time, p.last_time, len(p.steps) * s.config.batch_size)
-        grads = self._grads(p)
+        grads = batch_grad_means(p.layers)
         if grads:
             self.timeline.grads_of(s).add(p.steps, grads)
         if p.layers or (self._hit and self._last_batch):
@@ -199,11 +200,3 @@ class SessionEvents:
             {k: (np.asarray(st, np.int64), np.asarray(v, float)) for k, (st, v) in p.traces.items()},
             snapshots, nbytes))
         self.position.emit(Position.of(s))
-
-    @staticmethod
-    def _grads(p: Pending) -> dict[str, np.ndarray]:
-        """Layer -> mean |dW| of each pending batch."""
-        if not p.layers:
-            return {}
-        return {name: np.fromiter((d[name].grad_mean_abs for d in p.layers), float, len(p.layers))
-                for name in p.layers[-1]}

@@ -6,8 +6,8 @@ trains it. Scrubbing announces a past moment of the current session to every pan
 ``Worker._announce``) from ``engine.debug.timeline.view``; a snapshot cap (bytes) bounds every session's
 snapshots with ``engine.debug.timeline.set_memory_cap``.
 
-Per session it also keeps the per-batch gradient magnitudes the worker saw (``GradHistory``), so
-the gradient panel's curve can be drawn again after travelling.
+Per session it also keeps the per-batch gradient magnitudes the worker saw
+(``engine.debug.gradients.GradHistory``), so the gradient panel's curve can be drawn again after travelling.
 """
 from __future__ import annotations
 
@@ -16,49 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from engine.debug.gradients import GradHistory
 from engine.debug.stats import activation_histogram, vanishing_gradient_report
 from engine.debug.timeline import DEFAULT_MAX_BYTES, PROBE_ROWS, branch, nearest, set_memory_cap, snapshot_nbytes, view
 from engine.errors import InputError
 from gui.worker.messages import BranchInfo, TimelineInfo
-
-
-class GradHistory:
-    """Mean |dW| per layer for steps start+1 .. start+n (growable, O(1) amortised append)."""
-
-    def __init__(self, start: int = 0):
-        self.start = start
-        self.data: dict[str, np.ndarray] = {}
-        self.n = 0
-
-    def add(self, steps, grads: dict[str, np.ndarray]) -> None:
-        if not len(steps) or not grads:
-            return
-        if steps[0] != self.start + self.n + 1:  # a gap (should not happen): start over from here
-            self.start, self.n, self.data = steps[0] - 1, 0, {}
-        need = self.n + len(steps)
-        for name, values in grads.items():
-            arr = self.data.get(name)
-            if arr is None:
-                arr = self.data[name] = np.full(max(1024, need), np.nan)
-            elif need > len(arr):
-                grown = np.full(max(need, 2 * len(arr)), np.nan)
-                grown[:self.n] = arr[:self.n]
-                arr = self.data[name] = grown
-            arr[self.n:need] = values
-        self.n = need
-
-    def between(self, a: int, b: int) -> dict[str, np.ndarray]:
-        """Values for steps a+1 .. b (a >= start)."""
-        lo, hi = a - self.start, min(b, self.start + self.n) - self.start
-        if lo < 0 or hi <= lo:
-            return {}
-        return {name: arr[lo:hi].copy() for name, arr in self.data.items()}
-
-    def upto(self, step: int) -> "GradHistory":
-        other = GradHistory(self.start)
-        other.n = max(0, min(self.n, step - self.start))
-        other.data = {name: arr[:max(other.n, 1)].copy() for name, arr in self.data.items()}
-        return other
 
 
 @dataclass

@@ -12,7 +12,7 @@ from PyQt6.QtCore import QRectF, Qt
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout
 
 from engine.data.dataset import SIDE
-from gui.panels.training.weights import GAP, tile_grid, tile_layout
+from engine.debug.tiles import tile_at, tile_grid, tile_origin
 from gui.widgets.panel import Panel
 
 LOG_RANGE = (-12.0, 0.0)  # log10 relative error shown: 1e-12 (float64 roundoff) .. 1 (completely wrong)
@@ -198,10 +198,8 @@ class GradcheckPanel(Panel):
         self.box.autoRange(padding=0.01)
         i, j = r.worst
         if r.tiles:
-            rows, cols = tile_layout(r.errors.shape[1])
-            tr, tc = divmod(j, cols)
-            cell = SIDE + GAP
-            x, y = tc * cell + i // SIDE, tr * cell + i % SIDE  # NIST column-major rows: x = i // 32
+            x0, y0 = tile_origin(j, r.errors.shape[1])
+            x, y = x0 + i // SIDE, y0 + i % SIDE  # NIST column-major rows: x = i // 32
         else:
             x, y = i, j
         self.worst_box.setRect(QRectF(x - 1.5, y - 1.5, 4, 4))
@@ -213,13 +211,10 @@ class GradcheckPanel(Panel):
             return
         x, y = event.pos().x(), event.pos().y()
         if r.tiles:
-            rows, cols = tile_layout(r.errors.shape[1])
-            cell = SIDE + GAP
-            c, row = int(x // cell), int(y // cell)
-            px, py = int(x - c * cell), int(y - row * cell)
-            unit = row * cols + c
-            if not (0 <= c < cols and 0 <= px < SIDE and 0 <= py < SIDE and 0 <= unit < r.errors.shape[1]):
+            hit = tile_at(x, y, r.errors.shape[1])
+            if hit is None:
                 return
+            unit, px, py = hit
             i = px * SIDE + py  # upright (row py, column px) is NIST row-major index px * 32 + py
             text = f"unit {unit}, pixel (x {px}, y {py})"
         else:

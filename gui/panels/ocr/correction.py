@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout
 
-from engine.data.edits import Rows
+from engine.ocr.corrections import correction_rows
 from engine.ocr.finetune import Finetune, FinetuneConfig, Reread
 from gui.panels.inspect.explain import Background
 from gui.widgets.panel import Panel
@@ -23,23 +23,6 @@ from gui.widgets.theme import TRAIN_COLOR, VALID_COLOR
 def _default_base():
     from engine.ocr.model import load_training_set
     return load_training_set()
-
-
-def correction_rows(result, extra: Rows | None) -> tuple[np.ndarray, np.ndarray]:
-    """The corrected boxes of a page's OcrResult plus any other collected rows (drawn, relabelled)."""
-    from engine.ocr.edit import training_rows
-
-    xs, ys = [], []
-    if result is not None:
-        x, y = training_rows(result, only_corrected=True)
-        xs.append(x)
-        ys.append(y)
-    if extra is not None and len(extra):
-        xs.append(extra.x)
-        ys.append(extra.y)
-    if not xs:
-        return np.zeros((0, 1024), np.float32), np.zeros(0, np.int64)
-    return np.concatenate(xs), np.concatenate(ys)
 
 
 class CorrectionPanel(Panel):

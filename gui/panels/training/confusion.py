@@ -19,7 +19,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from engine.debug.stats import per_class_accuracy
+from engine.debug.confusion import confused_pairs, summarize
 from gui.widgets.panel import Panel
 
 
@@ -223,28 +223,16 @@ class ConfusionPanel(Panel):
         if matrix is None:
             self.caption.setText("validation confusion: after the first epoch")
             return
-        total = int(matrix.sum())
-        acc = np.trace(matrix) / total if total else float("nan")
-        per_class = per_class_accuracy(matrix)
-        worst = np.argsort(np.nan_to_num(per_class, nan=2.0))[:3]
-        off = matrix.copy()
-        np.fill_diagonal(off, 0)
-        flat = np.argsort(off, axis=None)[::-1][:3]
-        pairs = [f"{self.classes[i]}\u2192{self.classes[j]} ({off[i, j]})"
-                 for i, j in (divmod(int(f), len(matrix)) for f in flat) if off[i, j] > 0]
+        s = summarize(matrix)  # the report names the same pairs, in the same order (engine/debug/confusion.py)
+        pairs = [f"{self.classes[i]}\u2192{self.classes[j]} ({n})" for i, j, n in s.pairs]
         self.caption.setText(
-            f"<b>validation \u00b7 epoch {self.epoch} \u00b7 {total:,} samples \u00b7 accuracy {100 * acc:.1f} %</b><br>"
-            f"weakest: {', '.join(f'{self.classes[c]} {100 * per_class[c]:.0f} %' for c in worst)}"
+            f"<b>validation \u00b7 epoch {self.epoch} \u00b7 {s.total:,} samples \u00b7 accuracy {100 * s.accuracy:.1f} %"
+            f"</b><br>weakest: {', '.join(f'{self.classes[c]} {100 * acc:.0f} %' for c, acc in s.weakest)}"
             + (f" \u00b7 most confused: {', '.join(pairs)}" if pairs else ""))
 
     def most_confused(self) -> tuple[int, int] | None:
-        if self.matrix is None:
-            return None
-        off = self.matrix.copy()
-        np.fill_diagonal(off, 0)
-        if not off.any():
-            return None
-        return divmod(int(np.argmax(off)), len(off))
+        pairs = confused_pairs(self.matrix, 1) if self.matrix is not None else []
+        return pairs[0][:2] if pairs else None
 
     def show_cell(self, true_class: int, pred_class: int) -> None:
         self.view.selected = (true_class, pred_class)

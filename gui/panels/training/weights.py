@@ -4,42 +4,16 @@ range; clicking a tile shows it enlarged beside the grid (it keeps updating live
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, Qt
 from PyQt6.QtWidgets import QLabel, QVBoxLayout
 
 from engine.data.dataset import SIDE
+from engine.debug.tiles import tile_at, tile_grid, tile_origin, unit_images
 from gui.widgets.panel import Panel
 
 CMAP = "CET-D1"  # perceptually uniform blue-white-red
-GAP = 1  # pixels between tiles
-
-
-def tile_layout(units: int) -> tuple[int, int]:
-    """(rows, cols) of the grid: square-ish, 8x8 for 64 units."""
-    cols = max(1, math.ceil(math.sqrt(units)))
-    return math.ceil(units / cols), cols
-
-
-def unit_images(W: np.ndarray) -> np.ndarray:
-    """(units, 32, 32) upright images of each unit's incoming weights (rows are NIST column-major)."""
-    units = W.shape[1]
-    return W.reshape(SIDE, SIDE, units).transpose(2, 1, 0)
-
-
-def tile_grid(W: np.ndarray) -> np.ndarray:
-    """One image of all tiles, NaN in the gaps (drawn transparent)."""
-    imgs = unit_images(W)
-    rows, cols = tile_layout(len(imgs))
-    cell = SIDE + GAP
-    grid = np.full((rows * cell - GAP, cols * cell - GAP), np.nan, np.float32)
-    for k, img in enumerate(imgs):
-        r, c = divmod(k, cols)
-        grid[r * cell:r * cell + SIDE, c * cell:c * cell + SIDE] = img
-    return grid
 
 
 class WeightsPanel(Panel):
@@ -134,15 +108,8 @@ class WeightsPanel(Panel):
 
     def unit_at(self, x: float, y: float) -> int | None:
         """The unit under image coordinates (x = column, y = row), or None over a gap or outside."""
-        if self.W is None or x < 0 or y < 0:
-            return None
-        rows, cols = tile_layout(self.W.shape[1])
-        cell = SIDE + GAP
-        c, r = int(x // cell), int(y // cell)
-        if c >= cols or r >= rows or x - c * cell >= SIDE or y - r * cell >= SIDE:
-            return None
-        k = r * cols + c
-        return k if k < self.W.shape[1] else None
+        hit = tile_at(x, y, self.W.shape[1]) if self.W is not None else None
+        return None if hit is None else hit[0]
 
     def _hover(self, event) -> None:
         if event.isExit():
@@ -177,10 +144,8 @@ class WeightsPanel(Panel):
         m = self.levels or 1.0
         self.zoom_item.setImage(img, levels=(-m, m), autoLevels=False)
         self.zoom_box.autoRange(padding=0.02)
-        rows, cols = tile_layout(self.W.shape[1])
-        r, c = divmod(k, cols)
-        cell = SIDE + GAP
-        self.highlight.setRect(QRectF(c * cell - 0.5, r * cell - 0.5, SIDE + 1, SIDE + 1))
+        x, y = tile_origin(k, self.W.shape[1])
+        self.highlight.setRect(QRectF(x - 0.5, y - 0.5, SIDE + 1, SIDE + 1))
         self.highlight.show()
         w = self.W[:, k]
         self.zoom_title.setText(f"unit {k} \u00b7 {w.min():+.3f} \u2026 {w.max():+.3f}")

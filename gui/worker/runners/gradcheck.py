@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from engine.errors import InputError
-from engine.nn.gradcheck import TOLERANCE
+from engine.nn.gradcheck import PER_WEIGHT_LIMIT, TOLERANCE
 from engine.training.jobs import JobState, gradcheck_job
 from gui.worker.messages import GradcheckResult
-
-PER_WEIGHT_LIMIT = 1e-3  # engine.nn.gradcheck.WeightCheck.passed: every weight's error under this
 
 
 class GradcheckRunner(QObject):
@@ -96,9 +93,8 @@ class GradcheckRunner(QObject):
     def _finished(self, check) -> None:
         name, layer, activation, step, n, start, n_in = self._meta
         errors = check.errors
-        worst = np.unravel_index(int(np.argmax(errors)), errors.shape)
         self.finished.emit(GradcheckResult(
-            name, layer, activation, errors, check.tensor_error, float(errors.max()),
-            (int(worst[0]), int(worst[1])), int(np.count_nonzero(errors >= PER_WEIGHT_LIMIT)), PER_WEIGHT_LIMIT,
-            TOLERANCE, check.passed, step, n, time.perf_counter() - start, layer == 0 and n_in == 1024))
+            name, layer, activation, errors, check.tensor_error, float(errors.max()), check.worst, check.over(),
+            PER_WEIGHT_LIMIT, TOLERANCE, check.passed, step, n, time.perf_counter() - start,
+            layer == 0 and n_in == 1024))
         self.worker.busy.emit(f"gradient check of {name}: {'PASS' if check.passed else 'FAIL'}")

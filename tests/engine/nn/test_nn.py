@@ -49,6 +49,7 @@ def test_per_weight_check_flags_a_single_broken_entry():
     result = weight_errors(net, x, target, layer=0, backprop_grad=broken)
     assert not result.passed
     assert np.unravel_index(result.errors.argmax(), result.errors.shape) == (7, 3)
+    assert result.worst == (7, 3) and result.over() >= 1 and healthy.over(1.0) == 0  # what the check view shows
 
 
 def test_softmax_is_shift_invariant_and_stable():

@@ -8,10 +8,35 @@ from helpers import ROOT
 from engine.data.dataset import NIST36_CLASSES
 from engine.data.edits import EditList, Rows, append_rows, digest
 from engine.errors import InputError
+from engine.ocr.corrections import correction_rows
 from engine.ocr.finetune import FinetuneConfig, classifier_of, finetune_data, finetune_session, reread
 from engine.ocr.model import DEFAULT_MODEL, build_training_set, load_classifier
 
 needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
+
+
+def test_correction_rows_are_the_corrected_boxes_then_the_other_rows():
+    assert correction_rows(None, None)[0].shape == (0, 1024) and correction_rows(None, Rows())[1].shape == (0,)
+    rows = Rows()
+    rows.add(np.ones((2, 1024), np.float32), [3, 4], "drawn")
+    x, y = correction_rows(None, rows)
+    assert x.shape == (2, 1024) and y.tolist() == [3, 4]
+
+
+@needs_model
+def test_the_correction_loop_learns_a_pages_corrected_boxes_and_the_drawn_rows():
+    from engine.ocr import OcrPipeline, edit
+
+    pipe = OcrPipeline(load_classifier())
+    pipe.open(ROOT / "resources" / "pages" / "page3.png")
+    result = pipe.run()
+    edit.relabel(pipe, 0, "Q" if result.boxes[0].char != "Q" else "O")
+    drawn = Rows()
+    drawn.add(np.zeros((2, 1024), np.float32), [1, 2], "drawn")
+    x, y = correction_rows(pipe.result, drawn)
+    page_x, page_y = edit.training_rows(pipe.result, only_corrected=True)
+    assert len(page_y) == 1 and len(y) == 3 and y[1:].tolist() == [1, 2]
+    np.testing.assert_array_equal(x[:1], page_x)
 
 
 @needs_model

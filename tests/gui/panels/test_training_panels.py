@@ -182,3 +182,35 @@ def test_every_control_has_a_tooltip(window):
     assert not missing, [(type(w).__name__, getattr(w, "text", lambda: "")()) for w in missing]
     for action in window.actions.values():
         assert action.toolTip()
+
+
+def test_the_confusion_panel_and_the_report_name_the_same_most_confused_pairs_with_ties(qtbot, data, tmp_path):
+    """Four pairs confused twice each: the window's caption and the report's "Most confused pairs" name the
+    same ones, in the same order (ties in row-major order), because both ask engine.debug.confusion."""
+    import re
+    from types import SimpleNamespace
+
+    from engine.report.data import save_checkpoint
+    from engine.report.html import write_report
+    from engine.training.session import TrainingSession
+    from gui.panels.training.confusion import ConfusionPanel
+
+    session = TrainingSession(data, TrainConfig(hidden=(8,), epochs=1))
+    y = data.valid.y
+    pred = y.copy()
+    for true, wrong in ((8, 3), (5, 1), (2, 7), (0, 9)):  # tied at 2; row-major: 0->9, 2->7, 5->1, 8->3
+        pred[np.flatnonzero(y == true)[:2]] = wrong
+    pred[np.flatnonzero(y == 11)[:1]] = 4  # and one confused once
+    session.valid_pred = pred
+    save_checkpoint(tmp_path / "ties.npz", session)
+    html = write_report(tmp_path / "ties.npz", tmp_path / "ties.html").read_text()
+    named = re.findall(r'<div class="what"><b>(\S+) \u2192 (\S+)</b>: (\d+) times', html)
+    c = data.classes
+    assert named == [(c[0], c[9], "2"), (c[2], c[7], "2"), (c[5], c[1], "2"), (c[8], c[3], "2"), (c[11], c[4], "1")]
+
+    panel = ConfusionPanel()
+    qtbot.addWidget(panel)
+    panel.on_session(SimpleNamespace(generation=1, classes=c, epoch=1, confusion=session.confusion()))
+    shown = re.findall(r"(\S+)\u2192(\S+) \((\d+)\)", panel.caption.text())
+    assert shown == named[:3]  # the window names the report's first three, in its order
+    assert panel.most_confused() == (0, 9)
