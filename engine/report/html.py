@@ -19,12 +19,13 @@ from engine.debug.tiles import tile_grid
 from engine.errors import InputError
 from engine.files import atomic_write
 from engine.report.data import ReportData
-from engine.report.style import CSS
-from engine.report.svg import data_uri, diverging_index, diverging_palette, line_chart, strip
+from engine.report.style import CSS, SERIES
+from engine.report.svg import data_uri, diverging_index, diverging_palette, evidence_palette, line_chart, strip
 from engine.training.autoencoder import upright
 from engine.training.checkpoint import CheckpointError, read_checkpoint
 
 DASH = "\u2013"
+CURVES = ("batch", "train", "valid")  # the window's colours for the per-batch, train and valid curves
 SECTIONS = {"config": "Configuration and data", "curves": "Loss and accuracy", "gradients": "Gradients and saturation",
             "weights": "First-layer weights", "confusion": "Validation confusion", "watchpoints": "Watchpoints",
             "experiments": "Experiments", "autoencoder": "Autoencoder", "epochs": "Every epoch"}
@@ -173,11 +174,12 @@ def _curves(d: ReportData) -> str:
     steps_per_epoch = len(d.batch_loss) / len(d.epochs) if len(d.epochs) else 1
     batch_x = np.arange(1, len(d.batch_loss) + 1) / max(steps_per_epoch, 1)
     loss = line_chart([("batch (train)", batch_x, d.batch_loss), ("train", ep, col("train_loss")),
-                       ("valid", ep, col("valid_loss"))], "epoch", "loss", title="loss", faint=(0,))
+                       ("valid", ep, col("valid_loss"))], "epoch", "loss", title="loss", faint=(0,), colors=CURVES)
     scale = 1 if d.psnr else 100
     unit = "PSNR (dB)" if d.psnr else "accuracy (%)"
     acc = line_chart([("batch (train)", batch_x, d.batch_acc * scale), ("train", ep, col("train_acc") * scale),
-                      ("valid", ep, col("valid_acc") * scale)], "epoch", unit, title=unit, faint=(0,))
+                      ("valid", ep, col("valid_acc") * scale)], "epoch", unit, title=unit, faint=(0,),
+                     colors=CURVES)
     return f'{_final_table(d)}<div class="cols"><div>{loss}</div><div>{acc}</div></div>'
 
 
@@ -277,7 +279,7 @@ def _why(p: dict, true: str, pred: str) -> str:
         return ""
     img = upright(sal[None])[0]
     limit = float(np.abs(img).max()) or 1.0
-    uri = data_uri(diverging_index(img, limit), diverging_palette())
+    uri = data_uri(diverging_index(img, limit), evidence_palette())
     return (f'<figure class="why"><img class="pix" src="{uri}" '
             f'alt="why {escape(pred)}"><figcaption>why {escape(pred)}: p({escape(pred)}) '
             f'{100 * why["p_pred"]:.1f} %, p({escape(true)}) {100 * why["p_true"]:.1f} %</figcaption></figure>')
@@ -310,7 +312,8 @@ def _experiments(d: ReportData) -> str:
                    f"<td>{escape(r['status'])}</td>{_num(r['final_valid_acc'], kind)}</tr>" for r in x["runs"])
     chart = line_chart([(r["name"], np.arange(1, len(r["valid_acc"]) + 1), np.array(r["valid_acc"], float)
                          * (1 if x.get("psnr") else 100)) for r in x["runs"]], "epoch",
-                       "valid PSNR (dB)" if x.get("psnr") else "valid accuracy (%)", title="experiment")
+                       "valid PSNR (dB)" if x.get("psnr") else "valid accuracy (%)", title="experiment",
+                       colors=tuple(f"r{k % SERIES}" for k in range(len(x["runs"]))))
     return (f"<h3>{escape(x.get('title') or 'Experiment')}</h3><p>{escape(x.get('finding', ''))}</p>"
             '<div class="cols"><div><table><tr><th>run</th><th>network</th><th class="num">lr</th><th>status</th>'
             f'<th class="num">final valid</th></tr>{rows}</table></div><div>{chart}</div></div>')

@@ -1,17 +1,40 @@
 """The report's stylesheet: one readable column, light and dark themes (prefers-color-scheme),
-and print rules so "Print to PDF" from a browser gives clean pages."""
+and print rules so "Print to PDF" from a browser gives clean pages.
 
-SERIES = 8  # colours --s0 .. --s7; series k is drawn in colour k % SERIES
+The data colours are the window's (engine/report/palette.py): CSS classes ``train``, ``valid``, ``batch``,
+``s0``..``s7`` (layer k) and ``r0``..``r7`` (run k); the dark theme draws the same hues lighter."""
+
+from engine.report import palette
+
+SERIES = 8  # colours --s0 .. --s7 (layers) and --r0 .. --r7 (runs); series k is drawn in colour k % SERIES
+
+_SERIES = ("train", "valid", "batch", *(f"s{k}" for k in range(SERIES)), *(f"r{k}" for k in range(SERIES)))
+_CHROME = {  # the page itself: light, dark, print
+    "light": "--bg: #ffffff; --fg: #1d232b; --muted: #5a6472; --rule: #d9dee5; --panel: #f4f6f9; --link: #1f6fc5; "
+             "--accent: #d2581b; --good: #1e7e34; --bad: #b02a1a;",
+    "dark": "--bg: #15191f; --fg: #e6e9ee; --muted: #a3adba; --rule: #343c47; --panel: #1e242c; --link: #5aa9ff; "
+            "--accent: #ff9a5c; --good: #5fd38d; --bad: #ff8a7a;",
+    "print": "--bg: #fff; --fg: #000; --muted: #444; --rule: #bbb; --panel: #f2f2f2; --link: #1f6fc5; "
+             "--accent: #d2581b;",
+}
+
+
+def _variables(theme: str = "light") -> str:
+    """``:root { ... }`` for one theme: the chrome, then the palette's data colours."""
+    shade = palette.on_dark if theme == "dark" else (lambda c: c)
+    data = {"train": palette.TRAIN, "valid": palette.VALID, "batch": palette.BATCH,
+            **{f"s{k}": palette.layer_color(k) for k in range(SERIES)},
+            **{f"r{k}": palette.run_color(k) for k in range(SERIES)}}
+    colors = " ".join(f"--{name}: {shade(c)};" for name, c in data.items())
+    heat = ", ".join(map(str, palette.rgb(shade(palette.CORRECT))))
+    err = ", ".join(map(str, palette.rgb(shade(palette.WRONG))))
+    scheme = "color-scheme: light dark; " if theme == "light" else ""
+    return f":root {{ {scheme}{_CHROME[theme]} {colors} --heat: {heat}; --err: {err}; }}"
+
 
 CSS = """
-:root { color-scheme: light dark;
-  --bg: #ffffff; --fg: #1d232b; --muted: #5a6472; --rule: #d9dee5; --panel: #f4f6f9;
-  --s0: #1f6fc5; --s1: #d2581b; --s2: #2e8b57; --s3: #8e44ad; --s4: #b8860b; --s5: #c0392b;
-  --s6: #16a085; --s7: #7f8c8d; --heat: 31,111,197; --err: 210,60,40; --good: #1e7e34; --bad: #b02a1a; }
-@media (prefers-color-scheme: dark) { :root {
-  --bg: #15191f; --fg: #e6e9ee; --muted: #a3adba; --rule: #343c47; --panel: #1e242c;
-  --s0: #5aa9ff; --s1: #ff9a5c; --s2: #5fd38d; --s3: #c792ea; --s4: #f2c94c; --s5: #ff6b6b;
-  --s6: #4fd1c5; --s7: #b0b8c2; --heat: 90,169,255; --err: 255,107,107; --good: #5fd38d; --bad: #ff8a7a; } }
+""" + _variables() + """
+@media (prefers-color-scheme: dark) { """ + _variables("dark") + """ }
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--fg);
   font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
@@ -23,7 +46,7 @@ p.outcome { font-size: 1.15em; margin: .2em 0 1em; }
 p.meta, .muted, figcaption, .missing { color: var(--muted); }
 .missing { font-style: italic; }
 nav { font-size: .92em; margin: 0 0 1em; }
-nav a { color: var(--s0); margin-right: .9em; text-decoration: none; white-space: nowrap; }
+nav a { color: var(--link); margin-right: .9em; text-decoration: none; white-space: nowrap; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 10px; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; }
 td.num, th.num { text-align: right; white-space: nowrap; }
@@ -48,7 +71,7 @@ img.pix { image-rendering: pixelated; image-rendering: crisp-edges; border: 1px 
 .tiles figure { flex: 0 1 300px; }
 .tiles img { width: 100%; max-width: 300px; }
 ul.findings li { margin: .3em 0; }
-.callout { background: var(--panel); border-left: 4px solid var(--s1); padding: .6em 1em; margin: .8em 0; }
+.callout { background: var(--panel); border-left: 4px solid var(--accent); padding: .6em 1em; margin: .8em 0; }
 table.confusion { font-size: 11px; }
 table.confusion th, table.confusion td { padding: 0; width: 22px; height: 20px; text-align: center; border: 1px solid var(--rule); }
 table.confusion td.zero { color: transparent; }
@@ -61,9 +84,7 @@ table.confusion td.hot { color: #fff; }
 .pair figure.why img { width: 48px; }
 .recon img { width: 100%; max-width: 720px; }
 @media print {
-  :root { --bg: #fff; --fg: #000; --muted: #444; --rule: #bbb; --panel: #f2f2f2;
-    --s0: #1f6fc5; --s1: #d2581b; --s2: #2e8b57; --s3: #8e44ad; --s4: #b8860b; --s5: #c0392b;
-    --s6: #16a085; --s7: #7f8c8d; --heat: 31,111,197; --err: 210,60,40; }
+  """ + _variables("print") + """
   body { font-size: 11pt; } main { max-width: none; padding: 0; } nav { display: none; }
   h2 { break-after: avoid; } section { break-inside: auto; } .scroll { overflow: visible; }
   .cols { gap: 8px 20px; } .cols > * { flex: 1 1 300px; }
@@ -72,5 +93,5 @@ table.confusion td.hot { color: #fff; }
   table.confusion th, table.confusion td { width: 16px; height: 15px; }
   a { color: inherit; text-decoration: none; }
 }
-""" + "".join(f".s{k} {{ stroke: var(--s{k}); fill: var(--s{k}); background: var(--s{k}); }}\n"
-               f"svg .line.s{k} {{ fill: none; }}\n" for k in range(SERIES))
+""" + "".join(f".{name} {{ stroke: var(--{name}); fill: var(--{name}); background: var(--{name}); }}\n"
+               f"svg .line.{name} {{ fill: none; }}\n" for name in _SERIES)

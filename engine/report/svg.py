@@ -12,6 +12,7 @@ from html import escape
 
 import numpy as np
 
+from engine.report import palette
 from engine.report.style import SERIES
 
 W, H = 560, 260  # chart size in SVG units (it scales with the page)
@@ -44,12 +45,18 @@ def data_uri(pixels: np.ndarray, palette: np.ndarray | None = None) -> str:
 LEVELS = 255  # palette entries for values; index 255 is NaN (the gaps between tiles)
 
 
-def diverging_palette() -> np.ndarray:
-    """(256, 3): blue (negative) - white (zero) - red (positive), then mid grey for NaN."""
-    t = np.linspace(-1, 1, LEVELS)[:, None]
-    blue, red, white = np.array([33, 102, 172]), np.array([178, 24, 43]), np.array([247, 247, 247])
-    rgb = np.where(t < 0, white + (blue - white) * -t, white + (red - white) * t)
-    return np.round(np.vstack([rgb, [[128, 128, 128]]])).astype(np.uint8)
+def diverging_palette(stops: tuple[str, ...] = palette.WEIGHT_STOPS) -> np.ndarray:
+    """(256, 3): ``stops`` (negative .. zero .. positive, evenly spaced) interpolated, then mid grey for NaN.
+    The default is the window's weight colormap (engine/report/palette.py)."""
+    rgb = np.array([palette.rgb(c) for c in stops], float)
+    at, t = np.linspace(0, 1, len(stops)), np.linspace(0, 1, LEVELS)
+    table = np.stack([np.interp(t, at, rgb[:, k]) for k in range(3)], axis=1)
+    return np.round(np.vstack([table, [[128, 128, 128]]])).astype(np.uint8)
+
+
+def evidence_palette() -> np.ndarray:
+    """``diverging_palette`` for a saliency map: against the class, white, for it (the window's Explain colours)."""
+    return diverging_palette((palette.EVIDENCE_AGAINST, "#ffffff", palette.EVIDENCE_FOR))
 
 
 def diverging_index(values: np.ndarray, limit: float) -> np.ndarray:
@@ -101,9 +108,12 @@ def _buckets(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def line_chart(series: list[tuple[str, np.ndarray, np.ndarray]], x_label: str, y_label: str,
-               log_y: bool = False, title: str = "", faint: tuple[int, ...] = ()) -> str:
-    """An inline SVG of (name, x, y) series; series k is drawn in CSS class ``s{k % SERIES}``, thin and
-    translucent if k is in ``faint`` (a noisy per-batch curve under the per-epoch ones)."""
+               log_y: bool = False, title: str = "", faint: tuple[int, ...] = (),
+               colors: tuple[str, ...] | None = None) -> str:
+    """An inline SVG of (name, x, y) series; series k is drawn in CSS class ``colors[k]`` (a colour of
+    engine/report/style.py: "train", "valid", "batch", "r3" ...; default ``s{k % SERIES}``, layer k's), thin
+    and translucent if k is in ``faint`` (a noisy per-batch curve under the per-epoch ones)."""
+    colors = colors or tuple(f"s{k % SERIES}" for k in range(len(series)))
     clean = []
     for name, x, y in series:
         x, y = np.asarray(x, float), np.asarray(y, float)
@@ -150,14 +160,14 @@ def line_chart(series: list[tuple[str, np.ndarray, np.ndarray]], x_label: str, y
             ok = np.isfinite(lo) & np.isfinite(hi)
             band = [f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x[ok], hi[ok])]
             band += [f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x[ok][::-1], lo[ok][::-1])]
-            out.append(f'<polygon class="band s{k % SERIES}" points="{" ".join(band)}"/>')
+            out.append(f'<polygon class="band {colors[k]}" points="{" ".join(band)}"/>')
         for run in _finite_runs(y):
             pts = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x[run], y[run]))
-            style = f"s{k % SERIES}" + (" faint" if k in faint else "")
+            style = colors[k] + (" faint" if k in faint else "")
             out.append(f'<polyline class="line {style}" points="{pts}"/>' if len(run) > 1 else
                        f'<circle class="dot {style}" cx="{sx(x[run[0]]):.1f}" cy="{sy(y[run[0]]):.1f}" r="3"/>')
     out.append("</svg>")
-    legend = "".join(f'<span class="key"><i class="swatch s{k % SERIES}"></i>{escape(n)}</span>'
+    legend = "".join(f'<span class="key"><i class="swatch {colors[k]}"></i>{escape(n)}</span>'
                      for k, (n, _, _) in enumerate(clean))
     return f'<figure class="plot">{"".join(out)}<figcaption>{legend}</figcaption></figure>'
 
