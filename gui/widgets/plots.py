@@ -1,10 +1,65 @@
-"""Plot helpers every panel shares: cached axes, a range that changes rarely, a readable log axis."""
+"""Plot helpers every panel shares: one plot style (title, axes, grid), cached axes, a range that changes
+rarely, a readable log axis, and the growable series the curves are kept in."""
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QGraphicsItem
+
+from gui.widgets import theme
+
+
+def plot_title(text: str, size: str = "10pt", bold: bool = True) -> str:
+    """A plot's rich-text title in the window's style (``text`` may hold more rich text)."""
+    return f"<span style='font-size:{size}; color:{theme.INK}'>" + (f"<b>{text}</b>" if bold else text) + "</span>"
+
+
+def style_plot(plot: pg.PlotItem, title: str | None = None, ylabel: str | None = None, xlabel: str | None = "epoch",
+               grid: bool = True) -> None:
+    """The window's plot style: a title (rich text, e.g. from ``plot_title``), axis labels, a light grid and
+    axes in the theme's greys."""
+    if title is not None:
+        plot.setTitle(title)
+    if xlabel is not None:
+        plot.setLabel("bottom", xlabel)
+    if ylabel is not None:
+        plot.setLabel("left", ylabel)
+    if grid:
+        plot.showGrid(x=True, y=True, alpha=0.25)
+    for axis in ("left", "bottom"):
+        plot.getAxis(axis).setTextPen(theme.AXIS_TEXT)
+        plot.getAxis(axis).setPen(theme.AXIS_LINE)
+
+
+class Series:
+    """A growable float array (amortised O(1) append of chunks)."""
+
+    def __init__(self, capacity: int = 1024):
+        self.data = np.empty(capacity)
+        self.n = 0
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def extend(self, values) -> None:
+        values = np.asarray(values, float)
+        need = self.n + len(values)
+        if need > len(self.data):
+            grown = np.empty(max(need, 2 * len(self.data)))
+            grown[:self.n] = self.data[:self.n]
+            self.data = grown
+        self.data[self.n:need] = values
+        self.n = need
+
+    def set(self, values) -> None:
+        self.n = 0
+        self.extend(values)
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.data[:self.n]
 
 
 def cache_axes(*plots: pg.PlotItem) -> None:

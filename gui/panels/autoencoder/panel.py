@@ -16,11 +16,10 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpi
 from engine.data.dataset import SIDE
 from engine.training.autoencoder import TARGET_PSNR, AutoencoderConfig
 from engine.training.session import State
-from gui.panels.training.controls import STATE_STYLE, LogSpinBox
-from gui.panels.training.curves import Series
+from gui.widgets.inputs import LogSpinBox
 from gui.widgets.panel import Panel
-from gui.widgets.plots import StableRange
-from gui.widgets.theme import BATCH_COLOR, TRAIN_COLOR, VALID_COLOR
+from gui.widgets.plots import Series, StableRange
+from gui.widgets.theme import BATCH_COLOR, STATE_STYLE, TRAIN_COLOR, VALID_COLOR
 
 PAIR_GAP, EXAMPLE_GAP, CELL_GAP = 1, 2, 7  # pixels between original and reconstruction / examples / classes
 ASPECT = 3.0  # the mosaic's preferred width : height

@@ -23,19 +23,15 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
 )
 
-from gui.panels.training.controls import LogSpinBox
+from gui.widgets.inputs import LogSpinBox
 from gui.widgets.panel import Panel
 from gui.widgets.plots import StableRange
+from gui.widgets.theme import run_color
 from gui.worker.messages import epoch_and_batch
 
-RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 LIVE_STYLE = "QLabel { background: #e9f6ee; color: #1d5e37; border-radius: 4px; padding: 5px; }"
 PAST_STYLE = ("QLabel { background: #fff3d6; color: #6b3d00; border: 1px solid #f0b64a; border-radius: 4px;"
               " padding: 5px; font-weight: bold; }")
-
-
-def run_color(i: int) -> str:
-    return RUN_COLORS[i % len(RUN_COLORS)]
 
 
 def _mb(n: int) -> str:

@@ -29,11 +29,11 @@ from PyQt6.QtWidgets import (
 
 from engine.training.experiments import PRESETS
 from engine.training.session import TrainConfig
-from gui.panels.debugger.timeline import run_color
 from gui.panels.experiments.run_table import RunData, RunTable
-from gui.panels.training.controls import HIDDEN_ACTIVATIONS, LogSpinBox, parse_hidden
+from gui.widgets.inputs import HIDDEN_ACTIVATIONS, LogSpinBox, parse_hidden
 from gui.widgets.panel import Panel
 from gui.widgets.plots import LogAxis, StableRange
+from gui.widgets.theme import run_color
 
 FINDING_STYLE = ("QLabel { background: #eef4fb; color: #123; border: 1px solid #9cc3e6; border-radius: 4px;"
                  " padding: 6px; }")

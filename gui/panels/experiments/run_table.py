@@ -12,8 +12,8 @@ from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QHeaderView, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem
 
 from engine.training.session import TrainConfig
-from gui.panels.debugger.timeline import run_color
-from gui.panels.training.curves import Series
+from gui.widgets.plots import Series
+from gui.widgets.theme import run_color
 
 ACTIVE = ("running", "paused")
 

@@ -17,7 +17,7 @@ from engine.data.edits import Rows, append_rows
 from engine.debug.explain import layer_outputs
 from engine.ocr.normalize import normalize_mask
 from gui.panels.inspect.explain import Background
-from gui.panels.ocr.side import to_pixmap
+from gui.widgets.pixmaps import to_pixmap
 
 
 class Canvas(QWidget):

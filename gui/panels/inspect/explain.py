@@ -14,7 +14,7 @@ from engine.data.dataset import to_image
 from engine.debug.explain import Explanation, explain
 from engine.errors import InputError
 from gui.layout.reflow import Reflow
-from gui.panels.ocr.side import to_pixmap
+from gui.widgets.pixmaps import to_pixmap
 
 POSITIVE, NEGATIVE = np.array([0.84, 0.19, 0.15]), np.array([0.0, 0.45, 0.70])  # for / against the class
 

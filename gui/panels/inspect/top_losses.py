@@ -25,7 +25,7 @@ from engine.data.edits import EditList
 from engine.debug.explain import TopLosses, top_losses
 from gui.layout.reflow import Reflow
 from gui.panels.inspect.explain import Background
-from gui.panels.ocr.side import to_pixmap
+from gui.widgets.pixmaps import to_pixmap
 
 
 class TopLossesPanel(QWidget):

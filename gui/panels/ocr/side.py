@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 from PyQt6.QtCore import Qt, QUrl, pyqtSignal
-from PyQt6.QtGui import QImage, QPixmap
 from PyQt6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -29,25 +28,9 @@ from PyQt6.QtWidgets import (
 
 from engine.ocr import Box, OcrResult, Param, Stage
 from gui.panels.ocr.view import CORRECTED, HIGH, LOW, MID, confidence_color
+from gui.widgets.pixmaps import to_pixmap
 
 SMALL = "font-size: 11px; color: #555;"
-
-
-def to_pixmap(img: np.ndarray, size: int) -> QPixmap:
-    """A gray or RGB image in [0, 1] (float) or uint8 as a pixmap that fits ``size`` x ``size``."""
-    a = np.asarray(img)
-    if a.dtype != np.uint8:
-        a = (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
-    a = np.ascontiguousarray(a)
-    h, w = a.shape[:2]
-    if h == 0 or w == 0:
-        return QPixmap()
-    if a.ndim == 3:
-        q = QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-    else:
-        q = QImage(a.data, w, h, w, QImage.Format.Format_Grayscale8)
-    smooth = Qt.TransformationMode.FastTransformation if max(h, w) <= 64 else Qt.TransformationMode.SmoothTransformation
-    return QPixmap.fromImage(q.copy()).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, smooth)
 
 
 # ---- parameters ------------------------------------------------------------------------------------
@@ -385,4 +368,4 @@ class TextView(QTextBrowser):
             self.box_clicked.emit(int(text[4:]), add)
 
 
-__all__ = ["BoxDetail", "ParamsForm", "TextView", "to_pixmap"]
+__all__ = ["BoxDetail", "ParamsForm", "TextView"]

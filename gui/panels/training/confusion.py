@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import QPoint, QRect, QSize, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPen, QPixmap
+from PyQt6.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
 from PyQt6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -21,6 +21,7 @@ from PyQt6.QtWidgets import (
 
 from engine.debug.confusion import confused_pairs, summarize
 from gui.widgets.panel import Panel
+from gui.widgets.pixmaps import sample_pixmap
 
 
 def _mix(c0: QColor, c1: QColor, t: float) -> QColor:
@@ -153,14 +154,6 @@ class MatrixView(QWidget):
             self.selected = ij
             self.update()
             self.cell_clicked.emit(*ij)
-
-
-def sample_pixmap(img: np.ndarray, scale: int = 2) -> QPixmap:
-    a = np.clip(np.asarray(img, np.float64), 0, 1)
-    g = np.ascontiguousarray((255 * a).astype(np.uint8))
-    h, w = g.shape
-    qimg = QImage(g.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
-    return QPixmap.fromImage(qimg).scaled(w * scale, h * scale)
 
 
 class ConfusionPanel(Panel):

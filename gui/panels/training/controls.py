@@ -7,7 +7,6 @@ this panel only holds the form and shows what the worker reports.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict
 
 from PyQt6.QtCore import Qt, pyqtSignal
@@ -28,69 +27,10 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
 )
 
-from engine.nn.activations import ACTIVATIONS
 from engine.training.session import State, TrainConfig
+from gui.widgets.inputs import HIDDEN_ACTIVATIONS, LogSpinBox, parse_hidden
 from gui.widgets.panel import Panel
-
-HIDDEN_ACTIVATIONS = [a for a in ACTIVATIONS if a not in ("softmax", "linear")]
-STATE_STYLE = {  # text color, background
-    State.IDLE: ("#3b4450", "#e8ecf1"),
-    State.RUNNING: ("#ffffff", "#1f8a4c"),
-    State.PAUSED: ("#3b2a00", "#ffd166"),
-    State.FINISHED: ("#ffffff", "#2f6db5"),
-    State.DIVERGED: ("#ffffff", "#c0392b"),
-    State.STOPPED: ("#ffffff", "#6c757d"),
-}
-
-
-class LogSpinBox(QDoubleSpinBox):
-    """A positive number shown compactly (3e-3, 0.05, 100) that steps along 1-2-5 decades."""
-
-    def __init__(self, lo: float, hi: float, parent=None):
-        super().__init__(parent)
-        self.setDecimals(12)
-        self.setRange(lo, hi)
-
-    def textFromValue(self, value: float) -> str:
-        return f"{value:g}"
-
-    def valueFromText(self, text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
-
-    def validate(self, text, pos):
-        from PyQt6.QtGui import QValidator
-        if re.fullmatch(r"[0-9]*\.?[0-9]*(e-?[0-9]*)?", text.strip(), re.I):
-            try:
-                v = float(text)
-                state = QValidator.State.Acceptable if self.minimum() <= v <= self.maximum() \
-                    else QValidator.State.Intermediate
-            except ValueError:
-                state = QValidator.State.Intermediate
-            return state, text, pos
-        return QValidator.State.Invalid, text, pos
-
-    def stepBy(self, steps: int) -> None:
-        v = self.value()
-        for _ in range(abs(steps)):
-            exp = math.floor(math.log10(v))
-            m = v / 10 ** exp
-            ladder = [1, 2, 5, 10]
-            if steps > 0:
-                m = next((x for x in ladder if x > m + 1e-9), 10)
-            else:
-                m = next((x for x in reversed([0.5] + ladder) if x < m - 1e-9), 0.5)
-            v = m * 10 ** exp
-        self.setValue(min(max(v, self.minimum()), self.maximum()))
-
-
-def parse_hidden(text: str) -> tuple[int, ...]:
-    parts = [p for p in re.split(r"[\s,x×]+", text.strip()) if p]
-    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise ValueError(f"hidden sizes must be positive integers like '64' or '128, 64', got {text!r}")
-    return tuple(int(p) for p in parts)
+from gui.widgets.theme import STATE_STYLE
 
 
 def format_eta(seconds: float | None) -> str:

@@ -11,38 +11,8 @@ import pyqtgraph as pg
 from PyQt6.QtWidgets import QLabel, QVBoxLayout
 
 from gui.widgets.panel import Panel
-from gui.widgets.plots import StableRange, cache_axes
+from gui.widgets.plots import Series, StableRange, cache_axes
 from gui.widgets.theme import BATCH_COLOR, TRAIN_COLOR, VALID_COLOR
-
-
-class Series:
-    """A growable float array (amortised O(1) append of chunks)."""
-
-    def __init__(self, capacity: int = 1024):
-        self.data = np.empty(capacity)
-        self.n = 0
-
-    def clear(self) -> None:
-        self.n = 0
-
-    def extend(self, values) -> None:
-        values = np.asarray(values, float)
-        need = self.n + len(values)
-        if need > len(self.data):
-            grown = np.empty(max(need, 2 * len(self.data)))
-            grown[:self.n] = self.data[:self.n]
-            self.data = grown
-        self.data[self.n:need] = values
-        self.n = need
-
-    def set(self, values) -> None:
-        self.n = 0
-        self.extend(values)
-
-    @property
-    def values(self) -> np.ndarray:
-        return self.data[:self.n]
-
 
 LEGEND = (f"&nbsp;&nbsp;<span style='color:{BATCH_COLOR}'>\u2014 batch</span>"
           f"&nbsp;&nbsp;<span style='color:{TRAIN_COLOR}'>\u25cf train</span>"

@@ -12,9 +12,8 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
 
-from gui.panels.training.curves import Series
 from gui.widgets.panel import Panel
-from gui.widgets.plots import LogAxis, StableRange, cache_axes
+from gui.widgets.plots import LogAxis, Series, StableRange, cache_axes
 from gui.widgets.theme import layer_color
 
 OK_STYLE = "QLabel { background: #e9f6ee; color: #1d5e37; border: 1px solid #a9d8b8; border-radius: 4px; padding: 6px; }"
