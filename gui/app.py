@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
         self.worker.state_changed.connect(self._on_state)
         self.worker.error.connect(self.show_error)
         self.worker.bug.connect(self.show_bug)
-        from gui.panels.inspect.explain import Background  # the Inspect tools' own off-thread engine calls
+        from gui.worker.background import Background  # the Inspect tools' own off-thread engine calls
         for panel in self.panels.values():
             for background in panel.findChildren(Background):
                 background.bug.connect(self.show_bug)

@@ -24,7 +24,7 @@ import time
 import traceback
 from typing import Callable
 
-from PyQt6.QtCore import QObject, Qt, QThread, QTimer, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, pyqtSignal, pyqtSlot
 
 from engine.data.dataset import Dataset
 from engine.data.loaders import DataError
@@ -407,4 +407,15 @@ class Worker(QObject, SessionEvents):
         self._new_session(data, None, load_session(path, data), source=path)
 
 
-__all__ = ["Worker", "USER_ERRORS", "JobState", "PauseReason"]
+def own_worker(widget, name: str) -> Worker:
+    """A worker of its own for a panel that stands alone (no window: tests, the panel on its own); it ends
+    with the widget, or with the application (Qt aborts on a thread still running at exit)."""
+    worker = Worker(name)
+    widget.destroyed.connect(lambda *_: worker.shutdown())
+    app = QCoreApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(worker.shutdown)
+    return worker
+
+
+__all__ = ["Worker", "USER_ERRORS", "JobState", "PauseReason", "own_worker"]

@@ -16,8 +16,8 @@ from engine.data.dataset import from_image
 from engine.data.edits import Rows, append_rows
 from engine.debug.explain import layer_outputs
 from engine.ocr.normalize import normalize_mask
-from gui.panels.inspect.explain import Background
 from gui.widgets.pixmaps import to_pixmap
+from gui.worker.background import Background
 
 
 class Canvas(QWidget):

@@ -2,82 +2,22 @@
 picker ("why not I?"). Everything shown comes from ``engine.debug.explain.explain``; this panel only draws.
 
 Self-contained until the Inspect workspace exists: give it a network (``set_model``) and an input
-(``show_input``, a NIST-layout row); the explanation is computed off the GUI thread, latest request wins.
+(``show_input``, a NIST-layout row); the explanation is computed on the background thread
+(gui/worker/background.py), latest request wins.
 """
 from __future__ import annotations
 
 import numpy as np
-from PyQt6.QtCore import QObject, QRunnable, Qt, QThreadPool, pyqtSignal
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from engine.data.dataset import to_image
 from engine.debug.explain import Explanation, explain
-from engine.errors import InputError
 from gui.layout.reflow import Reflow
 from gui.widgets.pixmaps import to_pixmap
+from gui.worker.background import Background
 
 POSITIVE, NEGATIVE = np.array([0.84, 0.19, 0.15]), np.array([0.0, 0.45, 0.70])  # for / against the class
-
-
-class _Done(QObject):
-    finished = pyqtSignal(int, object, str)  # ticket, result or exception, traceback ("" if none)
-
-
-class _Job(QRunnable):
-    def __init__(self, ticket: int, fn, done: _Done):
-        super().__init__()
-        self.ticket, self.fn, self.done = ticket, fn, done
-
-    def run(self) -> None:
-        trace = ""
-        try:
-            result = self.fn()
-        except Exception as exc:  # handed to the GUI thread: the panel shows it, a bug also gets its traceback
-            import traceback
-            result, trace = exc, traceback.format_exc()
-        self.done.finished.emit(self.ticket, result, trace)
-
-
-class Background(QObject):
-    """Runs engine calls off the GUI thread, one at a time; a newer request replaces a waiting one and
-    results of superseded requests are dropped. ``ready(result)`` arrives in the GUI thread (an exception
-    as the result when the call failed); a failure that is not the user's input error is a bug and is
-    also announced as ``bug(summary, traceback)``, which the window shows with its traceback."""
-
-    ready = pyqtSignal(object)
-    bug = pyqtSignal(str, str)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.ticket, self.busy, self.waiting = 0, False, None
-        self.done = _Done(self)
-        self.done.finished.connect(self._finished)
-
-    def submit(self, fn) -> None:
-        self.ticket += 1
-        self.waiting = (self.ticket, fn)
-        if not self.busy:
-            self._start()
-
-    def _start(self) -> None:
-        ticket, fn = self.waiting
-        self.waiting, self.busy = None, True
-        self.pool.start(_Job(ticket, fn, self.done))
-
-    def _finished(self, ticket: int, result, trace: str) -> None:
-        self.busy = False
-        if isinstance(result, Exception) and not isinstance(result, InputError):
-            self.bug.emit(f"{type(result).__name__}: {result}", trace)
-        if self.waiting is not None:
-            self._start()
-        elif ticket == self.ticket:
-            self.ready.emit(result)
-
-    @property
-    def idle(self) -> bool:
-        return not self.busy and self.waiting is None
 
 
 def overlay(base: np.ndarray, values: np.ndarray) -> np.ndarray:

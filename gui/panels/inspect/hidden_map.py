@@ -15,8 +15,8 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from engine.data.dataset import to_image
 from engine.debug.explain import HiddenMap, hidden_map
-from gui.panels.inspect.explain import Background
 from gui.widgets.pixmaps import to_pixmap
+from gui.worker.background import Background
 
 
 def class_color(k: int, n: int) -> tuple[int, int, int]:

@@ -24,8 +24,8 @@ from engine.data.dataset import Dataset, to_image
 from engine.data.edits import EditList
 from engine.debug.explain import TopLosses, top_losses
 from gui.layout.reflow import Reflow
-from gui.panels.inspect.explain import Background
 from gui.widgets.pixmaps import to_pixmap
+from gui.worker.background import Background
 
 
 class TopLossesPanel(QWidget):

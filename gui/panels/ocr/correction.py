@@ -2,9 +2,9 @@
 characters, top-loss relabels) mixed with its base set, watch the curves, re-read the page with the new
 model, see which boxes changed, keep or discard the new model.
 
-All of it is ``engine.ocr.finetune.Finetune``: in the window it runs as a job in the worker (one unit per
-batch, time-sliced with everything else, stoppable); standalone (no worker) on the panel's own thread.
-The panel starts it, draws its progress and shows the result.
+All of it is ``engine.ocr.finetune.Finetune``, run by ``gui.worker.runners.finetune.FinetuneRunner`` as a job in
+the worker (one unit per batch, time-sliced with everything else, stoppable): the window's worker, or one of
+the panel's own when it stands alone. The panel starts it, draws its progress and shows the result.
 """
 from __future__ import annotations
 
@@ -15,22 +15,17 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBox
 
 from engine.ocr.corrections import correction_rows
 from engine.ocr.finetune import Finetune, FinetuneConfig, Reread
-from gui.panels.inspect.explain import Background
+from engine.ocr.model import load_classifier, load_training_set
 from gui.widgets.panel import Panel
 from gui.widgets.theme import TRAIN_COLOR, VALID_COLOR
-
-
-def _default_base():
-    from engine.ocr.model import load_training_set
-    return load_training_set()
+from gui.worker.runners.finetune import FinetuneRunner
+from gui.worker.worker import own_worker
 
 
 class CorrectionPanel(Panel):
     title = "Correction loop"
     model_kept = pyqtSignal(object)  # the fine-tuned Classifier
     discarded = pyqtSignal()
-    progressed = pyqtSignal(object, object)  # new batch losses, [(epoch, base valid acc)] (from any thread)
-    finished = pyqtSignal(object)  # Finetune, or the exception that stopped it
 
     def __init__(self, parent=None, config: FinetuneConfig | None = None, base_loader=None):
         super().__init__(parent)
@@ -39,15 +34,9 @@ class CorrectionPanel(Panel):
         self.page_source = lambda: None  # () -> (source, params, OcrResult, Classifier) of the OCR page, or None
         self.rows_source = lambda: None  # () -> engine.data.edits.Rows: drawn / relabelled rows, or None
         self.finetune: Finetune | None = None
-        self.job = None
+        self.runner: FinetuneRunner | None = None  # made on the first start, on the window's worker (or its own)
         self.new_classifier = None
         self.result: Reread | None = None
-        self.background = Background(self)  # standalone (no worker): the loop runs here
-        self.background.ready.connect(self._done)
-        self.base_thread = Background(self)  # in the window: the base set is read here, not in the worker
-        self.base_thread.ready.connect(self._base_ready)
-        self.progressed.connect(self._progress)
-        self.finished.connect(self._done)
 
         v = QVBoxLayout(self)
         v.setContentsMargins(4, 4, 4, 4)
@@ -86,8 +75,6 @@ class CorrectionPanel(Panel):
         v.addWidget(self.status)
         self._losses: list[float] = []
         self._accs: list[tuple[int, float]] = []
-        self._seen = (0, -1)  # batch losses and epochs already reported (-1: not even the start)
-        self._stop_requested = False
         self._set_buttons(running=False, decided=True)
 
     # ---- commands ----------------------------------------------------------------------------------------
@@ -100,87 +87,46 @@ class CorrectionPanel(Panel):
     def session(self):
         return self.finetune.session if self.finetune is not None else None
 
+    @property
+    def job(self):
+        """The fine-tune's job on the worker while it runs (None otherwise)."""
+        return self.runner.job if self.runner is not None else None
+
     def start(self) -> None:
         page = self.page_source()
-        extra = self.rows_source()
-        x, y = correction_rows(page[2] if page else None, extra)
-        classifier = page[3] if page else None
-        if classifier is None:
-            from engine.ocr.model import load_classifier
-            classifier = load_classifier()
+        x, y = correction_rows(page[2] if page else None, self.rows_source())
         if len(y) == 0:
             self.status.setText("nothing to learn yet: correct a box in the OCR view, draw a character and add "
                                 "it, or relabel a top-loss sample")
             return
-        self._losses, self._accs, self._seen = [], [], (0, -1)
+        classifier = (page[3] if page else None) or load_classifier()
+        self._losses, self._accs = [], []
         self.loss_curve.setData([], [])
         self.acc_curve.setData([], [])
         self.changes.clear()
         self.new_classifier = self.result = None
-        self._stop_requested = False
         self._set_buttons(running=True, decided=True)
-        self.status.setText(f"fine-tuning on {len(y)} corrections mixed with the base set …")
-        loader = self.base_loader or _default_base
+        self.status.setText("reading the base set (built once, then cached) \u2026")
         reread_from = page[:3] if page and page[0] is not None else None
-        ft = self.finetune = Finetune(classifier, x, y, loader, self.config, reread_from)
-        if self.worker is not None:  # in the window: a job in the one worker, time-sliced with the rest ...
-            self.status.setText("reading the base set (built once, then cached) \u2026")
-            self.base_thread.submit(loader)  # ... after the base set is read off the worker (the first time
-            # it is built: minutes that would stall training and every other job)
-        else:
-            def run():
-                for _ in ft.steps():
-                    self._report(ft)
-                    if self._stop_requested:
-                        raise RuntimeError("stopped")
-                return ft
-            self.background.submit(run)
+        self.finetune = Finetune(classifier, x, y, self.base_loader or load_training_set, self.config, reread_from)
+        self._runner().start(self.finetune)
 
-    def _base_ready(self, base) -> None:
-        ft = self.finetune
-        if isinstance(base, Exception):
-            self._done(base)
-            return
-        if ft is None or self._stop_requested:
-            self._done(RuntimeError("stopped"))
-            return
-        ft.base_loader = lambda: base
-        self.status.setText(f"fine-tuning on {len(ft.y)} corrections + {self.config.base_rows} base rows \u2026")
-        self.worker.send(lambda: self._start_job(ft))
+    def attach(self, worker) -> None:
+        super().attach(worker)
+        self._runner()  # now: the window wires its thread's bug reports when it is built
 
-    def _start_job(self, ft: Finetune) -> None:  # worker thread
-        from engine.training.jobs import GeneratorJob, JobState
-
-        job = self.job = GeneratorJob(ft.steps(), ft.total, "fine-tune", "batch")
-
-        def after(job):
-            self._report(ft)
-            if job.state in (JobState.FINISHED, JobState.FAILED, JobState.STOPPED):
-                self.worker.remove_job(job)
-                self.finished.emit(ft if job.state == JobState.FINISHED else
-                                   job.error or RuntimeError("stopped"))
-
-        self.worker.add_job(job, after)
-        job.start()
-
-    def _report(self, ft: Finetune) -> None:  # any thread: send what is new since the last report
-        s = ft.session
-        if s is None:
-            return
-        n_loss, n_epochs = self._seen
-        losses = s.history.batch_loss[n_loss:]
-        epochs = [(e.epoch, e.valid_acc) for e in s.history.epochs[max(n_epochs, 0):]]
-        if n_epochs < 0:  # the base accuracy before fine-tuning starts the forgetting curve
-            epochs = [(0, s.evaluate(s.data.valid)[1])] + epochs
-        if losses or epochs:
-            self._seen = (n_loss + len(losses), len(s.history.epochs))
-            self.progressed.emit(list(losses), epochs)
+    def _runner(self) -> FinetuneRunner:
+        if self.runner is None:
+            self.runner = FinetuneRunner(self.worker or own_worker(self, "fine-tune"), self)
+            self.runner.base_ready.connect(lambda n, rows: self.status.setText(
+                f"fine-tuning on {n} corrections + {rows} base rows \u2026"))
+            self.runner.progressed.connect(self._progress)
+            self.runner.finished.connect(self._done)
+        return self.runner
 
     def stop(self) -> None:
-        self._stop_requested = True
-        job = self.job
-        if job is not None and self.worker is not None:
-            self.worker.send(job.stop)
+        if self.runner is not None:
+            self.runner.stop()
 
     def keep(self) -> None:
         if self.new_classifier is not None:
@@ -213,7 +159,6 @@ class CorrectionPanel(Panel):
             self.acc_plot.setTitle(f"base valid accuracy: {ys[-1]:.1f} %", size="9pt")
 
     def _done(self, result) -> None:
-        self.job = None
         if isinstance(result, Exception):
             self.status.setText("fine-tuning stopped" if str(result) == "stopped" else f"fine-tuning failed: {result}")
             self._set_buttons(running=False, decided=True)

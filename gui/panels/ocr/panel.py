@@ -15,7 +15,7 @@ text), ocr_files.py (open, samples, exports), ocr_runner.py (the job).
 from __future__ import annotations
 
 import numpy as np
-from PyQt6.QtCore import QCoreApplication, QSettings, Qt, pyqtSignal
+from PyQt6.QtCore import QSettings, Qt, pyqtSignal
 
 from engine.ocr import OcrPipeline, OcrResult, edit
 from gui.panels.ocr import files
@@ -23,6 +23,7 @@ from gui.panels.ocr.draw import BEFORE_PAGE, OcrDrawing
 from gui.panels.ocr.layout import OcrLayout
 from gui.widgets.panel import Panel
 from gui.worker.runners.ocr import OcrRunner, OcrView
+from gui.worker.worker import own_worker
 
 
 class OcrPanel(OcrLayout, OcrDrawing, Panel):
@@ -63,12 +64,7 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
         if self.runner is None:
             worker = self.worker
             if worker is None:
-                from gui.worker.worker import Worker
-                worker = self.own_worker = Worker("ocr")
-                self.destroyed.connect(lambda *_: worker.shutdown())  # (Qt aborts on a running thread at exit)
-                app = QCoreApplication.instance()
-                if app is not None:
-                    app.aboutToQuit.connect(worker.shutdown)
+                worker = self.own_worker = own_worker(self, "ocr")
             self.runner = r = OcrRunner(worker, self.model, self.stages[self.stage_index].name)
             r.view.connect(self._on_view)
             r.failed.connect(self._on_failed)

@@ -365,7 +365,7 @@ def test_a_bug_in_a_background_engine_call_is_announced_as_a_bug(qtbot):
     """The Inspect tools compute off the GUI thread: the user's input error is the panel's one line, anything
     else is a bug and reaches the window (its traceback shown with "Copy details"), not just a status line."""
     from engine.errors import InputError
-    from gui.panels.inspect.explain import Background
+    from gui.worker.background import Background
 
     bg = Background()
     bugs, results = [], []
@@ -387,7 +387,7 @@ def test_a_bug_in_a_background_engine_call_is_announced_as_a_bug(qtbot):
 
 
 def test_the_window_shows_bugs_of_the_inspect_tools(qtbot, window):
-    from gui.panels.inspect.explain import Background
+    from gui.worker.background import Background
 
     backgrounds = [b for p in window.panels.values() for b in p.findChildren(Background)]
     assert len(backgrounds) >= 3  # explain, draw, hidden map, top losses
