@@ -1,7 +1,9 @@
-"""What the worker tells the panels about the main session (a mixin of ``gui.worker.Worker``; it runs
-in the training thread): every engine event is accumulated by ``_on_event`` (cheap: it runs once per
-batch inside the training loop) and sent as a coalesced ``Update`` by ``_flush``; ``announce`` tells
-every panel to redraw from scratch, for the live session or, time travelling, for a past snapshot.
+"""What the worker tells the panels about the main session: ``SessionFeed``, a part of ``gui.worker.Worker``
+(``worker.feed``) that owns the state of the messages and runs in the worker thread. Every engine event is
+accumulated by ``on_event`` (cheap: it runs once per batch inside the training loop) and sent as a coalesced
+``Update`` by ``flush``; ``announce`` tells every panel to redraw from scratch, for the live session or,
+time travelling, for a past snapshot. It emits the worker's signals; the worker calls it, never the panels
+(except ``ack`` and ``samples``, which only read or set its own pacing).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from engine.debug.gradients import batch_grad_means
 from engine.debug.stats import StatsMean, activation_histogram, confusion_matrix, vanishing_gradient_report
 from engine.debug.timeline import snapshot_steps, snapshots_nbytes
 from engine.training.session import BatchEvent, EpochEvent, State, StateEvent
-from gui.worker.messages import Pending, Position, SessionInfo, Update
+from gui.worker.messages import Pending, Position, Rate, SessionInfo, Update
 
 MAX_HZ = 30
 GUI_SHARE = 0.05  # updates are spaced so that drawing them takes at most this share of the time ...
@@ -24,8 +26,37 @@ INFLIGHT_TIMEOUT_S = 3.0  # emit anyway if the GUI has not acknowledged the prev
 REPORT_BATCHES = 64  # the vanishing-gradient words judge the mean over the last this many batches
 
 
-class SessionEvents:
-    """Turns the main session's events into the panels' messages (mixed into Worker)."""
+class SessionFeed:
+    """Turns the main session's events into the panels' messages, paced by what drawing them costs."""
+
+    def __init__(self, worker):
+        self.worker = worker
+        self.generation = 0  # +1 for every announcement: messages of an older one are dropped by the panels
+        self.rate = Rate()
+        self._pending = Pending()
+        self._last_stats: dict = {}
+        self._last_report: list[str] = []
+        self._last_batch: dict = {}  # statistics of the latest batch
+        self._epoch_ended = False
+        self._hit = False  # a watchpoint fired: the next flush shows exactly that batch
+        self._snap_mark: tuple | None = None
+        self._last_emit = 0.0
+        self._inflight = False  # an Update is queued and not yet drawn: accumulate instead of emitting
+        self._next_emit = 0.0  # perf_counter time before which no (unforced) Update is emitted
+        self._due = 0.0  # the listener flushes at the first batch after this (``_set_due``)
+        self._shown: tuple | None = None  # (valid split, predictions) behind the last confusion shown
+        self._shown_state: State | None = None  # the last state the window was told
+
+    def follow(self, old, session) -> None:
+        """Listen to ``session`` instead of ``old`` (None: none), starting its messages afresh."""
+        if old is not None:
+            old.unsubscribe(self.on_event)
+        self._pending, self._last_stats, self._last_report, self._last_batch = Pending(), {}, [], {}
+        self._epoch_ended = self._hit = False
+        self._snap_mark = None
+        self.rate.restart()
+        self.rate.value = 0.0
+        session.subscribe(self.on_event)
 
     # ---- called from the GUI thread ----------------------------------------------------------------
 
@@ -61,15 +92,16 @@ class SessionEvents:
         ``view_index`` of it. A SessionInfo, then an Update with the batches whose per-layer gradients
         the worker saw (the gradient panel's curve; earlier batches, e.g. from a checkpoint, come in
         the SessionInfo as before)."""
-        s = self.session
+        w = self.worker
+        s = w.session
         self.generation += 1
         if self._pending.layers:  # (normally empty here) the announcement includes them: never send them twice
-            self.timeline.grads_of(s).add(self._pending.steps, batch_grad_means(self._pending.layers))
+            w.timeline.grads_of(s).add(self._pending.steps, batch_grad_means(self._pending.layers))
         self._pending = Pending()
-        past = self.timeline.past(s, view_index) if view_index is not None else None
+        past = w.timeline.past(s, view_index) if view_index is not None else None
         h = s.history
         n = past.step if past else s.step
-        grads = self.timeline.grads_of(s)
+        grads = w.timeline.grads_of(s)
         start = min(grads.start, n)
         if past:
             epochs, weights, confusion, stats, report, hists = (past.epochs, past.weights, past.confusion,
@@ -87,42 +119,50 @@ class SessionEvents:
             hists = {l.name: activation_histogram(l.a, l.activation) for l in s.net.layers[:-1] if l.a is not None}
         data = s.data
         epoch, batch = (past.epoch, past.batch) if past else (s.epoch, s.batch)
-        self.session_changed.emit(SessionInfo(
+        w.session_changed.emit(SessionInfo(
             self.generation, data.name, tuple(data.classes), s.config,
             [(l.name, l.activation, l.W.shape[1]) for l in s.net.layers], len(data.train), len(data.valid),
             s.batches_per_epoch, n, epoch, batch, s.state, "" if past else s.message,
             np.asarray(h.batch_loss[:start], np.float64), np.asarray(h.batch_acc[:start], np.float64), epochs,
-            weights, confusion, self.source, None if past is None else n, self.timeline.current_name(), id(s)))
+            weights, confusion, w.source, None if past is None else n, w.timeline.current_name(), id(s)))
         if n > start or (past and stats):
             self._last_emit = time.perf_counter()
             self._set_due()
-            self.updated.emit(Update(
+            w.updated.emit(Update(
                 self.generation, s.state, n, epoch, batch, s.batches_per_epoch,
                 s.config.epochs * s.batches_per_epoch, s.schedule.at(epoch), np.arange(start + 1, n + 1),
                 np.asarray(h.batch_loss[start:n], np.float64), np.asarray(h.batch_acc[start:n], np.float64),
                 grads.between(start, n), stats, report, hists, {l.name: l.activation for l in s.net.layers}, [],
                 None, weights, 0.0, None))
         self._shown_state = s.state
-        self.position.emit(Position.of(s, n, epoch, batch, None if past is None else n))
-        self.state_changed.emit(s.state, "" if past else s.message)
-        self.timeline.publish(view_step=None if past is None else n)
-        self.watches.publish()
+        w.position.emit(Position.of(s, n, epoch, batch, None if past is None else n))
+        w.state_changed.emit(s.state, "" if past else s.message)
+        w.timeline.publish(view_step=None if past is None else n)
+        w.watches.publish()
 
-    def leave_past(self) -> None:
-        if self.timeline.view_index is not None:
-            self.timeline.view_index = None
-            self.announce()
+    def tell_state(self, state: State, message: str) -> None:
+        """The state as it is (a Start on a finished session: nothing runs, the window is told why)."""
+        self._shown_state = state
+        self.worker.state_changed.emit(state, message)
 
-    def _announce_state(self, state: State, message: str, reason=None) -> None:
-        self._flush(force=True)
+    def after_step(self, was: State) -> None:
+        """After one batch stepped by hand: finishing, diverging, or idle -> paused is announced."""
+        s = self.worker.session
+        if s.state != was or s.state != self._shown_state:
+            self.announce_state(s.state, s.message)
+
+    def announce_state(self, state: State, message: str, reason=None) -> None:
+        w = self.worker
+        self.flush(force=True)
         self._shown_state = state
         if reason is not None:
-            self.paused_because.emit(reason)
-        self.state_changed.emit(state, message)
+            w.paused_because.emit(reason)
+        w.state_changed.emit(state, message)
         if state != State.RUNNING:
-            self.timeline.publish()  # the runs' batch counts on the timeline
+            w.timeline.publish()  # the runs' batch counts on the timeline
 
-    def _on_event(self, event) -> None:
+    def on_event(self, event) -> None:
+        w = self.worker
         if type(event) is BatchEvent:  # the hot path, inside the training loop: keep it to appends
             p = self._pending
             now = time.perf_counter()
@@ -132,35 +172,36 @@ class SessionEvents:
             p.losses.append(event.loss)
             p.accs.append(event.acc)
             p.layers.append(event.layers)  # (a reference: statistics are averaged at flush time)
-            if self.watches.points:
-                self.watches.observe_batch(self.session, event, p)
+            if w.watches.points:
+                w.watches.observe_batch(w.session, event, p)
             p.last_time = now
             if now >= self._due:
-                self._flush()
+                self.flush()
         elif isinstance(event, EpochEvent):
             self._pending.epochs.append(event)
             self._epoch_ended = True
-            self.watches.observe_epoch(self.session, event, self._pending)
+            w.watches.observe_epoch(w.session, event, self._pending)
         elif isinstance(event, StateEvent):
             if event.state == State.PAUSED and event.message:  # a watchpoint fired
                 self._hit = True
-                self.session.take_snapshot()  # time travel can branch from exactly this batch
-                self.watches.publish()
-            self._announce_state(event.state, event.message, event.reason)
+                w.session.take_snapshot()  # time travel can branch from exactly this batch
+                w.watches.publish()
+            self.announce_state(event.state, event.message, event.reason)
 
-    def _flush(self, force: bool = False) -> None:
+    def flush(self, force: bool = False) -> None:
         """Emit what accumulated (taking copies now, between two batches)."""
-        s, p = self.session, self._pending
-        if s is None or (not p.steps and not p.epochs and not force) or self.timeline.view_index is not None:
+        w = self.worker
+        s, p = w.session, self._pending
+        if s is None or (not p.steps and not p.epochs and not force) or w.timeline.view_index is not None:
             return  # (while the panels show a past moment, nothing trains and the live state is not sent)
         self._pending = Pending()
         if p.layers:
             self._last_batch = p.layers[-1]
             # at the last batch's time: a flush that comes after a pause must not count the pause
-            self._rate.add_batches(p.first_time, p.last_time, len(p.steps) * s.config.batch_size)
+            self.rate.add_batches(p.first_time, p.last_time, len(p.steps) * s.config.batch_size)
         grads = batch_grad_means(p.layers)
         if grads:
-            self.timeline.grads_of(s).add(p.steps, grads)
+            w.timeline.grads_of(s).add(p.steps, grads)
         if p.layers or (self._hit and self._last_batch):
             recent = StatsMean()
             for d in ([self._last_batch] if self._hit else p.layers[-REPORT_BATCHES:]):
@@ -184,14 +225,14 @@ class SessionEvents:
             snapshots, nbytes = snapshot_steps(s), snapshots_nbytes(s)
         histograms = {l.name: activation_histogram(l.a, l.activation)
                       for l in s.net.layers[:-1] if l.a is not None}
-        running = self.main is not None and self.main.wants_cpu
+        running = w.main is not None and w.main.wants_cpu
         total = s.config.epochs * s.batches_per_epoch
-        rate = self._rate.value
+        rate = self.rate.value
         eta = (total - s.step) * s.config.batch_size / rate if running and rate > 0 else None
         self._inflight = True
         self._last_emit = time.perf_counter()
         self._set_due()
-        self.updated.emit(Update(
+        w.updated.emit(Update(
             self.generation, s.state, s.step, s.epoch, s.batch, s.batches_per_epoch, total, s.lr,
             np.asarray(p.steps, np.int64), np.asarray(p.losses), np.asarray(p.accs),
             grads, dict(self._last_stats), list(self._last_report),
@@ -199,4 +240,4 @@ class SessionEvents:
             s.net.layers[0].W.copy(), rate, eta,
             {k: (np.asarray(st, np.int64), np.asarray(v, float)) for k, (st, v) in p.traces.items()},
             snapshots, nbytes))
-        self.position.emit(Position.of(s))
+        w.position.emit(Position.of(s))

@@ -2,9 +2,9 @@
 
 The timeline is a tree of sessions: the first one ("main") and every branch made from one of its
 snapshots with ``engine.debug.timeline.branch``. One of them is *current*: the panels follow it and Start
-trains it. Scrubbing announces a past moment of the current session to every panel (see
-``Worker._announce``) from ``engine.debug.timeline.view``; a snapshot cap (bytes) bounds every session's
-snapshots with ``engine.debug.timeline.set_memory_cap``.
+trains it. Scrubbing announces a past moment of the current session to every panel
+(``SessionFeed.announce``, gui/worker/events.py) from ``engine.debug.timeline.view``; a snapshot cap
+(bytes) bounds every session's snapshots with ``engine.debug.timeline.set_memory_cap``.
 
 Per session it also keeps the per-batch gradient magnitudes the worker saw
 (``engine.debug.gradients.GradHistory``), so the gradient panel's curve can be drawn again after travelling.
@@ -145,7 +145,7 @@ class TimeTravel(QObject):
             return
         if self.view_index != index:
             self.view_index = index
-            self.worker.announce(index)
+            self.worker.feed.announce(index)
 
     def _branch(self, step: int | None, changes: dict) -> None:
         s = self.worker.session
@@ -167,7 +167,7 @@ class TimeTravel(QObject):
         self.branches.append(b)
         self.current, self.view_index = b, None
         self.worker.attach(new)
-        self.worker.announce()
+        self.worker.feed.announce()
         changed = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in changes.items())
         self.worker.exported.emit(f"{b.name}: from {b.parent.name} at step {snap.step:,}"
                                   + (f" with {changed}" if changed else "") + " \u2014 press Space to train it")
@@ -180,7 +180,7 @@ class TimeTravel(QObject):
             return
         self.current, self.view_index = b, None
         self.worker.attach(b.session)
-        self.worker.announce()
+        self.worker.feed.announce()
 
     def _set_cap(self, cap: int) -> None:
         for b in self.branches:
@@ -191,7 +191,7 @@ class TimeTravel(QObject):
         self.cap_bytes = cap
         if self.view_index is not None:  # thinning renumbers the snapshots
             self.view_index = None
-            self.worker.announce()
+            self.worker.feed.announce()
         else:
             self.publish()
 

@@ -11,8 +11,9 @@ Commands are messages: every public method below only queues a function into thi
 signal), and the ``_yield`` event makes the running job return at its next unit boundary, so commands
 run in order and between two units. The GUI thread never writes an attribute here.
 
-Events flow one way: the session calls ``_on_event`` (gui/worker/events.py) for every batch; the
-worker coalesces them into at most ``MAX_HZ`` updates a second (paced by what drawing costs).
+Events flow one way: the session calls ``feed.on_event`` (``SessionFeed``, gui/worker/events.py: the part
+of the worker that owns the panels' messages) for every batch; it coalesces them into at most ``MAX_HZ``
+updates a second (paced by what drawing costs). The threads there are, and why: gui/worker/__init__.py.
 Errors: an ``engine.errors.InputError`` (and the project's other input-error types, and an OSError of a
 user's file) is a one-line ``error``; anything else is a ``bug`` with its traceback, and the worker
 keeps running.
@@ -29,15 +30,14 @@ from PyQt6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, pyqtSig
 from engine.data.dataset import Dataset
 from engine.data.loaders import DataError
 from engine.data.registry import load_dataset
-from engine.debug.stats import LayerStats
 from engine.errors import InputError
 from engine.report.data import save_checkpoint as write_checkpoint
 from engine.training.checkpoint import CheckpointError, load_session
 from engine.training.jobs import JobState, PauseReason, Scheduler, SessionJob
 from engine.training.runlog import save_json
-from engine.training.session import State, TrainConfig, TrainingSession
-from gui.worker.events import SessionEvents
-from gui.worker.messages import Pending, Position, Rate
+from engine.training.session import TrainConfig, TrainingSession
+from gui.worker.events import SessionFeed
+from gui.worker.messages import Position
 from gui.worker.runners.autoencoder import AutoencoderRunner
 from gui.worker.runners.experiments import ExperimentRunner
 from gui.worker.runners.gradcheck import GradcheckRunner
@@ -51,7 +51,7 @@ SLICE_S = 0.05  # with several jobs wanting the CPU, each trains this long in tu
 USER_ERRORS = (InputError, OSError)
 
 
-class Worker(QObject, SessionEvents):
+class Worker(QObject):
     session_changed = pyqtSignal(object)  # SessionInfo
     updated = pyqtSignal(object)  # Update
     state_changed = pyqtSignal(object, str)  # State, message (a diagnosis or a watchpoint reason)
@@ -69,24 +69,10 @@ class Worker(QObject, SessionEvents):
         super().__init__()
         self.session: TrainingSession | None = None
         self.main: SessionJob | None = None
-        self.generation = 0
         self.source = ""
         self.pace: float | None = None  # batches per second for every training job (None: full speed)
-        self._pending = Pending()
-        self._last_stats: dict[str, LayerStats] = {}
-        self._last_report: list[str] = []
-        self._last_batch: dict[str, LayerStats] = {}  # statistics of the latest batch
-        self._epoch_ended = False
-        self._hit = False  # a watchpoint fired: the next flush shows exactly that batch
-        self._snap_mark: tuple | None = None
-        self._last_emit = 0.0
-        self._inflight = False  # an Update is queued and not yet drawn: accumulate instead of emitting
-        self._next_emit = 0.0  # perf_counter time before which no (unforced) Update is emitted
-        self._due = 0.0  # the listener flushes at the first batch after this (SessionEvents._set_due)
+        self.feed = SessionFeed(self)  # the panels' messages about the main session
         self._stopping = threading.Event()
-        self._rate = Rate()
-        self._shown: tuple | None = None  # (valid split, predictions) behind the last confusion shown
-        self._shown_state: State | None = None  # the last state the window was told
         self._yield = threading.Event()  # a command is waiting: the running job returns at a unit boundary
         self._tick_queued = False
         self.scheduler = Scheduler(SLICE_S)
@@ -235,6 +221,15 @@ class Worker(QObject, SessionEvents):
         self.scheduler.remove(job)
         self._watchers.pop(job, None)
 
+    @property
+    def generation(self) -> int:
+        """Of the panels' view: +1 with every announcement (a new session, a branch, a moment of the past)."""
+        return self.feed.generation
+
+    def ack(self, gui_seconds: float | None = None) -> None:
+        """The GUI has drawn the last Update (``SessionFeed.ack``: the pace of the next ones)."""
+        self.feed.ack(gui_seconds)
+
     def is_stopping(self) -> bool:
         return self._stopping.is_set()
 
@@ -261,7 +256,7 @@ class Worker(QObject, SessionEvents):
             self.report(exc)
         finally:
             self.busy.emit("")
-            self._flush(force=True)
+            self.feed.flush(force=True)
             self._schedule()
 
     def _schedule(self) -> None:
@@ -288,7 +283,7 @@ class Worker(QObject, SessionEvents):
             return
         self._timer.stop()
         self.scheduler.run_pass(interrupted=lambda: self._yield.is_set() or self._stopping.is_set())
-        self._flush()  # (paced: every batch is shown as it comes)
+        self.feed.flush()  # (paced: every batch is shown as it comes)
         self._schedule()
 
     def _after_unit(self, job) -> None:
@@ -329,24 +324,17 @@ class Worker(QObject, SessionEvents):
         session = session or TrainingSession(data, config)
         self.timeline.adopt_root(session)
         self.attach(session, source)
-        self.announce()
+        self.feed.announce()
 
     def attach(self, session: TrainingSession, source: str = "") -> None:
         """Make ``session`` the one the panels follow (a new one, or another branch of the timeline)."""
         if self.main is not None:
             self.main.pause()
             self.remove_job(self.main)
-        if self.session is not None:
-            self.session.unsubscribe(self._on_event)
+        self.feed.follow(self.session, session)
         self.session, self.source = session, source
         self.main = SessionJob(session, "training")
         self.add_job(self.main)
-        self._pending, self._last_stats, self._last_report, self._last_batch = Pending(), {}, [], {}
-        self._epoch_ended = self._hit = False
-        self._snap_mark = None
-        self._rate.restart()
-        self._rate.value = 0.0
-        session.subscribe(self._on_event)
         self.timeline.apply_cap(session)
         self.watches.bind(session)
 
@@ -359,11 +347,16 @@ class Worker(QObject, SessionEvents):
             s = self.session
         self.leave_past()
         if s.done:
-            self._shown_state = s.state
-            self.state_changed.emit(s.state, s.message)
+            self.feed.tell_state(s.state, s.message)
             return
-        self._rate.restart()
+        self.feed.rate.restart()
         self.main.start(max_batches)
+
+    def leave_past(self) -> None:
+        """Back from time travel to the live session (if the panels show a past moment)."""
+        if self.timeline.view_index is not None:
+            self.timeline.view_index = None
+            self.feed.announce()
 
     def _pause(self) -> None:
         if self.main is not None and self.main.wants_cpu:
@@ -376,15 +369,14 @@ class Worker(QObject, SessionEvents):
         self.leave_past()
         was = s.state
         self.main.step()
-        if s.state != was or s.state != self._shown_state:  # finishing, diverging, or idle -> paused
-            self._announce_state(s.state, s.message)
+        self.feed.after_step(was)
 
     def _step_epoch(self) -> None:
         s = self.session
         if s is None or s.done:
             return
         self.leave_past()
-        self._rate.restart()
+        self.feed.rate.restart()
         self.main.run_epoch()
 
     def _set_pace(self, pace: float | None) -> None:

@@ -230,7 +230,7 @@ class ConfusionPanel(Panel):
     def show_cell(self, true_class: int, pred_class: int) -> None:
         self.view.selected = (true_class, pred_class)
         self.view.update()
-        images, idx = self.worker.samples(true_class, pred_class) if self.worker else ([], [])
+        images, idx = self.worker.feed.samples(true_class, pred_class) if self.worker else ([], [])
         t, p = self.classes[true_class], self.classes[pred_class]
         kind = "correctly classified" if true_class == pred_class else "misclassified"
         self.samples_title.setText(f"<b>true {t} \u2192 predicted {p}</b>: {len(idx)} {kind} validation sample"
