@@ -16,12 +16,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-import pyqtgraph as pg
 from PyQt6 import sip
 from PyQt6.QtCore import QByteArray, QCoreApplication, QEvent, QSettings, Qt, QTimer
 from PyQt6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStyle
 
 from engine.data.dataset import Dataset
+from engine.data.edits import Rows
 from engine.training.session import State, TrainConfig
 from gui.actions import SHORTCUTS, ask_save_path, build_actions, build_menus
 from gui.layout import window as docks
@@ -37,13 +37,15 @@ from gui.panels.training.controls import ControlsPanel
 from gui.panels.training.curves import CurvesPanel, LiveLossPanel
 from gui.panels.training.gradients import GradientsPanel
 from gui.panels.training.weights import WeightsPanel
+from gui.widgets import theme
 from gui.widgets.panel import REFRESHES, Panel
+from gui.worker.background import Background
 from gui.worker.messages import Position, SessionInfo, Update
 from gui.worker.worker import Worker
 
 ORG = APP = "backprop-studio"
 DEFAULT_DATA = "glyphs"
-PAST_STYLE = "QLabel { background: #ffd166; color: #3b2a00; font-weight: bold; padding: 0 6px; border-radius: 3px; }"
+PAST_STYLE = theme.PAST_STATUS
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,6 @@ class MainWindow(QMainWindow):
         self.worker.state_changed.connect(self._on_state)
         self.worker.error.connect(self.show_error)
         self.worker.bug.connect(self.show_bug)
-        from gui.worker.background import Background  # the Inspect tools' own off-thread engine calls
         for panel in self.panels.values():
             for background in panel.findChildren(Background):
                 background.bug.connect(self.show_bug)
@@ -195,8 +196,6 @@ class MainWindow(QMainWindow):
     def _wire_correction(self, ocr, correction) -> None:
         """The correction loop learns from the OCR page's corrections, the drawn characters and the top-loss
         relabels (when the session's data are 32x32 characters of the same classes); a kept model reads on."""
-        from engine.data.edits import Rows
-
         def page():
             t = ocr.runner
             if t is None or t.pipe is None or ocr.result is None or ocr.view is None:
@@ -539,7 +538,7 @@ def run_app(argv: list[str] | None = None, data: str | None = None) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
-    pg.setConfigOptions(background="w", foreground="#222")
+    theme.configure_pyqtgraph()
     window = MainWindow(data=data)
     window.show()
     settle_heap()

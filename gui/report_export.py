@@ -16,15 +16,14 @@ from PyQt6.QtGui import QDesktopServices
 from PyQt6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.errors import InputError
+from engine.report.data import save_checkpoint
+from engine.report.html import write_report
 
 REPORT_FILTER = "HTML reports (*.html);;All files (*)"
 
 
 def write_session_report(session, path, experiment=None, autoencoder=None) -> Path:
     """Checkpoint -> report, through a temporary file (call it in the thread that owns the session)."""
-    from engine.report.data import save_checkpoint
-    from engine.report.html import write_report
-
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = os.path.join(tmp, "session.npz")
         save_checkpoint(ckpt, session, experiment=experiment, autoencoder=autoencoder)

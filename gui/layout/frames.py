@@ -17,6 +17,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from gui.widgets import theme
+
 
 class PanelScroll(QScrollArea):
     """A panel's scroll area: the panel fills the frame, and scrolls only below its minimum size.
@@ -90,11 +92,11 @@ class Frame(QWidget):
         lay.setSpacing(0)
         bar = QWidget()
         bar.setObjectName("frame_bar")
-        bar.setStyleSheet("#frame_bar { background: #e9edf2; border-bottom: 1px solid #cfd6de; }")
+        bar.setStyleSheet(theme.FRAME_BAR_STYLE)
         row = QHBoxLayout(bar)
         row.setContentsMargins(6, 1, 2, 1)
         self.title = QLabel("")
-        self.title.setStyleSheet("font-weight: bold; color: #2b3440;")
+        self.title.setStyleSheet(theme.FRAME_TITLE_STYLE)
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the frame
         row.addWidget(self.title, 1)
         self.max_button = QToolButton()

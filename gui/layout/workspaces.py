@@ -20,6 +20,7 @@ from PyQt6.QtCore import QByteArray, Qt, pyqtSignal
 from PyQt6.QtWidgets import QApplication, QSplitter, QStackedWidget, QTabBar, QVBoxLayout, QWidget
 
 from gui.layout.frames import Frame
+from gui.widgets import theme
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ class Workspaces(QWidget):
         self.bar = QTabBar()
         self.bar.setDocumentMode(True)
         self.bar.setExpanding(False)
-        self.bar.setStyleSheet("QTabBar::tab { padding: 5px 14px; font-weight: bold; }")
+        self.bar.setStyleSheet(theme.WORKSPACE_TABS)
         lay.addWidget(self.bar)
         self.stack = QStackedWidget()
         lay.addWidget(self.stack, 1)

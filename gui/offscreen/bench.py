@@ -19,10 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PyQt6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer
+from PyQt6.QtWidgets import QApplication
 
 from engine.bench.training import random_nist_sized
 from engine.data.dataset import Dataset, Split
 from engine.training.session import BatchEvent, State, TrainConfig, TrainingSession
+from gui.app import MainWindow, delete_closed_windows, settle_heap
+from gui.offscreen.screenshot import quiet_offscreen_warnings
+from gui.widgets import theme
+from gui.widgets.panel import REFRESHES
 
 TIMER_MS = 10
 TARGET_RATIO, TARGET_LAG_MS = 0.9, 50.0
@@ -92,16 +98,9 @@ REFERENCE_RUN_BATCHES = 50 * 338  # 50 epochs of 10,800 rows in batches of 32
 
 def bench_gui(batches: int = REFERENCE_RUN_BATCHES, repeats: int = 5, n_train: int | None = None) -> GuiBench:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import pyqtgraph as pg
-    from PyQt6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer
-    from PyQt6.QtWidgets import QApplication
-
-    from gui.app import MainWindow, delete_closed_windows, settle_heap
-    from gui.offscreen.screenshot import quiet_offscreen_warnings
-
     quiet_offscreen_warnings()
     app = QApplication.instance() or QApplication(["backprop-studio-bench"])
-    pg.setConfigOptions(background="w", foreground="#222")
+    theme.configure_pyqtgraph()
     data = bench_data(n_train)
     config = TrainConfig(epochs=10_000)
     best_gui = best_headless = 0.0
@@ -158,8 +157,6 @@ def bench_gui(batches: int = REFERENCE_RUN_BATCHES, repeats: int = 5, n_train: i
 
 def _wait_drawn(app) -> None:
     """Until every panel has redrawn what it was sent (gui.panels.REFRESHES ran dry)."""
-    from gui.widgets.panel import REFRESHES
-
     drawn = []
     REFRESHES.when_idle(lambda: drawn.append(True))
     _wait(app, lambda: bool(drawn))

@@ -11,8 +11,15 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from PyQt6.QtCore import QPointF, QSettings, qInstallMessageHandler
+from PyQt6.QtWidgets import QApplication
+
 from engine.data.dataset import Dataset
+from engine.training.autoencoder import AutoencoderConfig
 from engine.training.session import State, TrainConfig
+from gui.app import APP, ORG, MainWindow, delete_closed_windows
+from gui.widgets import theme
+from gui.widgets.export import save_png
 
 WINDOW_SIZE = (1600, 1000)
 SIZES = ((1366, 768), (1920, 1080))  # every workspace is saved at each of these
@@ -21,8 +28,6 @@ SIZES = ((1366, 768), (1920, 1080))  # every workspace is saved at each of these
 def quiet_offscreen_warnings() -> None:
     """The offscreen platform says 'This plugin does not support propagateSizeHints()' for every dock;
     it is harmless and would bury what the command prints. Everything else still goes to stderr."""
-    from PyQt6.QtCore import qInstallMessageHandler
-
     previous = None
 
     def handler(mode, context, message):
@@ -59,20 +64,13 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
     On the way it sets a watchpoint (watchpoints.png is taken when it first fires), then runs a preset
     experiment, a gradient check, the autoencoder and a time-travel branch for the other panels."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import pyqtgraph as pg
-    from PyQt6.QtCore import QSettings
-    from PyQt6.QtWidgets import QApplication
-
-    from gui.app import APP, ORG, MainWindow, delete_closed_windows
-    from gui.widgets.export import save_png
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     quiet_offscreen_warnings()
     app = QApplication.instance() or QApplication([APP])
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
-    pg.setConfigOptions(background="w", foreground="#222")
+    theme.configure_pyqtgraph()
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings, data=data, config=config or TrainConfig())
@@ -93,41 +91,8 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
             if window.info is None:
                 raise OSError(window.last_error)
             if steps > 0:
-                watch = window.panels.get("watchpoints")
-                if watch is not None:  # the loss first dips under this about two thirds of the way
-                    window.worker.watches.add(f"loss < {2.2 if steps >= 300 else 3.5}")
-                    settle(app, 0.2)
-                wait_until(app, lambda: window.info is not None, 30, "the session")
-                while window.step < steps and window.state not in (State.FINISHED, State.DIVERGED, State.STOPPED):
-                    before = window.step
-                    window.worker.start(config or window.controls.config(), max_batches=steps - window.step)
-                    wait_until(app, lambda: window.step > before, 60, "the start")
-                    wait_until(app, lambda: window.step >= steps or window.state != State.RUNNING, timeout_s,
-                               f"{steps} batches")
-                    wait_until(app, lambda: window.state != State.RUNNING, 30, "the pause")
-                    if window.state == State.PAUSED and window.message and "watchpoints" not in shots:
-                        grab("watchpoints")  # at the batch that fired, highlighted
-                    if window.state == State.PAUSED and not window.message:
-                        break
-            settle(app)
-            confusion = window.panels.get("confusion")
-            if confusion is not None and confusion.most_confused() is not None:
-                confusion.show_cell(*confusion.most_confused())
-            weights = window.panels.get("weights")
-            if weights is not None and weights.W is not None:
-                weights.select(0)
-            for key in ("curves", "weights", "gradients", "confusion"):
-                window.show_panel(key)
-            settle(app)
-            paths = [out / "window.png", out / "controls.png"]
-            save_png(window.grab(), paths[0])
-            save_png(window.controls.grab(), paths[1])
-            for key in ("curves", "weights", "gradients", "confusion"):
-                if key in window.panels:
-                    window.show_panel(key)  # (weights and confusion share a frame: bring each to the front)
-                    settle(app, 0.2)
-                    paths.append(out / f"{key}.png")
-                    save_png(window.panels[key].grab(), paths[-1])
+                _train(app, window, steps, config, grab, timeout_s)
+            paths = _training_panels(app, window, out)
             _extras(app, window, steps, grab, timeout_s)
             return paths + list(shots.values()) + _workspaces(app, window, out)
         finally:
@@ -137,9 +102,50 @@ def screenshot(out: str | os.PathLike, steps: int = 750, data: Dataset | str = "
             settings.sync()
 
 
+def _train(app, window, steps: int, config: TrainConfig | None, grab, timeout_s: float) -> None:
+    """``steps`` batches, with a watchpoint that fires on the way (its panel is taken there, highlighted)."""
+    if "watchpoints" in window.panels:  # the loss first dips under this about two thirds of the way
+        window.worker.watches.add(f"loss < {2.2 if steps >= 300 else 3.5}")
+        settle(app, 0.2)
+    wait_until(app, lambda: window.info is not None, 30, "the session")
+    while window.step < steps and window.state not in (State.FINISHED, State.DIVERGED, State.STOPPED):
+        before = window.step
+        window.worker.start(config or window.controls.config(), max_batches=steps - window.step)
+        wait_until(app, lambda: window.step > before, 60, "the start")
+        wait_until(app, lambda: window.step >= steps or window.state != State.RUNNING, timeout_s, f"{steps} batches")
+        wait_until(app, lambda: window.state != State.RUNNING, 30, "the pause")
+        if window.state == State.PAUSED and window.message and "watchpoints" not in grab.shots:
+            grab("watchpoints")  # at the batch that fired, highlighted
+        if window.state == State.PAUSED and not window.message:
+            break
+
+
+def _training_panels(app, window, out: Path) -> list[Path]:
+    """window.png, controls.png and the Train workspace's panels (a confusion cell and a weight tile chosen)."""
+    settle(app)
+    confusion = window.panels.get("confusion")
+    if confusion is not None and confusion.most_confused() is not None:
+        confusion.show_cell(*confusion.most_confused())
+    weights = window.panels.get("weights")
+    if weights is not None and weights.W is not None:
+        weights.select(0)
+    for key in ("curves", "weights", "gradients", "confusion"):
+        window.show_panel(key)
+    settle(app)
+    paths = [out / "window.png", out / "controls.png"]
+    save_png(window.grab(), paths[0])
+    save_png(window.controls.grab(), paths[1])
+    for key in ("curves", "weights", "gradients", "confusion"):
+        if key in window.panels:
+            window.show_panel(key)  # (weights and confusion share a frame: bring each to the front)
+            settle(app, 0.2)
+            paths.append(out / f"{key}.png")
+            save_png(window.panels[key].grab(), paths[-1])
+    return paths
+
+
 def _workspaces(app, window, out: Path) -> list[Path]:
     """workspace-<name>-<W>x<H>.png: every workspace at every size in SIZES (live, not time travelling)."""
-    from gui.widgets.export import save_png
     if window.info is not None and window.info.view_step is not None and "timeline" in window.panels:
         window.panels["timeline"].live()
         wait_until(app, lambda: window.info.view_step is None, 30, "the live session")
@@ -158,8 +164,6 @@ def _workspaces(app, window, out: Path) -> list[Path]:
 
 def _inspect_tools(app, window, grab, timeout_s: float) -> None:
     """The "why" tools of the Inspect workspace: a drawn Z, the hidden space, top losses, an explanation."""
-    from PyQt6.QtCore import QPointF
-
     panels = window.panels
     if "draw" in panels:
         draw = window.show_panel("draw")
@@ -181,8 +185,6 @@ def _inspect_tools(app, window, grab, timeout_s: float) -> None:
 
 def _extras(app, window, steps: int, grab, timeout_s: float) -> None:
     """Exercise the debugger's other panels and take their pictures."""
-    from engine.training.autoencoder import AutoencoderConfig
-
     panels, worker = window.panels, window.worker
     small = steps < 300
     if "watchpoints" in panels and "watchpoints" not in grab.shots:

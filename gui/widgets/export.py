@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QFileDialog, QWidget
+from pyqtgraph.exporters import ImageExporter
 
 from engine.files import atomic_write
 from engine.training.runlog import save_csv
@@ -105,7 +106,6 @@ def export_png(item, path) -> Path:
     rect = view.mapFromScene(item.sceneBoundingRect()).boundingRect().intersected(view.viewport().rect())
     pixmap = view.grab(rect)
     if pixmap.isNull() or pixmap.width() < 2:
-        from pyqtgraph.exporters import ImageExporter
         return save_png(ImageExporter(item).export(toBytes=True), path)
     return save_png(pixmap, path)
 

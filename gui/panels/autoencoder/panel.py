@@ -11,15 +11,17 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout
+from PyQt6.QtWidgets import QHBoxLayout, QProgressBar, QVBoxLayout
 
 from engine.data.dataset import SIDE
 from engine.training.autoencoder import TARGET_PSNR, AutoencoderConfig
 from engine.training.session import State
+from gui.widgets import theme
+from gui.widgets.build import button, label, row, spin
 from gui.widgets.inputs import LogSpinBox
 from gui.widgets.panel import Panel
-from gui.widgets.plots import Series, StableRange
-from gui.widgets.theme import BATCH_COLOR, STATE_STYLE, TRAIN_COLOR, VALID_COLOR
+from gui.widgets.plots import Series, StableRange, plot_title, style_plot
+from gui.widgets.theme import BATCH_COLOR, TRAIN_COLOR, VALID_COLOR, span
 
 PAIR_GAP, EXAMPLE_GAP, CELL_GAP = 1, 2, 7  # pixels between original and reconstruction / examples / classes
 ASPECT = 3.0  # the mosaic's preferred width : height
@@ -37,16 +39,23 @@ def mosaic(originals: np.ndarray, outputs: np.ndarray, labels: list[str], per_cl
     rows = math.ceil(n / cols)
     img = np.full((rows * cell_h - CELL_GAP, cols * cell_w - CELL_GAP), np.nan, np.float32)
     pairs, seen = [], {}
-    for k, label in enumerate(labels):
-        r, c = divmod(classes.index(label), cols)
-        j = seen.get(label, 0)
-        seen[label] = j + 1
+    for k, name in enumerate(labels):
+        r, c = divmod(classes.index(name), cols)
+        j = seen.get(name, 0)
+        seen[name] = j + 1
         x, y = c * cell_w, r * cell_h + j * (SIDE + EXAMPLE_GAP)
         if j < per_class:
             img[y:y + SIDE, x:x + SIDE] = originals[k]
             img[y:y + SIDE, x + SIDE + PAIR_GAP:x + pair_w] = np.clip(outputs[k], 0, 1)
         pairs.append((x, y))
     return img, pairs
+
+
+def _batch_curve(plot):
+    curve = plot.plot([], [], pen=pg.mkPen(BATCH_COLOR, width=1), name="batch")
+    curve.setDownsampling(auto=True, method="mean")
+    curve.setClipToView(True)
+    return curve
 
 
 class AutoencoderPanel(Panel):
@@ -71,54 +80,41 @@ class AutoencoderPanel(Panel):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        row = QHBoxLayout()
-        self.start_button = QPushButton("Start")
-        self.start_button.setToolTip("Train the autoencoder on the current data, or pause it (Ctrl+Shift+Space)")
-        self.start_button.clicked.connect(self.toggle)
-        row.addWidget(self.start_button)
-        self.reset_button = QPushButton("Reset")
-        self.reset_button.setToolTip("New weights with these settings")
-        self.reset_button.clicked.connect(self.reset)
-        row.addWidget(self.reset_button)
-        defaults = AutoencoderConfig()
-        row.addWidget(QLabel("epochs"))
-        self.epochs_spin = QSpinBox()
-        self.epochs_spin.setRange(1, 10_000)
-        self.epochs_spin.setValue(defaults.epochs)
-        self.epochs_spin.setToolTip("Passes over the (augmented) training set")
-        row.addWidget(self.epochs_spin)
-        row.addWidget(QLabel("lr"))
-        self.lr = LogSpinBox(1e-8, 1.0)
-        self.lr.setValue(defaults.lr)
-        self.lr.setToolTip("Learning rate for the summed-over-batch squared error (x0.9 every 4 epochs);\n"
-                           "1e-4 and up kills the ReLUs")
-        row.addWidget(self.lr)
-        row.addWidget(QLabel("per class"))
-        self.per_class = QSpinBox()
-        self.per_class.setRange(1, 6)
-        self.per_class.setValue(2)
-        self.per_class.setToolTip("Validation examples shown per class")
-        self.per_class.valueChanged.connect(lambda n: self.worker and self.worker.autoencoder.set_per_class(n))
-        row.addWidget(self.per_class)
-        row.addStretch(1)
-        self.state_label = QLabel("IDLE")
-        self.state_label.setToolTip("What the autoencoder's training is doing")
-        row.addWidget(self.state_label)
-        layout.addLayout(row)
+        layout.addLayout(self._run_row())
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFormat("")
         self.progress.setToolTip("Progress through all epochs")
         self.progress.setMaximumHeight(16)
         layout.addWidget(self.progress)
-        self.summary = QLabel("1024 \u2192 32 \u2192 32 \u2192 32 \u2192 1024 (ReLU, sigmoid output), squared error, "
-                              "momentum 0.9 \u2014 press Start")
-        self.summary.setWordWrap(True)
-        self.summary.setStyleSheet("font-size: 12px; color: #222; padding: 2px;")
+        self.summary = label("1024 \u2192 32 \u2192 32 \u2192 32 \u2192 1024 (ReLU, sigmoid output), squared error, "
+                             "momentum 0.9 \u2014 press Start", theme.SUMMARY_TIGHT, wrap=True)
         layout.addWidget(self.summary)
+        layout.addWidget(self._pictures(), 3)
+        layout.addLayout(self._plots(), 2)
+        self.info = label("hover a picture for its class and PSNR", theme.CAPTION_STYLE)
+        layout.addWidget(self.info)
 
+    def _run_row(self) -> QHBoxLayout:
+        """Start/Pause, Reset, the settings, the state."""
+        defaults = AutoencoderConfig()
+        self.start_button = button("Start", "Train the autoencoder on the current data, or pause it (Ctrl+Shift+Space)",
+                                   self.toggle)
+        self.reset_button = button("Reset", "New weights with these settings", self.reset)
+        self.epochs_spin = spin(1, 10_000, defaults.epochs, "Passes over the (augmented) training set")
+        self.lr = LogSpinBox(1e-8, 1.0)
+        self.lr.setValue(defaults.lr)
+        self.lr.setToolTip("Learning rate for the summed-over-batch squared error (x0.9 every 4 epochs);\n"
+                           "1e-4 and up kills the ReLUs")
+        self.per_class = spin(1, 6, 2, "Validation examples shown per class")
+        self.per_class.valueChanged.connect(lambda n: self.worker and self.worker.autoencoder.set_per_class(n))
+        self.state_label = label("IDLE", tip="What the autoencoder's training is doing")
+        return row(self.start_button, self.reset_button, "epochs", self.epochs_spin, "lr", self.lr, "per class",
+                   self.per_class, 1, self.state_label)
+
+    def _pictures(self) -> pg.GraphicsLayoutWidget:
         self.pictures = pg.GraphicsLayoutWidget()
-        self.pictures.setBackground("#f4f5f7")
+        self.pictures.setBackground(theme.BACKDROP)
         self.pictures.setToolTip("Validation images, a few per class: in each pair the original (left) and its\n"
                                  "reconstruction (right). Hover one for its class and PSNR")
         self.box = self.pictures.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
@@ -127,9 +123,11 @@ class AutoencoderPanel(Panel):
         self.item.setColorMap(pg.colormap.get("CET-L1"))  # black to white
         self.box.addItem(self.item)
         self.pictures.setMinimumHeight(160)
-        layout.addWidget(self.pictures, 3)
         self.item.hoverEvent = self._hover
+        return self.pictures
 
+    def _plots(self) -> QHBoxLayout:
+        """The loss (batches, train, valid) and the validation PSNR with the reference's."""
         plots = QHBoxLayout()
         plots.setSpacing(0)
         self.loss_view, self.psnr_view = pg.GraphicsLayoutWidget(), pg.GraphicsLayoutWidget()
@@ -139,37 +137,24 @@ class AutoencoderPanel(Panel):
             plots.addWidget(view, 1)
         self.loss_plot = self.loss_view.addPlot()
         self.psnr_plot = self.psnr_view.addPlot()
-        for plot, title, ylabel in ((self.loss_plot, "Loss (squared error per image)", "loss"),
-                                    (self.psnr_plot, "PSNR (validation: squares)", "dB")):
-            plot.setTitle(f"<span style='font-size:10pt; color:#222'><b>{title}</b></span>")
-            plot.setLabel("bottom", "epoch")
-            plot.setLabel("left", ylabel)
-            plot.showGrid(x=True, y=True, alpha=0.25)
-            for axis in ("left", "bottom"):
-                plot.getAxis(axis).setTextPen("#333")
-                plot.getAxis(axis).setPen("#888")
+        style_plot(self.loss_plot, plot_title("Loss (squared error per image)"), "loss")
+        style_plot(self.psnr_plot, plot_title("PSNR (validation: squares)"), "dB")
         self.psnr_plot.setXLink(self.loss_plot)
-        self.batch_loss = self.loss_plot.plot([], [], pen=pg.mkPen(BATCH_COLOR, width=1), name="batch")
-        self.batch_loss.setDownsampling(auto=True, method="mean")
-        self.batch_loss.setClipToView(True)
+        self.batch_loss = _batch_curve(self.loss_plot)
         self.train_loss = self.loss_plot.plot([], [], pen=pg.mkPen(TRAIN_COLOR, width=2.5), symbol="o", symbolSize=6,
                                               symbolBrush=TRAIN_COLOR, name="train")
         self.valid_loss = self.loss_plot.plot([], [], pen=pg.mkPen(VALID_COLOR, width=2.5), symbol="s", symbolSize=6,
                                               symbolBrush=VALID_COLOR, name="valid")
-        self.batch_psnr = self.psnr_plot.plot([], [], pen=pg.mkPen(BATCH_COLOR, width=1), name="batch")
-        self.batch_psnr.setDownsampling(auto=True, method="mean")
-        self.batch_psnr.setClipToView(True)
+        self.batch_psnr = _batch_curve(self.psnr_plot)
         self.valid_psnr = self.psnr_plot.plot([], [], pen=pg.mkPen(VALID_COLOR, width=2.5), symbol="s", symbolSize=7,
                                               symbolBrush=VALID_COLOR, name="valid")
-        self.target = pg.InfiniteLine(TARGET_PSNR, angle=0, pen=pg.mkPen("#555", width=1.2, style=Qt.PenStyle.DashLine),
-                                      label=f"reference {TARGET_PSNR} dB",
-                                      labelOpts={"position": 0.98, "color": "#333", "anchors": [(1, 0), (1, 0)]})
+        self.target = pg.InfiniteLine(
+            TARGET_PSNR, angle=0, pen=pg.mkPen(theme.HINT_TEXT, width=1.2, style=Qt.PenStyle.DashLine),
+            label=f"reference {TARGET_PSNR} dB",
+            labelOpts={"position": 0.98, "color": theme.AXIS_TEXT, "anchors": [(1, 0), (1, 0)]})
         self.psnr_plot.addItem(self.target)
         self.x_range = StableRange(self.loss_plot, "x", zero=True, headroom=0.1)
-        layout.addLayout(plots, 2)
-        self.info = QLabel("hover a picture for its class and PSNR")
-        self.info.setStyleSheet("font-size: 11px; color: #444;")
-        layout.addWidget(self.info)
+        return plots
 
     # ---- observing ---------------------------------------------------------------------------
 
@@ -237,10 +222,8 @@ class AutoencoderPanel(Panel):
     # ---- drawing -----------------------------------------------------------------------------
 
     def _show_state(self, message: str = "") -> None:
-        fg, bg = STATE_STYLE.get(self.state, ("#000", "#eee"))
         self.state_label.setText(self.state.value.upper())
-        self.state_label.setStyleSheet(f"QLabel {{ color: {fg}; background: {bg}; font-weight: bold; "
-                                       f"border-radius: 4px; padding: 3px 8px; }}")
+        self.state_label.setStyleSheet(theme.state_badge(self.state, size=None, padding="3px 8px"))
         self.start_button.setText("Pause" if self.state == State.RUNNING else
                                   ("Resume" if self.step and self.state == State.PAUSED else "Start"))
         self.start_button.setEnabled(self.state not in (State.FINISHED, State.DIVERGED, State.STOPPED))
@@ -253,7 +236,7 @@ class AutoencoderPanel(Panel):
             verdict = "above" if e.valid_psnr_db > TARGET_PSNR else "below"
             self.summary.setText(
                 f"<b>{self.dataset}</b> \u00b7 epoch {e.epoch}: train loss {e.train_loss:.2f} \u00b7 "
-                f"<span style='color:{VALID_COLOR}'><b>validation PSNR {e.valid_psnr_db:.2f} dB</b></span> "
+                + span(f"<b>validation PSNR {e.valid_psnr_db:.2f} dB</b>", VALID_COLOR) + " "
                 f"({verdict} the reference's {TARGET_PSNR} dB)" + (f" \u00b7 {message}" if message else ""))
         elif self.step:
             self.summary.setText(f"<b>{self.dataset}</b> \u00b7 {self.step:,} batches, batch PSNR "

@@ -13,16 +13,13 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushB
 
 from engine.data.dataset import SIDE
 from engine.debug.tiles import tile_at, tile_grid, tile_origin
+from gui.widgets import theme
 from gui.widgets.panel import Panel
+from gui.widgets.theme import span
 
 LOG_RANGE = (-12.0, 0.0)  # log10 relative error shown: 1e-12 (float64 roundoff) .. 1 (completely wrong)
 CMAP = "inferno"
-PASS_STYLE = ("QLabel { background: #1f8a4c; color: white; font-weight: bold; font-size: 16px; border-radius: 4px;"
-              " padding: 4px 12px; }")
-FAIL_STYLE = ("QLabel { background: #c0392b; color: white; font-weight: bold; font-size: 16px; border-radius: 4px;"
-              " padding: 4px 12px; }")
-IDLE_STYLE = ("QLabel { background: #e8ecf1; color: #3b4450; font-weight: bold; font-size: 16px; border-radius: 4px;"
-              " padding: 4px 12px; }")
+PASS_STYLE, FAIL_STYLE, IDLE_STYLE = theme.PASS_BADGE, theme.FAIL_BADGE, theme.IDLE_BADGE
 
 
 def log_errors(errors: np.ndarray) -> np.ndarray:
@@ -87,12 +84,12 @@ class GradcheckPanel(Panel):
                               "finite differences and compared with backprop.")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.summary.setStyleSheet("font-size: 12px; color: #222;")
+        self.summary.setStyleSheet(theme.BODY)
         verdict.addWidget(self.summary, 1)
         layout.addLayout(verdict)
 
         self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground("#f4f5f7")
+        self.view.setBackground(theme.BACKDROP)
         self.box = self.view.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.box.setMouseEnabled(False, False)
         self.heat = pg.ImageItem(axisOrder="row-major")
@@ -100,7 +97,7 @@ class GradcheckPanel(Panel):
         self.heat.setColorMap(self.cmap)
         self.box.addItem(self.heat)
         self.worst_box = pg.QtWidgets.QGraphicsRectItem()
-        self.worst_box.setPen(pg.mkPen("#00e5ff", width=2, cosmetic=True))
+        self.worst_box.setPen(pg.mkPen(theme.WORST, width=2, cosmetic=True))
         self.worst_box.hide()
         self.box.addItem(self.worst_box)
         self.colorbar = pg.ColorBarItem(colorMap=self.cmap, values=LOG_RANGE, interactive=False, width=14,
@@ -109,7 +106,7 @@ class GradcheckPanel(Panel):
         self.box.export_columns = self._columns
         layout.addWidget(self.view, 1)
         self.info = QLabel("hover the heatmap for a weight's error")
-        self.info.setStyleSheet("font-size: 11px; color: #444;")
+        self.info.setStyleSheet(theme.CAPTION_STYLE)
         layout.addWidget(self.info)
         self.heat.hoverEvent = self._hover
 
@@ -182,8 +179,8 @@ class GradcheckPanel(Panel):
             f"<b>{r.layer}</b> ({r.activation}) at step {r.step:,}: largest per-weight error "
             f"<b>{r.max_error:.2e}</b> ({where}) \u00b7 tensor error <b>{r.tensor_error:.2e}</b> "
             f"(tolerance {r.tolerance:.0e}) \u00b7 {r.over:,} of {n:,} weights \u2265 {r.limit:.0e}"
-            f"<br><span style='color:#555'>{r.examples} examples \u00b7 float64 central differences "
-            f"vs backprop \u00b7 {r.seconds:.1f} s</span>")
+            "<br>" + span(f"{r.examples} examples \u00b7 float64 central differences vs backprop \u00b7 "
+                          f"{r.seconds:.1f} s", theme.HINT_TEXT))
         self.request_refresh()
 
     # ---- drawing -----------------------------------------------------------------------------

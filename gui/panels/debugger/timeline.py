@@ -13,25 +13,21 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QHBoxLayout,
-    QLabel,
-    QPushButton,
     QSlider,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
 )
 
+from gui.widgets import theme
+from gui.widgets.build import button, dspin, label, row, spin
 from gui.widgets.inputs import LogSpinBox
 from gui.widgets.panel import Panel
-from gui.widgets.plots import StableRange
+from gui.widgets.plots import StableRange, plot_title, style_plot
 from gui.widgets.theme import run_color
 from gui.worker.messages import epoch_and_batch
 
-LIVE_STYLE = "QLabel { background: #e9f6ee; color: #1d5e37; border-radius: 4px; padding: 5px; }"
-PAST_STYLE = ("QLabel { background: #fff3d6; color: #6b3d00; border: 1px solid #f0b64a; border-radius: 4px;"
-              " padding: 5px; font-weight: bold; }")
+LIVE_STYLE, PAST_STYLE = theme.LIVE_BANNER, theme.PAST_BANNER
 
 
 def _mb(n: int) -> str:
@@ -56,105 +52,73 @@ class TimelinePanel(Panel):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        self.where = QLabel("no session yet")
-        self.where.setWordWrap(True)
-        self.where.setToolTip("The moment every panel is showing")
+        self.where = label("no session yet", tip="The moment every panel is showing", wrap=True)
         layout.addWidget(self.where)
+        layout.addLayout(self._slider_row())
+        self.slider_label = label("", theme.MUTED_SMALL)
+        layout.addWidget(self.slider_label)
+        layout.addLayout(self._branch_form())
+        self.branch_button = button("Branch from here", "Continue from the moment shown with these settings; the "
+                                    "original run is\nkept and both stay on the plot (Ctrl+Shift+B)", self.branch_here)
+        layout.addLayout(self._runs_row())
+        layout.addLayout(self._memory_row())  # (its own row: the panel fits a 1366-pixel screen's Inspect column)
+        layout.addWidget(self._plot_view(), 1)
+        self._show_where()
 
-        row = QHBoxLayout()
+    def _slider_row(self) -> QHBoxLayout:
         self.first_button = self._tool("\u21e4", "The first snapshot (step 0)", lambda: self.go_index(0))
         self.prev_button = self._tool("\u25c0", "The previous snapshot (Alt+Left)", self.previous)
-        row.addWidget(self.first_button)
-        row.addWidget(self.prev_button)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
         self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
         self.slider.setToolTip("Scrub through the snapshots: the panels show the run as it was.\n"
                                "The right end is the live session. Moving it pauses training.")
         self.slider.valueChanged.connect(self._slid)
-        row.addWidget(self.slider, 1)
         self.next_button = self._tool("\u25b6", "The next snapshot (Alt+Right)", self.next)
-        self.live_button = QPushButton("Live")
-        self.live_button.setToolTip("Back to the live session (Alt+End)")
-        self.live_button.clicked.connect(self.live)
-        row.addWidget(self.next_button)
-        row.addWidget(self.live_button)
-        layout.addLayout(row)
-        self.slider_label = QLabel("")
-        self.slider_label.setStyleSheet("color: #555; font-size: 11px;")
-        layout.addWidget(self.slider_label)
+        self.live_button = button("Live", "Back to the live session (Alt+End)", self.live)
+        return row(self.first_button, self.prev_button, (self.slider, 1), self.next_button, self.live_button)
 
-        branch_row = QHBoxLayout()
-        branch_row.setSpacing(4)
+    def _branch_form(self) -> QHBoxLayout:
+        """The branch's settings: lr, momentum, batch size, epochs."""
         self.lr = LogSpinBox(1e-6, 1e3)
         self.lr.setToolTip("Learning rate of the branch (arrows step 1-2-5)")
-        self.momentum = QDoubleSpinBox()
-        self.momentum.setRange(0.0, 0.99)
-        self.momentum.setSingleStep(0.1)
-        self.momentum.setToolTip("SGD momentum of the branch")
-        self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 4096)
-        self.batch_size.setToolTip("Batch size of the branch (it resumes at the same example)")
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 100_000)
-        self.epochs.setToolTip("Total epochs of the branch (counted from the start of the run)")
-        for label, w in (("lr", self.lr), ("momentum", self.momentum), ("batch", self.batch_size),
-                         ("epochs", self.epochs)):
-            branch_row.addWidget(QLabel(label))
-            branch_row.addWidget(w, 1)
-        self.branch_button = QPushButton("Branch from here")
-        self.branch_button.setToolTip("Continue from the moment shown with these settings; the original run is\n"
-                                      "kept and both stay on the plot (Ctrl+Shift+B)")
-        self.branch_button.clicked.connect(self.branch_here)
-        layout.addLayout(branch_row)
-        act_row = QHBoxLayout()  # (its own row: the panel fits a 1366-pixel screen's Inspect column)
-        act_row.addWidget(self.branch_button)
-        act_row.addStretch(1)
+        self.momentum = dspin(0.0, 0.99, 0.1, tip="SGD momentum of the branch")
+        self.batch_size = spin(1, 4096, tip="Batch size of the branch (it resumes at the same example)")
+        self.epochs = spin(1, 100_000, tip="Total epochs of the branch (counted from the start of the run)")
+        fields = (("lr", self.lr), ("momentum", self.momentum), ("batch", self.batch_size), ("epochs", self.epochs))
+        return row(*(item for text, w in fields for item in (text, (w, 1))), spacing=4)
 
-        runs_row = QHBoxLayout()
-        runs_row.addWidget(QLabel("Run"))
+    def _runs_row(self) -> QHBoxLayout:
         self.branch_box = QComboBox()
-        self.branch_box.setToolTip("The runs on this timeline; choosing one makes the panels follow it and Start train it")
+        self.branch_box.setToolTip("The runs on this timeline; choosing one makes the panels follow it and Start "
+                                   "train it")
         self.branch_box.setMinimumContentsLength(18)
         self.branch_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.branch_box.activated.connect(lambda i: self.switch(self.branch_box.itemData(i)))
-        runs_row.addWidget(self.branch_box, 1)
-        self.memory = QLabel("")
-        self.memory.setStyleSheet("color: #444; font-size: 11px;")
-        self.memory.setToolTip("Memory held by the snapshots of every run (shared ones counted once)")
-        act_row.addWidget(self.memory)
-        act_row.addWidget(QLabel("cap"))
-        self.cap = QSpinBox()
-        self.cap.setRange(1, 65536)
-        self.cap.setSuffix(" MB")
-        self.cap.setValue(256)
-        self.cap.setToolTip("Snapshot memory cap per run: older snapshots are thinned (the first and the\n"
-                            "recent half kept) so long runs stay scrubbable in bounded memory")
-        self.cap.editingFinished.connect(self._cap_edited)
-        act_row.addWidget(self.cap)
-        layout.addLayout(runs_row)
-        layout.addLayout(act_row)
+        return row("Run", (self.branch_box, 1))
 
+    def _memory_row(self) -> QHBoxLayout:
+        self.memory = label("", theme.CAPTION_STYLE, "Memory held by the snapshots of every run (shared ones counted "
+                            "once)")
+        self.cap = spin(1, 65536, 256, "Snapshot memory cap per run: older snapshots are thinned (the first and "
+                        "the\nrecent half kept) so long runs stay scrubbable in bounded memory", suffix=" MB")
+        self.cap.editingFinished.connect(self._cap_edited)
+        return row(self.branch_button, 1, self.memory, "cap", self.cap)
+
+    def _plot_view(self) -> pg.GraphicsLayoutWidget:
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
         self.plot = self.view.addPlot()
-        self.plot.setTitle("<span style='font-size:10pt; color:#222'><b>Batch loss of every run</b> "
-                           "\u00b7 the line marks the moment shown</span>")
-        self.plot.setLabel("bottom", "epoch")
-        self.plot.setLabel("left", "loss")
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.addLegend(offset=(-10, 10), labelTextColor="#222", brush=pg.mkBrush("#ffffffcc"))
-        for axis in ("left", "bottom"):
-            self.plot.getAxis(axis).setTextPen("#333")
-            self.plot.getAxis(axis).setPen("#888")
-        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#222", width=2),
-                                      label="", labelOpts={"position": 0.95, "color": "#222", "fill": "#ffffffcc"})
+        style_plot(self.plot, plot_title("<b>Batch loss of every run</b> \u00b7 the line marks the moment shown",
+                                         bold=False), "loss")
+        self.plot.addLegend(offset=(-10, 10), labelTextColor=theme.INK, brush=pg.mkBrush(theme.LEGEND_FILL))
+        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.INK, width=2), label="",
+                                      labelOpts={"position": 0.95, "color": theme.INK, "fill": theme.LEGEND_FILL})
         self.plot.addItem(self.cursor)
         self.x_range = StableRange(self.plot, "x", zero=True, headroom=0.1)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.marks: list = []
-        layout.addWidget(self.view, 1)
-        self._show_where()
+        return self.view
 
     def _tool(self, text, tip, slot) -> QToolButton:
         b = QToolButton()

@@ -18,10 +18,8 @@ from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QMenu,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -30,17 +28,21 @@ from PyQt6.QtWidgets import (
 
 from engine.debug.watch import parse
 from engine.training.session import State
+from gui.widgets import theme
+from gui.widgets.build import button, label, row
 from gui.widgets.panel import Panel
-from gui.widgets.plots import LogAxis, StableRange
+from gui.widgets.plots import LogAxis, StableRange, plot_title, style_plot
+from gui.widgets.theme import span
 
 EXAMPLES = ["loss is nan", "grad(layer1) < 1e-4", "saturation(layer1) > 90%", "dead(layer1) > 50%",
             "loss > 5", "valid_acc drop > 0.05", "class_acc(Q) < 0.5", "train_loss rise > 0.1"]
-HIT_STYLE = ("QLabel { background: #fdecea; color: #7b1d13; border: 1px solid #e4a39b; border-radius: 4px;"
-             " padding: 6px; font-weight: bold; }")
-LAST_STYLE = "QLabel { background: #f1f3f5; color: #333; border: 1px solid #d0d5db; border-radius: 4px; padding: 6px; }"
-HINT_STYLE = "color: #666; font-size: 11px;"
-ERROR_STYLE = "color: #b42318; font-size: 11px; font-weight: bold;"
-HIT_COLOR, TRACE_COLOR, THRESHOLD_COLOR = "#d62728", "#0072B2", "#555555"
+HIT_STYLE, LAST_STYLE, HINT_STYLE, ERROR_STYLE = theme.HIT_BANNER, theme.QUIET_BANNER, theme.HINT, theme.HINT_ERROR
+HIT_COLOR, TRACE_COLOR, THRESHOLD_COLOR = theme.HIT, theme.TRACE, theme.THRESHOLD
+
+
+def _row_color(hot: bool, w) -> str:
+    """A watchpoint's row: the one that fired, one that cannot watch this session, the others."""
+    return theme.HIT_ROW if hot else (theme.WARNING[1] if w.error else theme.WHITE)
 
 
 def describe_hit(hit) -> str:
@@ -64,7 +66,26 @@ class WatchpointsPanel(Panel):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        row = QHBoxLayout()
+        layout.addLayout(self._input_row())
+        self.feedback = label("", HINT_STYLE, wrap=True)
+        layout.addWidget(self.feedback)
+        self.banner = label("", tip="The last watchpoint that paused training: its trigger, value and batch",
+                            wrap=True, selectable=True)
+        self.banner.hide()
+        layout.addWidget(self.banner)
+        layout.addWidget(self._table())
+        self.remove_button = button("Remove", "Stop watching the selected condition (Delete)", self.remove_selected)
+        self.count_label = label("", HINT_STYLE)
+        layout.addLayout(row(self.remove_button, 1, self.count_label))
+        QShortcut(QKeySequence.StandardKey.Delete, self.table, self.remove_selected,
+                  context=Qt.ShortcutContext.WidgetShortcut)
+        layout.addWidget(self._plot_view(), 1)
+        self._validate("")
+        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + 26)
+        self._draw()
+
+    def _input_row(self) -> QHBoxLayout:
+        """The condition's field, a menu of examples, Add."""
         self.edit = QLineEdit()
         self.edit.setPlaceholderText("break when\u2026  e.g. grad(layer1) < 1e-6   saturation(layer1) > 90%   loss is nan")
         self.edit.setToolTip("A condition checked after every batch (per-epoch metrics at epoch ends); training\n"
@@ -74,7 +95,6 @@ class WatchpointsPanel(Panel):
                              "forms: METRIC < 0.5, METRIC > 90%, METRIC is nan, valid_acc drop > 0.05")
         self.edit.textChanged.connect(self._validate)
         self.edit.returnPressed.connect(self.add_current)
-        row.addWidget(self.edit, 1)
         self.examples = QToolButton()
         self.examples.setText("Examples")
         self.examples.setToolTip("Fill in an example condition")
@@ -83,24 +103,10 @@ class WatchpointsPanel(Panel):
         for text in EXAMPLES:
             menu.addAction(text, lambda t=text: (self.edit.setText(t), self.edit.setFocus()))
         self.examples.setMenu(menu)
-        row.addWidget(self.examples)
-        self.add_button = QPushButton("Add")
-        self.add_button.setToolTip("Watch this condition (Enter)")
-        self.add_button.clicked.connect(self.add_current)
-        row.addWidget(self.add_button)
-        layout.addLayout(row)
-        self.feedback = QLabel("")
-        self.feedback.setWordWrap(True)
-        self.feedback.setStyleSheet(HINT_STYLE)
-        layout.addWidget(self.feedback)
+        self.add_button = button("Add", "Watch this condition (Enter)", self.add_current)
+        return row((self.edit, 1), self.examples, self.add_button)
 
-        self.banner = QLabel("")
-        self.banner.setWordWrap(True)
-        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.banner.setToolTip("The last watchpoint that paused training: its trigger, value and batch")
-        self.banner.hide()
-        layout.addWidget(self.banner)
-
+    def _table(self) -> QTableWidget:
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["condition", "state", "hits", "now"])
         self.table.verticalHeader().hide()
@@ -113,48 +119,31 @@ class WatchpointsPanel(Panel):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.setToolTip("Watchpoints: select one to plot its value; Delete removes it")
         self.table.itemSelectionChanged.connect(self._on_select)
-        layout.addWidget(self.table)
-        buttons = QHBoxLayout()
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.setToolTip("Stop watching the selected condition (Delete)")
-        self.remove_button.clicked.connect(self.remove_selected)
-        buttons.addWidget(self.remove_button)
-        buttons.addStretch(1)
-        self.count_label = QLabel("")
-        self.count_label.setStyleSheet(HINT_STYLE)
-        buttons.addWidget(self.count_label)
-        layout.addLayout(buttons)
-        QShortcut(QKeySequence.StandardKey.Delete, self.table, self.remove_selected,
-                  context=Qt.ShortcutContext.WidgetShortcut)
+        return self.table
 
+    def _plot_view(self) -> pg.GraphicsLayoutWidget:
+        """The watched value over the run, its hits, its threshold and the last hit's batch."""
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
         self.plot = self.view.addPlot(axisItems={"left": LogAxis("left")})
-        self.plot.setLabel("bottom", "epoch")
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
-        for axis in ("left", "bottom"):
-            self.plot.getAxis(axis).setTextPen("#333")
-            self.plot.getAxis(axis).setPen("#888")
+        style_plot(self.plot)
         self.curve = self.plot.plot([], [], pen=pg.mkPen(TRACE_COLOR, width=1.2), name="value")
         self.curve.setDownsampling(auto=True, method="peak")
         self.curve.setClipToView(True)
         self.hits_item = self.plot.plot([], [], pen=None, symbol="d", symbolSize=14, symbolBrush=HIT_COLOR,
                                         symbolPen=pg.mkPen("w", width=1.5), name="hits")
         self.threshold = pg.InfiniteLine(angle=0, pen=pg.mkPen(THRESHOLD_COLOR, width=1.5, style=Qt.PenStyle.DashLine),
-                                         label="threshold", labelOpts={"position": 0.02, "color": "#333",
+                                         label="threshold", labelOpts={"position": 0.02, "color": theme.AXIS_TEXT,
                                                                     "anchors": [(0, 1), (0, 1)]})
         self.threshold.hide()
         self.plot.addItem(self.threshold)
-        self.hit_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(HIT_COLOR, width=1.5),
-                                        label="", labelOpts={"position": 0.9, "color": HIT_COLOR, "fill": "#ffffffcc",
+        self.hit_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(HIT_COLOR, width=1.5), label="",
+                                        labelOpts={"position": 0.9, "color": HIT_COLOR, "fill": theme.LEGEND_FILL,
                                                    "anchors": [(1, 0), (1, 0)]})
         self.hit_line.hide()
         self.plot.addItem(self.hit_line)
         self.x_range = StableRange(self.plot, "x", zero=True, headroom=0.1)
-        layout.addWidget(self.view, 1)
-        self._validate("")
-        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + 26)
-        self._draw()
+        return self.view
 
     # ---- observing ---------------------------------------------------------------------------
 
@@ -236,7 +225,7 @@ class WatchpointsPanel(Panel):
             return
         when = "at epoch ends" if w.per_epoch else "after every batch"
         self.feedback.setText(f"\u2714 checks {w.label}{' ' + w.change if w.change else ''} {when} \u2014 Enter to add")
-        self.feedback.setStyleSheet("color: #1d5e37; font-size: 11px;")
+        self.feedback.setStyleSheet(theme.HINT_OK)
         self.add_button.setEnabled(True)
 
     def _on_select(self) -> None:
@@ -267,7 +256,7 @@ class WatchpointsPanel(Panel):
                 item.setText(text)
                 item.setToolTip(w.hits[-1].message if w.hits and c == 1 else text)
                 hot = w.expr == hit_expr and self.state == State.PAUSED and bool(self.message)
-                item.setBackground(pg.mkColor("#fdd9d5" if hot else ("#fff3d6" if w.error else "#ffffff")))
+                item.setBackground(pg.mkColor(_row_color(hot, w)))
             if w.expr == self.selected:
                 self.table.selectRow(r)
         self.table.blockSignals(False)
@@ -302,7 +291,7 @@ class WatchpointsPanel(Panel):
             for c in range(self.table.columnCount()):
                 item = self.table.item(r, c)
                 if item is not None:
-                    item.setBackground(pg.mkColor("#fdd9d5" if hot else ("#fff3d6" if w.error else "#ffffff")))
+                    item.setBackground(pg.mkColor(_row_color(hot, w)))
 
     def refresh(self) -> None:
         self._draw()
@@ -314,7 +303,7 @@ class WatchpointsPanel(Panel):
             self.hits_item.setData([], [])
             self.threshold.hide()
             self.hit_line.hide()
-            self.plot.setTitle("<span style='color:#666'>add a watchpoint to plot the value it watches</span>")
+            self.plot.setTitle(span("add a watchpoint to plot the value it watches", theme.FAINT))
             return
         steps, values = self.traces.get(w.expr, ([], []))
         x = np.asarray(steps, float) / self.bpe
@@ -324,9 +313,8 @@ class WatchpointsPanel(Panel):
         self.curve.setData(x, y, symbol="o" if w.per_epoch else None, symbolSize=6,
                            symbolBrush=TRACE_COLOR, connect="finite")
         what = f"{w.label} {w.change}".strip()
-        self.plot.setTitle(f"<span style='font-size:10pt; color:#222'><b>{html.escape(what)}</b> "
-                           f"{'per epoch' if w.per_epoch else 'per batch'} \u00b7 breaks when "
-                           f"{html.escape(w.expr)}</span>")
+        self.plot.setTitle(plot_title(f"<b>{html.escape(what)}</b> {'per epoch' if w.per_epoch else 'per batch'} "
+                                      f"\u00b7 breaks when {html.escape(w.expr)}", bold=False))
         self.plot.setLabel("left", what)
         if w.op != "is" and np.isfinite(w.threshold) and (not log or w.threshold > 0):
             self.threshold.setPos(np.log10(w.threshold) if log else w.threshold)

@@ -13,31 +13,27 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
-    QPushButton,
     QScrollArea,
-    QSpinBox,
     QVBoxLayout,
 )
 
 from engine.training.experiments import PRESETS
 from engine.training.session import TrainConfig
 from gui.panels.experiments.run_table import RunData, RunTable
+from gui.widgets import theme
+from gui.widgets.build import button, label, row, spin
 from gui.widgets.inputs import HIDDEN_ACTIVATIONS, LogSpinBox, parse_hidden
 from gui.widgets.panel import Panel
-from gui.widgets.plots import LogAxis, StableRange
+from gui.widgets.plots import LogAxis, StableRange, plot_title, style_plot
 from gui.widgets.theme import run_color
 
-FINDING_STYLE = ("QLabel { background: #eef4fb; color: #123; border: 1px solid #9cc3e6; border-radius: 4px;"
-                 " padding: 6px; }")
-WAIT_STYLE = "QLabel { color: #555; padding: 4px; }"
+FINDING_STYLE, WAIT_STYLE = theme.NOTE_BANNER, theme.WAIT
 TINY = 1e-30
 
 
@@ -53,13 +49,7 @@ def log_ticks(lo: float, hi: float) -> list:
 
 
 def _style(plot, title: str, ylabel: str) -> None:
-    plot.setTitle(f"<span style='font-size:10pt; color:#222'><b>{title}</b></span>")
-    plot.setLabel("bottom", "epoch")
-    plot.setLabel("left", ylabel)
-    plot.showGrid(x=True, y=True, alpha=0.25)
-    for axis in ("left", "bottom"):
-        plot.getAxis(axis).setTextPen("#333")
-        plot.getAxis(axis).setPen("#888")
+    style_plot(plot, plot_title(title), ylabel)
 
 
 class ExperimentsPanel(Panel):
@@ -78,103 +68,72 @@ class ExperimentsPanel(Panel):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        top = QHBoxLayout()
-        self.preset = QComboBox()
-        for key, p in PRESETS.items():
-            self.preset.addItem(p.title, key)
-        self.preset.setToolTip("The reference exercise's studies: learning rate 3e-3 x10 x0.1; sigmoid vs tanh vs\n"
-                               "ReLU (3 hidden layers); depth 1-4 hidden sigmoid layers (vanishing gradients)")
-        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # never cut a title
-        top.addWidget(QLabel("preset"))
-        top.addWidget(self.preset)
-        top.addStretch(1)
-        top.addWidget(QLabel("epochs"))
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 10_000)
-        self.epochs.setValue(10)
-        self.epochs.setToolTip("Epochs for every run of the preset (and for added runs)")
-        top.addWidget(self.epochs)
-        self.preset_button = QPushButton("Run preset")
-        self.preset_button.setToolTip("Replace the runs with the preset's and train them side by side")
-        self.preset_button.clicked.connect(lambda: self.run_preset())
-        top.addWidget(self.preset_button)
-        self.run_button = QPushButton("Pause all")
-        self.run_button.setToolTip("Pause or resume every run")
-        self.run_button.clicked.connect(self.toggle_all)
-        top.addWidget(self.run_button)
-        self.stop_button = QPushButton("Stop all")
-        self.stop_button.setToolTip("Stop every run for good (the finding is computed from the runs so far)")
-        self.stop_button.clicked.connect(lambda: self.worker and self.worker.experiments.stop())
-        top.addWidget(self.stop_button)
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setToolTip("Remove every run and opened log")
-        self.clear_button.clicked.connect(lambda: self.worker and self.worker.experiments.clear())
-        top.addWidget(self.clear_button)
-        layout.addLayout(top)
-
-        add = QHBoxLayout()
-        add.setSpacing(4)
-        add.addWidget(QLabel("Add run:"))
-        add.addWidget(QLabel("hidden"))
-        self.hidden = QLineEdit("64")
-        self.hidden.setToolTip("Hidden layer sizes of the new run, e.g. 64 or 64, 64")
-        self.hidden.setMaximumWidth(60)
-        add.addWidget(self.hidden)
-        self.activation = QComboBox()
-        self.activation.addItems(HIDDEN_ACTIVATIONS)
-        self.activation.setToolTip("Hidden activation of the new run")
-        add.addWidget(QLabel("activation"))
-        add.addWidget(self.activation)
-        add.addWidget(QLabel("lr"))
-        self.lr = LogSpinBox(1e-6, 1e3)
-        self.lr.setValue(3e-3)
-        self.lr.setToolTip("Learning rate of the new run")
-        add.addWidget(self.lr)
-        add.addWidget(QLabel("batch"))
-        self.batch = QSpinBox()
-        self.batch.setRange(1, 4096)
-        self.batch.setValue(32)
-        self.batch.setToolTip("Batch size of the new run")
-        add.addWidget(self.batch)
-        self.add_button = QPushButton("Add")
-        self.add_button.setToolTip("Train one more configuration alongside the others")
-        self.add_button.clicked.connect(self.add_run)
-        add.addWidget(self.add_button)
-        add.addStretch(1)
-        self.batch_curves = QCheckBox("batches")
-        self.batch_curves.setChecked(True)
-        self.batch_curves.setToolTip("Show the per-batch values (thin) under the per-epoch validation values")
-        self.batch_curves.toggled.connect(lambda _: self.request_refresh())
-        add.addWidget(self.batch_curves)
-        self.layer = QComboBox()
-        self.layer.addItem("layer1")
-        self.layer.setToolTip("The layer whose mean |dL/dW| (per epoch) the right plot compares")
-        self.layer.currentIndexChanged.connect(lambda _: self.request_refresh())
-        add.addWidget(self.layer)
-        layout.addLayout(add)
-        self.add_error = QLabel("")
-        self.add_error.setStyleSheet("color: #b42318; font-size: 11px;")
+        layout.addLayout(self._preset_row())
+        layout.addLayout(self._add_row())
+        self.add_error = label("", theme.ERROR_LINE)
         self.add_error.hide()
         layout.addWidget(self.add_error)
-
         self.table = RunTable()
         self.table.visibility_changed.connect(self._toggled)
         self.table.pause_clicked.connect(self._pause_toggle)
         self.table.stop_clicked.connect(lambda name: self.worker and self.worker.experiments.stop_run(name))
         self.table.export_clicked.connect(lambda name: self.export_run(name))
         layout.addWidget(self.table)
-
-        self.finding_label = QLabel("")
-        self.finding_label.setWordWrap(True)
-        self.finding_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.finding_label.setToolTip("The engine's written conclusion from the runs")
+        self.finding_label = label("", tip="The engine's written conclusion from the runs", wrap=True, selectable=True)
         self.finding_scroll = QScrollArea()
         self.finding_scroll.setWidget(self.finding_label)
         self.finding_scroll.setWidgetResizable(True)
         self.finding_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.finding_scroll.setMaximumHeight(64)
         layout.addWidget(self.finding_scroll)
+        layout.addWidget(self._plots(), 1)
+        self._show_finding()
 
+    def _preset_row(self) -> QHBoxLayout:
+        """A preset, its epochs, Run preset; Pause all, Stop all, Clear."""
+        self.preset = QComboBox()
+        for key, p in PRESETS.items():
+            self.preset.addItem(p.title, key)
+        self.preset.setToolTip("The reference exercise's studies: learning rate 3e-3 x10 x0.1; sigmoid vs tanh vs\n"
+                               "ReLU (3 hidden layers); depth 1-4 hidden sigmoid layers (vanishing gradients)")
+        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # never cut a title
+        self.epochs = spin(1, 10_000, 10, "Epochs for every run of the preset (and for added runs)")
+        self.preset_button = button("Run preset", "Replace the runs with the preset's and train them side by side",
+                                    lambda: self.run_preset())
+        self.run_button = button("Pause all", "Pause or resume every run", self.toggle_all)
+        self.stop_button = button("Stop all", "Stop every run for good (the finding is computed from the runs so far)",
+                                  lambda: self.worker and self.worker.experiments.stop())
+        self.clear_button = button("Clear", "Remove every run and opened log",
+                                   lambda: self.worker and self.worker.experiments.clear())
+        return row("preset", self.preset, 1, "epochs", self.epochs, self.preset_button, self.run_button,
+                   self.stop_button, self.clear_button)
+
+    def _add_row(self) -> QHBoxLayout:
+        """One more run's settings and Add; what the plots show (per-batch curves, the layer of the right plot)."""
+        self.hidden = QLineEdit("64")
+        self.hidden.setToolTip("Hidden layer sizes of the new run, e.g. 64 or 64, 64")
+        self.hidden.setMaximumWidth(60)
+        self.activation = QComboBox()
+        self.activation.addItems(HIDDEN_ACTIVATIONS)
+        self.activation.setToolTip("Hidden activation of the new run")
+        self.lr = LogSpinBox(1e-6, 1e3)
+        self.lr.setValue(3e-3)
+        self.lr.setToolTip("Learning rate of the new run")
+        self.batch = spin(1, 4096, 32, "Batch size of the new run")
+        self.add_button = button("Add", "Train one more configuration alongside the others", self.add_run)
+        self.batch_curves = QCheckBox("batches")
+        self.batch_curves.setChecked(True)
+        self.batch_curves.setToolTip("Show the per-batch values (thin) under the per-epoch validation values")
+        self.batch_curves.toggled.connect(lambda _: self.request_refresh())
+        self.layer = QComboBox()
+        self.layer.addItem("layer1")
+        self.layer.setToolTip("The layer whose mean |dL/dW| (per epoch) the right plot compares")
+        self.layer.currentIndexChanged.connect(lambda _: self.request_refresh())
+        return row("Add run:", "hidden", self.hidden, "activation", self.activation, "lr", self.lr, "batch", self.batch,
+                   self.add_button, 1, self.batch_curves, self.layer, spacing=4)
+
+    def _plots(self) -> pg.GraphicsLayoutWidget:
+        """Loss, accuracy and one layer's gradient, side by side, and the legend in a column of its own."""
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
         self.loss_plot = self.view.addPlot(row=0, col=0)
@@ -187,7 +146,7 @@ class ExperimentsPanel(Panel):
         self.grad_plot.setLogMode(y=True)
         self.grad_plot.getAxis("left").enableAutoSIPrefix(False)
         side = self.view.addLayout(row=0, col=3)  # the legend has a column of its own: it covers no curve
-        self.legend = pg.LegendItem(labelTextColor="#222", verSpacing=-4)
+        self.legend = pg.LegendItem(labelTextColor=theme.INK, verSpacing=-4)
         side.addItem(self.legend, row=0, col=0)
         side.addLabel("", row=1, col=0)
         side.layout.setRowStretchFactor(1, 10)
@@ -196,8 +155,7 @@ class ExperimentsPanel(Panel):
         self.view.ci.layout.setColumnFixedWidth(3, 120)
         self.grad_plot.setXLink(self.loss_plot)
         self.x_range = StableRange(self.loss_plot, "x", zero=True, headroom=0.1)
-        layout.addWidget(self.view, 1)
-        self._show_finding()
+        return self.view
 
     # ---- observing ---------------------------------------------------------------------------
 

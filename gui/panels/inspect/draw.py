@@ -10,12 +10,14 @@ from __future__ import annotations
 import numpy as np
 from PyQt6.QtCore import QPointF, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
-from PyQt6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from engine.data.dataset import from_image
 from engine.data.edits import Rows, append_rows
 from engine.debug.explain import layer_outputs
+from engine.errors import InputError
 from engine.ocr.normalize import normalize_mask
+from gui.widgets import theme
 from gui.widgets.pixmaps import to_pixmap
 from gui.worker.background import Background
 
@@ -72,7 +74,7 @@ class Canvas(QWidget):
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("white"))
-        p.setPen(QColor("#ddd"))
+        p.setPen(QColor(theme.GRID_LINE))
         p.drawRect(0, 0, self.width() - 1, self.height() - 1)
         self._paint(p)
 
@@ -156,11 +158,11 @@ class DrawPanel(QWidget):
         top = QHBoxLayout()
         self.input_view = QLabel()
         self.input_view.setFixedSize(96, 96)
-        self.input_view.setStyleSheet("border: 1px solid #bbb; background: white;")
+        self.input_view.setStyleSheet(theme.PICTURE)
         top.addWidget(self.input_view)
         self.top5 = QLabel("draw a character")
         self.top5.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.top5.setStyleSheet("font-family: monospace;")
+        self.top5.setStyleSheet(theme.MONO)
         top.addWidget(self.top5, 1)
         right.addLayout(top)
         self.layers_box = QVBoxLayout()
@@ -197,9 +199,6 @@ class DrawPanel(QWidget):
         return append_rows(path, self.rows.x, self.rows.y, self.classes)
 
     def ask_save_rows(self) -> None:
-        from PyQt6.QtWidgets import QFileDialog
-
-        from engine.errors import InputError
 
         if not len(self.rows):
             self.status.setText("no rows yet: draw a character, type its label, Add")
@@ -250,7 +249,7 @@ class DrawPanel(QWidget):
         names = list(self.outputs)
         while len(self.layer_views) < len(names):
             caption, view = QLabel(), QLabel()
-            caption.setStyleSheet("font-size: 11px; color: #444;")
+            caption.setStyleSheet(theme.CAPTION_STYLE)
             self.layers_box.addWidget(caption)
             self.layers_box.addWidget(view)
             self.layer_views.append((caption, view))

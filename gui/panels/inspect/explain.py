@@ -14,10 +14,11 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWi
 from engine.data.dataset import to_image
 from engine.debug.explain import Explanation, explain
 from gui.layout.reflow import Reflow
+from gui.widgets import theme
 from gui.widgets.pixmaps import to_pixmap
 from gui.worker.background import Background
 
-POSITIVE, NEGATIVE = np.array([0.84, 0.19, 0.15]), np.array([0.0, 0.45, 0.70])  # for / against the class
+POSITIVE, NEGATIVE = theme.EVIDENCE_FOR_RGB, theme.EVIDENCE_AGAINST_RGB  # for / against the class (as the report)
 
 
 def overlay(base: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -37,9 +38,9 @@ def picture(caption: str, size: int) -> tuple[QWidget, QLabel]:
     img = QLabel()
     img.setFixedSize(size, size)
     img.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    img.setStyleSheet("border: 1px solid #bbb; background: white;")
+    img.setStyleSheet(theme.PICTURE)
     text = QLabel(caption)
-    text.setStyleSheet("font-size: 11px; color: #444;")
+    text.setStyleSheet(theme.CAPTION_STYLE)
     text.setWordWrap(True)
     text.setMinimumHeight(3 * text.fontMetrics().height())  # up to three lines under the picture
     v.addWidget(img)

@@ -8,6 +8,8 @@ and the axes keep their orientation from one frame to the next.
 """
 from __future__ import annotations
 
+import colorsys
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import pyqtSignal
@@ -15,13 +17,13 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from engine.data.dataset import to_image
 from engine.debug.explain import HiddenMap, hidden_map
+from gui.widgets import theme
 from gui.widgets.pixmaps import to_pixmap
 from gui.worker.background import Background
 
 
 def class_color(k: int, n: int) -> tuple[int, int, int]:
     """n distinguishable hues (golden-angle steps, two lightness levels)."""
-    import colorsys
     r, g, b = colorsys.hls_to_rgb((k * 0.618034) % 1.0, 0.45 if k % 2 else 0.6, 0.75)
     return int(r * 255), int(g * 255), int(b * 255)
 
@@ -52,7 +54,7 @@ class HiddenMapPanel(QWidget):
         side = QVBoxLayout()
         self.sample_view = QLabel()
         self.sample_view.setFixedSize(96, 96)
-        self.sample_view.setStyleSheet("border: 1px solid #bbb; background: white;")
+        self.sample_view.setStyleSheet(theme.PICTURE)
         side.addWidget(self.sample_view)
         self.sample_text = QLabel("click a dot")
         self.sample_text.setWordWrap(True)
@@ -62,7 +64,7 @@ class HiddenMapPanel(QWidget):
         self.caption = QLabel("")
         self.caption.setWordWrap(True)
         self.caption.setFixedWidth(120)
-        self.caption.setStyleSheet("font-size: 11px; color: #444;")
+        self.caption.setStyleSheet(theme.CAPTION_STYLE)
         side.addWidget(self.caption)
         layout.addLayout(side)
 
@@ -94,7 +96,7 @@ class HiddenMapPanel(QWidget):
         n = len(self.classes)
         colors = [class_color(k, n) for k in range(n)]
         spots = [{"pos": p, "data": i, "brush": pg.mkBrush(*colors[c], 200),
-                  "pen": pg.mkPen("#c00000", width=1.5) if w else pg.mkPen(None),
+                  "pen": pg.mkPen(theme.MISREAD, width=1.5) if w else pg.mkPen(None),
                   "symbol": "x" if w else "o", "size": 9 if w else 7}
                  for i, (p, c, w) in enumerate(zip(m.points, m.y, m.wrong))]
         self.scatter.setData(spots)

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QVBoxLayout
 
-from engine.data.dataset import Dataset
+from engine.data.dataset import Dataset, from_image
+from gui.panels.inspect.draw import DrawPanel
+from gui.panels.inspect.explain import ExplainPanel
+from gui.panels.inspect.hidden_map import HiddenMapPanel
+from gui.panels.inspect.top_losses import TopLossesPanel
 from gui.widgets.panel import Panel
 
 
@@ -100,8 +104,6 @@ class ExplainTab(ModelPanel):
     title = "Explain"
 
     def __init__(self, parent=None):
-        from gui.panels.inspect.explain import ExplainPanel
-
         super().__init__(ExplainPanel())
 
     def show_model(self, view, fresh_data) -> None:
@@ -118,8 +120,6 @@ class DrawTab(ModelPanel):
     every_s = 3.0
 
     def __init__(self, parent=None):
-        from gui.panels.inspect.draw import DrawPanel
-
         super().__init__(DrawPanel())
 
     def show_model(self, view, fresh_data) -> None:
@@ -131,8 +131,6 @@ class HiddenMapTab(ModelPanel):
     title = "Hidden space"
 
     def __init__(self, parent=None):
-        from gui.panels.inspect.hidden_map import HiddenMapPanel
-
         super().__init__(HiddenMapPanel())
 
     def show_model(self, view, fresh_data) -> None:
@@ -146,8 +144,6 @@ class TopLossesTab(ModelPanel):
     every_s = 5.0
 
     def __init__(self, parent=None):
-        from gui.panels.inspect.top_losses import TopLossesPanel
-
         super().__init__(TopLossesPanel())
 
     def show_model(self, view, fresh_data) -> None:
@@ -162,8 +158,6 @@ class OcrExplainTab(Panel):
     title = "Explain box"
 
     def __init__(self, parent=None):
-        from gui.panels.inspect.explain import ExplainPanel
-
         super().__init__(parent)
         self.widget = ExplainPanel()
         lay = QVBoxLayout(self)
@@ -172,8 +166,6 @@ class OcrExplainTab(Panel):
         self.widget.status.setText("select a box in the OCR view to see why it reads as it does")
 
     def show_box(self, image, classifier) -> None:
-        from engine.data.dataset import from_image
-
         if classifier is None:
             return
         if self.widget.net is not classifier.net:

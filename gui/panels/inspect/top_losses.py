@@ -10,6 +10,7 @@ from PyQt6.QtCore import QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QIcon
 from PyQt6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -145,8 +146,6 @@ class TopLossesPanel(QWidget):
         self.status.setText(f"saved {len(self.edits)} edits to {path}")
 
     def ask_save_edits(self) -> None:
-        from PyQt6.QtWidgets import QFileDialog
-
         path, _ = QFileDialog.getSaveFileName(self, "Save the edit list", "edits.json", "Edit lists (*.json)")
         if path:
             try:

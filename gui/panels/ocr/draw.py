@@ -13,12 +13,13 @@ from engine.ocr.evaluate import char_accuracy
 from gui.panels.ocr import files
 from gui.panels.ocr.side import SMALL
 from gui.panels.ocr.view import HINT, NEUTRAL, SELECTED, confidence_color, legend_html, swatch
-from gui.widgets.theme import layer_color
+from gui.widgets import theme
+from gui.widgets.theme import layer_color, span
 
 SEGMENT_STAGES = ("components", "characters", "lines", "assemble")  # boxes of their own, before the network
 BEFORE_PAGE = ("load", "page")  # pictures of the photo itself, not of the page the page stage cut out
-HINT_GRAY = "#6b7480"                                    # row captions
-DROPPED = "#9aa4b1"                                      # blobs the characters stage dropped
+HINT_GRAY = theme.ROW_CAPTION                            # row captions
+DROPPED = theme.DROPPED                                  # blobs the characters stage dropped
 PITCH, PER_ROW = 34, 16                                  # the "crops" mosaic: box k is tile k
 
 
@@ -105,7 +106,7 @@ class OcrDrawing:
             lines = len({b.line for b in self.view.boxes}) if self.view else 0
             return "".join(swatch(layer_color(k), f"line {k + 1}") for k in range(min(lines, 6))) \
                 + ("\u2026 " if lines > 6 else "") + swatch(SELECTED, "selected")
-        return legend_html(self.low.value()) + ("<span style='color:#666'>tile k = box k, in reading order</span>"
+        return legend_html(self.low.value()) + (span("tile k = box k, in reading order", theme.FAINT)
                                                 if self.stage == "crops" else "")
 
     def _draw_selection(self) -> None:
@@ -171,7 +172,7 @@ def readings_html(raw: list[str], read: list[str]) -> str:
     """The network's reading over the contextual one, line by line; the characters context changed in bold."""
     rows = []
     for k, (a, b) in enumerate(zip(raw, read)):
-        marked = "".join(f"<b style='color:#b03a2e'>{html.escape(c)}</b>" if i >= len(a) or a[i] != c
+        marked = "".join(f"<b style='color:{theme.DIFFERS}'>{html.escape(c)}</b>" if i >= len(a) or a[i] != c
                          else html.escape(c) for i, c in enumerate(b))
         for name, line in (("network", html.escape(a)), ("context", marked)):
             rows.append(f"<tr><td style='color:{HINT_GRAY}'>{name}</td>"

@@ -16,6 +16,8 @@ from engine.files import atomic_write
 from engine.images import IMAGE_SUFFIXES
 from engine.ocr import edit
 from engine.ocr.evaluate import read_truth
+from gui.widgets import theme
+from gui.widgets.theme import span
 
 SAMPLES = resources.PAGES  # shipped in the package: an installed wheel's window has them too
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
@@ -121,7 +123,7 @@ def describe(view) -> str:
         size = f"{w}\u00d7{h}"
         if r is not None and abs(r.scale - 1.0) > 1e-6:
             size = f"{r.source_shape[1]}\u00d7{r.source_shape[0]}, read at {size}"
-    return f"<b>{name}</b> <span style='color:#666'>({size})</span>"
+    return f"<b>{name}</b> " + span(f"({size})", theme.FAINT)
 
 
 def crop(page: np.ndarray | None, box, margin: float = 0.15) -> np.ndarray | None:

@@ -25,12 +25,22 @@ from PyQt6.QtWidgets import (
 from gui.panels.ocr import files
 from gui.panels.ocr.side import SMALL, BoxDetail, ParamsForm, TextView
 from gui.panels.ocr.view import HINT, PageView
+from gui.widgets import theme
 
 KEYS_HELP = ("<b>Keys</b> (click the page first)<br>PgUp / PgDn&nbsp; previous / next stage<br>"
              "click&nbsp; select a box \u00b7 Ctrl+click&nbsp; several<br>F2&nbsp; correct (type, Enter: next box)<br>"
              "Delete&nbsp; delete \u00b7 M&nbsp; merge \u00b7 D&nbsp; draw a box<br>"
              "B&nbsp; boxes on/off \u00b7 F&nbsp; fit \u00b7 Esc&nbsp; clear<br>"
              "Drop an image on the tab to open it.")
+
+
+def _menu_button(text: str, tip: str, menu) -> QToolButton:
+    b = QToolButton()
+    b.setText(text)
+    b.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+    b.setMenu(menu)
+    b.setToolTip(tip)
+    return b
 
 
 class OcrLayout:
@@ -40,25 +50,39 @@ class OcrLayout:
         root = QVBoxLayout(self)
         root.setContentsMargins(4, 4, 4, 4)
         root.setSpacing(4)
+        root.addLayout(self._toolbar())
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.setChildrenCollapsible(False)
+        split.addWidget(self._stage_column())
+        middle = QSplitter(Qt.Orientation.Vertical)
+        middle.setChildrenCollapsible(False)
+        middle.addWidget(self._page_column())
+        middle.addWidget(self._text_box())
+        middle.setStretchFactor(0, 4)
+        middle.setStretchFactor(1, 1)
+        middle.setSizes([600, 130])
+        split.addWidget(middle)
+        split.addWidget(self._box_column())
+        split.setStretchFactor(1, 1)
+        split.setSizes([200, 640, 240])
+        self.split, self.narrow = split, None
+        root.addWidget(split, 1)
+
+    def _toolbar(self) -> QHBoxLayout:
+        """Open, Samples, Export; the page's name and the status; Stop."""
         bar = QHBoxLayout()
         self.open_button = QPushButton("Open image\u2026")
         self.open_button.setToolTip("Open a photo or scan of handwritten block capitals and digits "
                                     "(or drop an image on this tab)")
         self.open_button.clicked.connect(self.ask_open)
-        self.samples = QToolButton()
-        self.samples.setText("Samples")
-        self.samples.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.samples.setMenu(files.samples_menu(self, self.open_path))
-        self.samples.setToolTip("Synthetic pages with known text (resources/pages)")
-        self.export = QToolButton()
-        self.export.setText("Export")
-        self.export.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.export.setMenu(files.export_menu(self))
-        self.export.setToolTip("Save the text, the corrections, or the crops as training data")
+        self.samples = _menu_button("Samples", "Synthetic pages with known text (resources/pages)",
+                                    files.samples_menu(self, self.open_path))
+        self.export = _menu_button("Export", "Save the text, the corrections, or the crops as training data",
+                                   files.export_menu(self))
         for w in (self.open_button, self.samples, self.export):
             bar.addWidget(w)
         self.source_label = QLabel("no image \u2014 open one, drop one here, or pick a sample")
-        self.source_label.setStyleSheet("color: #333;")
+        self.source_label.setStyleSheet(theme.DARK_TEXT)
         self.source_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar.addWidget(self.source_label, 1)
         self.status = QLabel("")
@@ -71,16 +95,13 @@ class OcrLayout:
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop_reading)
         bar.addWidget(self.stop_button)
-        root.addLayout(bar)
         for label in (self.source_label, self.status):  # long names must not widen the window
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return bar
 
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.setChildrenCollapsible(False)
-        split.addWidget(self._stage_column())
-        middle = QSplitter(Qt.Orientation.Vertical)
-        middle.setChildrenCollapsible(False)
+    def _page_column(self) -> QWidget:
+        """The page view and its tools (draw a box, boxes on/off, fit, what the mouse is over)."""
         page = QWidget()
         lay = QVBoxLayout(page)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -107,16 +128,14 @@ class OcrLayout:
         for w in (self.draw_button, self.show_boxes, fit):
             tools.addWidget(w)
         self.hover_label = QLabel(HINT)
-        self.hover_label.setStyleSheet("font-size: 11px; color: #333;")
+        self.hover_label.setStyleSheet(theme.SMALL_DARK)
         self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         tools.addWidget(self.hover_label, 1)
         lay.addLayout(tools)
-        middle.addWidget(page)
-        middle.addWidget(self._text_box())
-        middle.setStretchFactor(0, 4)
-        middle.setStretchFactor(1, 1)
-        middle.setSizes([600, 130])
-        split.addWidget(middle)
+        return page
+
+    def _box_column(self) -> QScrollArea:
+        """The selected box up close, and the keys (scrolls when the tile is short)."""
         self.detail = BoxDetail()
         self.detail.relabel.connect(self.relabel)
         self.detail.delete.connect(self.delete_selected)
@@ -126,7 +145,7 @@ class OcrLayout:
         side_lay.setContentsMargins(0, 0, 0, 0)
         side_lay.addWidget(self.detail)
         self.keys = keys = QLabel(KEYS_HELP)
-        keys.setStyleSheet("font-size: 11px; color: #555; background: #f4f5f7; padding: 4px; border-radius: 3px;")
+        keys.setStyleSheet(theme.KEYS_BOX)
         keys.setWordWrap(True)
         side_lay.addWidget(keys)
         side_lay.addStretch(1)
@@ -136,11 +155,7 @@ class OcrLayout:
         right.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         right.setWidget(side)
         right.setMinimumWidth(160)
-        split.addWidget(right)
-        split.setStretchFactor(1, 1)
-        split.setSizes([200, 640, 240])
-        self.split, self.narrow = split, None
-        root.addWidget(split, 1)
+        return right
 
     def _stage_column(self) -> QWidget:
         col = QWidget()
@@ -185,7 +200,7 @@ class OcrLayout:
         lay.addWidget(self.rerun_label)
         self.doc = QLabel("")
         self.doc.setWordWrap(True)
-        self.doc.setStyleSheet("font-size: 11px; color: #222; background: #f4f5f7; padding: 4px; border-radius: 3px;")
+        self.doc.setStyleSheet(theme.DOC_BOX)
         lay.addWidget(self.doc)
         self.info_label = QLabel("")
         self.info_label.setWordWrap(True)

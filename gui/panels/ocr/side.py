@@ -10,6 +10,7 @@ import math
 import numpy as np
 from PyQt6.QtCore import Qt, QUrl, pyqtSignal
 from PyQt6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -28,9 +29,11 @@ from PyQt6.QtWidgets import (
 
 from engine.ocr import Box, OcrResult, Param, Stage
 from gui.panels.ocr.view import CORRECTED, HIGH, LOW, MID, confidence_color
+from gui.widgets import theme
 from gui.widgets.pixmaps import to_pixmap
+from gui.widgets.theme import span
 
-SMALL = "font-size: 11px; color: #555;"
+SMALL = theme.SMALL
 
 
 # ---- parameters ------------------------------------------------------------------------------------
@@ -155,7 +158,7 @@ class BoxDetail(QWidget):
         lay.setSpacing(4)
         self.title = QLabel("Click a box on the page")
         self.title.setWordWrap(True)
-        self.title.setStyleSheet("font-size: 13px;")
+        self.title.setStyleSheet(theme.BOX_TITLE)
         lay.addWidget(self.title)
         pics = QHBoxLayout()
         self.crop = QLabel()
@@ -166,7 +169,7 @@ class BoxDetail(QWidget):
                                       "width, centred in 32\u00d732")):
             label.setFixedSize(72, 72)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setStyleSheet("background: #ffffff; border: 1px solid #c5ccd6;")
+            label.setStyleSheet(theme.CLOSE_UP)
             label.setToolTip(tip)
         pics.addWidget(self._captioned(self.crop, "crop"))
         pics.addWidget(self._captioned(self.net, "32\u00d732 input"))
@@ -193,7 +196,7 @@ class BoxDetail(QWidget):
         self.edit.setAcceptDrops(False)  # a dropped image goes to the tab
         self.edit.setFixedWidth(40)
         self.edit.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.edit.setStyleSheet("font: bold 14px monospace;")
+        self.edit.setStyleSheet(theme.MONO_BOLD_14)
         self.edit.setToolTip("Type the right character and press Enter (Enter or F2 on the page jumps here; "
                              "after Enter the next box is selected)")
         self.edit.returnPressed.connect(lambda: self.edit.text().strip() and self.relabel.emit(self.edit.text()))
@@ -230,14 +233,14 @@ class BoxDetail(QWidget):
         for k in range(5):
             ch, bar, pct = QLabel(), QProgressBar(), QLabel()
             ch.setFixedWidth(14)
-            ch.setStyleSheet("font: bold 13px monospace;")
+            ch.setStyleSheet(theme.MONO_BOLD_13)
             bar.setRange(0, 1000)
             bar.setTextVisible(False)
             bar.setFixedHeight(10)
             bar.setMinimumWidth(20)
             pct.setFixedWidth(40)
             pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            pct.setStyleSheet("font-size: 11px;")
+            pct.setStyleSheet(theme.SMALL_PLAIN)
             for c, x in enumerate((ch, bar, pct)):
                 grid.addWidget(x, k + 1, c)
             rows.append((ch, bar, pct))
@@ -304,8 +307,7 @@ class BoxDetail(QWidget):
             ch.setText(html.escape(c))
             bar.setValue(int(round(1000 * p)))
             shade = HIGH if p >= 0.9 else MID if p >= low else LOW
-            bar.setStyleSheet(f"QProgressBar {{ border: 1px solid #c5ccd6; background: #f4f5f7; }}"
-                              f"QProgressBar::chunk {{ background: {shade}; }}")
+            bar.setStyleSheet(theme.confidence_bar(shade))
             pct.setText(f"{p:.1%}" if c else "")
 
     def top5_text(self, context: bool = False) -> list[tuple[str, str]]:
@@ -327,13 +329,13 @@ class TextView(QTextBrowser):
         self.viewport().setAcceptDrops(False)
         self.setOpenExternalLinks(False)
         self.anchorClicked.connect(self._clicked)
-        self.setStyleSheet("QTextBrowser { background: #ffffff; }")
+        self.setStyleSheet(theme.TEXT_VIEW)
         self.setPlaceholderText("The recognized text appears here.")
 
     def show_result(self, result: OcrResult | None, low: float, selected=(), truth: list[str] | None = None,
                     accuracy: float | None = None, note: str = "") -> None:
         if result is None:
-            self.setHtml(f"<p style='color:#888'>{html.escape(note or 'no result')}</p>")
+            self.setHtml(f"<p style='color:{theme.AXIS_LINE}'>{html.escape(note or 'no result')}</p>")
             return
         chosen = set(selected)
         lines: dict[int, list[str]] = {}
@@ -341,28 +343,27 @@ class TextView(QTextBrowser):
             out = lines.setdefault(b.line, [])
             if b.space_before and out:
                 out.append("&nbsp;")
-            bg = "#ffd9cc" if b.confidence < low else "transparent"
+            bg = theme.LOW_BACKGROUND if b.confidence < low else "transparent"
             if b.corrected:
-                bg = "#f3d9ea"
-            border = "border-bottom: 2px solid #1565ff;" if i in chosen else ""
-            color = LOW if b.confidence < low and not b.corrected else "#111"
+                bg = theme.CORRECTED_BACKGROUND
+            border = f"border-bottom: 2px solid {theme.SELECTED};" if i in chosen else ""
+            color = LOW if b.confidence < low and not b.corrected else theme.DARK_INK
             weight = "bold" if i in chosen else "normal"
             tip = f"{b.char} {b.confidence:.0%}" + (f" (was {b.corrected})" if b.corrected else "")
             out.append(f"<a href='box:{i}' title='{html.escape(tip)}' style='text-decoration:none; color:{color};"
                        f" background:{bg}; font-weight:{weight}; {border}'>{html.escape(b.char or '?')}</a>")
         body = "<br>".join("".join(lines[k]) for k in sorted(lines)) if lines else \
-            "<span style='color:#888'>no characters found on this page</span>"
+            span("no characters found on this page", theme.AXIS_LINE)
         extra = ""
         if truth is not None:
             acc = f" \u00b7 character accuracy <b>{accuracy:.1%}</b>" if accuracy is not None else ""
-            extra = (f"<p style='font-size:11px; color:#555'>truth{acc}:<br>"
+            extra = (f"<p style='font-size:11px; color:{theme.HINT_TEXT}'>truth{acc}:<br>"
                      f"<span style='font-family:monospace'>{'<br>'.join(html.escape(t) for t in truth)}</span></p>")
         self.setHtml(f"<div style='font-family:monospace; font-size:17px; line-height:140%'>{body}</div>{extra}")
 
     def _clicked(self, url: QUrl) -> None:
         text = url.toString()
         if text.startswith("box:"):
-            from PyQt6.QtWidgets import QApplication
             mods = QApplication.keyboardModifiers()
             add = bool(mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
             self.box_clicked.emit(int(text[4:]), add)

@@ -12,7 +12,10 @@ from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QBrush, QColor, QFont, QPainterPath
 from PyQt6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-HIGH, MID, LOW, CORRECTED, NEUTRAL, SELECTED = "#009E73", "#E69F00", "#D55E00", "#CC79A7", "#0072B2", "#1565ff"
+from gui.widgets import theme
+
+HIGH, MID, LOW, CORRECTED, NEUTRAL, SELECTED = (theme.HIGH, theme.MID, theme.LOW, theme.CORRECTED, theme.NEUTRAL,
+                                                theme.SELECTED)
 HINT = "wheel: zoom \u00b7 drag: pan \u00b7 click: select \u00b7 right-click: view all, export"
 MIN_LABEL_PX = 26  # a typical box must be this tall on screen for the labels to show
 MAX_LABELS = 400  # characters written above their boxes (a noisy components stage can have thousands of boxes)
@@ -89,12 +92,12 @@ class PageView(QWidget):
         self.legend = QLabel()
         self.legend.setToolTip("Box colors: the network's confidence in each character (the low limit is set "
                                "beside the recognized text)")
-        self.legend.setStyleSheet("font-size: 11px; color: #333;")
+        self.legend.setStyleSheet(theme.SMALL_DARK)
         self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top.addWidget(self.legend, 1)
         lay.addLayout(top)
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("#eceff3")
+        self.graphics.setBackground(theme.PAGE_BACKDROP)
         self.graphics.setToolTip(HINT)
         self.graphics.setAcceptDrops(False)  # a dropped file goes to the tab
         self.graphics.setMinimumSize(130, 130)
@@ -106,7 +109,7 @@ class PageView(QWidget):
         self.labels: list[pg.TextItem] = []
         self.selection: list[QGraphicsRectItem] = []
         self.hover = QGraphicsRectItem()
-        self.hover.setPen(pg.mkPen("#222222", width=1, style=Qt.PenStyle.DotLine, cosmetic=True))
+        self.hover.setPen(pg.mkPen(theme.INK, width=1, style=Qt.PenStyle.DotLine, cosmetic=True))
         self.hover.setZValue(25)
         self.hover.hide()
         self.box.addItem(self.hover, ignoreBounds=True)

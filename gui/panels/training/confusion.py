@@ -20,6 +20,7 @@ from PyQt6.QtWidgets import (
 )
 
 from engine.debug.confusion import confused_pairs, summarize
+from gui.widgets import theme
 from gui.widgets.panel import Panel
 from gui.widgets.pixmaps import sample_pixmap
 
@@ -30,7 +31,7 @@ def _mix(c0: QColor, c1: QColor, t: float) -> QColor:
                   int(c0.blue() + (c1.blue() - c0.blue()) * t))
 
 
-WHITE, GREEN, RED = QColor("#ffffff"), QColor("#1a9850"), QColor("#d73027")
+WHITE, GREEN, RED = QColor(theme.WHITE), QColor(theme.CORRECT), QColor(theme.WRONG)  # the report's too
 
 
 class MatrixView(QWidget):
@@ -87,16 +88,17 @@ class MatrixView(QWidget):
             self._cache = (key, pixmap)
         p = QPainter(self)
         p.drawPixmap(0, 0, self._cache[1])
-        for cell_ij, color in ((self.hover, "#555555"), (self.selected, "#000000")):
+        for cell_ij, color in ((self.hover, theme.HOVER_CELL), (self.selected, theme.BLACK)):
             if cell_ij is not None:
                 p.setPen(QPen(QColor(color), 2))
                 p.drawRect(self.cell_rect(*cell_ij).adjusted(0, 0, -1, -1))
 
     def _paint_cells(self, p: QPainter) -> None:
-        p.fillRect(self.rect(), QColor("#ffffff"))
+        p.fillRect(self.rect(), QColor(theme.WHITE))
         if self.matrix is None:
-            p.setPen(QColor("#666"))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "the confusion matrix appears\nat the end of the first epoch")
+            p.setPen(QColor(theme.FAINT))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
+                       "the confusion matrix appears\nat the end of the first epoch")
             return
         m = self.matrix
         k = len(m)
@@ -111,19 +113,19 @@ class MatrixView(QWidget):
             for j in range(k):
                 r = self.cell_rect(i, j)
                 if i == j:
-                    color = _mix(WHITE, GREEN, 0.15 + 0.85 * share[i, j]) if m[i, j] else QColor("#f2f2f2")
+                    color = _mix(WHITE, GREEN, 0.15 + 0.85 * share[i, j]) if m[i, j] else QColor(theme.EMPTY_DIAGONAL)
                 else:
                     color = _mix(WHITE, RED, min(1.0, 0.25 + 2.5 * share[i, j])) if m[i, j] else WHITE
                 p.fillRect(r, color)
                 if show_counts and m[i, j]:
                     dark = (i == j and share[i, j] > 0.45) or (i != j and share[i, j] > 0.2)
-                    p.setPen(QColor("#ffffff") if dark else QColor("#333333"))
+                    p.setPen(QColor(theme.WHITE) if dark else QColor(theme.AXIS_TEXT))
                     p.drawText(r, Qt.AlignmentFlag.AlignCenter, str(int(m[i, j])))
-        p.setPen(QPen(QColor("#dddddd"), 1))
+        p.setPen(QPen(QColor(theme.GRID_LINE), 1))
         for t in range(k + 1):
             p.drawLine(int(x0 + t * cell), y0, int(x0 + t * cell), int(y0 + k * cell))
             p.drawLine(x0, int(y0 + t * cell), int(x0 + k * cell), int(y0 + t * cell))
-        p.setPen(QColor("#222222"))
+        p.setPen(QColor(theme.INK))
         for t, name in enumerate(self.classes):
             p.drawText(QRect(int(x0 + t * cell), 0, int(cell) + 1, y0 - 2),
                        Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, name)
@@ -169,7 +171,7 @@ class ConfusionPanel(Panel):
         layout.setContentsMargins(4, 4, 4, 4)
         self.caption = QLabel("validation confusion")
         self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("font-size: 12px; color: #222; padding: 2px 4px;")
+        self.caption.setStyleSheet(theme.SUMMARY)
         layout.addWidget(self.caption)
         body = QHBoxLayout()
         self.view = MatrixView()
@@ -179,7 +181,7 @@ class ConfusionPanel(Panel):
         side = QVBoxLayout()
         self.samples_title = QLabel("click a cell to see its samples")
         self.samples_title.setWordWrap(True)
-        self.samples_title.setStyleSheet("font-size: 11px; color: #222;")
+        self.samples_title.setStyleSheet(theme.SMALL_INK)
         side.addWidget(self.samples_title)
         self.samples = QListWidget()
         self.samples.setViewMode(QListWidget.ViewMode.IconMode)
@@ -218,10 +220,10 @@ class ConfusionPanel(Panel):
             return
         s = summarize(matrix)  # the report names the same pairs, in the same order (engine/debug/confusion.py)
         pairs = [f"{self.classes[i]}\u2192{self.classes[j]} ({n})" for i, j, n in s.pairs]
+        weakest = ", ".join(f"{self.classes[c]} {100 * acc:.0f} %" for c, acc in s.weakest)
         self.caption.setText(
             f"<b>validation \u00b7 epoch {self.epoch} \u00b7 {s.total:,} samples \u00b7 accuracy {100 * s.accuracy:.1f} %"
-            f"</b><br>weakest: {', '.join(f'{self.classes[c]} {100 * acc:.0f} %' for c, acc in s.weakest)}"
-            + (f" \u00b7 most confused: {', '.join(pairs)}" if pairs else ""))
+            f"</b><br>weakest: {weakest}" + (f" \u00b7 most confused: {', '.join(pairs)}" if pairs else ""))
 
     def most_confused(self) -> tuple[int, int] | None:
         pairs = confused_pairs(self.matrix, 1) if self.matrix is not None else []

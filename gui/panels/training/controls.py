@@ -13,24 +13,23 @@ from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
     QSizePolicy,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
 )
 
 from engine.training.session import State, TrainConfig
+from gui.widgets import theme
+from gui.widgets.build import dspin, label, row, spin
 from gui.widgets.inputs import HIDDEN_ACTIVATIONS, LogSpinBox, parse_hidden
 from gui.widgets.panel import Panel
-from gui.widgets.theme import STATE_STYLE
+from gui.widgets.theme import span
 
 
 def format_eta(seconds: float | None) -> str:
@@ -41,6 +40,27 @@ def format_eta(seconds: float | None) -> str:
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
+
+def _action_button(action: QAction, style: Qt.ToolButtonStyle) -> QToolButton:
+    b = QToolButton()
+    b.setDefaultAction(action)
+    b.setToolButtonStyle(style)
+    b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    return b
+
+
+# The form's number fields (after hidden sizes, activation and learning rate): attribute, label, editor.
+FORM = [
+    ("batch_size", "Batch size", lambda: spin(1, 4096, 32, "Examples per SGD step")),
+    ("epochs", "Epochs", lambda: spin(1, 100_000, 50, "Passes over the training set")),
+    ("momentum", "Momentum", lambda: dspin(0.0, 0.99, 0.1, 2, tip="SGD momentum (0: plain SGD)")),
+    ("weight_decay", "Weight decay", lambda: dspin(0.0, 1.0, 1e-4, 5, tip="L2 weight decay per example (0: none): "
+                                                   "pulls every weight toward 0")),
+    ("dropout", "Dropout", lambda: dspin(0.0, 0.9, 0.1, 2, tip="Dropout: the chance each hidden unit is dropped in a "
+                                         "training batch (0: none)")),
+    ("seed", "Seed", lambda: spin(0, 2**31 - 1, tip="Seeds the weight initialisation and the batch order: same seed, "
+                                  "same run")),
+]
 
 PACES = [("full speed", 0.0), ("100 batches/s", 100.0), ("30 batches/s", 30.0), ("10 batches/s", 10.0),
          ("3 batches/s", 3.0), ("1 batch/s", 1.0)]
@@ -59,35 +79,31 @@ class ControlsPanel(Panel):
         root = QVBoxLayout(self)
         root.setContentsMargins(8, 8, 8, 8)
         root.setSpacing(8)
+        self._build_run(root, actions)
+        root.addWidget(self._data_box(actions))
+        root.addWidget(self._form_box())
+        self.model_label = label("", theme.MUTED, "The network of the current session", wrap=True)
+        root.addWidget(self.model_label)
+        root.addStretch(1)
 
-        self.state_label = QLabel("no data yet")
-        self.state_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.state_label.setToolTip("What the training is doing now")
+    def _build_run(self, root: QVBoxLayout, actions: dict[str, QAction]) -> None:
+        """The state, a diagnosis when there is one, the run buttons, the pace and the progress."""
+        self.state_label = label("no data yet", tip="What the training is doing now",
+                                 align=Qt.AlignmentFlag.AlignCenter)
         self.state_label.setMinimumHeight(30)
         root.addWidget(self.state_label)
-
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setStyleSheet("QLabel { background: #fdecea; color: #7b1d13; border: 1px solid #e4a39b;"
-                                   " border-radius: 4px; padding: 6px; }")
-        self.message.setToolTip("Why the run stopped: the engine's diagnosis")
+        self.message = label("", theme.TROUBLE_BANNER, "Why the run stopped: the engine's diagnosis", wrap=True,
+                             selectable=True)
         self.message.hide()
         root.addWidget(self.message)
-
         buttons = QGridLayout()
         buttons.setSpacing(4)
         for i, key in enumerate(("start", "step_batch", "step_epoch", "reset")):
-            b = QToolButton()
-            b.setDefaultAction(actions[key])
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            b = _action_button(actions[key], Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             b.setMinimumHeight(30)
             buttons.addWidget(b, i // 2, i % 2)
         self.start_button = buttons.itemAtPosition(0, 0).widget()
         root.addLayout(buttons)
-
-        pace_row = QHBoxLayout()
         pace_label = QLabel("Pace")
         self.pace = QComboBox()
         for text, value in PACES:
@@ -96,96 +112,53 @@ class ControlsPanel(Panel):
                              "Stepping (\u2192, Shift+\u2192) works at any pace.")
         pace_label.setBuddy(self.pace)
         self.pace.currentIndexChanged.connect(lambda i: self.pace_changed.emit(float(self.pace.itemData(i))))
-        pace_row.addWidget(pace_label)
-        pace_row.addWidget(self.pace, 1)
-        root.addLayout(pace_row)
-
+        root.addLayout(row(pace_label, (self.pace, 1)))
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
         self.progress.setToolTip("Progress through all epochs, with the estimated time left while running")
         root.addWidget(self.progress)
-        self.eta_label = QLabel("")
-        self.eta_label.setStyleSheet("color: #555;")
+        self.eta_label = label("", theme.MUTED)
         root.addWidget(self.eta_label)
 
-        # -- data ------------------------------------------------------------------------------
-        data_box = QGroupBox("Data")
-        dl = QVBoxLayout(data_box)
-        self.data_label = QLabel("\u2014")
-        self.data_label.setWordWrap(True)
-        self.data_label.setToolTip("The dataset being trained on (drop a data file or checkpoint on the window to change)")
-        dl.addWidget(self.data_label)
-        row = QHBoxLayout()
-        for key in ("open_data", "embedded"):
-            b = QToolButton()
-            b.setDefaultAction(actions[key])
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            row.addWidget(b)
-        dl.addLayout(row)
-        root.addWidget(data_box)
+    def _data_box(self, actions: dict[str, QAction]) -> QGroupBox:
+        box = QGroupBox("Data")
+        lay = QVBoxLayout(box)
+        self.data_label = label("\u2014", tip="The dataset being trained on (drop a data file or checkpoint on the "
+                                "window to change)", wrap=True)
+        lay.addWidget(self.data_label)
+        lay.addLayout(row(*(_action_button(actions[key], Qt.ToolButtonStyle.ToolButtonTextOnly)
+                            for key in ("open_data", "embedded"))))
+        return box
 
-        # -- network and training --------------------------------------------------------------
-        net_box = QGroupBox("Network and training")
-        form = QFormLayout(net_box)
+    def _form_box(self) -> QGroupBox:
+        """The hyperparameters: one row per field of ``FORM``."""
+        box = QGroupBox("Network and training")
+        form = QFormLayout(box)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         self.hidden = QLineEdit("64")
         self.hidden.setToolTip("Hidden layer sizes, input to output: '64' is one layer, '64, 64, 64, 64' four")
+        self.hidden.textEdited.connect(self._edited)
         self.activation = QComboBox()
         self.activation.addItems(HIDDEN_ACTIVATIONS)
         self.activation.setToolTip("Activation of every hidden layer (the output layer is softmax)")
+        self.activation.currentIndexChanged.connect(self._edited)
         self.lr = LogSpinBox(1e-6, 1e3)
         self.lr.setValue(3e-3)
         self.lr.setToolTip("Learning rate (gradients are summed over the batch). Arrows step 1-2-5")
-        self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 4096)
-        self.batch_size.setValue(32)
-        self.batch_size.setToolTip("Examples per SGD step")
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 100_000)
-        self.epochs.setValue(50)
-        self.epochs.setToolTip("Passes over the training set")
-        self.momentum = QDoubleSpinBox()
-        self.momentum.setRange(0.0, 0.99)
-        self.momentum.setSingleStep(0.1)
-        self.momentum.setDecimals(2)
-        self.momentum.setToolTip("SGD momentum (0: plain SGD)")
-        self.weight_decay = QDoubleSpinBox()
-        self.weight_decay.setDecimals(5)
-        self.weight_decay.setRange(0.0, 1.0)
-        self.weight_decay.setSingleStep(1e-4)
-        self.weight_decay.setToolTip("L2 weight decay per example (0: none): pulls every weight toward 0")
-        self.dropout = QDoubleSpinBox()
-        self.dropout.setDecimals(2)
-        self.dropout.setRange(0.0, 0.9)
-        self.dropout.setSingleStep(0.1)
-        self.dropout.setToolTip("Dropout: the chance each hidden unit is dropped in a training batch (0: none)")
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.seed.setToolTip("Seeds the weight initialisation and the batch order: same seed, same run")
-        for label, w in (("Hidden sizes", self.hidden), ("Activation", self.activation), ("Learning rate", self.lr),
-                         ("Batch size", self.batch_size), ("Epochs", self.epochs), ("Momentum", self.momentum),
-                         ("Weight decay", self.weight_decay), ("Dropout", self.dropout), ("Seed", self.seed)):
-            form.addRow(label, w)
-        for w in (self.hidden,):
-            w.textEdited.connect(self._edited)
-        self.activation.currentIndexChanged.connect(self._edited)
+        form.addRow("Hidden sizes", self.hidden)
+        form.addRow("Activation", self.activation)
+        form.addRow("Learning rate", self.lr)
+        for name, text, make in FORM:
+            w = make()
+            setattr(self, name, w)
+            form.addRow(text, w)
         for w in (self.lr, self.batch_size, self.epochs, self.momentum, self.weight_decay, self.dropout, self.seed):
             w.valueChanged.connect(self._edited)
-        self.pending = QLabel("")
-        self.pending.setWordWrap(True)
-        self.pending.setStyleSheet("color: #8a5a00;")
+        self.pending = label("", theme.PENDING, wrap=True)
         form.addRow(self.pending)
-        root.addWidget(net_box)
-
-        self.model_label = QLabel("")
-        self.model_label.setWordWrap(True)
-        self.model_label.setStyleSheet("color: #555;")
-        self.model_label.setToolTip("The network of the current session")
-        root.addWidget(self.model_label)
-        root.addStretch(1)
+        return box
 
     # ---- the form ------------------------------------------------------------------------------
 
@@ -224,7 +197,7 @@ class ControlsPanel(Panel):
             cfg = self.config()
         except ValueError as exc:
             self.pending.setText(str(exc))
-            self.hidden.setStyleSheet("background: #fdecea;")
+            self.hidden.setStyleSheet(theme.INVALID_FIELD)
             return
         self.hidden.setStyleSheet("")
         changed = self._session_config is not None and cfg != self._session_config
@@ -238,7 +211,7 @@ class ControlsPanel(Panel):
         shape = " \u2192 ".join(str(n) for n in [info.weights.shape[0]] + [u for _, _, u in info.layers])
         acts = ", ".join(a for _, a, _ in info.layers)
         self.model_label.setText(f"Network {shape} ({acts})")
-        source = f"<br><span style='color:#666'>checkpoint {info.source}</span>" if info.source else ""
+        source = "<br>" + span(f"checkpoint {info.source}", theme.FAINT) if info.source else ""
         self.data_label.setText(f"<b>{info.dataset}</b> \u00b7 {info.n_train:,} train / {info.n_valid:,} valid"
                                 f" \u00b7 {len(info.classes)} classes{source}")
         self._eta = None
@@ -254,10 +227,8 @@ class ControlsPanel(Panel):
         self.eta_label.setText(f"{pos.step:,} / {pos.total:,} batches" + (f" \u00b7 ETA {eta_text}" if eta_text else ""))
 
     def show_state(self, state: State, message: str) -> None:
-        fg, bg = STATE_STYLE.get(state, ("#000", "#eee"))
         self.state_label.setText(state.value.upper() if state != State.DIVERGED else "DIVERGED \u2014 paused")
-        self.state_label.setStyleSheet(f"QLabel {{ color: {fg}; background: {bg}; font-weight: bold;"
-                                       f" font-size: 14px; border-radius: 4px; padding: 4px; }}")
+        self.state_label.setStyleSheet(theme.state_badge(state))
         if message:
             self.message.setText(message)
             self.message.show()

@@ -10,13 +10,13 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QLabel, QVBoxLayout
 
+from gui.widgets import theme
 from gui.widgets.panel import Panel
-from gui.widgets.plots import Series, StableRange, cache_axes
-from gui.widgets.theme import BATCH_COLOR, TRAIN_COLOR, VALID_COLOR
+from gui.widgets.plots import Series, StableRange, cache_axes, plot_title, style_plot
+from gui.widgets.theme import BATCH_COLOR, TRAIN_COLOR, VALID_COLOR, span
 
-LEGEND = (f"&nbsp;&nbsp;<span style='color:{BATCH_COLOR}'>\u2014 batch</span>"
-          f"&nbsp;&nbsp;<span style='color:{TRAIN_COLOR}'>\u25cf train</span>"
-          f"&nbsp;&nbsp;<span style='color:{VALID_COLOR}'>\u25a0 valid</span>")
+LEGEND = "".join(f"&nbsp;&nbsp;{span(text, color)}" for text, color in (
+    ("\u2014 batch", BATCH_COLOR), ("\u25cf train", TRAIN_COLOR), ("\u25a0 valid", VALID_COLOR)))
 
 
 def _duration(seconds: float) -> str:
@@ -25,14 +25,8 @@ def _duration(seconds: float) -> str:
 
 def _style_plot(plot: pg.PlotItem, title: str, ylabel: str) -> None:
     # the legend lives in the title, where it can never cover a curve
-    plot.setTitle(f"<span style='font-size:10pt; color:#222'><b>{title}</b>{LEGEND}</span>")
-    plot.setLabel("bottom", "epoch")
-    plot.setLabel("left", ylabel)
-    plot.showGrid(x=True, y=True, alpha=0.25)
+    style_plot(plot, plot_title(f"<b>{title}</b>{LEGEND}", bold=False), ylabel)
     plot.setMenuEnabled(True)
-    for axis in ("left", "bottom"):
-        plot.getAxis(axis).setTextPen("#333")
-        plot.getAxis(axis).setPen("#888")
 
 
 class CurvesPanel(Panel):
@@ -50,7 +44,7 @@ class CurvesPanel(Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.summary = QLabel("no epochs yet")
-        self.summary.setStyleSheet("font-size: 12px; color: #222; padding: 2px 4px;")
+        self.summary.setStyleSheet(theme.SUMMARY)
         self.summary.setToolTip("The last completed epoch (the same numbers the CLI prints)")
         layout.addWidget(self.summary)
         self.view = pg.GraphicsLayoutWidget()
@@ -127,8 +121,8 @@ class CurvesPanel(Panel):
         e = epochs[-1]
         self.summary.setText(
             f"<b>epoch {e.epoch}</b> &nbsp; train loss {e.train_loss:.4f} \u00b7 acc {100 * e.train_acc:.1f} %"
-            f" &nbsp;|&nbsp; <span style='color:{VALID_COLOR}'><b>valid loss {e.valid_loss:.4f} \u00b7 acc"
-            f" {100 * e.valid_acc:.1f} %</b></span> &nbsp; ({_duration(e.seconds)})")
+            f" &nbsp;|&nbsp; " + span(f"<b>valid loss {e.valid_loss:.4f} \u00b7 acc {100 * e.valid_acc:.1f} %</b>",
+                                      VALID_COLOR) + f" &nbsp; ({_duration(e.seconds)})")
 
     def refresh(self) -> None:
         bx = self.batch_x.values
@@ -170,8 +164,7 @@ class LiveLossPanel(Panel):
         self.plot_widget.setMinimumHeight(130)
         self.plot_widget.setMaximumHeight(170)
         plot = self.plot = self.plot_widget.getPlotItem()
-        plot.setTitle("<span style='font-size:9pt; color:#222'><b>loss</b> (batches, "
-                      f"<span style='color:{VALID_COLOR}'>valid</span>)</span>")
+        plot.setTitle(plot_title(f"<b>loss</b> (batches, {span('valid', VALID_COLOR)})", size="9pt", bold=False))
         plot.showGrid(x=True, y=True, alpha=0.25)
         plot.setMenuEnabled(False)
         plot.hideButtons()

@@ -12,13 +12,12 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
 
+from gui.widgets import theme
 from gui.widgets.panel import Panel
-from gui.widgets.plots import LogAxis, Series, StableRange, cache_axes
+from gui.widgets.plots import LogAxis, Series, StableRange, cache_axes, plot_title, style_plot
 from gui.widgets.theme import layer_color
 
-OK_STYLE = "QLabel { background: #e9f6ee; color: #1d5e37; border: 1px solid #a9d8b8; border-radius: 4px; padding: 6px; }"
-WARN_STYLE = ("QLabel { background: #fff3d6; color: #6b3d00; border: 1px solid #f0b64a; border-radius: 4px;"
-              " padding: 4px 6px; font-weight: bold; font-size: 12px; }")
+OK_STYLE, WARN_STYLE = theme.GOOD_BANNER, theme.WARNING_BANNER
 TINY = 1e-30  # log axis floor for a gradient that is exactly zero
 
 
@@ -50,7 +49,7 @@ class GradientsPanel(Panel):
         self.table.setHorizontalHeaderLabels(["layer", "mean |\u2207W|", "vs output", "saturated", "\u2016\u2207W\u2016/\u2016W\u2016"])
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(20)
-        self.table.setStyleSheet("QTableWidget { font-size: 11px; } QHeaderView::section { font-size: 11px; }")
+        self.table.setStyleSheet(theme.SMALL_TABLE)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -67,23 +66,21 @@ class GradientsPanel(Panel):
         layout.addWidget(self.view, 1)
         # no legend boxes: a layer has the same color in every plot as its name in the table
         self.grad_plot = self.view.addPlot(row=1, col=0, colspan=2, axisItems={"left": LogAxis("left")})
-        self.grad_plot.setTitle("<span style='font-size:10pt; color:#222'>mean |\u2207W| per layer, log scale (colors as in the table)</span>")
+        self.grad_plot.setTitle(plot_title("mean |\u2207W| per layer, log scale (colors as in the table)", bold=False))
         self.grad_plot.setLogMode(y=True)
         self.grad_plot.setLabel("bottom", "epoch")
         self.grad_plot.showGrid(x=True, y=True, alpha=0.25)
         self.sat_plot = self.view.addPlot(row=2, col=0)
-        self.sat_plot.setTitle("<span style='font-size:10pt; color:#222'>saturated / dead units %</span>")
+        self.sat_plot.setTitle(plot_title("saturated / dead units %", bold=False))
         self.sat_plot.setYRange(0, 100, padding=0.02)
         self.sat_plot.setMouseEnabled(False, False)
         self.sat_plot.hideButtons()
         self.hist_plot = self.view.addPlot(row=2, col=1)
-        self.hist_plot.setTitle("<span style='font-size:10pt; color:#222'>activations (last batch)</span>")
+        self.hist_plot.setTitle(plot_title("activations (last batch)", bold=False))
         self.hist_plot.setLabel("left", "share of units")
         self.hist_plot.getAxis("left").enableAutoSIPrefix(False)
         for p in (self.grad_plot, self.sat_plot, self.hist_plot):
-            for axis in ("left", "bottom"):
-                p.getAxis(axis).setTextPen("#333")
-                p.getAxis(axis).setPen("#888")
+            style_plot(p, xlabel=None, grid=False)
         cache_axes(self.grad_plot, self.sat_plot, self.hist_plot)
         self.x_range = StableRange(self.grad_plot, "x", zero=True, headroom=0.1)
         self.log_range = StableRange(self.grad_plot, "y", headroom=0.2)  # in log10 units
@@ -207,7 +204,7 @@ class GradientsPanel(Panel):
                 alarm = (col == 2 and name != "output" and ratio >= 10) or (col == 3 and act != "softmax" and sat >= 0.8)
                 if item.data(Qt.ItemDataRole.UserRole) != alarm:
                     item.setData(Qt.ItemDataRole.UserRole, alarm)
-                    item.setBackground(pg.mkColor("#ffe1b0" if alarm else "#ffffff"))
+                    item.setBackground(pg.mkColor(theme.ALARM_CELL if alarm else theme.WHITE))
         h = self.table.horizontalHeader().height() + sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
         if self.table.height() != h + 4:
             self.table.setFixedHeight(h + 4)
@@ -225,7 +222,7 @@ class GradientsPanel(Panel):
                                         pen=pg.mkPen(None))
             self.sat_plot.addItem(self.bars)
             for i in range(len(values)):
-                t = pg.TextItem("", color="#222", anchor=(0.5, 1.0))
+                t = pg.TextItem("", color=theme.INK, anchor=(0.5, 1.0))
                 self.sat_plot.addItem(t)
                 self.bar_labels.append(t)
         else:

@@ -11,9 +11,8 @@ from PyQt6.QtWidgets import QLabel, QVBoxLayout
 
 from engine.data.dataset import SIDE
 from engine.debug.tiles import tile_at, tile_grid, tile_origin, unit_images
+from gui.widgets import theme
 from gui.widgets.panel import Panel
-
-CMAP = "CET-D1"  # perceptually uniform blue-white-red
 
 
 class WeightsPanel(Panel):
@@ -28,23 +27,23 @@ class WeightsPanel(Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.caption = QLabel("first-layer weights")
-        self.caption.setStyleSheet("font-size: 12px; color: #222; padding: 2px 4px;")
+        self.caption.setStyleSheet(theme.SUMMARY)
         layout.addWidget(self.caption)
         self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground("#f4f5f7")
+        self.view.setBackground(theme.BACKDROP)
         layout.addWidget(self.view, 1)
         self.info = QLabel("hover a tile for its unit and range; click to enlarge")
-        self.info.setStyleSheet("font-size: 11px; color: #444; padding: 2px 4px;")
+        self.info.setStyleSheet(theme.CAPTION_PADDED)
         layout.addWidget(self.info)
 
-        self.cmap = pg.colormap.get(CMAP)
+        self.cmap = theme.weight_colormap()  # CET-D1, the report's weight colours too
         self.grid_box = self.view.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.grid_box.setMouseEnabled(False, False)
         self.grid_item = pg.ImageItem(axisOrder="row-major")
         self.grid_item.setColorMap(self.cmap)
         self.grid_box.addItem(self.grid_item)
         self.highlight = pg.QtWidgets.QGraphicsRectItem()
-        self.highlight.setPen(pg.mkPen("#111", width=2, cosmetic=True))
+        self.highlight.setPen(pg.mkPen(theme.DARK_INK, width=2, cosmetic=True))
         self.highlight.hide()
         self.grid_box.addItem(self.highlight)
         self.colorbar = pg.ColorBarItem(colorMap=self.cmap, values=(-1, 1), interactive=False, width=14,
@@ -52,7 +51,7 @@ class WeightsPanel(Panel):
         self.view.addItem(self.colorbar, row=0, col=1)
 
         zoom = self.view.addLayout(row=0, col=2)
-        self.zoom_title = zoom.addLabel("click a tile", row=0, col=0, color="#222", size="10pt")
+        self.zoom_title = zoom.addLabel("click a tile", row=0, col=0, color=theme.INK, size="10pt")
         self.zoom_box = zoom.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.zoom_box.setMouseEnabled(False, False)
         self.zoom_item = pg.ImageItem(axisOrder="row-major")
