@@ -1,10 +1,11 @@
 """The main window: workspaces of panels (gui/layout/workspaces.py) beside the Controls column, the status bar,
-remembered settings, drag and drop, and a clean close. Its commands are QActions (gui/actions.py: one
-per command, shared by menus, buttons and keys); every plot gets PNG/CSV export on right-click
-(gui/widgets/export.py).
+remembered settings, drag and drop. Its commands are QActions (gui/actions.py: one per command, shared by
+menus, buttons and keys); every plot gets PNG/CSV export on right-click (gui/widgets/export.py); its
+message boxes are gui/dialogs.py, its close gui/closing.py.
 
-The window owns one ``Worker`` (gui/worker.py) and wires it to the panels; the panels never see
-each other. Adding a view is one line in ``PANELS`` (see /work/notes/window-api.md).
+The window owns one ``Worker`` (gui/worker/worker.py) and wires it to the panels; the panels never see
+each other (what they hand each other is wired in gui/views.py). Adding a view is one line in
+``gui.views.PANELS`` (see /work/notes/window-api.md).
 """
 from __future__ import annotations
 
@@ -12,31 +13,21 @@ import gc
 import json
 import signal
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
-from PyQt6 import sip
-from PyQt6.QtCore import QByteArray, QCoreApplication, QEvent, QSettings, Qt, QTimer
+from PyQt6.QtCore import QByteArray, QSettings, QTimer
 from PyQt6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStyle
 
 from engine.data.dataset import Dataset
-from engine.data.edits import Rows
 from engine.training.session import State, TrainConfig
+from gui import dialogs, views
 from gui.actions import SHORTCUTS, ask_save_path, build_actions, build_menus
+from gui.closing import close_window, delete_closed_windows, forget_deleted_windows
 from gui.layout import window as docks
-from gui.panels.autoencoder.panel import AutoencoderPanel
-from gui.panels.debugger.gradcheck import GradcheckPanel
-from gui.panels.debugger.timeline import TimelinePanel
-from gui.panels.debugger.watchpoints import WatchpointsPanel
-from gui.panels.experiments.panel import ExperimentsPanel
-from gui.panels.inspect.tabs import DrawTab, ExplainTab, HiddenMapTab, OcrExplainTab, TopLossesTab
-from gui.panels.ocr.correction import CorrectionPanel
-from gui.panels.training.confusion import ConfusionPanel
 from gui.panels.training.controls import ControlsPanel
-from gui.panels.training.curves import CurvesPanel, LiveLossPanel
-from gui.panels.training.gradients import GradientsPanel
-from gui.panels.training.weights import WeightsPanel
+from gui.panels.training.curves import LiveLossPanel
+from gui.views import PANELS
 from gui.widgets import theme
 from gui.widgets.panel import REFRESHES, Panel
 from gui.worker.background import Background
@@ -48,57 +39,6 @@ DEFAULT_DATA = "glyphs"
 PAST_STYLE = theme.PAST_STATUS
 
 
-@dataclass(frozen=True)
-class PanelSpec:
-    key: str
-    factory: Callable[[], Panel]
-    workspace: str | None = None  # with tab_with: the workspace to add it to (None: where tab_with is)
-    tab_with: str | None = None  # None: placed by the workspaces' layouts (gui/layout/workspaces.py); else a tab beside it
-
-
-# The views. Where each one goes is the workspaces' layouts (gui/layout/workspaces.py: WORKSPACES); a new view is
-# one line here, e.g. PanelSpec("explain", ExplainPanel, workspace="inspect", tab_with="confusion").
-PANELS: list[PanelSpec] = [
-    PanelSpec("curves", CurvesPanel),
-    PanelSpec("weights", WeightsPanel),
-    PanelSpec("gradients", GradientsPanel),
-    PanelSpec("confusion", ConfusionPanel),
-    PanelSpec("watchpoints", WatchpointsPanel),
-    PanelSpec("timeline", TimelinePanel),
-    PanelSpec("experiments", ExperimentsPanel),
-    PanelSpec("gradcheck", GradcheckPanel),
-    PanelSpec("autoencoder", AutoencoderPanel),
-    PanelSpec("ocr", lambda: __import__("gui.panels.ocr.panel", fromlist=["OcrPanel"]).OcrPanel()),
-    PanelSpec("hidden_map", HiddenMapTab, workspace="inspect", tab_with="watchpoints"),
-    PanelSpec("draw", DrawTab, workspace="inspect", tab_with="confusion"),
-    PanelSpec("top_losses", TopLossesTab, workspace="inspect", tab_with="confusion"),
-    PanelSpec("explain", ExplainTab, workspace="inspect", tab_with="gradcheck"),
-    PanelSpec("ocr_explain", OcrExplainTab, workspace="ocr", tab_with="ocr"),
-    PanelSpec("correction", CorrectionPanel, workspace="ocr", tab_with="ocr"),
-]
-
-
-# Closed windows, held until Qt has deleted them. A window's Python objects form reference cycles (slots
-# that capture a panel, panels that hold the window's worker). Were the garbage collector to collect
-# them, it would first empty every wrapper's __dict__ and only then delete the C++ widgets, whose
-# destruction calls Python overrides such as pyqtgraph's LabelItem.sizeHint on the emptied wrappers:
-# "AttributeError: 'LabelItem' object has no attribute '_sizeHint'" on stderr, at a moment that depends
-# on when a collection happens to run. So a closed window deletes itself through Qt (deleteLater, every
-# wrapper intact) and stays reachable until that has happened.
-_CLOSED: list["MainWindow"] = []
-
-
-def _forget_deleted_windows() -> None:
-    _CLOSED[:] = [w for w in _CLOSED if not sip.isdeleted(w)]
-
-
-def delete_closed_windows() -> None:
-    """Delete closed windows now: for callers whose event loop has ended or never ran (run_app after
-    exec, the screenshot and bench commands), where deferred deletions would never happen."""
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    _forget_deleted_windows()
-
-
 def default_settings() -> QSettings:
     return QSettings(ORG, APP)
 
@@ -108,7 +48,7 @@ class MainWindow(QMainWindow):
                  config: TrainConfig | None = None):
         """``data``: a Dataset, a spec ("glyphs" or a path), or None for the remembered one."""
         super().__init__()
-        self.destroyed.connect(_forget_deleted_windows)
+        self.destroyed.connect(forget_deleted_windows)
         self.settings = settings if settings is not None else default_settings()
         self.setWindowTitle("backprop-studio")
         self.setAcceptDrops(True)
@@ -154,7 +94,7 @@ class MainWindow(QMainWindow):
         self.worker.busy.connect(self._on_busy)
         self.worker.exported.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.worker.experiments.log_opened.connect(self._on_log_opened)
-        self._wire_inspect()
+        views.wire(self)
 
         self._restore_settings(config)
         self._update_actions()
@@ -162,64 +102,6 @@ class MainWindow(QMainWindow):
             self.worker.set_data(data, self._form_config())
         else:
             self.open_data(data or self.settings.value("data/spec", DEFAULT_DATA, str))
-
-    # ---- construction --------------------------------------------------------------------------
-
-    def _wire_inspect(self) -> None:
-        """The "why" tools hand inputs to Explain; Top losses retrains on its edited data."""
-        p = self.panels
-        explain = p.get("explain")
-        if explain is not None:
-            def show(row):
-                explain.show_input(row)
-                self.show_panel("explain")
-            if "draw" in p:
-                p["draw"].widget.explain_requested.connect(show)
-            if "top_losses" in p:
-                p["top_losses"].widget.explain_requested.connect(show)
-            if "hidden_map" in p:
-                hm = p["hidden_map"].widget
-                hm.sample_clicked.connect(lambda i: explain.show_input(hm.x[i]))
-            if "confusion" in p:  # a validation sample of the drill-down
-                p["confusion"].samples.itemDoubleClicked.connect(
-                    lambda item: explain.view is not None and show(
-                        explain.view.data.valid.x[int(item.data(Qt.ItemDataRole.UserRole))]))
-        if "top_losses" in p:
-            p["top_losses"].widget.retrain_requested.connect(
-                lambda data, edits: self.worker.set_data(data, self._form_config()))
-        ocr = p.get("ocr")
-        if ocr is not None and "ocr_explain" in p:
-            ocr.box_selected.connect(p["ocr_explain"].show_box)
-        if ocr is not None and "correction" in p:
-            self._wire_correction(ocr, p["correction"])
-
-    def _wire_correction(self, ocr, correction) -> None:
-        """The correction loop learns from the OCR page's corrections, the drawn characters and the top-loss
-        relabels (when the session's data are 32x32 characters of the same classes); a kept model reads on."""
-        def page():
-            t = ocr.runner
-            if t is None or t.pipe is None or ocr.result is None or ocr.view is None:
-                return None
-            return t.pipe.source, ocr.view.params, ocr.result, t.model
-
-        def rows():
-            out = Rows()
-            draw, top = self.panels.get("draw"), self.panels.get("top_losses")
-            if draw is not None and len(draw.widget.rows):
-                out.add(draw.widget.rows.x, draw.widget.rows.y, "drawn")
-            data = top.widget.data if top is not None else None
-            if data is not None and data.n_inputs == 1024 and tuple(data.classes) == tuple(ocr_classes()):
-                x, y = top.widget.edits.relabelled_rows(data)
-                if len(y):
-                    out.add(x, y, "relabel")
-            return out
-
-        def ocr_classes():
-            t = ocr.runner
-            return t.model.classes if t is not None and t.model is not None else ()
-
-        correction.page_source, correction.rows_source = page, rows
-        correction.model_kept.connect(ocr.use_model)
 
     # ---- settings ------------------------------------------------------------------------------
 
@@ -445,34 +327,20 @@ class MainWindow(QMainWindow):
             self._requested_spec = None
         if self.error_box is not None:
             self.error_box.close()
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
-        box.setWindowModality(Qt.WindowModality.WindowModal)
-        box.open()
-        self.error_box = box
+        self.error_box = dialogs.warning(self, title, message)
 
     def show_bug(self, summary: str, details: str) -> None:
         """A bug (not the user's fault): a dialog with the traceback and a "Copy details" button; the
         window keeps running."""
         self.last_error = summary
         self.statusBar().showMessage(f"\u26a0 {summary}", 20000)
-        box = QMessageBox(QMessageBox.Icon.Critical, "backprop-studio \u2014 internal error",
-                          f"{summary}\n\nThis is a bug in backprop-studio, not a problem with your data. "
-                          "The window keeps working; please report the details.", QMessageBox.StandardButton.Ok, self)
-        box.setDetailedText(details)
-        copy = box.addButton("Copy details", QMessageBox.ButtonRole.ActionRole)
-        copy.clicked.disconnect()  # keep the box open after copying
-        copy.clicked.connect(lambda: QApplication.clipboard().setText(f"{summary}\n\n{details}"))
-        box.setWindowModality(Qt.WindowModality.WindowModal)
-        box.open()
-        self.bug_box = box
+        self.bug_box = dialogs.bug(self, summary, details)
 
     def info_box(self, title: str, text: str) -> None:
-        box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, self)
-        box.open()
+        dialogs.information(self, title, text)
 
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
-        self.info_box("Keyboard shortcuts", f"<table>{rows}</table>")
+        self.info_box("Keyboard shortcuts", dialogs.shortcuts_table(SHORTCUTS))
 
     # ---- drag and drop -------------------------------------------------------------------------
 
@@ -494,36 +362,7 @@ class MainWindow(QMainWindow):
         return self.info is not None and self.step != self.saved_step
 
     def closeEvent(self, event) -> None:
-        if self._closed:
-            event.accept()
-            return
-        was_running = self.state == State.RUNNING
-        pos = self.worker.pause_and_wait(10.0) if self.info is not None else None
-        if pos is not None:
-            self._on_position(pos)  # the exact count, not the last one drawn
-        if self.dirty:
-            answer = QMessageBox.question(
-                self, "Close backprop-studio", f"Save the session ({self.step:,} batches trained) before closing?",
-                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
-            if answer == QMessageBox.StandardButton.Cancel:
-                event.ignore()
-                if was_running:
-                    self.toggle_run()
-                return
-            if answer == QMessageBox.StandardButton.Save:
-                path = self.checkpoint_path or ask_save_path(self)
-                problem = self.worker.save_and_wait(path) if path else "no file chosen"
-                if problem:
-                    event.ignore()
-                    self.show_error(f"not closed: could not save ({problem})")
-                    return
-        self._save_settings()
-        self._closed = True
-        self.worker.shutdown()
-        _CLOSED.append(self)  # until Qt has deleted it
-        self.deleteLater()
-        event.accept()
+        close_window(self, event)  # (gui/closing.py)
 
 
 def settle_heap() -> None:

@@ -8,7 +8,7 @@ frame of whichever workspace is shown. Every frame has a title bar with a maximi
 (Ctrl+M maximises the panel that has the focus). Splitter sizes, the tab shown in each frame and the
 current workspace are remembered per workspace (QSettings); ``reset_layout`` brings the defaults back.
 
-Adding a panel to a workspace (see /work/notes/window-api.md): one ``PanelSpec`` line in gui/app.py's
+Adding a panel to a workspace (see /work/notes/window-api.md): one ``PanelSpec`` line in gui/views.py's
 PANELS naming the workspace and the panel it sits beside as a tab (``tab_with``), or a new leaf in the
 workspace's layout below.
 """

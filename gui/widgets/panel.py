@@ -2,7 +2,7 @@
 
 A panel is a QWidget that observes the worker's signals and sends commands only as method calls on
 the worker; it never reaches into another panel or the session. To add one: subclass ``Panel``, then
-add one line to ``gui.app.PANELS``.
+add one line to ``gui.views.PANELS``.
 """
 from __future__ import annotations
 

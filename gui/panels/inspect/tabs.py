@@ -4,7 +4,7 @@ Each wraps its standalone widget (gui/panels/inspect/explain.py, draw.py, hidden
 it the network the other panels show: the live session's weights, or the snapshot being viewed while the
 timeline is scrubbed. The weights are copied in the worker thread (``worker.send``), never read from the
 GUI thread, and sent back with a signal; while training runs they are refreshed at most once a second.
-The window (gui/app.py) connects the panels' requests to each other; a panel never sees another.
+gui/views.py connects the panels' requests to each other; a panel never sees another.
 """
 from __future__ import annotations
 
