@@ -34,27 +34,24 @@ def button(text: str, tip: str | None = None, slot=None, enabled: bool = True) -
 
 def spin(lo: int, hi: int, value: int | None = None, tip: str | None = None, suffix: str = "") -> QSpinBox:
     s = QSpinBox()
-    s.setRange(lo, hi)
-    if value is not None:
-        s.setValue(value)
-    if suffix:
-        s.setSuffix(suffix)
-    if tip:
-        s.setToolTip(tip)
-    return s
+    s.setSuffix(suffix)
+    return _number(s, lo, hi, value, tip)
 
 
 def dspin(lo: float, hi: float, step: float, decimals: int = 2, value: float | None = None,
           tip: str | None = None) -> QDoubleSpinBox:
     s = QDoubleSpinBox()
-    s.setDecimals(decimals)
-    s.setRange(lo, hi)
+    s.setDecimals(decimals)  # (before the range: the range is rounded to the decimals)
     s.setSingleStep(step)
+    return _number(s, lo, hi, value, tip)
+
+
+def _number(box, lo, hi, value, tip):
+    box.setRange(lo, hi)
     if value is not None:
-        s.setValue(value)
-    if tip:
-        s.setToolTip(tip)
-    return s
+        box.setValue(value)
+    box.setToolTip(tip or "")
+    return box
 
 
 def row(*items, spacing: int | None = None, margins: tuple[int, int, int, int] | None = None) -> QHBoxLayout:

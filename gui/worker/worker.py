@@ -1,8 +1,8 @@
-"""The one long-lived worker thread: a small scheduler of jobs (engine/training/jobs.py) and the only object in
-the GUI that touches a TrainingSession.
+"""The worker thread (one per window): a small scheduler of jobs (engine/training/jobs.py) and the only object in
+the GUI that touches a TrainingSession. (The other threads, and why: gui/worker/__init__.py.)
 
-Jobs: the main session (``self.main``, an engine.training.jobs.SessionJob), the side-by-side experiment, the
-autoencoder and the gradient check (gui/worker/runners/autoencoder.py, gui/worker/runners/experiments.py). They share the
+Jobs: the main session (``self.main``, an engine.training.jobs.SessionJob) and the runners' (gui/worker/runners/:
+the side-by-side experiment, the autoencoder, the gradient check, the OCR page, the fine-tune). They share the
 protocol start / pause / resume / step / stop / progress and a typed pause reason; an
 ``engine.training.jobs.Scheduler`` time-slices the ones that want the CPU, one unit (batch, round, column) at
 a time, and paces them when the user asks for N batches per second.
@@ -13,7 +13,7 @@ run in order and between two units. The GUI thread never writes an attribute her
 
 Events flow one way: the session calls ``feed.on_event`` (``SessionFeed``, gui/worker/events.py: the part
 of the worker that owns the panels' messages) for every batch; it coalesces them into at most ``MAX_HZ``
-updates a second (paced by what drawing costs). The threads there are, and why: gui/worker/__init__.py.
+updates a second (paced by what drawing costs).
 Errors: an ``engine.errors.InputError`` (and the project's other input-error types, and an OSError of a
 user's file) is a one-line ``error``; anything else is a ``bug`` with its traceback, and the worker
 keeps running.
@@ -99,7 +99,7 @@ class Worker(QObject):
 
     def send(self, fn: Callable[[], object]) -> None:
         """Run ``fn`` in the worker thread after the commands already sent, at a unit boundary. The one way
-        helpers (gui/worker_*.py) and panels hand work to this thread."""
+        runners (gui/worker/runners/) and panels hand work to this thread."""
         if not self._stopping.is_set():
             self._yield.set()  # whatever is running returns at the next unit boundary
             self._command.emit(fn)

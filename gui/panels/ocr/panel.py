@@ -8,9 +8,9 @@ Keys on the tab: PageUp/PageDown stages, Delete, M merge, D draw a box, F2 corre
 
 The pipeline runs as a job on the worker's scheduler (gui/worker/runners/ocr.py; the window's worker, or
 a worker of the tab's own when it stands alone); a parameter change re-runs that stage and the later ones
-only, and replaces the result, so manual corrections are offered for export first. Parts: ocr_layout.py
-(widgets, keys), ocr_draw.py (drawing), ocr_view.py (page view), ocr_side.py (parameters, box close-up,
-text), ocr_files.py (open, samples, exports), ocr_runner.py (the job).
+only, and replaces the result, so manual corrections are offered for export first. Parts (this folder): layout.py
+(widgets, keys), draw.py (drawing), view.py (page view), side.py (parameters, box close-up, text),
+files.py (open, samples, exports); the job is gui/worker/runners/ocr.py, the correction loop correction.py.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The OCR tab's pipeline on the worker's scheduler (gui/worker.py, engine/training/jobs.py): one ``OcrRunner`` owns
+"""The OCR tab's pipeline on the worker's scheduler (gui/worker/worker.py, engine/training/jobs.py): one ``OcrRunner`` owns
 the tab's ``OcrPipeline`` (which is not thread-safe) and touches it only in the worker thread.
 
 The panel submits commands (open a page, set a parameter, show a stage, edit the result) with ``submit``;
