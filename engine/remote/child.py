@@ -50,8 +50,14 @@ class Child:
     def returncode(self) -> int | None:
         return self.proc.poll()
 
-    def stop(self, grace_s: float = 3.0) -> None:
-        """Interrupt (a KeyboardInterrupt in the script: its finally blocks run), then terminate, then kill."""
+    def stop(self, grace_s: float = 3.0, first_wait_s: float = 0.0) -> None:
+        """Wait ``first_wait_s`` for the script to end by itself (a Stop sent to it), then interrupt (a
+        KeyboardInterrupt in the script: its finally blocks run), then terminate, then kill."""
+        try:
+            self.proc.wait(first_wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            pass
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
             if self.proc.poll() is not None:
                 return
@@ -104,7 +110,7 @@ def start(script, args: list[str], env: dict[str, str], cwd=None) -> Child:
         raise InputError(f"{script}: no such script")
     if path.suffix not in (".py", ""):
         raise InputError(f"{script}: not a Python script (expected a .py file)")
-    out = tempfile.NamedTemporaryFile(prefix="backprop-studio-", suffix=".log", delete=False)  # the console's tail
+    out = tempfile.NamedTemporaryFile(prefix="backprop-studio-", suffix=".log", delete=False)  # noqa: SIM115 - the child writes it
     child_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg",
                  "PYTHONPATH": os.pathsep.join(p for p in (str(CLIENT_DIR), os.environ.get("PYTHONPATH", "")) if p)}
     with out:

@@ -69,12 +69,9 @@ def diagnose(records: list[dict], layers: list[dict], hello: dict) -> list[Findi
             found.append(Finding("too_small", name, f"layer '{name}': each update changes W by "
                                  f"{np.median(moved):.1e} of its size: nothing is learning (learning rate too "
                                  "small?)", step))
-        finite = _series(records[-3:], name, "finite")
-        if finite and not finite[-1]:
-            act = next((l.get("activation", "") for l in layers if l["name"] == name), "")
-            hint = " (a softmax that overflows? subtract each row's max before exp)" if act == "softmax" else ""
-            found.append(Finding("not_finite", name, f"layer '{name}': its {act or 'layer'} outputs hold NaN or "
-                                 f"inf{hint}", step))
+    origin = _first_not_finite(records, names)
+    if origin:
+        return found + [_not_finite(origin, layers)] + _loss_findings(records, step)  # the rest is NaN's echo
     found += _loss_findings(records, step)
     found += _step_findings(recent, names, step)
     found += _reduction_findings(records, step)
@@ -85,6 +82,24 @@ def diagnose(records: list[dict], layers: list[dict], hello: dict) -> list[Findi
     acts = {l["name"]: l.get("activation", "") for l in layers}
     found += [Finding("vanishing", "", w, step) for w in vanishing_gradient_report(stats, acts)]
     return found
+
+
+def _first_not_finite(records: list[dict], names: list[str]) -> tuple[str, int] | None:
+    """Where NaN/inf began: the first batch with a non-finite layer, and its first such layer in forward
+    order (later batches show it everywhere, carried by the updates)."""
+    for r in records:
+        bad = [n for n in names if r.get("L", {}).get(n, {}).get("finite") is False]
+        if bad:
+            return bad[0], int(r.get("s", 0))
+    return None
+
+
+def _not_finite(origin: tuple[str, int], layers: list[dict]) -> Finding:
+    name, step = origin
+    act = next((l.get("activation", "") for l in layers if l["name"] == name), "")
+    hint = " (a softmax that overflows? subtract each row's max before exp)" if act == "softmax" else ""
+    return Finding("not_finite", name, f"layer '{name}': its {act or 'layer'} outputs hold NaN or inf since batch "
+                   f"{step}{hint}", step)
 
 
 def _loss_findings(records: list[dict], step: int) -> list[Finding]:

@@ -19,6 +19,7 @@ from engine.remote.session import RemoteSession
 from engine.training.session import EpochEvent, PauseReason, State
 
 POLL_S = 0.01
+STOP_WAIT_S = 10.0
 
 
 def _clean(v):
@@ -73,7 +74,7 @@ def run_headless(script: str, args: list[str], as_json: bool = False, breaks: li
                 if attached is not None:
                     session = RemoteSession(attached.conn, attached.hello, watching=bool(breaks))
                     session.checks = [parse(expr, session) for expr in breaks]
-                    session.subscribe(lambda ev: _on_event(ev, session, as_json, out))
+                    session.subscribe(lambda ev, s=session: _on_event(ev, s, as_json, out))
             if session is not None:
                 session.pump(0.05)
                 for f in session.findings:
@@ -82,8 +83,8 @@ def run_headless(script: str, args: list[str], as_json: bool = False, breaks: li
                         print(f"diagnosis: {f.words}", file=out, flush=True)
                 if session.state == State.PAUSED and session.pause_reason == PauseReason.WATCHPOINT:
                     print(f"break: {session.message}", file=err if as_json else out, flush=True)
-                    session.stop()
-                    child.stop()
+                    session.stop()  # the script ends itself at this boundary (Stopped); interrupted if it hangs
+                    child.stop(first_wait_s=STOP_WAIT_S)
                     code = 3
                     break
             if child.returncode is not None and (session is None or not session.connected):

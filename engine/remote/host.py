@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import select
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +78,5 @@ class Host:
 
 def private_folder() -> Path:
     """A fresh 0700 folder for one `debug` run's socket (short enough for a Unix socket path)."""
-    import tempfile
-
     return Path(tempfile.mkdtemp(prefix="bps-"))
 

@@ -32,11 +32,15 @@ class WeightsError(InputError):
     """A weights file that cannot be used (one line, naming the file)."""
 
 
+class _Refused(pickle.UnpicklingError):
+    """The file names something other than an array or a number: refused before it is built."""
+
+
 class _ArraysOnly(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) in ALLOWED:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"it holds a {module}.{name} object; only NumPy arrays and numbers are read")
+        raise _Refused(f"it holds a {module}.{name} object; only NumPy arrays and numbers are read")
 
 
 def load_params(path) -> dict[str, np.ndarray]:
@@ -50,9 +54,9 @@ def load_params(path) -> dict[str, np.ndarray]:
     data = path.read_bytes()
     try:
         obj = _ArraysOnly(io.BytesIO(data)).load()
-    except pickle.UnpicklingError as exc:
+    except _Refused as exc:
         raise WeightsError(f"{path}: not read: {exc}") from None
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError, OverflowError,
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError, OverflowError,
             RecursionError, UnicodeDecodeError, ImportError):
         raise WeightsError(f"{path}: not a readable weights pickle (damaged, or not a pickle)") from None
     if not isinstance(obj, dict):

@@ -22,7 +22,7 @@ import sys
 from backprop_studio import link, wire
 from backprop_studio.run import Run, Stopped, script_name
 
-__all__ = ["attach", "Run", "Stopped"]
+__all__ = ["Run", "Stopped", "attach"]
 __version__ = "1"
 
 _current: Run | None = None

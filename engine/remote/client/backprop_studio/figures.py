@@ -5,19 +5,21 @@ followed): mean |grad W|, ||grad W|| / ||W||, saturation of the cached outputs, 
 update did: ||dW|| / ||W||, the cosine between dW and the gradient (about -1 for gradient descent;
 positive means the update climbs), and the step it took along the gradient (-dW.g / g.g, the
 learning rate as the loop applied it). The update figures of a large layer are measured on a fixed
-sample of 4096 of its weights (every k-th weight, k coprime with the layer's width, so every unit is in it), so a big layer is never
-read whole on the hot path; a layer of up to 4096 weights is measured exactly.
+sample of 1024 of its weights (every k-th weight, k coprime with the layer's width, so every unit is in it), so a big layer is never
+read whole on the hot path; a layer of up to 1024 weights is measured exactly.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
-SAMPLE = 4096  # weights per layer the figures are measured on; a smaller layer is measured whole
+SAMPLE = 1024  # weights per layer the figures are measured on; a smaller layer is measured whole
 SATURATED = {"sigmoid": (0.5, 0.45), "tanh": (0.0, 0.95)}  # as engine.debug.stats: outside centre +- half
 
 
+@functools.lru_cache(maxsize=256)
 def _stride(size: int, shape: tuple) -> int:
     """Every k-th weight, k coprime with the row length (so every unit and every input is sampled)."""
     k = max(1, -(-size // SAMPLE))
@@ -27,12 +29,19 @@ def _stride(size: int, shape: tuple) -> int:
 
 
 class LayerWatch:
-    """The running figures of one layer (``name``: the suffix of its W/b keys)."""
+    """The running figures of one layer (``name``: the suffix of its W/b keys).
+
+    This batch's sampled weights and gradient are copied into two rows of a 4-row buffer whose other
+    two rows hold the last batch's; one product with itself (the 4x4 Gram matrix) gives every norm and
+    dot product the figures need. A few NumPy calls per layer per batch, whatever the layer's size.
+    """
 
     def __init__(self, name: str):
         self.name = name
-        self.prev: np.ndarray | None = None  # the sampled weights at the last boundary
-        self.prev_grad: np.ndarray | None = None
+        self.buf: np.ndarray | None = None  # rows (w, g) of this batch and (w, g) of the last, alternating
+        self.now = 0  # the row pair this batch writes: 0 or 2
+        self.seen = 0  # batches measured into the buffer (the last pair is valid from the second on)
+        self.had_grad = False
 
     def measure(self, params: dict, activation: str) -> dict:
         """This batch's figures (a dict of floats; absent figures are left out)."""
@@ -42,36 +51,39 @@ class LayerWatch:
             return out
         k = _stride(W.size, W.shape)
         w = W.reshape(-1)[::k]
-        w = w.copy()  # this boundary's sample (W changes in place before the next one)
-        w2 = float(np.dot(w, w))
-        out["w_norm"] = math.sqrt(w2 * k)
+        if self.buf is None or self.buf.shape[1] != w.size:
+            self.buf, self.now, self.seen = np.zeros((4, w.size)), 0, 0
         written = isinstance(G, np.ndarray) and G.shape == W.shape and G.dtype.kind == "f"
         out["written"] = written
-        g = None
+        i, j = self.now, 2 - self.now  # this batch's rows, the last batch's rows
+        buf = self.buf
+        buf[i] = w  # copies: W and its gradient change in place before the next boundary
+        buf[i + 1] = G.reshape(-1)[::k] if written else 0.0
+        gram = buf @ buf.T
+        ww, gg = float(gram[i, i]), float(gram[i + 1, i + 1])
+        out["w_norm"] = math.sqrt(ww * k)
         if written:
-            g = G.reshape(-1)[::k]
-            g2 = float(np.dot(g, g))
-            out["grad_mean_abs"] = float(np.abs(g).mean())
-            out["grad_to_weight"] = math.sqrt(g2 / w2) if w2 > 0 else math.inf
-            out["changed"] = self.prev_grad is None or not np.array_equal(g, self.prev_grad)
-            self.prev_grad = g.copy()
-        if self.prev is not None and self.prev.shape == w.shape:
-            d = w - self.prev
-            d2 = float(np.dot(d, d))
-            out["update_ratio"] = math.sqrt(d2 / w2) if w2 > 0 else math.inf
-            if g is not None:
-                gg = float(np.dot(g, g))
-                dg = float(np.dot(d, g))
-                if d2 > 0 and gg > 0:
-                    out["update_cos"] = dg / math.sqrt(d2 * gg)
+            out["grad_mean_abs"] = float(np.abs(buf[i + 1]).sum()) / w.size
+            out["grad_to_weight"] = math.sqrt(gg / ww) if ww > 0 else math.inf
+            # the same array as last time gives bit-identical dot products; a changed one all but never does
+            out["changed"] = not (self.seen and self.had_grad and gram[i + 1, j + 1] == gg == gram[j + 1, j + 1])
+        if self.seen:
+            dd = ww - 2 * float(gram[i, j]) + float(gram[j, j])  # |w - prev|^2, exact enough unless tiny:
+            if dd <= 1e-9 * ww:
+                d = buf[i] - buf[j]
+                dd = float(d @ d)
+            out["update_ratio"] = math.sqrt(dd / ww) if ww > 0 else math.inf
+            if written:
+                dg = float(gram[i, i + 1] - gram[j, i + 1])  # (w - prev) . g
+                if dd > 0 and gg > 0:
+                    out["update_cos"] = max(-1.0, min(1.0, dg / math.sqrt(dd * gg)))
                 if gg > 0:
                     out["step_size"] = -dg / gg
-        self.prev = w
+        self.now, self.seen, self.had_grad = j, self.seen + 1, written
         cache = params.get("cache_" + self.name)
         post = cache[2] if isinstance(cache, (tuple, list)) and len(cache) >= 3 else None
         if isinstance(post, np.ndarray) and post.size and post.dtype.kind == "f":
-            total = float(post.sum())
-            out["finite"] = math.isfinite(total)
+            out["finite"] = math.isfinite(float(post.sum()))
             if activation in SATURATED:
                 centre, half = SATURATED[activation]
                 out["saturation"] = float(np.count_nonzero(np.abs(post - centre) > half)) / post.size

@@ -117,7 +117,7 @@ def listen(folder: Path, name: str = SOCKET_NAME) -> tuple[socket.socket, bytes,
             probe.connect(str(path))
             probe.close()
             raise LinkError(f"another window is already listening at {path}")
-        except (ConnectionRefusedError, FileNotFoundError, socket.timeout):
+        except (TimeoutError, ConnectionRefusedError, FileNotFoundError):
             path.unlink(missing_ok=True)
     key = secrets.token_bytes(32)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

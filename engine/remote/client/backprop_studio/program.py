@@ -36,6 +36,7 @@ class Call:
         return default
 
 
+@functools.lru_cache(maxsize=64)
 def _default(fn, name: str, fallback=None):
     """A function's default for one parameter (the exercise's ``name=''``, ``activation=sigmoid``)."""
     code = getattr(fn, "__code__", None)

@@ -174,7 +174,7 @@ class Run:
 
     def _end_epoch(self) -> None:
         self._finish_batch()
-        mean = lambda v: float(np.mean(v)) if v else float("nan")  # noqa: E731
+        mean = lambda v: float(np.mean(v)) if v else float("nan")
         self.epoch += 1
         self._epoch_open = {"type": "epoch", "epoch": self.epoch, "batches": self.batch,
                             "train_loss": mean(self._epoch_losses), "train_acc": mean(self._epoch_accs),
@@ -315,8 +315,7 @@ class Run:
             self._drop()
 
     def _recv(self) -> dict:
-        header, arrays = wire.decode(self.conn.recv_bytes(wire.MAX_FRAME))
-        return header
+        return wire.decode(self.conn.recv_bytes(wire.MAX_FRAME))[0]
 
     def _flush(self) -> None:
         if self._outbox and self.attached:
@@ -355,7 +354,7 @@ class Run:
     def _finish_batch_safely(self) -> None:
         try:
             self._flush()
-        except Exception:  # noqa: BLE001 - the script is already dying of its own error
+        except Exception:  # noqa: BLE001, S110 - the script is already dying of its own error
             pass
 
 

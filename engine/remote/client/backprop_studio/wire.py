@@ -8,6 +8,7 @@ damaged or hostile frame is a ``WireError``, never code run or memory blown.
 from __future__ import annotations
 
 import json
+import math
 import struct
 
 import numpy as np
@@ -27,7 +28,7 @@ def encode(header: dict, arrays: dict[str, np.ndarray] | None = None) -> bytes:
     """One frame. ``arrays`` travel as their raw little-endian bytes, C order."""
     specs, blobs = [], []
     for key, a in (arrays or {}).items():
-        a = np.ascontiguousarray(a)
+        a = np.asarray(a, order="C")  # not ascontiguousarray: that makes a 0-d array 1-d
         if a.dtype.byteorder == ">":
             a = a.astype(a.dtype.newbyteorder("<"))
         specs.append({"key": str(key), "dtype": a.dtype.str, "shape": list(a.shape)})
@@ -77,7 +78,7 @@ def decode(frame: bytes) -> tuple[dict, dict[str, np.ndarray]]:
         if (not isinstance(key, str) or dtype.str not in DTYPES
                 or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < MAX_FRAME for s in shape)):
             raise WireError(f"array {str(key)[:40]!r}: dtype or shape not allowed")
-        size = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+        size = dtype.itemsize * math.prod(shape)  # Python ints: a hostile shape cannot wrap around
         if size > len(frame) - pos:
             raise WireError(f"array {key[:40]!r} runs past the end of the frame")
         arrays[key] = np.frombuffer(data[pos:pos + size], dtype).reshape(shape).copy()
