@@ -7,6 +7,7 @@ from pathlib import Path
 
 from helpers import ROOT
 
+from engine.debug.watch import parse
 from engine.remote.child import start
 from engine.remote.host import Host
 from engine.remote.session import RemoteSession
@@ -18,11 +19,12 @@ QUICK = ["--epochs", "3", "--rows", "640"]  # 20 batches an epoch
 class Driver:
     """One attached script: ``wait`` pumps the session until a condition holds (never a fixed sleep)."""
 
-    def __init__(self, folder: Path, script: Path, args: list[str], watching: bool = False):
+    def __init__(self, folder: Path, script: Path, args: list[str], watching: bool = False, checks=()):
         self.host = Host(folder)
         self.child = start(script, args, self.host.env)
         self.session: RemoteSession | None = None
         self.watching = watching
+        self.checks = list(checks)  # watchpoints, armed before the first batch is judged
         self.output = ""
         self.wait(lambda: self.session is not None, what="the script to attach")
 
@@ -32,6 +34,7 @@ class Driver:
             attached = self.host.poll({"watching": self.watching})
             if attached is not None:
                 self.session = RemoteSession(attached.conn, attached.hello, watching=self.watching)
+                self.session.checks = [parse(expr, self.session) for expr in self.checks]
             elif self.child.returncode is not None:
                 raise AssertionError(f"the script ended before attaching: {self.child.read()}{self.output}")
         else:

@@ -16,7 +16,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
-CLIENT_DIR = Path(__file__).resolve().parent / "client"  # holds only the backprop_studio package
+CLIENT_DIR = Path(__file__).resolve().parent / "client"  # the backprop_studio package
+AUTOATTACH_DIR = CLIENT_DIR / "autoattach"  # a sitecustomize for debugged children: PyTorch attaches unchanged
 
 if importlib.util.find_spec("backprop_studio") is None:  # a checkout that was never pip-installed
     sys.path.append(str(CLIENT_DIR))

@@ -9,6 +9,7 @@ host's socket and key in its environment.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import InputError
-from engine.remote import CLIENT_DIR
+from engine.remote import AUTOATTACH_DIR, CLIENT_DIR
 
 TAIL_BYTES = 1 << 20  # at most this much new output is read per call
+
+LAUNCHERS = ("torchrun",)  # commands that start Python scripts themselves
 
 
 @dataclass
@@ -104,16 +107,21 @@ def last_exception(text: str) -> str:
 
 
 def start(script, args: list[str], env: dict[str, str], cwd=None) -> Child:
-    """Start ``python SCRIPT ARGS`` with the attach environment; InputError for a script that is not there."""
+    """Start ``python SCRIPT ARGS`` (or ``torchrun ARGS``: its ranks inherit the attach environment and
+    rank 0 attaches) with the attach environment; InputError for a script that is not there."""
     path = Path(script).expanduser()
-    if not path.is_file():
+    launcher = shutil.which(str(script)) if Path(script).name in LAUNCHERS else None
+    if launcher:
+        path = Path(launcher)
+    elif not path.is_file():
         raise InputError(f"{script}: no such script")
-    if path.suffix not in (".py", ""):
+    elif path.suffix not in (".py", ""):
         raise InputError(f"{script}: not a Python script (expected a .py file)")
     out = tempfile.NamedTemporaryFile(prefix="backprop-studio-", suffix=".log", delete=False)  # noqa: SIM115 - the child writes it
     child_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg",
-                 "PYTHONPATH": os.pathsep.join(p for p in (str(CLIENT_DIR), os.environ.get("PYTHONPATH", "")) if p)}
+                 "PYTHONPATH": os.pathsep.join(p for p in (str(AUTOATTACH_DIR), str(CLIENT_DIR),
+                                                                os.environ.get("PYTHONPATH", "")) if p)}
     with out:
-        proc = subprocess.Popen([sys.executable, str(path), *args], stdin=subprocess.DEVNULL, stdout=out,
+        proc = subprocess.Popen([str(path), *args] if launcher else [sys.executable, str(path), *args], stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, env=child_env, cwd=cwd, start_new_session=True)
     return Child(proc, path, Path(out.name))

@@ -9,7 +9,6 @@ import pytest
 from attached import QUICK
 from backprop_studio import link
 
-from engine.debug.watch import parse
 from engine.remote.host import Host, private_folder
 from engine.training.session import PauseReason, State
 
@@ -54,9 +53,8 @@ def test_the_socket_is_a_private_unix_socket(tmp_path):
 
 
 def test_a_watchpoint_stops_the_script_at_exactly_the_first_batch_where_it_holds(example, drive):
-    d = drive(example / "run_q3.py", *QUICK, watching=True)
+    d = drive(example / "run_q3.py", *QUICK, checks=["loss < 1e9"])
     s = d.session
-    s.checks = [parse("loss < 1e9", s)]  # holds at once: the very first batch
     d.wait(lambda: s.state == State.PAUSED, what="the watchpoint")
     assert s.pause_reason == PauseReason.WATCHPOINT and s.step == 1
     s.checks = []

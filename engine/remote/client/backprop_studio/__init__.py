@@ -22,7 +22,7 @@ import sys
 from backprop_studio import link, wire
 from backprop_studio.run import Run, Stopped, script_name
 
-__all__ = ["Run", "Stopped", "attach"]
+__all__ = ["Run", "Stopped", "attach", "current"]
 __version__ = "1"
 
 _current: Run | None = None
@@ -52,6 +52,11 @@ class Detached:
 DETACHED = Detached()
 
 
+def current() -> Run | None:
+    """The attached run of this process, if any."""
+    return _current if _current is not None and _current.attached else None
+
+
 def attach(target, optimizer=None, *, forward=None, backwards=None, loss=None, quiet: bool = False):
     """Attach ``target`` to the open window: a params dict (the exercise's conventions) or a PyTorch
     ``nn.Module`` with its ``optimizer``. ``forward``/``backwards``/``loss``: your functions, when they
@@ -60,6 +65,12 @@ def attach(target, optimizer=None, *, forward=None, backwards=None, loss=None, q
     global _current
     if _current is not None and _current.attached:
         return _current
+    torch_model = _is_torch_module(target)
+    if torch_model:
+        from backprop_studio.torch_run import rank
+
+        if rank() != 0:
+            return DETACHED  # torchrun's other ranks run undisturbed; pausing rank 0 holds them at a collective
     where = link.target()
     if where is None:
         return DETACHED
@@ -70,7 +81,7 @@ def attach(target, optimizer=None, *, forward=None, backwards=None, loss=None, q
             print(f"backprop-studio: not attached ({exc}); running without the debugger", file=sys.stderr)
         return DETACHED
     caller = sys._getframe(1).f_globals
-    if _is_torch_module(target):
+    if torch_model:
         from backprop_studio.torch_run import TorchRun  # only a PyTorch script pays for importing torch
 
         run = TorchRun(conn, script_name(), target, optimizer)

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from backprop_studio.figures import LayerWatch, symmetry
+from backprop_studio.figures import Reading, Watch, symmetry
 from backprop_studio.program import Program, Recorder, Replay, read_program
 from backprop_studio.run import Run
 
@@ -63,7 +63,7 @@ class NumpyRun(Run):
         self.recorder = Recorder()
         for kind, fn in functions.items():
             self.recorder.wrap(kind, fn, namespaces)
-        self.watches: dict[str, LayerWatch] = {}
+        self.watch = Watch()
         self.order: list[str] = []
         self.activations: dict[str, str] = {}
         self.program: Program | None = None
@@ -112,15 +112,16 @@ class NumpyRun(Run):
             self.activations = {n: "sigmoid" for n in self.order}
             record["layers"] = [{"name": n, "activation": "sigmoid", "shape": list(self.params["W" + n].shape)}
                                 for n in self.order]
-        figures = {}
+        self.later.wait()  # the last batch's figures are done with the buffer
+        readings = []
         for n in self.order:
-            w = self.watches.get(n)
             W = self.params.get("W" + n)
-            if w is None and isinstance(W, np.ndarray):
-                w = self.watches[n] = LayerWatch(n)
-            if w is not None:
-                figures[n] = w.measure(self.params, self.activations.get(n, "sigmoid"))
-        record["L"] = figures
+            if isinstance(W, np.ndarray) and W.dtype.kind == "f" and W.size:
+                cache = self.params.get("cache_" + n)
+                post = cache[2] if isinstance(cache, (tuple, list)) and len(cache) >= 3 else None
+                readings.append(Reading(n, W, self.params.get("grad_W" + n), post, self.activations.get(n, "sigmoid")))
+        captured = self.watch.capture(readings)
+        self.figures_later(record, lambda: self.watch.compute(captured))
         return record
 
     # ---- arrays the window asks for --------------------------------------------------------------------
@@ -147,8 +148,7 @@ class NumpyRun(Run):
                 np.copyto(cur, a, casting="unsafe")
             else:
                 self.params[k] = a.copy()
-        for w in self.watches.values():
-            w.prev = None  # the jump is no update
+        self.watch.forget()  # the jump is no update
 
     def on_detach(self) -> None:
         self.recorder.unwrap()

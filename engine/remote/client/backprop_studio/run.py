@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import threading
 import time
 import traceback
 
@@ -20,8 +21,47 @@ import numpy as np
 from backprop_studio import wire
 
 FLUSH_S = 0.05  # figures are sent at most this often (and at every pause and epoch end)
+POLL_S = 0.002  # the window's commands are looked for at most this often while running
 SNAPSHOT_EVERY = 100  # batches between weight snapshots (plus one at every epoch end)
 SNAPSHOT_BYTES = 256 << 20  # older snapshots are thinned to stay under this
+
+
+class Later:
+    """One background thread that finishes a batch's figures while the loop goes on: the loop itself
+    only copies what it would change next (figures.Watch.capture). One job at a time; ``wait`` before
+    the next capture and before anything is sent."""
+
+    def __init__(self):
+        self._job = None
+        self._cv = threading.Condition()
+        threading.Thread(target=self._work, name="backprop-studio figures", daemon=True).start()
+
+    def submit(self, job) -> None:
+        with self._cv:
+            while self._job is not None:
+                self._cv.wait()
+            self._job = job
+            self._cv.notify_all()
+
+    def wait(self) -> None:
+        if self._job is None:
+            return
+        with self._cv:
+            while self._job is not None:
+                self._cv.wait()
+
+    def _work(self) -> None:
+        while True:
+            with self._cv:
+                while self._job is None:
+                    self._cv.wait()
+                job = self._job
+            try:
+                job()
+            finally:
+                with self._cv:
+                    self._job = None
+                    self._cv.notify_all()
 
 
 class Stopped(SystemExit):
@@ -48,6 +88,7 @@ class Run:
         self._due = 0.0
         self._outbox: list[dict] = []
         self._last_flush = time.perf_counter()
+        self._polled = 0.0
         self._in_batch = False
         self._batch_start = 0.0
         self._batch_logs: dict = {}
@@ -59,6 +100,7 @@ class Run:
         self.snapshots: list[dict] = []
         self._snapshots_changed = False
         self._finished = False
+        self.later = Later()
         atexit.register(self._at_exit)
         self._excepthook = sys.excepthook
         sys.excepthook = self._on_uncaught
@@ -201,8 +243,11 @@ class Run:
         if not self.attached:
             return
         try:
-            while self.conn.poll(0):
-                self._handle(self._recv())
+            now = time.perf_counter()
+            if self.paused or now - self._polled >= POLL_S:  # a look costs a system call: not every batch
+                self._polled = now
+                while self.conn.poll(0):
+                    self._handle(self._recv())
             if self._want:
                 self._answer_wants()
             while self.paused and self.attached:
@@ -317,7 +362,16 @@ class Run:
     def _recv(self) -> dict:
         return wire.decode(self.conn.recv_bytes(wire.MAX_FRAME))[0]
 
+    def figures_later(self, record: dict, compute) -> None:
+        """``record["L"] = compute()``, on the figures thread unless the window waits for this batch."""
+        if self.watching:
+            record["L"] = compute()
+            return
+        record["L"] = {}
+        self.later.submit(lambda: record["L"].update(compute()))
+
     def _flush(self) -> None:
+        self.later.wait()
         if self._outbox and self.attached:
             records, self._outbox = self._outbox, []
             self._send({"type": "batches", "records": records})
