@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import numpy as np
+import numpy.lib.format as npy
 
 from engine.data.dataset import NIST36_CLASSES, Dataset, Split
 from engine.errors import InputError
@@ -44,3 +47,28 @@ def strict_json(obj) -> dict:
 
 def finite(*values) -> bool:
     return all(math.isfinite(float(v)) for v in values)
+
+
+def add_zero_member(path, name: str, nbytes: int, dtype="f8") -> None:
+    """Append to an .npz (a zip) a deflated member ``name`` holding ``nbytes`` of zeros as a 1-D array: a
+    few KB on disk per 10 MB it expands to (streamed, so making it costs no memory)."""
+    dtype = np.dtype(dtype)
+    header = {"descr": npy.dtype_to_descr(dtype), "fortran_order": False, "shape": (nbytes // dtype.itemsize,)}
+    chunk = bytes(2 ** 20)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z, z.open(f"{name}.npy", "w", force_zip64=True) as f:
+        npy.write_array_header_2_0(f, header)
+        left = (nbytes // dtype.itemsize) * dtype.itemsize
+        while left:
+            f.write(chunk[:min(left, len(chunk))])
+            left -= min(left, len(chunk))
+
+
+def peak_bytes(fn, *args, **kwargs):
+    """(fn's result, the peak of memory it allocated, as tracemalloc counts it; NumPy reports its arrays
+    there too). A count of bytes, not a time: the same on a busy machine as on an idle one."""
+    tracemalloc.start()
+    try:
+        result = fn(*args, **kwargs)
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -10,6 +10,7 @@ Every problem with the user's input raises ``DataError`` with a one-line message
 """
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import numpy as np
 import scipy.io
 from skimage.transform import resize
 
+from engine.archive import Npz
+from engine.data import matfile
 from engine.data.dataset import NIST36_CLASSES, SIDE, Dataset, Split, from_image, split_deterministic
 from engine.errors import InputError
 from engine.files import user_path
@@ -24,6 +27,10 @@ from engine.images import IMAGE_SUFFIXES, ImageError, decode, to_float, to_gray
 
 SPLITS = ("train", "valid", "test")
 N_PIXELS = SIDE * SIDE
+# One stored array of a user's dataset, as its header gives it: 260,000 float32 rows of 32x32 (the NIST36
+# files hold 66 MB). Larger ones are refused before any byte of them is decompressed.
+MAX_ARRAY_BYTES = 2 ** 30
+MAX_NAMES_BYTES = 2 ** 20  # an .npz's class names
 
 
 class DataError(InputError):
@@ -136,13 +143,51 @@ def _complete(present: dict[str, Split], seed: int) -> tuple[Split, Split, Split
 
 # ---- NIST36 .mat ---------------------------------------------------------------------------------
 
+def _mat_keys() -> list[str]:
+    return [f"{s}_{k}" for s in SPLITS for k in ("data", "labels")]
+
+
+def _listed(path: Path) -> tuple[bytes | None, dict[str, matfile.Variable | tuple]]:
+    """The file's variables by name: walked with bounded decompression (level 5), or scipy's header-only
+    list (level 4, never compressed). A level 7.3 file is left to loadmat, which refuses it."""
+    walked = matfile.variables(path)
+    if walked is not None:
+        return walked[0], {v.name: v for v in walked[1]}
+    return None, {name: (shape, kind) for name, shape, kind in scipy.io.whosmat(str(path))}
+
+
+def _mat_size(v) -> tuple[tuple[int, ...], str, int | None]:
+    if isinstance(v, matfile.Variable):
+        return v.shape, v.kind, v.nbytes
+    shape, kind = v
+    size = dict(matfile.CLASSES.values()).get(kind, 1 if kind == "logical" else None)
+    return tuple(shape), kind, None if size is None else math.prod(shape) * size
+
+
 def _read_mat(path: Path) -> dict:
+    """The train_/valid_/test_ data and labels variables of a .mat, each checked from its header (name,
+    shape, class) before it is read; other variables are never decompressed (engine.data.matfile)."""
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     try:
-        return scipy.io.loadmat(str(path))
+        header, listed = _listed(path)
+        wanted = [k for k in _mat_keys() if k in listed]
+        for name in wanted:
+            shape, kind, size = _mat_size(listed[name])
+            if size is None:
+                raise DataError(f"{path}: {name} is a MATLAB {kind}, not a numeric matrix")
+            if size > MAX_ARRAY_BYTES:
+                raise DataError(f"{path}: {name} is too large: {kind} {shape} is {size / 2 ** 30:.1f} GB "
+                                f"(at most {MAX_ARRAY_BYTES / 2 ** 30:.1f} GB)")
+        if header is not None:
+            found = matfile.load_variables(path, header, [listed[k] for k in wanted]) if wanted else {}
+        else:
+            found = scipy.io.loadmat(str(path), variable_names=wanted) if wanted else {}
+    except DataError:
+        raise
     except Exception as exc:  # scipy raises ValueError, TypeError, OSError, zlib errors, ... on bad files
         raise DataError(f"{path}: not a readable MATLAB .mat file (truncated or corrupt?) ({_why(exc)})") from None
+    return {**{k: None for k in listed}, **{k: v for k, v in found.items() if not k.startswith("__")}}
 
 
 def load_mat(path, seed: int = 0) -> Dataset:
@@ -158,7 +203,7 @@ def load_mat(path, seed: int = 0) -> Dataset:
         files = [path]
     parts: dict[str, list] = {}
     for f in files:
-        d = _read_mat(f)
+        d = _read_mat(f)  # the data/labels variables; any other name maps to None (never read)
         found = [k for k in d if not k.startswith("__")]
         hits = 0
         for s in SPLITS:
@@ -182,29 +227,28 @@ def load_npz(path, seed: int = 0) -> Dataset:
 
     x: (N, 1024) rows already in the NIST layout (column-major), or (N, 32, 32) upright images,
     which are converted. y: integer labels or one-hot rows. Optional ``classes``: names; otherwise
-    36 classes are NIST36, 26 are A-Z and any other count is "0".."K-1".
+    36 classes are NIST36, 26 are A-Z and any other count is "0".."K-1". Only these members are
+    decompressed, each at most MAX_ARRAY_BYTES as its header says (engine.archive.Npz): any other member,
+    however large it expands, is never read.
     """
     path = user_path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except Exception as exc:
-        raise DataError(f"{path}: not a readable .npz archive ({_why(exc)})") from None
     where = str(path)
-    pairs = {s: (f"x_{s}", f"y_{s}") for s in SPLITS if f"x_{s}" in arrays or f"y_{s}" in arrays}
-    if not pairs and ("x" in arrays or "y" in arrays):
-        pairs = {"all": ("x", "y")}  # no train split: pooled and split 80/10/10
-    if not pairs:
-        raise DataError(f"{where}: no x_train/y_train or x/y keys (found: {', '.join(arrays) or 'none'})")
-    parts: dict[str, list] = {}
-    for s, (xk, yk) in pairs.items():
-        if xk not in arrays or yk not in arrays:
-            raise DataError(f"{where}: has {xk if xk in arrays else yk} but not {yk if xk in arrays else xk}")
-        x = _features(arrays[xk], where, xk, allow_images=True)
-        parts[s] = [(x, *_labels(arrays[yk], len(x), where, yk))]
-    classes = arrays.get("classes")
+    with Npz(path, DataError) as z:
+        names = z.names
+        pairs = {s: (f"x_{s}", f"y_{s}") for s in SPLITS if f"x_{s}" in z or f"y_{s}" in z}
+        if not pairs and ("x" in z or "y" in z):
+            pairs = {"all": ("x", "y")}  # no train split: pooled and split 80/10/10
+        if not pairs:
+            raise DataError(f"{where}: no x_train/y_train or x/y keys (found: {', '.join(names) or 'none'})")
+        parts: dict[str, list] = {}
+        for s, (xk, yk) in pairs.items():
+            if xk not in z or yk not in z:
+                raise DataError(f"{where}: has {xk if xk in z else yk} but not {yk if xk in z else xk}")
+            x = _features(z.read(xk, MAX_ARRAY_BYTES), where, xk, allow_images=True)
+            parts[s] = [(x, *_labels(z.read(yk, MAX_ARRAY_BYTES), len(x), where, yk))]
+        classes = z.read("classes", MAX_NAMES_BYTES) if "classes" in z else None
     if classes is not None:
         classes = [str(c) for c in np.asarray(classes).reshape(-1)]
     return _assemble(path.stem, where, parts, seed, classes)
