@@ -8,11 +8,15 @@ checkpoint keeps parameters, optimizer state, position and history.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+import math
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
 
+from engine import jsontext
+from engine.archive import Npz
+from engine.checks import Bad, Int, List, Map, Nullable, Num, Obj, Str, array_problem, check
 from engine.data.dataset import Dataset
 from engine.debug.stats import LayerStats
 from engine.errors import InputError
@@ -67,24 +71,41 @@ def save_session(path, session: TrainingSession, report: tuple[dict, dict] | Non
     _savez(path, arrays)
 
 
-def _read(path) -> tuple[dict, dict[str, np.ndarray]]:
+META_CHARS = 32 * 2 ** 20  # JSON characters of metadata (a 40-epoch run stores 18 K; 10,000 epochs ~5 M)
+MAX_HISTORY = 10_000_000  # batches of loss/accuracy history (30,000 epochs of NIST36)
+REPORT_BYTES = 64 * 2 ** 20  # one report array (pictures, a confusion matrix): ~50 K for a real run
+
+
+def _open(path) -> tuple[dict, Npz]:
+    """(metadata, the archive open for bounded reading): only the ``meta`` member is decompressed here,
+    checked from its header before that."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
     with open(path, "rb") as f:
         if f.read(4) != b"PK\x03\x04":  # else numpy guesses a pickle and says so
             raise CheckpointError(f"{path}: not a checkpoint (not an .npz archive)")
+    z = Npz(path, CheckpointError, "checkpoint")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        meta = json.loads(str(arrays.pop("meta")))
-    except Exception as exc:  # zip, npy and JSON errors all mean the same thing to the user
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"{path}: not a checkpoint (its metadata is a {type(meta).__name__}, not an object)")
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: unknown checkpoint format {_short(meta.get('format'))}")
-    return meta, arrays
+        if "meta" not in z:
+            raise CheckpointError(f"{path}: not a checkpoint (it has no metadata)")
+        shape, dtype = z.header("meta")
+        if dtype.kind != "U" or shape != ():
+            raise CheckpointError(f"{path}: not a checkpoint (its metadata is {dtype} {shape}, not a text)")
+        meta = jsontext.loads(str(z.read("meta", 4 * META_CHARS)), f"{path}: its metadata", CheckpointError,
+                              max_bytes=META_CHARS)
+        if not isinstance(meta, dict):
+            raise CheckpointError(f"{path}: not a checkpoint (its metadata is a {type(meta).__name__}, not an object)")
+        if meta.get("format") != FORMAT:
+            raise CheckpointError(f"{path}: unknown checkpoint format {_short(meta.get('format'))}")
+    except BaseException:
+        z.close()
+        raise
+    return meta, z
+
+
+def _damaged(path, exc: Bad) -> CheckpointError:
+    return CheckpointError(f"{path}: damaged checkpoint: {exc}")
 
 
 def _short(value) -> str:
@@ -92,9 +113,9 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _check_model(path, meta: dict, arrays: dict) -> None:
-    """A one-line CheckpointError for metadata or weights a network cannot be built from (wrong
-    types, sizes that disagree, NaN/inf weights, class names that do not match the outputs)."""
+def check_model(path, meta: dict) -> None:
+    """A one-line CheckpointError for metadata a network cannot be built from (wrong types, sizes that
+    disagree, class names that do not match the outputs)."""
     def bad(why: str):
         raise CheckpointError(f"{path}: unusable model file: {why}")
 
@@ -109,61 +130,172 @@ def _check_model(path, meta: dict, arrays: dict) -> None:
     reconstructs = isinstance(meta.get("config"), dict) and meta["config"].get("loss") == "squared_error"
     if not reconstructs and len(classes) != sizes[-1]:
         bad(f"{len(classes)} class names for {sizes[-1]} outputs")
-    for k, v in arrays.items():
-        if k.startswith("param/") and (v.dtype.kind not in "fiu" or not np.isfinite(v).all()):
-            bad(f"{k[len('param/'):]} holds {'NaN or infinite values' if v.dtype.kind in 'fc' else v.dtype} weights")
 
 
 def is_checkpoint(path) -> bool:
     """Whether a file is one of ours (so a dropped .npz can be told apart from a dataset)."""
     try:
-        with np.load(path, allow_pickle=False) as f:
-            return "meta" in f.files and json.loads(str(f["meta"])).get("format") == FORMAT
-    except Exception:
+        _open(path)[1].close()
+        return True
+    except (InputError, OSError):
         return False
 
 
 def load_network(path) -> tuple[Network, tuple[str, ...], dict]:
-    """(network, class names, metadata) from a checkpoint or model file."""
-    meta, arrays = _read(path)
-    return (*_network_from(path, meta, arrays), meta)
+    """(network, class names, metadata) from a checkpoint or model file: only its metadata and
+    parameters are read."""
+    meta, z = _open(path)
+    with z:
+        return (*_network_from(path, meta, z), meta)
 
 
-def _network_from(path, meta: dict, arrays: dict) -> tuple[Network, tuple[str, ...]]:
-    _check_model(path, meta, arrays)
+def _network_from(path, meta: dict, z: Npz) -> tuple[Network, tuple[str, ...]]:
+    """The network, its parameters read only once their names, shapes and dtypes (headers) match the
+    metadata's sizes, and checked to be finite after the cast to float32 (1e300 in a float64 file is inf)."""
+    check_model(path, meta)
     try:
         net = Network(meta["sizes"], meta["activations"])
-        net.set_params({k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")})
-    except InputError as exc:  # too large, parameter names or shapes that disagree with the sizes
+    except InputError as exc:  # too large
         raise CheckpointError(f"{path}: inconsistent checkpoint ({exc})") from None
+    own = net.params()
+    stored = sorted(n[len("param/"):] for n in z.names if n.startswith("param/"))
+    if set(stored) != set(own):
+        raise CheckpointError(f"{path}: inconsistent checkpoint (parameter names differ: expected {sorted(own)}, "
+                              f"got {_short(stored)})")
+    for k, a in own.items():
+        shape, dtype = z.header(f"param/{k}")
+        if dtype.kind not in "fiu" or dtype.itemsize > 8:
+            raise CheckpointError(f"{path}: unusable model file: {k} holds {dtype} weights")
+        if shape != a.shape:
+            raise CheckpointError(f"{path}: inconsistent checkpoint ({k} has shape {shape}, expected {a.shape})")
+    for k, a in own.items():
+        with np.errstate(over="ignore", invalid="ignore"):
+            a[...] = z.read(f"param/{k}", a.size * 8)
+        if not np.isfinite(a).all():
+            raise CheckpointError(f"{path}: unusable model file: {k} holds NaN or infinite weights (or values "
+                                  "beyond float32's ~3.4e38)")
     return net, tuple(meta["classes"])
 
 
+def _stats_spec() -> Obj:
+    return Obj({f.name: Num() for f in fields(LayerStats)}, exact=True)
+
+
+def epoch_spec() -> Obj:
+    return Obj({"epoch": Int(lo=1), **{k: Num() for k in ("train_loss", "train_acc", "valid_loss", "valid_acc",
+                                                          "seconds")},
+                "layers": Map(_stats_spec())})
+
+
+def _config_spec() -> Obj:
+    """A stored TrainConfig: every field optional (older files lack the newer ones), each of its type."""
+    kinds = {int: Int(), float: Num(), str: Str()}
+    spec = {f.name: List(Int(lo=1), max_len=64) if f.name == "hidden" else kinds[type(f.default)]
+            for f in fields(TrainConfig)}
+    return Obj({}, spec)
+
+
+FRAME_SPEC = List(Obj({"step": Int(lo=0), "epoch": Int(lo=0)}, {"param": Str()}), max_len=64)
+SESSION_SPEC = Obj({"config": _config_spec(),
+                    "position": Obj({k: Int(lo=0) for k in ("step", "epoch", "batch")}),
+                    "epoch_acc": List(Num(), length=3),
+                    "epochs": List(epoch_spec())},
+                   {"report": Nullable(Obj({}, {"weights": Nullable(FRAME_SPEC)}))})
+
+
+def history_arrays(path, z: Npz, required: bool = True) -> dict[str, np.ndarray]:
+    """history/batch_loss and batch_acc: 1-D numbers, checked from their headers, then read."""
+    out = {}
+    for k in ("history/batch_loss", "history/batch_acc"):
+        if k not in z and not required:
+            continue
+        if k not in z:
+            raise CheckpointError(f"{path}: damaged checkpoint: {k} is missing")
+        problem = array_problem(*z.header(k), "fiu", (None,))
+        if problem is None and z.shape(k)[0] > MAX_HISTORY:
+            problem = f"holds {z.shape(k)[0]:,} batches, more than {MAX_HISTORY:,}"
+        if problem:
+            raise CheckpointError(f"{path}: damaged checkpoint: {k} {problem}")
+        out[k] = z.read(k, MAX_HISTORY * 8)
+    return out
+
+
+def _optimizer_state(path, z: Npz, net: Network) -> dict[str, np.ndarray]:
+    """opt/velocity.<param>: one flat float array per parameter (momentum), in the network's dtype;
+    checked from the headers, then read."""
+    sizes = {f"velocity.{k}": v.size for k, v in net.params().items()}
+    out = {}
+    for name in (n for n in z.names if n.startswith("opt/")):
+        k = name[len("opt/"):]
+        if k not in sizes:
+            raise CheckpointError(f"{path}: damaged checkpoint: {name} belongs to no parameter of the network")
+        problem = array_problem(*z.header(name), "f", (sizes[k],))
+        if problem:
+            raise CheckpointError(f"{path}: damaged checkpoint: {name} {problem}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = z.read(name, sizes[k] * 8).astype(net.dtype)
+        if not np.isfinite(v).all():
+            raise CheckpointError(f"{path}: damaged checkpoint: {name} holds NaN or infinite values")
+        out[k] = v
+    return out
+
+
+def report_weights(path, meta: dict, z: Npz, first_W_shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """The report/weights/<k> frames the metadata lists, checked to be first-layer weights, then read."""
+    frames = (meta.get("report") or {}).get("weights") or []
+    out = {}
+    for k in range(len(frames) if isinstance(frames, list) else 0):
+        name = f"report/weights/{k}"
+        if name in z:
+            problem = array_problem(*z.header(name), "f", first_W_shape)
+            if problem:
+                raise CheckpointError(f"{path}: damaged checkpoint: {name} {problem}")
+            out[name] = z.read(name, math.prod(first_W_shape) * 8)
+    return out
+
+
 def load_session(path, data: Dataset) -> TrainingSession:
-    """A session that continues exactly where the saved one stopped (on the same data)."""
-    meta, arrays = _read(path)
-    net, classes = _network_from(path, meta, arrays)
-    if "config" not in meta:
-        raise CheckpointError(f"{path}: holds a model only, not a training session")
-    if tuple(classes) != tuple(data.classes) or net.sizes[0] != data.n_inputs:
-        raise CheckpointError(f"{path}: was trained on {len(classes)} classes / {net.sizes[0]} inputs; "
-                              f"the current data has {data.n_classes} / {data.n_inputs}")
-    try:  # everything below is read from the file: wrong keys or types are a damaged file, not a bug
-        config = TrainConfig(**meta["config"])
-        session = TrainingSession(data, config, network=net)
-        session.optimizer.load_state({k[len("opt/"):]: v for k, v in arrays.items() if k.startswith("opt/")})
-        pos = meta["position"]
-        session.step, session.epoch, session.batch = (int(pos[k]) for k in ("step", "epoch", "batch"))
-        session._epoch_loss, session._epoch_correct, session._epoch_seen = meta["epoch_acc"]
-        session.history.batch_loss = arrays["history/batch_loss"].tolist()
-        session.history.batch_acc = arrays["history/batch_acc"].tolist()
-        session.history.epochs = [EpochEvent(**{**e, "layers": {n: LayerStats(**s) for n, s in e["layers"].items()}})
-                                  for e in meta["epochs"]]
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise CheckpointError(f"{path}: damaged training session ({type(exc).__name__}: {exc})") from None
+    """A session that continues exactly where the saved one stopped (on the same data). Everything used is
+    checked first (types of the metadata, names, shapes and dtypes of the arrays): a damaged file is one
+    CheckpointError naming the field."""
+    meta, z = _open(path)
+    with z:
+        net, classes = _network_from(path, meta, z)
+        if "config" not in meta:
+            raise CheckpointError(f"{path}: holds a model only, not a training session")
+        if tuple(classes) != tuple(data.classes) or net.sizes[0] != data.n_inputs:
+            raise CheckpointError(f"{path}: was trained on {len(classes)} classes / {net.sizes[0]} inputs; "
+                                  f"the current data has {data.n_classes} / {data.n_inputs}")
+        try:
+            check(meta, SESSION_SPEC)
+        except Bad as exc:
+            raise _damaged(path, exc) from None
+        known = {f.name for f in fields(TrainConfig)}  # a newer version's extra fields are not this one's
+        try:
+            config = TrainConfig(**{k: v for k, v in meta["config"].items() if k in known})
+        except InputError as exc:  # a value out of its range: TrainConfig's own words
+            raise CheckpointError(f"{path}: damaged checkpoint: config: {exc}") from None
+        history = history_arrays(path, z)
+        opt = _optimizer_state(path, z, net)
+        frames = weight_frames(meta, {**report_weights(path, meta, z, net.layers[0].W.shape),
+                                      **{f"param/{k}": v for k, v in net.params().items()}})
+    session = TrainingSession(data, config, network=net)
+    pos = meta["position"]
+    if pos["batch"] >= session.batches_per_epoch:
+        raise CheckpointError(f"{path}: damaged checkpoint: position.batch is {pos['batch']}; the data has "
+                              f"{session.batches_per_epoch} batches an epoch")
+    session.optimizer.load_state(opt)
+    session.step, session.epoch, session.batch = pos["step"], pos["epoch"], pos["batch"]
+    session._epoch_loss, session._epoch_correct, session._epoch_seen = meta["epoch_acc"]
+    session.history.batch_loss = history["history/batch_loss"].tolist()
+    session.history.batch_acc = history["history/batch_acc"].tolist()
+    session.history.epochs = [EpochEvent(**{**{f.name: e[f.name] for f in fields(EpochEvent) if f.name != "layers"},
+                                            "layers": {n: LayerStats(**{f.name: s[f.name] for f in fields(LayerStats)})
+                                                       for n, s in e["layers"].items()}})
+                              for e in meta["epochs"]]
     session.snapshots.clear()
     session.take_snapshot()
-    session.report_frames = weight_frames(meta, arrays)  # the run's first weights, for the next report
+    session.report_frames = frames  # the run's first weights, for the next report
     session.state = State.FINISHED if session.epoch >= config.epochs else State.PAUSED
     return session
 
@@ -171,11 +303,20 @@ def load_session(path, data: Dataset) -> TrainingSession:
 def weight_frames(meta: dict, arrays: dict) -> list[tuple[int, int, np.ndarray]]:
     """(step, epoch, first-layer W) frames stored in a checkpoint (start, middle, end of the run), so a
     run's true start survives save/load/save."""
-    info = meta.get("report", {}).get("weights", [])
+    info = (meta.get("report") or {}).get("weights") or []
     found = [(f, arrays.get(f"report/weights/{k}", arrays.get(f"param/{f.get('param')}"))) for k, f in enumerate(info)]
     return [(f["step"], f["epoch"], W) for f, W in found if W is not None]
 
 
-def read_checkpoint(path) -> tuple[dict, dict[str, np.ndarray]]:
-    """(metadata, arrays) of a checkpoint, checked to be one of ours (for the report)."""
-    return _read(path)
+def read_checkpoint(path, max_bytes: int = 2 ** 30) -> tuple[dict, dict[str, np.ndarray]]:
+    """(metadata, every array) of a checkpoint, each member bounded (for tests and tools: the readers
+    above and ``engine.report.stored`` read only what they use)."""
+    meta, z = _open(path)
+    with z:
+        return meta, {n: z.read(n, max_bytes) for n in z.names if n != "meta"}
+
+
+def open_checkpoint(path) -> tuple[dict, Npz]:
+    """(metadata, the archive open for bounded reading) of a checkpoint checked to be one of ours (for
+    the report, which reads the members it shows). Close the archive when done."""
+    return _open(path)
