@@ -16,13 +16,12 @@ import numpy as np
 
 from engine.debug.stats import LayerStats, vanishing_gradient_report
 from engine.debug.tiles import tile_grid
-from engine.errors import InputError
 from engine.files import atomic_write
+from engine.report import stored
 from engine.report.data import ReportData
 from engine.report.style import CSS, SERIES
 from engine.report.svg import data_uri, diverging_index, diverging_palette, evidence_palette, line_chart, strip
 from engine.training.autoencoder import upright
-from engine.training.checkpoint import CheckpointError, read_checkpoint
 
 DASH = "\u2013"
 CURVES = ("batch", "train", "valid")  # the window's colours for the per-batch, train and valid curves
@@ -33,16 +32,8 @@ SECTIONS = {"config": "Configuration and data", "curves": "Loss and accuracy", "
 
 def load(path) -> ReportData:
     """The report's data from a checkpoint; InputError when the file is not a training session."""
-    try:
-        meta, arrays = read_checkpoint(path)
-    except CheckpointError as exc:
-        raise InputError(str(exc)) from None
-    if "config" not in meta:
-        raise InputError(f"{path}: holds a model only, not a training session (nothing to report)")
-    try:
-        return ReportData.from_checkpoint(path, meta, arrays)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"{path}: damaged checkpoint ({type(exc).__name__}: {exc})") from None
+    meta, arrays = stored.read(path)  # every field used is checked there, and only what is shown is read
+    return ReportData.from_checkpoint(path, meta, arrays)
 
 
 def write_report(checkpoint, out, source: str | None = None) -> Path:
