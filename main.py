@@ -26,7 +26,8 @@ from engine.cli.console import emit_json  # noqa: E402
 from engine.cli.ocr import cmd_explain, cmd_ocr, cmd_ocr_eval  # noqa: E402
 from engine.cli.training import cmd_autoencoder, cmd_gradcheck, cmd_report, cmd_train  # noqa: E402
 from engine.errors import InputError  # noqa: E402
-from engine.files import check_writable  # noqa: E402
+from engine.data.registry import spec_paths  # noqa: E402
+from engine.files import check_distinct, check_writable  # noqa: E402
 from engine.nn.activations import HIDDEN_ACTIVATIONS  # noqa: E402
 from engine.remote.check import check_module  # noqa: E402
 from engine.remote.headless import run_headless  # noqa: E402
@@ -251,10 +252,11 @@ def cmd_gui(args) -> int:
 
 
 def cmd_screenshot(args) -> int:
-    from gui.offscreen.screenshot import screenshot  # Qt: only for this command
-
     if args.steps < 0:
         raise InputError(f"--steps must be >= 0, got {args.steps}")
+    check_distinct([("--data", p) for p in spec_paths(args.data)], [("--out", args.out)])
+    from gui.offscreen.screenshot import screenshot  # Qt: only for this command
+
     config = TrainConfig(hidden=args.hidden, activation=args.activation, lr=args.lr, epochs=args.epochs)
     for path in screenshot(args.out, steps=args.steps, data=args.data, config=config):
         print(path)

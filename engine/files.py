@@ -74,6 +74,33 @@ def user_path(path) -> Path:
         return Path(path)
 
 
+def _same(a: Path, b: Path) -> bool:
+    """One file under two names: the same path once links are resolved, or the same inode (a hard link)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): only the names could tell
+        return False
+
+
+def check_distinct(inputs: list[tuple[str, object]], outputs: list[tuple[str, object]]) -> None:
+    """Before any work: no output is one of the inputs (``report ck.npz --out ck.npz`` would replace the
+    checkpoint with HTML) and no two outputs are one file (``--save x --report x`` would keep neither).
+    Pairs of (what the user calls it, path); a None path is a flag not given."""
+    ins = [(k, user_path(v)) for k, v in inputs if v is not None and str(v).strip()]
+    outs = [(k, user_path(v)) for k, v in outputs if v is not None and str(v).strip()]
+    for name, out in outs:
+        for source, given in ins:
+            if _same(out, given):
+                raise InputError(f"{name} {out} is the {source} this command reads: writing it would destroy "
+                                 "that input; choose another path")
+    for i, (a, pa) in enumerate(outs):
+        for b, pb in outs[i + 1:]:
+            if _same(pa, pb):
+                raise InputError(f"{a} and {b} are one file ({pa}): one would overwrite the other")
+
+
 def check_writable(path) -> Path:
     """Fail now, not after an hour of training, when ``path`` cannot be written."""
     if not str(path).strip():  # before Path(): Path("") is "."

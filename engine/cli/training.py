@@ -7,10 +7,10 @@ import tempfile
 
 from engine.cli.console import Progress, emit_json
 from engine.data.edits import EditList
-from engine.data.registry import load_dataset
+from engine.data.registry import load_dataset, spec_paths
 from engine.debug.watch import parse
 from engine.errors import InputError
-from engine.files import check_writable
+from engine.files import check_distinct, check_writable
 from engine.nn.activations import HIDDEN_ACTIVATIONS
 from engine.nn.gradcheck import TOLERANCE, check, default_problem, regularization_checks
 from engine.report.data import save_checkpoint
@@ -23,8 +23,10 @@ def cmd_train(args) -> int:
     # every flag and the --save location are checked before the data loads and long before training ends
     if not 0 < args.lr_decay <= 1:
         raise InputError(f"--lr-decay must be in (0, 1] (a factor the learning rate shrinks by), got {args.lr_decay}")
+    check_distinct([("--data", p) for p in spec_paths(args.data)] + [("--edits", args.edits)],
+                   [("--save", args.save), ("--report", args.report)])
     if args.save is not None:
-        check_writable(args.save)
+        args.save = str(check_writable(args.save))  # "~/run.npz" quoted is the home folder's, as checked above
     config = TrainConfig(hidden=args.hidden, activation=args.activation, lr=args.lr, batch_size=args.batch_size,
                          epochs=args.epochs, seed=args.seed, momentum=args.momentum, lr_decay=args.lr_decay,
                          decay_every=args.decay_every, weight_decay=args.weight_decay, dropout=args.dropout)
@@ -153,6 +155,7 @@ def write_train_report(path, session, saved: str | None = None, quiet: bool = Fa
 
 
 def cmd_report(args) -> int:
-    out = args.out or os.path.splitext(args.checkpoint)[0] + ".html"
+    out = args.out or os.path.splitext(args.checkpoint)[0] + ".html"  # "run.html" would be its own default
+    check_distinct([("checkpoint", args.checkpoint)], [("--out", out)])
     print(write_report(args.checkpoint, out))
     return 0

@@ -7,6 +7,7 @@ name is a path (engine.data.loaders.load_path). ``a+b`` merges sources by class 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Callable
 
 from engine.data.dataset import Dataset
@@ -50,4 +51,15 @@ def load_dataset(spec: str, seed: int = 0) -> Dataset:
     return load_path(path, seed)
 
 
-__all__ = ["NAMED", "load_dataset", "register"]
+def spec_paths(spec: str) -> list[Path]:
+    """The files and folders ``load_dataset(spec)`` reads (registered names read none of the user's)."""
+    spec = str(spec).strip()
+    if not spec or spec in NAMED:
+        return []
+    path = user_path(spec)
+    if "+" in spec and not path.exists():
+        return [p for part in spec.split("+") if part.strip() for p in spec_paths(part)]
+    return [path]
+
+
+__all__ = ["NAMED", "load_dataset", "register", "spec_paths"]

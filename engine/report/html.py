@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.debug.stats import LayerStats, vanishing_gradient_report
 from engine.debug.tiles import tile_grid
-from engine.files import atomic_write
+from engine.files import atomic_write, check_distinct
 from engine.report import stored
 from engine.report.data import ReportData
 from engine.report.style import CSS, SERIES
@@ -39,6 +39,7 @@ def load(path) -> ReportData:
 def write_report(checkpoint, out, source: str | None = None) -> Path:
     """Render ``checkpoint`` to ``out`` (atomically); returns the path written. ``source`` names where
     the session came from when the checkpoint is a temporary one (an unsaved run)."""
+    check_distinct([("checkpoint", checkpoint)], [("the report", out)])
     data = load(checkpoint)
     if source:
         data.path = source
