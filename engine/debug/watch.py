@@ -47,10 +47,18 @@ _METRICS = {
     "class_acc": ("epoch", "class", "class_acc"),
 }
 _LAYER_FIELD = {"grad": "grad_mean_abs", "saturation": "saturation", "dead": "dead"}
-_TERM = re.compile(r"^(?P<name>[a-z_][a-z_0-9]*)\s*(?:\((?P<arg>[^()]*)\))?\s*(?P<rest>.*)$", re.I)
+# ASCII only: under re.I alone "ſ" matches s and "K" (Kelvin) k, and Python's int()/float() read "²"-like
+# digits of every script (or fail on them after str.isdigit() said yes)
+_TERM = re.compile(r"^(?P<name>[a-z_][a-z_0-9]*)\s*(?:\((?P<arg>[^()]*)\))?\s*(?P<rest>.*)$", re.I | re.A)
 _COMPARE = re.compile(r"^(?:(?P<change>drop|rise)\s*)?(?P<op><=|>=|==|!=|<|>)\s*(?P<num>[^\s%]+)\s*(?P<pct>%)?$",
-                      re.I)
-_IS = re.compile(r"^is\s+(?P<what>nan|inf|not\s+finite)$", re.I)
+                      re.I | re.A)
+_IS = re.compile(r"^is\s+(?P<what>nan|inf|not\s+finite)$", re.I | re.A)
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?", re.I | re.A)
+
+
+def _index(text: str) -> int | None:
+    """A layer or class number written in ASCII digits, else None."""
+    return int(text) if text.isascii() and text.isdigit() else None
 USAGE = ("use e.g. 'loss is nan', 'grad(layer1) < 1e-6', 'saturation(layer1) > 90%', "
          "'valid_acc drop > 0.05', 'class_acc(Q) < 0.5'")
 
@@ -95,8 +103,9 @@ class Watchpoint:
         if kind == "layer":
             names = [l.name for l in session.net.layers]
             key = self.arg if self.arg in names else None
-            if key is None and self.arg.isdigit() and 1 <= int(self.arg) <= len(names):
-                key = names[int(self.arg) - 1]
+            n = _index(self.arg)
+            if key is None and n is not None and 1 <= n <= len(names):
+                key = names[n - 1]
             if key is None:
                 raise InputError(f"watchpoint {self.expr!r}: no layer {self.arg!r} (layers: {', '.join(names)})")
             self._key = key
@@ -108,8 +117,8 @@ class Watchpoint:
                 key = classes.index(self.arg)
             elif self.arg.upper() in classes:
                 key = classes.index(self.arg.upper())
-            elif self.arg.isdigit() and int(self.arg) < len(classes):
-                key = int(self.arg)
+            elif _index(self.arg) is not None and _index(self.arg) < len(classes):
+                key = _index(self.arg)
             else:
                 raise InputError(f"watchpoint {self.expr!r}: no class {self.arg!r} "
                                  f"(classes: {' '.join(classes)})")
@@ -219,10 +228,12 @@ def parse(expr: str, session=None) -> Watchpoint:
     if not c:
         raise InputError(f"watchpoint {text!r}: cannot read the condition {rest!r}; "
                          f"expected an operator (< <= > >= == !=) and a number")
-    try:
+    if c["num"].lower().lstrip("+-") in ("inf", "infinity", "nan"):
+        number = math.nan
+    elif _NUMBER.fullmatch(c["num"]):  # float() alone would take "1_0" and digits of every script
         number = float(c["num"])
-    except ValueError:
-        raise InputError(f"watchpoint {text!r}: {c['num']!r} is not a number") from None
+    else:
+        raise InputError(f"watchpoint {text!r}: {c['num']!r} is not a number (digits 0-9, e.g. 0.5 or 1e-3)")
     if not math.isfinite(number):
         raise InputError(f"watchpoint {text!r}: the threshold must be finite (use 'is nan' / 'is inf')")
     if c["pct"]:

@@ -154,6 +154,10 @@ def test_percent_and_aliases():
     ("loss drop > 0.1", "per-epoch metrics"),
     ("valid_acc drop < 0.1", "write 'drop > margin'"),
     ("loss > inf", "must be finite"),
+    ("loss > 1e999", "must be finite"),
+    ("loss > \u0661\u0662", "is not a number"),  # Arabic-Indic 12: float() reads it
+    ("loss > 1_0", "is not a number"),
+    ("loss > \u00b2", "is not a number"),
 ])
 def test_bad_expressions_say_why(expr, words):
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
@@ -166,6 +170,11 @@ def test_unknown_layer_or_class_is_reported(data):
         parse("grad(layer7) < 1e-6", session)
     with pytest.raises(ValueError, match="no class 'qq'"):
         parse("class_acc(qq) < 0.5", session)
+    for digit in ("\u00b2", "\u0663", "\uff11"):  # superscript 2, Arabic-Indic 3, fullwidth 1: isdigit() says yes
+        with pytest.raises(ValueError, match=f"no layer '{digit}'"):
+            parse(f"grad({digit}) > 0", session)
+        with pytest.raises(ValueError, match=f"no class '{digit}'"):
+            parse(f"class_acc({digit}) > 0.5", session)
     keep = data.valid.y != 25  # no validation Z
     no_z = replace(data, valid=Split(data.valid.x[keep], data.valid.y[keep]))
     with pytest.raises(ValueError, match="has no validation examples"):
