@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import jsontext
 from engine.data.dataset import SIDE, Dataset, Split
 from engine.data.registry import load_dataset
 from engine.errors import InputError
-from engine.files import atomic_write
+from engine.files import atomic_write, user_path
 
 FORMAT = "backprop-studio-edits/1"
 SPLITS = ("train", "valid", "test")
@@ -110,11 +111,11 @@ class EditList:
     @classmethod
     def load(cls, path) -> "EditList":
         try:
-            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+            doc = jsontext.read(user_path(path))  # bounded in size and depth
             if doc.get("format") != FORMAT:
                 raise ValueError(f"format {doc.get('format')!r}")
             edits = [Edit(**e) for e in doc["edits"]]
-        except OSError:
+        except (OSError, InputError):
             raise
         except Exception as exc:
             raise InputError(f"{path}: not an edit list ({type(exc).__name__}: {exc})") from None

@@ -1,18 +1,23 @@
 """Character accuracy of the OCR on a folder of images with a truth.json (file name -> list of lines)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from engine import jsontext
 from engine.errors import InputError
 from engine.ocr.pipeline import OcrPipeline
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance: insertions, deletions and substitutions all cost 1."""
+# A page's truth: the OCR reads at most MAX_MARKS (5000) marks of a page, so a truth longer than this is
+# not of one page (and would only make the comparison slow).
+MAX_TRUTH_CHARS = 100_000
+
+
+def _edit_distance_small(a: str, b: str) -> int:
+    """Levenshtein distance by the textbook table, one row at a time (the reference for the fast one)."""
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i]
@@ -20,6 +25,41 @@ def edit_distance(a: str, b: str) -> int:
             cur.append(min(prev[j - 1] + (ca != cb), prev[j] + 1, cur[j - 1] + 1))
         prev = cur
     return prev[-1]
+
+
+def _masks(text: str, chars) -> dict[str, int]:
+    """For each character, the positions where ``text`` holds it, as the bits of one integer."""
+    codes = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    return {c: int.from_bytes(np.packbits(codes == ord(c), bitorder="little").tobytes(), "little") for c in chars}
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions all cost 1.
+
+    Bit-parallel (Myers 1999, in Hyyrö's form for the whole-string distance): a column of the table is two
+    bit vectors (where it steps +1 and -1 down), as long as the longer string and held as Python integers,
+    so memory is linear and each character of the shorter string costs a few big-integer operations
+    (len(a) * len(b) / 30 digit operations in all, against len(a) * len(b) Python steps for the table)."""
+    if len(a) < len(b):
+        a, b = b, a
+    m = len(a)
+    if not b:
+        return m
+    full, top = (1 << m) - 1, 1 << (m - 1)
+    peq = _masks(a, set(b))
+    pv, mv, score = full, 0, m
+    for c in b:
+        eq = peq[c]
+        xv = eq | mv
+        xh = (((eq & pv) + pv) ^ pv) | eq
+        ph = mv | (full & ~(xh | pv))
+        mh = pv & xh
+        score += 1 if ph & top else -1 if mh & top else 0
+        ph = ((ph << 1) | 1) & full
+        mh = (mh << 1) & full
+        pv = mh | (full & ~(xv | ph))
+        mv = ph & xv
+    return score
 
 
 def char_accuracy(predicted_lines: list[str], truth_lines: list[str]) -> float:
@@ -61,13 +101,14 @@ def read_truth(directory) -> dict[str, list[str]]:
     path = directory / "truth.json"
     if not path.is_file():
         raise InputError(f"{directory}: no truth.json (a JSON object: image file name -> list of text lines)")
-    try:
-        truth = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not readable JSON ({type(exc).__name__}: {exc})") from None
+    truth = jsontext.read(path)  # bounded in size and depth: a deep nest is not a RecursionError
     if not isinstance(truth, dict) or not all(
             isinstance(v, list) and all(isinstance(s, str) for s in v) for v in truth.values()):
         raise InputError(f"{path}: must map each image file name to a list of text lines")
+    long = next((k for k, v in truth.items() if sum(map(len, v)) + len(v) > MAX_TRUTH_CHARS), None)
+    if long is not None:
+        raise InputError(f"{path}: the truth of {long!r} holds {sum(map(len, truth[long])):,} characters; a page "
+                         f"holds at most {MAX_TRUTH_CHARS:,}")
     if not truth:
         raise InputError(f"{path}: lists no images")
     inside = directory.resolve()
@@ -94,4 +135,4 @@ def evaluate_dir(directory, model=None, pipeline=None) -> EvalResult:
     return result
 
 
-__all__ = ["EvalResult", "char_accuracy", "edit_distance", "evaluate_dir", "read_truth"]
+__all__ = ["MAX_TRUTH_CHARS", "EvalResult", "char_accuracy", "edit_distance", "evaluate_dir", "read_truth"]

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Sequence
 
+from engine import jsontext
 from engine.debug.stats import LayerStats
 from engine.errors import InputError
 from engine.files import atomic_write
@@ -113,10 +114,7 @@ def load_json(path) -> RunLog:
     path = Path(path)
     if not path.is_file():
         raise RunLogError(f"{path}: no such file")
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunLogError(f"{path}: not JSON ({exc})") from None
+    d = jsontext.read(path, RunLogError)  # bounded in size and depth
     return from_json(d, str(path))
 
 

@@ -284,3 +284,25 @@ def test_argument_errors_are_one_line_too(capsys, argv, match):
     _, err = capsys.readouterr()
     assert exit_.value.code == 2
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and match in err, err
+
+
+# ---- JSON inputs: bounded in size and depth --------------------------------------------------------------
+
+def _json_input(tmp_path, kind, text):
+    if kind == "truth":
+        (tmp_path / "eval").mkdir()
+        (tmp_path / "eval" / "truth.json").write_text(text)
+        return ["ocr-eval", tmp_path / "eval"]
+    (tmp_path / "e.json").write_text(text)
+    x, y = prototypes()
+    return ["train", "--data", npz(tmp_path / "d.npz", x, y), "--epochs", "1", "--edits", tmp_path / "e.json"]
+
+
+@pytest.mark.parametrize("kind", ["truth", "edits"])
+@pytest.mark.parametrize("text, match", [
+    ('{"a.png": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested 100001 levels deep"),
+    ('{"a.png": ["' + "A" * (17 * 2 ** 20) + '"]}', "a JSON file of at most 16.0 MB"),
+    ('{"a.png": [' + "9" * 5000 + "]}", "not valid JSON"),  # past Python's int digit limit
+], ids=["deep", "large", "long_integer"])
+def test_json_inputs_are_bounded(tmp_path, capsys, kind, text, match):
+    user_error(capsys, *_json_input(tmp_path, kind, text), match=match)

@@ -102,7 +102,7 @@ def test_missing_file_and_folder(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("truth, message", [
-    (None, "no truth.json"), ("{not json", "not readable JSON"), ('["a"]', "must map"),
+    (None, "no truth.json"), ("{not json", "not valid JSON"), ('["a"]', "must map"),
     ('{"x.png": ["A"]}', "not found"), ("{}", "lists no images")])
 def test_bad_truth(tmp_path, capsys, truth, message, tiny):
     if truth is not None:

@@ -1,11 +1,15 @@
 """Reading: character accuracy, word consistency, and the merge/split fixes made by asking the network."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from helpers import one_line, peak_bytes
 
 from engine.data.dataset import NIST36_CLASSES
-from engine.ocr.evaluate import char_accuracy, edit_distance
+from engine.errors import InputError
+from engine.ocr.evaluate import MAX_TRUTH_CHARS, char_accuracy, edit_distance, read_truth
 from engine.ocr.recognize import Reader, label, merge_touching, split_wide
 from engine.ocr.result import Box, assemble
 
@@ -93,3 +97,19 @@ def test_wide_poor_reading_is_cut_where_ink_is_thinnest():
     out = split_wide(Reader(FakeClassifier(), labels, mask), [wide], 100.0, split_width=1.15)
     assert len(out) == 2
     assert out[0].col1 <= 200 <= out[1].col0 + 25
+
+
+def test_edit_distance_takes_linear_memory():
+    """A long truth against a short reading: the table's rows were lists of Python ints (14 MB here, GBs for
+    a 12 MB truth); the bit vectors are integers of one bit a character."""
+    truth, read = "HELLO WORLD\n" * 16_000, "HELO WORD"
+    (dist, peak) = peak_bytes(edit_distance, read, truth)
+    assert dist == len(truth) - len(read) and peak < 4 * 2 ** 20, peak
+
+
+def test_a_truth_longer_than_a_page_is_refused_before_any_reading(tmp_path):
+    (tmp_path / "p.png").write_bytes(b"")
+    (tmp_path / "truth.json").write_text(json.dumps({"p.png": ["A" * (MAX_TRUTH_CHARS + 1)]}))
+    with pytest.raises(InputError, match="holds 100,001 characters; a page holds at most 100,000") as exc:
+        read_truth(tmp_path)
+    one_line(exc.value)

@@ -80,7 +80,7 @@ def test_bad_files_say_which_and_why(tmp_path, session):
         load_json(tmp_path / "nope.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(RunLogError, match="bad.json: not JSON"):
+    with pytest.raises(RunLogError, match="bad.json: not valid JSON"):
         load_json(bad)
     bad.write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(RunLogError, match="not a backprop-studio run log"):
