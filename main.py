@@ -25,7 +25,7 @@ from engine.bench.training import bench_engine  # noqa: E402
 from engine.cli.console import emit_json  # noqa: E402
 from engine.cli.ocr import cmd_explain, cmd_ocr, cmd_ocr_eval  # noqa: E402
 from engine.cli.training import cmd_autoencoder, cmd_gradcheck, cmd_report, cmd_train  # noqa: E402
-from engine.errors import InputError  # noqa: E402
+from engine.errors import InputError, one_line  # noqa: E402
 from engine.data.registry import spec_paths  # noqa: E402
 from engine.files import check_distinct, check_writable  # noqa: E402
 from engine.nn.activations import HIDDEN_ACTIVATIONS  # noqa: E402
@@ -295,10 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(exc: BaseException) -> str:
-    """The message of a user error as one line (an OSError names its file)."""
+    """The message of a user error as one line (an OSError names its file, newlines and all: InputError's
+    own rule, engine.errors.one_line, makes it one)."""
     if isinstance(exc, OSError) and exc.filename is not None:
-        return f"{exc.filename}: {exc.strerror or exc}"
-    return " ".join(str(exc).split()) or type(exc).__name__
+        return one_line(f"{exc.filename}: {exc.strerror or exc}")
+    return one_line(str(exc)) or type(exc).__name__
 
 
 def main(argv=None) -> int:

@@ -8,9 +8,14 @@ against the old convention (``except ValueError``) still sees it.
 from __future__ import annotations
 
 
+def one_line(text: str) -> str:
+    """A message as one line whatever it quotes: runs of whitespace (newlines too) become one space and
+    any other control character its escape (a file name may hold a terminal's escape sequences)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(str(text).split()))
+
+
 class InputError(ValueError):
     """Bad input from the user: a file, a flag, a dataset, a model that cannot be used."""
 
     def __init__(self, message: str = "", *args):
-        # one line, whatever it quotes (a file name or a spec may hold newlines)
-        super().__init__(" ".join(str(message).split()), *args)
+        super().__init__(one_line(message), *args)

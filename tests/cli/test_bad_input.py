@@ -306,3 +306,14 @@ def _json_input(tmp_path, kind, text):
 ], ids=["deep", "large", "long_integer"])
 def test_json_inputs_are_bounded(tmp_path, capsys, kind, text, match):
     user_error(capsys, *_json_input(tmp_path, kind, text), match=match)
+
+
+@pytest.mark.parametrize("name", ["a\nb.json", "a\r\nb.json", "a\x1b[31mb.json", "a\u2028b.json"],
+                         ids=["newline", "crlf", "escape", "line_separator"])
+def test_an_os_error_on_an_odd_file_name_is_one_line(tmp_path, capsys, name):
+    """The OS's own message names the file as it is: a folder given as the edit list (IsADirectoryError)."""
+    (tmp_path / name).mkdir()
+    x, y = prototypes()
+    err = user_error(capsys, "train", "--data", npz(tmp_path / "d.npz", x, y), "--epochs", "1",
+                     "--edits", tmp_path / name, match="is a directory")
+    assert "\x1b" not in err and "\u2028" not in err
