@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from engine import jsontext
+from engine.archive import Npz
 from engine.data.dataset import SIDE, Dataset, Split
+from engine.data.loaders import MAX_ARRAY_BYTES, MAX_NAMES_BYTES
 from engine.data.registry import load_dataset
 from engine.errors import InputError
 from engine.files import atomic_write, user_path
@@ -159,11 +161,15 @@ def append_rows(path, x: np.ndarray, y: np.ndarray, classes) -> int:
     x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
     n = len(y)
     if path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                old_x, old_y, old_classes = f["x"], f["y"], [str(c) for c in f["classes"]]
-        except Exception as exc:
-            raise InputError(f"{path}: not a training-rows file to append to ({type(exc).__name__})") from None
+        try:  # only x, y and classes are decompressed, each bounded by its header
+            with Npz(path, what="training-rows file") as f:
+                old_x, old_y = f.read("x", MAX_ARRAY_BYTES), f.read("y", MAX_ARRAY_BYTES)
+                old_classes = [str(c) for c in np.asarray(f.read("classes", MAX_NAMES_BYTES)).reshape(-1)]
+        except KeyError as exc:
+            raise InputError(f"{path}: not a training-rows file to append to (no {exc.args[0]})") from None
+        if old_x.dtype.kind != "f" or old_y.dtype.kind not in "iu" or len(old_x) != len(old_y):
+            raise InputError(f"{path}: not a training-rows file to append to ({old_x.dtype} x of {len(old_x)} rows, "
+                             f"{old_y.dtype} y of {len(old_y)})")
         if old_classes != list(classes) or old_x.shape[1:] != x.shape[1:]:
             raise InputError(f"{path}: holds other classes or image sizes; choose a new file")
         x, y = np.concatenate([old_x, x]), np.concatenate([old_y, y])

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.archive import read_npy
 from engine.data.dataset import SIDE, from_image
 from engine.errors import InputError
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.pipeline import OcrPipeline
+
+MAX_NPY_BYTES = 2 ** 28  # a stack of network inputs for explain: 65,000 float32 32x32 images
 
 
 def character_input(source) -> np.ndarray:
@@ -42,10 +45,7 @@ def load_inputs(path) -> tuple[np.ndarray, bool]:
         return from_image(character_input(path))[None], False
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    try:
-        a = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise InputError(f"{path}: not a readable .npy ({type(exc).__name__})") from None
+    a = read_npy(path, MAX_NPY_BYTES)  # bounded by its header before any byte of data is read
     if a.ndim not in (2, 3) or a.shape[-2:] != (SIDE, SIDE) or a.dtype.kind not in "biuf":
         raise InputError(f"{path}: expected numbers of shape (32, 32) or (N, 32, 32), got {a.dtype} {a.shape}")
     rows = a.reshape(-1, SIDE * SIDE).astype(np.float32)

@@ -230,3 +230,13 @@ def test_a_character_image_is_normalized_like_an_ocr_crop(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"nope")
     with pytest.raises(InputError, match="not a readable image"):
         load_inputs(tmp_path / "bad.png")
+
+
+def test_a_npy_is_bounded_by_its_header(tmp_path):
+    """A 100-byte .npy whose header promises 2**34 float32 images: refused from the header, never allocated."""
+    f = tmp_path / "huge.npy"
+    with open(f, "wb") as out:
+        np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False,
+                                                  "shape": (2 ** 34, 32, 32)})
+    with pytest.raises(InputError, match="too large"):
+        load_inputs(f)

@@ -166,3 +166,18 @@ def test_load_edited_applies_a_saved_list_on_load(tmp_path):
     edits.save(tmp_path / "e.json")
     edited = load_edited(str(tmp_path / "d.npz"), tmp_path / "e.json")
     assert len(edited.train) == len(data.train) - 1 and edited.name.endswith("(edited)")
+
+
+def test_appending_to_a_damaged_rows_file_is_refused(tmp_path):
+    rows = Rows()
+    rows.add(np.zeros((2, 1024), np.float32), [0, 1], "drawn")
+    path = tmp_path / "rows.npz"
+    np.savez(path, x=np.array(["a", "b"]), y=np.zeros(2, np.int64), classes=np.array(NIST36_CLASSES))
+    with pytest.raises(InputError, match="not a training-rows file"):
+        append_rows(path, rows.x, rows.y, NIST36_CLASSES)
+    np.savez(path, x=np.zeros((3, 1024), np.float32), y=np.zeros(2, np.int64), classes=np.array(NIST36_CLASSES))
+    with pytest.raises(InputError, match="of 3 rows"):
+        append_rows(path, rows.x, rows.y, NIST36_CLASSES)
+    np.savez(path, x=np.zeros((3, 1024), np.float32))
+    with pytest.raises(InputError, match="no y"):
+        append_rows(path, rows.x, rows.y, NIST36_CLASSES)
