@@ -1,6 +1,7 @@
 """The window as an application: bad files, checkpoints, drag and drop, settings, closing, screenshots."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -65,6 +66,28 @@ def test_checkpoint_roundtrip_and_drop_to_load(qtbot, window, tmp_path):
     assert window.panels["curves"].point_counts == {"batch": saved_at, "epoch": 1}  # history comes along
     assert window.panels["confusion"].matrix is not None
     assert "run.npz" in window.windowTitle()
+
+
+def test_a_damaged_checkpoint_opened_in_the_window_is_a_message(qtbot, window, tmp_path):
+    """The window's openers go through the engine's checked readers: a checkpoint whose stored step is a
+    string is one message naming the field, and the session stays."""
+    path = tmp_path / "run.npz"
+    window.step_batch()
+    qtbot.waitUntil(lambda: window.step == 1, timeout=10_000)
+    window.worker.save_checkpoint(str(path))
+    qtbot.waitUntil(lambda: window.checkpoint_path == str(path), timeout=10_000)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    meta["position"]["step"] = "12"
+    np.savez(path, meta=np.array(json.dumps(meta)), **arrays)
+    session = window.worker.session
+    for opener in (lambda: window.open_path(str(path)), lambda: drop(window, path)):
+        window.last_error = ""
+        opener()
+        qtbot.waitUntil(lambda: window.last_error != "", timeout=10_000)
+        assert "position.step is the string '12'" in window.error_box.text()
+        assert window.worker.session is session
 
 
 def test_dropping_a_dataset_file_opens_it(qtbot, window, tmp_path, data):
