@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 from backprop_studio import wire
+from backprop_studio.figures import unpack
 
 from engine.debug.stats import LayerStats
 from engine.remote.diagnose import Finding, diagnose
@@ -219,9 +220,10 @@ class RemoteSession:
     def _handle(self, h: dict, arrays: dict) -> None:
         kind = h.get("type")
         if kind == "batches":
+            names = h.get("figures") if isinstance(h.get("figures"), dict) else {}
             for r in h.get("records", []):
                 if isinstance(r, dict):
-                    self._batch(r)
+                    self._batch(_with_figures(r, names, arrays))
         elif kind == "epoch":
             self._epoch(h)
         elif kind == "paused":
@@ -310,6 +312,20 @@ class RemoteSession:
                 self._set_state(State.STOPPED, f"{self.script} raised {self.crash.summary}")
             else:
                 self._set_state(State.FINISHED, why or f"{self.script} ended after {self.step:,} batches")
+
+
+def _with_figures(r: dict, names: dict, arrays: dict) -> dict:
+    """The record with its layers' figures (``L``), unpacked from the arrays its frame carried."""
+    at = r.pop("Lk", None)
+    if isinstance(at, list) and len(at) == 2 and str(at[0]) in names:
+        chunk = str(at[0])
+        mine = {k.split(":", 1)[1]: a for k, a in arrays.items() if k.startswith(chunk + ":")}
+        layer_names = [str(n) for n in names[chunk]] if isinstance(names[chunk], list) else []
+        try:
+            r["L"] = unpack(layer_names, mine, int(at[1]))
+        except (KeyError, IndexError, TypeError, ValueError):
+            r["L"] = {}  # a frame that does not add up: the batch without its figures
+    return r
 
 
 def _f(v) -> float:

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE = 1024  # weights per layer the figures are measured on; a smaller layer is measured whole
-POST_SAMPLE = 4096  # values of an activation's output the saturation is counted on
+SAMPLE = 256  # weights per layer the figures are measured on; a smaller layer is measured whole
+POST_SAMPLE = 512  # values of an activation's output the saturation is counted on
+RING = 64  # batches captured before their figures must be computed
 SATURATED = {"sigmoid": (0.5, 0.45), "tanh": (0.0, 0.95)}  # as engine.debug.stats: outside centre +- half
 
 
@@ -49,106 +50,168 @@ class Reading:
 
 
 class Watch:
-    """The running figures of every layer, measured together.
+    """Every layer's figures, for every batch, computed together when they are sent.
 
-    Each layer's sampled weights and gradient go into two rows of its slot in one (layers, 4, SAMPLE)
-    buffer whose other two rows hold the last batch's (zeros pad a smaller layer: they add nothing to
-    a dot product). One batched product of the buffer with itself gives every layer's 4x4 Gram matrix,
-    every norm and dot product the figures need: a few NumPy calls per batch plus two copies and the
-    saturation per layer, whatever the layers' sizes.
+    At a boundary the loop pays only for copies of what it changes next: each layer's sampled weights
+    and gradient, and a sample of its activation's output, into one slot of a ring of ``RING`` batches.
+    ``settle`` (called before anything is sent, about 20 times a second, or when the ring is full) turns
+    all waiting slots into figures in a handful of NumPy calls over the whole ring: one batched product
+    gives each batch's and layer's Gram matrix of (w, g, last w, last g), which holds every norm and dot
+    product the figures need. The same numbers as computing each batch alone, at a fraction of the
+    calls (Python and NumPy call overhead, not arithmetic, is what a boundary costs).
     """
 
     def __init__(self):
         self.layout: tuple = ()
-        self.buf = np.zeros((0, 4, SAMPLE))
-        self.now = 0  # the row pair this batch writes: 0 or 2 (the other pair is the last batch's)
-        self.seen = 0  # batches measured into this layout
-        self.had_grad: list[bool] = []
+        self.pending: list[list[bool]] = []  # per waiting batch: whether each layer's gradient was written
+        self.seen = 0  # batches captured in this layout (the first has no update)
+        self.last_written: list[bool] = []
+        self.chunk = 0  # numbers the settled groups of batches
+        self.ready: list = []  # settled, not yet sent: (chunk, names, arrays)
 
     def forget(self) -> None:
         """The weights jumped (a restore): the next batch's change is no update."""
+        self.settle()
         self.seen = 0
 
-    def measure(self, layers: list[Reading]) -> dict[str, dict]:
-        return self.compute(self.capture(layers))
+    def take(self) -> tuple[dict, dict]:
+        """Every settled chunk, ready to send: ({chunk: layer names}, {"chunk:figure": array})."""
+        self.settle()
+        names = {str(c): n for c, n, _ in self.ready}
+        arrays = {f"{c}:{f}": a for c, _, figs in self.ready for f, a in figs.items()}
+        self.ready = []
+        return names, arrays
 
-    def capture(self, layers: list[Reading]) -> tuple:
-        """What must be read at the boundary itself (the samples of W and its gradient, which the loop
-        changes in place next): the rest, ``compute``, may run later, on another thread."""
-        layout = tuple((r.name, r.W.shape) for r in layers)
-        if layout != self.layout:
-            self.layout, self.seen, self.now = layout, 0, 0
-            self.buf = np.zeros((len(layers), 4, SAMPLE))
-            self.index = [sample_index(r.W.size, r.W.itemsize) for r in layers]
-            self.counts = [r.W.size if ix is None else ix.size for r, ix in zip(layers, self.index)]
-            self.had_grad = [False] * len(layers)
-        i, j, buf = self.now, 2 - self.now, self.buf
+    def _reset(self, layers: list[Reading]) -> None:
+        self.settle()
+        n = len(layers)
+        self.layout, self.seen = tuple((r.name, r.W.shape, r.activation) for r in layers), 0
+        self.last_written = [False] * n
+        self.names = [r.name for r in layers]
+        self.index = [sample_index(r.W.size, r.W.itemsize) for r in layers]
+        self.counts = np.array([r.W.size if ix is None else ix.size for r, ix in zip(layers, self.index)], float)
+        self.scale = np.array([r.W.size for r in layers], float) / self.counts
+        self.wg = np.zeros((RING + 1, n, 2, SAMPLE))  # slot 0: the batch before the waiting ones
+        self.post = np.zeros((RING + 1, n, POST_SAMPLE))
+        self.post_n = np.zeros((RING + 1, n))
+        self.relu = [r.activation in ("relu", "leaky_relu") for r in layers]
+        centre_half = [SATURATED.get(r.activation, (0.0, np.inf)) for r in layers]
+        self.centre = np.array([c for c, _ in centre_half])[:, None]
+        self.half = np.array([h for _, h in centre_half])[:, None]
+
+    def measure(self, layers: list[Reading], record: dict) -> None:
+        """Capture this batch; ``record["Lk"]`` says which row of the next ``settle`` holds its figures."""
+        if tuple((r.name, r.W.shape, r.activation) for r in layers) != self.layout:
+            self._reset(layers)
+        if len(self.pending) == RING:
+            self.settle()
+        k = len(self.pending) + 1
+        slot, posts = self.wg[k], self.post[k]
         written = []
-        for l, (r, ix, m) in enumerate(zip(layers, self.index, self.counts)):
+        for l, (r, ix, m) in enumerate(zip(layers, self.index, self.counts.astype(int))):
             w = r.W.reshape(-1)
-            buf[l, i, :m] = w if ix is None else w[ix]  # copies: W and its gradient change before the next boundary
+            slot[l, 0, :m] = w if ix is None else w[ix]  # copies: W and its gradient change before the next boundary
             ok = isinstance(r.G, np.ndarray) and r.G.shape == r.W.shape and r.G.dtype.kind == "f"
             written.append(ok)
             if ok:
                 g = r.G.reshape(-1)
-                buf[l, i + 1, :m] = g if ix is None else g[ix]
+                slot[l, 1, :m] = g if ix is None else g[ix]
             else:
-                buf[l, i + 1] = 0.0
-        had, seen = self.had_grad, self.seen
-        self.now, self.seen, self.had_grad = j, self.seen + 1, written
-        return layers, written, had, seen, i, j
+                slot[l, 1] = 0.0
+            self.post_n[k, l] = _sample_post(posts[l], r.post, self.relu[l])
+        record["Lk"] = [self.chunk, len(self.pending)]  # its chunk and row in the arrays sent
+        self.pending.append(written)
+        self.seen += 1
 
-    def compute(self, captured: tuple) -> dict[str, dict]:
-        """The figures of a captured batch (before the next batch is captured)."""
-        layers, written, had, seen, i, j = captured
-        buf = self.buf
-        grams = (buf @ buf.transpose(0, 2, 1)).tolist()
-        abs_g = np.abs(buf[:, i + 1]).sum(axis=1).tolist()
-        out = {}
-        for l, r in enumerate(layers):
-            out[r.name] = _figures(grams[l], abs_g[l] / self.counts[l], r.W.size / self.counts[l], written[l],
-                                   had[l], seen, i, j, buf[l])
-            _saturation(out[r.name], r.post, r.activation)
-        return out
+    def settle(self) -> None:
+        """The figures of every waiting batch, as arrays (batch, layer) that travel as they are (the window
+        unpacks them, see ``unpack``), kept in ``ready`` until taken."""
+        if not self.pending:
+            return
+        K = len(self.pending)
+        wg = self.wg[:K + 1]
+        W, G = wg[1:, :, 0], wg[1:, :, 1]  # (K, layers, S)
+        D = W - wg[:-1, :, 0]  # each batch's update (exact, however small)
+        ww, gg, dd, dg = (np.einsum("kls,kls->kl", a, b) for a, b in ((W, W), (G, G), (D, D), (D, G)))
+        written = np.array(self.pending)
+        before = np.vstack([self.last_written, written[:-1]])
+        seen = (self.seen - K + np.arange(K) > 0)[:, None] & np.ones_like(written)
+        posts, n = self.post[1:K + 1], self.post_n[1:K + 1]
+        used = np.arange(POST_SAMPLE) < n[..., None]
+        with np.errstate(all="ignore"):
+            hot = np.count_nonzero(used & (np.abs(posts - self.centre) > self.half), axis=-1)
+            dead = np.count_nonzero(used & (posts <= 0), axis=-1)
+            out = {"w_norm": np.sqrt(ww * self.scale), "grad_mean_abs": np.abs(G).sum(-1) / self.counts,
+                   "grad_to_weight": np.where(ww > 0, np.sqrt(gg / ww), np.inf),
+                   "update_ratio": np.where(ww > 0, np.sqrt(dd / ww), np.inf),
+                   "update_cos": np.clip(dg / np.sqrt(dd * gg), -1.0, 1.0), "step_size": -dg / gg,
+                   "finite": np.isfinite(np.where(used, posts, 0.0).sum(-1)),
+                   "saturation": np.where(self.relu, dead, hot) / np.maximum(n, 1), "dead": dead / np.maximum(n, 1),
+                   "written": written,
+                   "changed": ~(seen & before & (G == wg[:-1, :, 1]).all(-1)),
+                   # which figures each (batch, layer) has
+                   "has_grad": written, "has_update": seen, "has_cos": seen & written & (dd > 0) & (gg > 0),
+                   "has_step": seen & written & (gg > 0), "has_post": n > 0,
+                   "has_sat": (n > 0) & (np.array(self.relu) | (self.half[:, 0] < np.inf)),
+                   "has_dead": (n > 0) & np.array(self.relu)}
+        self.wg[0] = self.wg[K]  # the last batch is the next one's "before"
+        self.last_written, self.pending = list(written[-1]), []
+        self.ready.append((self.chunk, self.names, out))
+        self.chunk += 1
 
 
-def _figures(g: list, mean_abs: float, k: float, written: bool, had: bool, seen: int, i: int, j: int, rows) -> dict:
-    ww, gg = g[i][i], g[i + 1][i + 1]
+GROUPS = {"has_grad": ("grad_mean_abs", "grad_to_weight", "changed"), "has_update": ("update_ratio",),
+          "has_cos": ("update_cos",), "has_step": ("step_size",), "has_post": ("finite",), "has_sat": ("saturation",),
+          "has_dead": ("dead",)}
+
+
+def unpack(names: list, arrays: dict, k: int) -> dict[str, dict]:
+    """Batch ``k``'s figures per layer, as dicts of plain numbers, from the arrays ``settle`` made."""
+    out = {}
+    has = {g: arrays[g][k].tolist() for g in GROUPS if g in arrays}
+    rows = {f: arrays[f][k].tolist() for f in arrays if not f.startswith("has_")}
+    for l, name in enumerate(names):
+        f = {"written": bool(rows["written"][l]), "w_norm": rows["w_norm"][l]}
+        for group, figs in GROUPS.items():
+            if has.get(group, [False] * len(names))[l]:
+                f.update({x: rows[x][l] for x in figs})
+        out[name] = f
+    return out
+
+
+def _sample_post(row: np.ndarray, post, relu: bool) -> int:
+    """A sample of the activation's output copied into ``row`` (a ReLU layer's: each unit's batch maximum,
+    for the dead units); how many values it holds."""
+    post = post() if callable(post) else post  # a tensor gives its NumPy view only when read
+    if not isinstance(post, np.ndarray) or not post.size or post.dtype.kind != "f":
+        return 0
+    if relu:
+        if post.ndim != 2 or post.shape[1] > POST_SAMPLE:
+            return 0
+        row[:post.shape[1]] = post.max(axis=0)
+        return post.shape[1]
+    flat = post.reshape(-1)
+    sample = flat[::-(-flat.size // POST_SAMPLE)] if flat.size > POST_SAMPLE else flat
+    row[:sample.size] = sample
+    return sample.size
+
+
+def _figures(dots: list, mean_abs: float, k: float, written: bool, unchanged: bool, seen: bool) -> dict:
+    """One layer's figures from w.w, g.g, d.d and d.g (d: the update that led to w)."""
+    ww, gg, dd, dg = dots
     out = {"written": written, "w_norm": math.sqrt(ww * k)}
     if written:
         out["grad_mean_abs"] = mean_abs
         out["grad_to_weight"] = math.sqrt(gg / ww) if ww > 0 else math.inf
-        # the same array as last time gives bit-identical dot products; a changed one all but never does
-        out["changed"] = not (seen and had and g[i + 1][j + 1] == gg == g[j + 1][j + 1])
+        out["changed"] = not unchanged
     if seen:
-        dd = ww - 2 * g[i][j] + g[j][j]  # |w - prev|^2, exact enough unless tiny:
-        if dd <= 1e-9 * ww:
-            d = rows[i] - rows[j]
-            dd = float(d @ d)
         out["update_ratio"] = math.sqrt(dd / ww) if ww > 0 else math.inf
         if written:
-            dg = g[i][i + 1] - g[j][i + 1]  # (w - prev) . g
             if dd > 0 and gg > 0:
                 out["update_cos"] = max(-1.0, min(1.0, dg / math.sqrt(dd * gg)))
             if gg > 0:
                 out["step_size"] = -dg / gg
     return out
-
-
-def _saturation(out: dict, post, activation: str) -> None:
-    """Saturated (sigmoid, tanh) or silent (ReLU) units, and whether the outputs are finite."""
-    post = post() if callable(post) else post  # a tensor's NumPy view is made on the figures thread
-    if not isinstance(post, np.ndarray) or not post.size or post.dtype.kind != "f":
-        return
-    flat = post.reshape(-1)
-    sample = flat[::-(-flat.size // POST_SAMPLE)] if flat.size > POST_SAMPLE else flat
-    out["finite"] = math.isfinite(float(sample.sum()))
-    if activation in SATURATED:
-        centre, half = SATURATED[activation]
-        out["saturation"] = float(np.count_nonzero(np.abs(sample - centre) > half)) / sample.size
-    elif activation in ("relu", "leaky_relu") and post.ndim == 2:
-        silent = float(np.count_nonzero(post.max(axis=0) <= 0)) / post.shape[1]
-        out["saturation"] = out["dead"] = silent
 
 
 def symmetry(W) -> str:

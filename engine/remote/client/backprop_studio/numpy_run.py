@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from backprop_studio.figures import Reading, Watch, symmetry
+from backprop_studio.figures import Reading, symmetry
 from backprop_studio.program import Program, Recorder, Replay, read_program
 from backprop_studio.run import Run
 
@@ -63,7 +63,6 @@ class NumpyRun(Run):
         self.recorder = Recorder()
         for kind, fn in functions.items():
             self.recorder.wrap(kind, fn, namespaces)
-        self.watch = Watch()
         self.order: list[str] = []
         self.activations: dict[str, str] = {}
         self.program: Program | None = None
@@ -112,7 +111,6 @@ class NumpyRun(Run):
             self.activations = {n: "sigmoid" for n in self.order}
             record["layers"] = [{"name": n, "activation": "sigmoid", "shape": list(self.params["W" + n].shape)}
                                 for n in self.order]
-        self.later.wait()  # the last batch's figures are done with the buffer
         readings = []
         for n in self.order:
             W = self.params.get("W" + n)
@@ -120,8 +118,7 @@ class NumpyRun(Run):
                 cache = self.params.get("cache_" + n)
                 post = cache[2] if isinstance(cache, (tuple, list)) and len(cache) >= 3 else None
                 readings.append(Reading(n, W, self.params.get("grad_W" + n), post, self.activations.get(n, "sigmoid")))
-        captured = self.watch.capture(readings)
-        self.figures_later(record, lambda: self.watch.compute(captured))
+        self.watch.measure(readings, record)
         return record
 
     # ---- arrays the window asks for --------------------------------------------------------------------

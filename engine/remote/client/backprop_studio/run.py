@@ -12,56 +12,18 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-import threading
 import time
 import traceback
 
 import numpy as np
 
 from backprop_studio import wire
+from backprop_studio.figures import Watch
 
 FLUSH_S = 0.05  # figures are sent at most this often (and at every pause and epoch end)
 POLL_S = 0.002  # the window's commands are looked for at most this often while running
 SNAPSHOT_EVERY = 100  # batches between weight snapshots (plus one at every epoch end)
 SNAPSHOT_BYTES = 256 << 20  # older snapshots are thinned to stay under this
-
-
-class Later:
-    """One background thread that finishes a batch's figures while the loop goes on: the loop itself
-    only copies what it would change next (figures.Watch.capture). One job at a time; ``wait`` before
-    the next capture and before anything is sent."""
-
-    def __init__(self):
-        self._job = None
-        self._cv = threading.Condition()
-        threading.Thread(target=self._work, name="backprop-studio figures", daemon=True).start()
-
-    def submit(self, job) -> None:
-        with self._cv:
-            while self._job is not None:
-                self._cv.wait()
-            self._job = job
-            self._cv.notify_all()
-
-    def wait(self) -> None:
-        if self._job is None:
-            return
-        with self._cv:
-            while self._job is not None:
-                self._cv.wait()
-
-    def _work(self) -> None:
-        while True:
-            with self._cv:
-                while self._job is None:
-                    self._cv.wait()
-                job = self._job
-            try:
-                job()
-            finally:
-                with self._cv:
-                    self._job = None
-                    self._cv.notify_all()
 
 
 class Stopped(SystemExit):
@@ -100,7 +62,7 @@ class Run:
         self.snapshots: list[dict] = []
         self._snapshots_changed = False
         self._finished = False
-        self.later = Later()
+        self.watch = Watch()
         atexit.register(self._at_exit)
         self._excepthook = sys.excepthook
         sys.excepthook = self._on_uncaught
@@ -362,19 +324,11 @@ class Run:
     def _recv(self) -> dict:
         return wire.decode(self.conn.recv_bytes(wire.MAX_FRAME))[0]
 
-    def figures_later(self, record: dict, compute) -> None:
-        """``record["L"] = compute()``, on the figures thread unless the window waits for this batch."""
-        if self.watching:
-            record["L"] = compute()
-            return
-        record["L"] = {}
-        self.later.submit(lambda: record["L"].update(compute()))
-
     def _flush(self) -> None:
-        self.later.wait()
         if self._outbox and self.attached:
+            names, figures = self.watch.take()  # the waiting batches' figures, all at once
             records, self._outbox = self._outbox, []
-            self._send({"type": "batches", "records": records})
+            self._send({"type": "batches", "records": records, "figures": names}, figures)
         if self._snapshots_changed and self.attached:
             self._send_snapshot_list()
         self._last_flush = time.perf_counter()

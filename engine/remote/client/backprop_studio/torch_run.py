@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from backprop_studio.figures import Reading, Watch, symmetry
+from backprop_studio.figures import Reading, symmetry
 from backprop_studio.run import Run
 
 ACTIVATIONS = {nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu",
@@ -81,7 +81,6 @@ class TorchRun(Run):
         self._paths = {m: n for n, m in self.layers.items()}
         self.order = list(self.layers)  # registration order until the first forward shows the call order
         self.activations = {n: "linear" for n in self.order}
-        self.watch = Watch()
         self.posts: dict[str, torch.Tensor] = {}
         self.loss_tensor: torch.Tensor | None = None
         self._stepped = False
@@ -237,7 +236,6 @@ class TorchRun(Run):
         if "loss" not in self._batch_logs and self.loss_tensor is not None:
             record["loss"] = self.loss_tensor.item()
         self.loss_tensor = None
-        self.later.wait()  # the last batch's figures are done with the buffer
         readings = []
         for n in self.order:
             W = self._weight_view(n)
@@ -247,8 +245,7 @@ class TorchRun(Run):
                 post = self.posts.get(n)  # read on the figures thread (it is this batch's own tensor)
                 readings.append(Reading(n, W, G, None if post is None else functools.partial(_np, post),
                                         self.activations.get(n, "linear")))
-        captured = self.watch.capture(readings)
-        self.figures_later(record, lambda: self.watch.compute(captured))
+        self.watch.measure(readings, record)
         self.posts = {}
         return record
 
