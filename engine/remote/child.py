@@ -53,6 +53,16 @@ class Child:
     def returncode(self) -> int | None:
         return self.proc.poll()
 
+    def signal(self, sig) -> bool:
+        """Send ``sig`` to the script's process group without waiting; False if it has ended."""
+        if self.proc.poll() is not None:
+            return False
+        try:
+            os.killpg(self.proc.pid, sig)
+            return True
+        except ProcessLookupError:
+            return False
+
     def stop(self, grace_s: float = 3.0, first_wait_s: float = 0.0) -> None:
         """Wait ``first_wait_s`` for the script to end by itself (a Stop sent to it), then interrupt (a
         KeyboardInterrupt in the script: its finally blocks run), then terminate, then kill."""
@@ -104,6 +114,17 @@ def last_exception(text: str) -> str:
         return ""
     tail = [line for line in lines[starts[-1] + 1:] if line.strip() and not line.startswith((" ", "\t"))]
     return tail[-1].strip()[:300] if tail else ""
+
+
+def last_traceback(text: str) -> str:
+    """The last traceback in ``text``, from its first line to its final 'Name: message' ("" if none)."""
+    lines = text.rstrip().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    if not starts:
+        return ""
+    body = lines[starts[-1]:]
+    ends = [i for i, line in enumerate(body) if i and line.strip() and not line.startswith((" ", "\t"))]
+    return "\n".join(body[:ends[-1] + 1] if ends else body)
 
 
 def start(script, args: list[str], env: dict[str, str], cwd=None) -> Child:

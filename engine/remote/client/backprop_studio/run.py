@@ -96,6 +96,8 @@ class Run:
         self._epoch_losses: list[float] = []
         self._epoch_accs: list[float] = []
         self._epoch_start = time.perf_counter()
+        self._epoch_length: int | None = None  # len() of the batch list, sent when it changes
+        self._length_sent: int | None = None
         self._want: set[str] = set()
         self.snapshots: list[dict] = []
         self._snapshots_changed = False
@@ -112,6 +114,7 @@ class Run:
         if not self.attached:
             yield from iterable
             return
+        self._epoch_length = len(iterable) if hasattr(iterable, "__len__") else None
         for item in iterable:
             self._boundary(item)
             yield item
@@ -195,6 +198,8 @@ class Run:
         self.step += 1
         self.batch += 1
         record.update(s=self.step, e=self.epoch, b=self.batch - 1, t=seconds)
+        if self._epoch_length != self._length_sent:  # the window's progress: batches per epoch
+            self._length_sent = record["n"] = self._epoch_length
         if _numeric(record.get("loss")):
             self._epoch_losses.append(float(record["loss"]))
         if _numeric(record.get("acc")):
