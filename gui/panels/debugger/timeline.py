@@ -20,7 +20,7 @@ from PyQt6.QtWidgets import (
 )
 
 from gui.widgets import theme
-from gui.widgets.build import button, dspin, label, row, spin
+from gui.widgets.build import button, dspin, label, row, spin, widget_of
 from gui.widgets.inputs import LogSpinBox
 from gui.widgets.panel import Panel
 from gui.widgets.plots import StableRange, plot_title, style_plot
@@ -28,6 +28,8 @@ from gui.widgets.theme import run_color
 from gui.worker.messages import epoch_and_batch
 
 LIVE_STYLE, PAST_STYLE = theme.LIVE_BANNER, theme.PAST_BANNER
+BRANCH_TIP = ("Continue from the moment shown with these settings; the original run is\nkept and both stay on the "
+              "plot (Ctrl+Shift+B)")
 
 
 def _mb(n: int) -> str:
@@ -57,9 +59,9 @@ class TimelinePanel(Panel):
         layout.addLayout(self._slider_row())
         self.slider_label = label("", theme.MUTED_SMALL)
         layout.addWidget(self.slider_label)
-        layout.addLayout(self._branch_form())
-        self.branch_button = button("Branch from here", "Continue from the moment shown with these settings; the "
-                                    "original run is\nkept and both stay on the plot (Ctrl+Shift+B)", self.branch_here)
+        self.branch_form = widget_of(self._branch_form())
+        layout.addWidget(self.branch_form)
+        self.branch_button = button("Branch from here", BRANCH_TIP, self.branch_here)
         layout.addLayout(self._runs_row())
         layout.addLayout(self._memory_row())  # (its own row: the panel fits a 1366-pixel screen's Inspect column)
         layout.addWidget(self._plot_view(), 1)
@@ -86,7 +88,7 @@ class TimelinePanel(Panel):
         self.batch_size = spin(1, 4096, tip="Batch size of the branch (it resumes at the same example)")
         self.epochs = spin(1, 100_000, tip="Total epochs of the branch (counted from the start of the run)")
         fields = (("lr", self.lr), ("momentum", self.momentum), ("batch", self.batch_size), ("epochs", self.epochs))
-        return row(*(item for text, w in fields for item in (text, (w, 1))), spacing=4)
+        return row(*(item for text, w in fields for item in (text, (w, 1))), spacing=4, margins=(0, 0, 0, 0))
 
     def _runs_row(self) -> QHBoxLayout:
         self.branch_box = QComboBox()
@@ -103,7 +105,8 @@ class TimelinePanel(Panel):
         self.cap = spin(1, 65536, 256, "Snapshot memory cap per run: older snapshots are thinned (the first and "
                         "the\nrecent half kept) so long runs stay scrubbable in bounded memory", suffix=" MB")
         self.cap.editingFinished.connect(self._cap_edited)
-        return row(self.branch_button, 1, self.memory, "cap", self.cap)
+        self.cap_label = label("cap")
+        return row(self.branch_button, 1, self.memory, self.cap_label, self.cap)
 
     def _plot_view(self) -> pg.GraphicsLayoutWidget:
         self.view = pg.GraphicsLayoutWidget()
@@ -136,6 +139,7 @@ class TimelinePanel(Panel):
     def on_session(self, info) -> None:
         self.generation = info.generation
         self.bpe = max(info.batches_per_epoch, 1)
+        self._show_script(bool(info.script))
         self.view_step = info.view_step
         if info.view_step is None:
             self.live_step = info.step
@@ -220,6 +224,16 @@ class TimelinePanel(Panel):
             self.worker.timeline.set_cap(self.cap.value())
 
     # ---- drawing -----------------------------------------------------------------------------
+
+    def _show_script(self, script: bool) -> None:
+        """An attached script's run has one line and its own settings: the moment shown is written back into
+        its params dict instead of branching (gui/worker/runners/remote.py)."""
+        for w in (self.branch_form, self.cap_label, self.cap):
+            w.setVisible(not script)
+        self.branch_button.setText("Restore into the script" if script else "Branch from here")
+        self.branch_button.setToolTip("Write the weights of the moment shown back into your script's params dict "
+                                      "(in place); it continues from there when you resume (Ctrl+Shift+B)" if script
+                                      else BRANCH_TIP)
 
     def _fill_form(self, config) -> None:
         self.lr.setValue(config.lr)
