@@ -17,7 +17,6 @@ from PyQt6.QtCore import QProcess, QTimer
 from PyQt6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 import engine
-from gui import dialogs
 
 ROOT = Path(engine.__file__).resolve().parent.parent  # the project the window runs from
 EXAMPLE = ROOT / "resources" / "examples" / "run_q3.py"

@@ -151,7 +151,8 @@ class RemoteFeed:
         s, w = self.session, self.worker
         h = s.history
         valid = (np.asarray([e.epoch for e in h.epochs], float), np.asarray([e.valid_acc for e in h.epochs], float))
-        branch = BranchInfo(self.script, 0, "", 0, self.config, np.asarray(h.batch_loss, np.float64), valid, self.bpe, True)
+        branch = BranchInfo(self.script, 0, "", 0, self.config, np.asarray(h.batch_loss, np.float64), valid, self.bpe,
+                            True)
         w.timeline.changed.emit(TimelineInfo(self.generation, [branch], [i.step for i in s.snapshots], s.step,
                                              self.view_step, 0, 0))
 

@@ -295,7 +295,8 @@ class Worker(QObject):
             return
         self._timer.stop()
         # (a pass also ends when the attached-script timer is due: a script's handshake must be answered)
-        self.scheduler.run_pass(interrupted=lambda: self._yield.is_set() or self._stopping.is_set() or self.remote.due())
+        self.scheduler.run_pass(interrupted=lambda: self._yield.is_set() or self._stopping.is_set()
+                                or self.remote.due())
         self.feed.flush()  # (paced: every batch is shown as it comes)
         self._schedule()
 

@@ -231,7 +231,8 @@ class ControlsPanel(Panel):
         self.progress.setValue(int(round(1000 * pos.fraction)))
         self.progress.setFormat(f"{pos.label()} \u00b7 {100 * pos.fraction:.0f} %" if pos.total else pos.label())
         eta_text = format_eta(self._eta) if pos.view_step is None else ""
-        done = f"{pos.step:,} / {pos.total:,} batches" if pos.total else f"{pos.step:,} batches"  # (a script's: open-ended)
+        # (an attached script's run is open-ended: no total)
+        done = f"{pos.step:,} / {pos.total:,} batches" if pos.total else f"{pos.step:,} batches"
         self.eta_label.setText(done + (f" \u00b7 ETA {eta_text}" if eta_text else ""))
 
     def show_state(self, state: State, message: str) -> None:

@@ -175,7 +175,8 @@ class RemoteRunner(QObject):
         if s.weights is not self._seen[0] and s.state != State.RUNNING and self.feed is not None:
             self.feed.flush(force=True)  # drawn while paused too (running, the next update has them)
         self._seen = (s.weights, s.state)
-        if self.active and (not self._weights_fresh or (s.state == State.RUNNING and now - self._weights_asked > WEIGHTS_S)):
+        due = s.state == State.RUNNING and now - self._weights_asked > WEIGHTS_S
+        if self.active and (not self._weights_fresh or due):
             self._weights_asked, self._weights_fresh = now, True
             s.want_weights()
         self._gradcheck_news(s)
@@ -316,7 +317,8 @@ class RemoteRunner(QObject):
 
 
     def close(self) -> None:
-        """(GUI thread, after the worker thread has ended) Let the script go: it carries on as if it had never been attached; stop listening."""
+        """(GUI thread, after the worker thread has ended) Let the script go: it carries on as if it had never
+        been attached. Stop listening."""
         if self.session is not None:
             self.session.close()
         if self.host is not None:
@@ -339,10 +341,11 @@ def check_result(report, layer: int, name: str, s: RemoteSession, seconds: float
     worst = tuple(W.get("worst", (0, 0)))[:2]
     dtype = next((l.get("dtype", "") for l in s.hello.get("layers", []) if l.get("name") == name), "float64")
     tolerance = 2e-2 if dtype == "float32" else 1e-5  # (backprop_studio.numpy_run.EPS: float32's steps are coarse)
-    words = report.lines() + [f"{sampled:,} of {errors.size:,} weights of {name} checked \u00b7 on {report.rows} rows of "
-                              f"the last batch \u00b7 through the script's own forward, backwards and loss"]
-    return GradcheckResult(name, layer, s.layers[layer].get("activation", ""), errors, float(W.get("tensor_error", math.nan)),
-                           float(W.get("max_error", math.nan)), worst if len(worst) == 2 else (0, 0),
+    words = report.lines() + [f"{sampled:,} of {errors.size:,} weights of {name} checked \u00b7 on {report.rows} rows "
+                              "of the last batch \u00b7 through the script's own forward, backwards and loss"]
+    return GradcheckResult(name, layer, s.layers[layer].get("activation", ""), errors,
+                           float(W.get("tensor_error", math.nan)), float(W.get("max_error", math.nan)),
+                           worst if len(worst) == 2 else (0, 0),
                            int(np.count_nonzero(errors >= PER_WEIGHT_LIMIT)), PER_WEIGHT_LIMIT, tolerance,
                            bool(entry.get("passed")), report.step, report.rows, seconds,
                            layer == 0 and errors.shape[0] == 1024, words)

@@ -82,7 +82,7 @@ class Run:
         self.batch = 0  # batches completed in the current epoch
         self.paused = False
         self.budget: int | None = None  # batches to run before pausing (a step)
-        self.epoch_budget = False  # pause once the current epoch is over
+        self.epoch_budget: int | None = None  # pause once this many epochs are complete (a step of one epoch)
         self.watching = False  # a watchpoint is armed: wait for the window's verdict after each batch
         self.pace: float | None = None
         self._due = 0.0
@@ -179,8 +179,8 @@ class Run:
             self._close_epoch()
             if self.watching and self.attached:
                 self._verdict()
-            if self.epoch_budget:
-                self.epoch_budget = False
+            if self.epoch_budget is not None and self.epoch >= self.epoch_budget:
+                self.epoch_budget = None
                 self.paused = True
         self._control()
         self._in_batch = True
@@ -291,11 +291,12 @@ class Run:
         if kind == "pause":
             self.paused = True
         elif kind == "resume":
-            self.paused, self.budget, self.epoch_budget = False, None, False
+            self.paused, self.budget, self.epoch_budget = False, None, None
         elif kind == "step":
             self.paused, self.budget = False, max(1, int(msg.get("batches", 1)))
         elif kind == "step_epoch":
-            self.paused, self.epoch_budget = False, True
+            # to the end of the epoch in progress; paused right at an epoch's end, the whole next one
+            self.paused, self.epoch_budget = False, self.epoch + 1
         elif kind == "stop":
             self._flush()
             self._send({"type": "stopped", "step": self.step})
