@@ -254,8 +254,11 @@ class RemoteSession:
         elif kind == "stopped":
             self._set_state(State.STOPPED, f"stopped at step {h.get('step', self.step)}")
             self.close()
-        elif kind == "bye":
-            self._set_state(State.FINISHED, f"{self.script} finished after {self.step:,} batches")
+        elif kind == "bye":  # (also after a crash: the script's exit handlers run)
+            if self.crash is not None:
+                self._set_state(State.STOPPED, f"{self.script} raised {self.crash.summary}")
+            else:
+                self._set_state(State.FINISHED, f"{self.script} finished after {self.step:,} batches")
             self.close()
 
     def _batch(self, r: dict) -> None:

@@ -218,6 +218,8 @@ class RemoteRunner(QObject):
                 summary += f": {crash.summary}"
             elif s is not None and s.state == State.STOPPED and crash is None:
                 summary = f"{s.message} \u00b7 {summary}"
+            elif self._stop_at is not None:  # Stop, before it attached or while it hung
+                summary = f"stopped \u00b7 {summary}"
             self._end(summary, crash.traceback if crash is not None else last_traceback(self.child.tail()))
         elif s is not None and not s.connected:
             crash = s.crash
