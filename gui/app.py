@@ -314,9 +314,10 @@ class MainWindow(QMainWindow):
         for key in ("reset", "save", "save_as", "load", "export_log", "watch", "gradcheck", "snap_prev", "snap_next",
                     "live", "branch", "autoencoder"):
             a[key].setEnabled(has)
-        if has and self.info.script:  # the script's run lives in the script: nothing of it to save here
-            for key in ("save", "save_as", "export_log", "autoencoder"):
-                a[key].setEnabled(False)
+        script = has and bool(self.info.script)  # the script's run lives in the script: nothing of it to save here
+        a["export_report"].setEnabled(not script)
+        for key in ("save", "save_as", "export_log", "autoencoder") if script else ():
+            a[key].setEnabled(False)
 
     def _on_saved(self, path: str) -> None:
         self.checkpoint_path = path

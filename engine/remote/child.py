@@ -127,17 +127,24 @@ def last_traceback(text: str) -> str:
     return "\n".join(body[:ends[-1] + 1] if ends else body)
 
 
-def start(script, args: list[str], env: dict[str, str], cwd=None) -> Child:
-    """Start ``python SCRIPT ARGS`` (or ``torchrun ARGS``: its ranks inherit the attach environment and
-    rank 0 attaches) with the attach environment; InputError for a script that is not there."""
+def check_script(script) -> tuple[Path, bool]:
+    """The script's path, and whether it is a launcher (torchrun) rather than a .py; InputError for a script
+    that is not there or is not a Python script."""
     path = Path(script).expanduser()
     launcher = shutil.which(str(script)) if Path(script).name in LAUNCHERS else None
     if launcher:
-        path = Path(launcher)
-    elif not path.is_file():
+        return Path(launcher), True
+    if not path.is_file():
         raise InputError(f"{script}: no such script")
-    elif path.suffix not in (".py", ""):
+    if path.suffix not in (".py", ""):
         raise InputError(f"{script}: not a Python script (expected a .py file)")
+    return path, False
+
+
+def start(script, args: list[str], env: dict[str, str], cwd=None) -> Child:
+    """Start ``python SCRIPT ARGS`` (or ``torchrun ARGS``: its ranks inherit the attach environment and
+    rank 0 attaches) with the attach environment; InputError for a script that is not there."""
+    path, launcher = check_script(script)
     out = tempfile.NamedTemporaryFile(prefix="backprop-studio-", suffix=".log", delete=False)  # noqa: SIM115 - the child writes it
     child_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg",
                  "PYTHONPATH": os.pathsep.join(p for p in (str(AUTOATTACH_DIR), str(CLIENT_DIR),

@@ -184,7 +184,7 @@ class GradcheckPanel(Panel):
             f"(tolerance {r.tolerance:.0e}) \u00b7 {r.over:,} of {n:,} weights \u2265 {r.limit:.0e}"
             "<br>" + span(f"{r.examples} examples \u00b7 float64 central differences vs backprop \u00b7 "
                           f"{r.seconds:.1f} s", theme.HINT_TEXT)
-            + "".join(f"<br>{html.escape(line, quote=False)}" for line in r.lines))  # every layer of a script's
+            + ("<br>" + html.escape(" \u00b7 ".join(r.lines), quote=False) if r.lines else ""))  # a script's layers
         self.request_refresh()
 
     # ---- drawing -----------------------------------------------------------------------------

@@ -51,6 +51,7 @@ class TimelinePanel(Panel):
         self.current_loss: list[float] = []  # the current branch's batch losses, grown by updates
         self.bpe = 1
         self.config = None
+        self.script = False  # an attached script's run (gui/worker/remote_feed.py)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -62,7 +63,8 @@ class TimelinePanel(Panel):
         self.branch_form = widget_of(self._branch_form())
         layout.addWidget(self.branch_form)
         self.branch_button = button("Branch from here", BRANCH_TIP, self.branch_here)
-        layout.addLayout(self._runs_row())
+        self.runs_row = widget_of(self._runs_row())
+        layout.addWidget(self.runs_row)
         layout.addLayout(self._memory_row())  # (its own row: the panel fits a 1366-pixel screen's Inspect column)
         layout.addWidget(self._plot_view(), 1)
         self._show_where()
@@ -97,7 +99,7 @@ class TimelinePanel(Panel):
         self.branch_box.setMinimumContentsLength(18)
         self.branch_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.branch_box.activated.connect(lambda i: self.switch(self.branch_box.itemData(i)))
-        return row("Run", (self.branch_box, 1))
+        return row("Run", (self.branch_box, 1), margins=(0, 0, 0, 0))
 
     def _memory_row(self) -> QHBoxLayout:
         self.memory = label("", theme.CAPTION_STYLE, "Memory held by the snapshots of every run (shared ones counted "
@@ -155,7 +157,7 @@ class TimelinePanel(Panel):
         if current is not None:
             self.bpe = max(current.batches_per_epoch, 1)
         self._set_steps(t.snapshots)
-        self.memory.setText(f"{len(t.snapshots)} snapshots \u00b7 {_mb(t.snapshot_bytes)}")
+        self._show_memory(len(t.snapshots), t.snapshot_bytes)
         self.cap.blockSignals(True)
         self.cap.setValue(max(1, int(round(t.cap_bytes / 2 ** 20))))
         self.cap.blockSignals(False)
@@ -170,7 +172,7 @@ class TimelinePanel(Panel):
             self.current_loss.extend(u.losses.tolist())
         if u.snapshots is not None:
             self._set_steps(u.snapshots)
-            self.memory.setText(f"{len(u.snapshots)} snapshots \u00b7 {_mb(u.snapshot_bytes)}")
+            self._show_memory(len(u.snapshots), u.snapshot_bytes)
         if len(u.steps) or u.snapshots is not None:
             self.request_refresh()
 
@@ -228,12 +230,17 @@ class TimelinePanel(Panel):
     def _show_script(self, script: bool) -> None:
         """An attached script's run has one line and its own settings: the moment shown is written back into
         its params dict instead of branching (gui/worker/runners/remote.py)."""
-        for w in (self.branch_form, self.cap_label, self.cap):
+        self.script = script
+        for w in (self.branch_form, self.runs_row, self.cap_label, self.cap):
             w.setVisible(not script)
         self.branch_button.setText("Restore into the script" if script else "Branch from here")
         self.branch_button.setToolTip("Write the weights of the moment shown back into your script's params dict "
                                       "(in place); it continues from there when you resume (Ctrl+Shift+B)" if script
                                       else BRANCH_TIP)
+
+    def _show_memory(self, n: int, nbytes: int) -> None:
+        self.memory.setText(f"{n} snapshots, kept by the script" if self.script
+                            else f"{n} snapshots \u00b7 {_mb(nbytes)}")
 
     def _fill_form(self, config) -> None:
         self.lr.setValue(config.lr)

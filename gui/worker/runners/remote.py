@@ -141,6 +141,9 @@ class RemoteRunner(QObject):
 
     def _accept(self) -> None:
         attached = self.host.poll({"watching": bool(self.worker.watches.points), "pace": self.worker.pace})
+        while self.host.refused:
+            self.worker.exported.emit(f"refused {self.host.refused.pop(0)}: the window is debugging "
+                                      f"{self.host.busy_with} (one script at a time); it runs without the debugger")
         if attached is None:
             return
         main = self.worker.main
@@ -263,6 +266,8 @@ class RemoteRunner(QObject):
             self._travel = None
             self._live()
             return
+        if not s.connected:
+            raise InputError(f"{s.script} has ended: its snapshots ended with it")
         if s.state == State.RUNNING:
             s.pause()
         self._travel = int(step)
@@ -272,6 +277,8 @@ class RemoteRunner(QObject):
         """Write the snapshot at ``step`` back into the script's params dict (it continues from there)."""
         if step is None:
             raise InputError("choose a snapshot on the timeline first: restore writes its weights back")
+        if not self.session.connected:
+            raise InputError(f"{self.session.script} has ended: there is no script to restore into")
         if self.session.state == State.RUNNING:
             self.session.pause()
         self.session.restore(int(step))

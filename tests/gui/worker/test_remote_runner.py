@@ -96,6 +96,7 @@ def test_a_script_run_on_its_own_attaches_and_a_second_is_refused(qtbot, window,
         second = subprocess.run([sys.executable, str(RUN_Q3), "--epochs", "1", "--rows", "64"], env=env,
                                 capture_output=True, text=True, timeout=120)
         assert second.returncode == 0 and "already debugging" in second.stderr  # it ran, without the debugger
+        qtbot.waitUntil(lambda: "refused run_q3.py" in window.statusBar().currentMessage(), timeout=10_000)
         console.stop_button.click()
         assert first.wait(60) != 0
         qtbot.waitUntil(lambda: console.summary.startswith("stopped"), timeout=30_000)
