@@ -147,7 +147,7 @@ class WeightsPanel(Panel):
         if self.selected is None or self.W is None or self.selected >= self.W.shape[1] or not self.tiles:
             self.highlight.hide()
             self.zoom_item.clear()
-            self.zoom_title.setText("click a tile to enlarge it")
+            self.zoom_title.setText("click a tile to enlarge it" if self.tiles or self.W is None else "")
             return
         k = self.selected
         img = unit_images(self.W[:, k:k + 1])[0]

@@ -159,6 +159,48 @@ def test_a_watchpoint_stops_the_script_at_the_batch_where_it_holds(qtbot, window
     qtbot.waitUntil(lambda: "own" in window.panels["watchpoints"].feedback.text(), timeout=10_000)
 
 
+SMALL = """
+import sys
+sys.path.insert(0, {examples!r})
+import numpy as np
+from nn import backwards, compute_loss_and_acc, forward, get_random_batches, initialize_weights, linear_deriv
+from nn import sigmoid_deriv, softmax
+import backprop_studio as studio
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(320, 20))
+y = np.eye(3)[(x[:, 0] > 0).astype(int) + (x[:, 1] > 0)]
+params = {{}}
+initialize_weights(20, 16, params, "hidden")
+initialize_weights(16, 3, params, "output")
+run = studio.attach(params)
+for itr in range(1000):
+    for xb, yb in run.batches(get_random_batches(x, y, 32)):
+        probs = forward(forward(xb, params, "hidden"), params, "output", softmax)
+        loss, acc = compute_loss_and_acc(yb, probs)
+        backwards(backwards(probs - yb, params, "output", linear_deriv), params, "hidden", sigmoid_deriv)
+        for k in ("Whidden", "bhidden", "Woutput", "boutput"):
+            params[k] = params[k] - 0.01 * params["grad_" + k]  # rebound, not changed in place
+"""
+
+
+def test_a_network_of_its_own_shape_shows_its_weights_as_a_heatmap(qtbot, window, children, tmp_path):
+    path = tmp_path / "small.py"
+    path.write_text(SMALL.format(examples=str(RUN_Q3.parent)))
+    window.debug_script(str(path))
+    attached(qtbot, window, 30)
+    window.toggle_run()
+    paused_at(qtbot, window)
+    weights, session = window.panels["weights"], window.worker.remote.session
+    step = window.step
+    qtbot.waitUntil(lambda: in_worker(window.worker, lambda: session.weights_step) == step, timeout=20_000)
+    at_pause = in_worker(window.worker, lambda: session.weights["Whidden"].copy())  # the script's, at this step
+    qtbot.waitUntil(lambda: weights.W is not None and np.array_equal(weights.W, at_pause), timeout=20_000)
+    assert not weights.tiles
+    assert weights.grid_image.shape == (16, 20) and "16 units (rows)" in weights.caption.text()
+    assert window.info.layers == [("hidden", "sigmoid", 16), ("output", "softmax", 3)]
+
+
 def test_opening_the_exercises_pickle_as_a_network(qtbot, window, tmp_path, data):
     rng = np.random.default_rng(0)
     params = {"Wlayer1": rng.normal(0, 0.1, (1024, 64)), "blayer1": np.zeros(64),
