@@ -33,6 +33,7 @@ from gui.worker.remote_feed import RemoteFeed
 
 BUSY_MS, IDLE_MS = 20, 100  # the timer: with a script to follow, and only listening
 PUMP_S = 0.015  # frames read per tick, at most this long
+OUTPUT_S = 0.1  # the script's output is read (and appended to the console) at most this often
 WEIGHTS_S = 0.5  # the first layer's weights are asked for at most this often while the script runs
 STOP_ESCALATION_S = (3.0, 6.0, 9.0)  # after Stop: SIGINT, SIGTERM, SIGKILL for a script that does not stop
 GRADCHECK_WEIGHTS = 8192  # weights sampled per tensor (every one of a smaller tensor): about 3 s for the example
@@ -59,6 +60,7 @@ class RemoteRunner(QObject):
         self._seen: tuple = (None, None)  # (the weights received, the state) at the last tick
         self._stop_at: float | None = None
         self._signalled = 0.0  # the escalation step reached after Stop
+        self._read_at = 0.0
         self._check: tuple | None = None  # the gradient check asked for: (layer index, name, start)
         self._travel: int | None = None  # the snapshot asked for
         self._told_end = True
@@ -163,11 +165,16 @@ class RemoteRunner(QObject):
         self.feed.announce()
         self.worker.exported.emit(f"debugging {name}: Space pauses, \u2192 steps one batch")
 
-    def _read_output(self) -> None:
-        if self.child is not None:
+    def _read_output(self, now: bool = False) -> bool:
+        """The script's new output, at most every OUTPUT_S (a script that prints every batch is one
+        append to the console per pass, not hundreds)."""
+        if self.child is not None and (now or time.perf_counter() - self._read_at >= OUTPUT_S):
+            self._read_at = time.perf_counter()
             text = self.child.read()
             if text:
                 self.output.emit(text)
+                return True
+        return False
 
     def _follow(self, s: RemoteSession) -> None:
         s.pump(PUMP_S)
@@ -214,7 +221,8 @@ class RemoteRunner(QObject):
         if self.child is not None:
             if self.child.returncode is None or (s is not None and s.connected):
                 return  # (its last frames are read first: the goodbye, a crash)
-            self._read_output()
+            while self._read_output(now=True):  # all of it (a read takes at most 1 MB)
+                pass
             crash = s.crash if s is not None else None
             summary = self.child.summary()
             if crash is not None and ":" not in summary:

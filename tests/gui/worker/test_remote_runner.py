@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import textwrap
 import threading
+import time
 
 import numpy as np
 from helpers import ROOT
@@ -55,9 +58,9 @@ def test_pause_step_one_batch_step_epoch_resume_stop(qtbot, window, children):
         (held + 1, held + 1)
     assert window.info.batches_per_epoch == 10 and window.position.label().endswith(f"batch {held % 10 + 1}/10")
 
-    window.step_epoch()  # to the end of the epoch it is in
+    window.step_epoch()  # to the end of the epoch it is in (paused at an epoch's end: the whole next one)
     end = paused_at(qtbot, window, lambda: window.step > held + 1)
-    assert end % 10 == 0 and end - (held + 1) < 10
+    assert end == (held + 1) // 10 * 10 + 10
     assert in_worker(window.worker, lambda: remote.session.epoch) == end // 10
 
     window.toggle_run()  # resume
@@ -234,3 +237,56 @@ class Boom:
 
     def __reduce__(self):
         return os.system, (f"touch {self.marker}",)
+
+
+ATTACHED_THEN_SLOW = textwrap.dedent("""
+    import pathlib, sys, time
+    import numpy as np
+    import backprop_studio as studio
+
+    params = {"Wlayer1": np.full((4, 3), 0.1), "blayer1": np.zeros(3)}
+    run = studio.attach(params)
+    pathlib.Path(sys.argv[1]).write_text("attached" if run.attached else "detached")
+    for i in run.batches(list(range(150))):
+        time.sleep(0.02)
+    pathlib.Path(sys.argv[2]).write_text(f"done {i}")
+""")
+
+
+def until(condition, timeout_s: float = 60.0) -> bool:
+    """Wait for ``condition`` (a file another process writes), polling; False if it never held."""
+    end = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_main_debug_opens_the_window_and_closing_it_lets_the_script_finish(tmp_path):
+    """`python main.py debug SCRIPT ARGS`: the window runs the script attached; Ctrl+C closes the window and
+    the script runs on to its end. (A process of its own: run_app owns its event loop.)"""
+    path = tmp_path / "slow.py"
+    path.write_text(ATTACHED_THEN_SLOW)
+    marks = tmp_path / "attached.txt", tmp_path / "done.txt"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "BACKPROP_STUDIO_RENDEZVOUS": str(tmp_path / "rv")}
+    gui = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "debug", str(path), *map(str, marks)], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(ROOT))
+    try:
+        assert until(lambda: marks[0].exists() and marks[0].read_text() == "attached"), gui.stderr.read()
+        assert not marks[1].exists()
+        gui.send_signal(signal.SIGINT)  # closes the window the normal way
+        _, err = gui.communicate(timeout=60)
+        assert gui.returncode == 0 and "goes on without the window" in err, err
+        assert until(lambda: marks[1].exists() and marks[1].read_text() == "done 149")
+    finally:
+        gui.kill()
+
+
+def test_main_debug_refuses_a_missing_script_in_one_line(tmp_path, capsys):
+    import main
+
+    assert main.main(["debug", str(tmp_path / "nope.py")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "nope.py" in err and err.count("\n") == 1
