@@ -30,6 +30,7 @@ from engine.data.registry import spec_paths  # noqa: E402
 from engine.files import check_distinct, check_writable  # noqa: E402
 from engine.nn.activations import HIDDEN_ACTIVATIONS  # noqa: E402
 from engine.remote.check import check_module  # noqa: E402
+from engine.remote.child import check_script  # noqa: E402
 from engine.remote.headless import run_headless  # noqa: E402
 from engine.training.session import TrainConfig  # noqa: E402
 
@@ -171,6 +172,7 @@ def add_explain_commands(sub) -> None:
 def cmd_debug(args) -> int:
     if args.headless:
         return run_headless(args.script, args.args, as_json=args.json, breaks=args.break_on)
+    check_script(args.script)  # one error line before any window opens
     from gui.app import run_app  # Qt: only for this command
 
     return run_app(debug=(args.script, args.args))

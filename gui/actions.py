@@ -13,6 +13,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QStyle
 
+from gui import debugging
 from gui.layout.workspaces import WORKSPACES
 from gui.report_export import ask_export_report
 
@@ -23,6 +24,8 @@ LOG_FILTER = "Run logs (*.json);;All files (*)"
 SHORTCUTS = [("Space", "start / pause"), ("\u2192", "step one batch"), ("Shift+\u2192", "step one epoch"),
              ("Ctrl+R", "reset with the form's settings"), ("Ctrl+O", "open a dataset"),
              ("Ctrl+I", "open an image in the OCR workspace"),
+             ("Ctrl+D", "debug a script of your own (your loop, your functions, under the debugger)"),
+             ("Ctrl+Shift+W", "open the exercise's saved weights (a .pickle params dict) as a network"),
              ("Ctrl+L", "load a checkpoint"), ("Ctrl+S", "save a checkpoint"), ("Ctrl+Shift+S", "save as"),
              ("Ctrl+Shift+L", "open a run log (JSON) for comparison"), ("Ctrl+Shift+E", "export the run log (JSON)"),
              ("Ctrl+E", "export a report (one HTML file)"),
@@ -30,7 +33,7 @@ SHORTCUTS = [("Space", "start / pause"), ("\u2192", "step one batch"), ("Shift+\
              ("Alt+\u2190 / Alt+\u2192", "previous / next snapshot (time travel)"), ("Alt+End", "back to live"),
              ("Ctrl+Shift+B", "branch from the moment shown"),
              ("Ctrl+Shift+Space", "start / pause the autoencoder"),
-             ("Ctrl+1 \u2026 Ctrl+5", "workspaces: Train, Inspect, Experiments, Autoencoder, OCR"),
+             ("Ctrl+1 \u2026 Ctrl+6", "workspaces: Train, Inspect, Experiments, Autoencoder, OCR, Your script"),
              ("Ctrl+M", "maximise the panel with the focus / restore the layout"),
              ("Ctrl+Shift+R", "reset the workspace's layout"),
              ("Ctrl+Q", "quit"), ("F1", "this list"),
@@ -101,6 +104,13 @@ def build_actions(w) -> dict[str, QAction]:
         "shortcuts": act("Keyboard shortcuts", "F1", "List the keyboard shortcuts", w.show_shortcuts),
         "open_image": act("Open image\u2026", "Ctrl+I", "Open a photo or scan of a page in the OCR workspace",
                           lambda: open_image(w)),
+        "debug_script": act("Debug a script\u2026", "Ctrl+D", "Run your own training script under the debugger: "
+                            "pause, step and look inside your loop", lambda: debugging.ask_debug_script(w)),
+        "train_mine": act("Train with my implementation\u2026", "", "Check your nn.py (the exercise's functions), "
+                          "then train the worked example with it under the debugger",
+                          lambda: debugging.ask_train_with_mine(w)),
+        "open_weights": act("Open weights\u2026", "Ctrl+Shift+W", "Open the exercise's saved weights (a pickled "
+                            "params dict, e.g. q3_weights.pickle) as a network", lambda: debugging.ask_open_weights(w)),
         "maximise": act("Maximise panel", "Ctrl+M", "Maximise the panel with the focus, or restore the layout",
                         w.toggle_maximise),
         "reset_layout": act("Reset layout", "Ctrl+Shift+R", "The workspace's default layout", w.reset_layout),
@@ -119,7 +129,8 @@ def build_menus(w) -> None:
             m.addSeparator() if key is None else m.addAction(a[key])
         return m
 
-    menu("&File", ("open_data", "open_folder", "embedded", "open_image", None, "load", "save", "save_as", None,
+    menu("&File", ("open_data", "open_folder", "embedded", "open_image", None, "debug_script", "train_mine",
+                   "open_weights", None, "load", "save", "save_as", None,
                    "open_log", "export_log", "export_report", None, "quit"))
     menu("&Train", ("start", "step_batch", "step_epoch", None, "reset", None, "autoencoder"))
     menu("&Debug", ("watch", "gradcheck", None, "snap_prev", "snap_next", "live", "branch"))

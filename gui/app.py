@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import signal
 import sys
 from dataclasses import asdict
@@ -21,7 +22,7 @@ from PyQt6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStyle
 
 from engine.data.dataset import Dataset
 from engine.training.session import State, TrainConfig
-from gui import dialogs, views
+from gui import debugging, dialogs, views
 from gui.actions import SHORTCUTS, ask_save_path, build_actions, build_menus
 from gui.closing import close_window, delete_closed_windows, forget_deleted_windows
 from gui.layout import window as docks
@@ -95,6 +96,8 @@ class MainWindow(QMainWindow):
         self.worker.exported.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.worker.experiments.log_opened.connect(self._on_log_opened)
         views.wire(self)
+
+        self.worker.remote.listen()  # a script run on its own attaches to this window (gui/debugging.py)
 
         self._restore_settings(config)
         self._update_actions()
@@ -183,14 +186,23 @@ class MainWindow(QMainWindow):
         self.open_data(DEFAULT_DATA)
 
     def open_path(self, path: str) -> None:
-        """A dropped file or folder: a run log (.json), a checkpoint if it is one, else a dataset."""
-        if path.lower().endswith(".json"):
+        """A dropped file or folder: a script to debug (.py), saved params (.pickle), a run log (.json), a
+        checkpoint if it is one, else a dataset."""
+        if debugging.is_script(path):
+            self.debug_script(path)
+        elif debugging.is_weights(path):
+            self.worker.open_weights(path)
+        elif path.lower().endswith(".json"):
             self.worker.experiments.open_log(path)
         elif path.lower().endswith(".npz"):
             self._requested_spec = path
             self.worker.open_path(path)
         else:
             self.open_data(path)
+
+    def debug_script(self, script: str, args: list[str] | None = None) -> None:
+        """Run your own training script under the debugger (the "Your script" workspace)."""
+        debugging.debug_script(self, script, args or [])
 
     def show_panel(self, key: str) -> Panel | None:
         """Bring a panel to the front (its workspace, and its tab if it is one); None if there is no such panel."""
@@ -224,6 +236,14 @@ class MainWindow(QMainWindow):
         if self.statusBar().currentMessage().startswith("time travel"):
             self.statusBar().clearMessage()  # back to live: the time-travel message ends with it
         self._on_state(info.state, info.message)  # the announcement carries the state: no stale label
+        if info.script:  # an attached script (gui/worker/remote_feed.py): its own title and words
+            self._live_session = info.session_id
+            self.checkpoint_path = ""
+            self.setWindowTitle(f"backprop-studio \u2014 debugging {info.script}")
+            self.status_rate.setText("")
+            self.status_lr.setText("")
+            self._update_actions()
+            return
         new_session = info.session_id != self._live_session
         if new_session:  # a new or loaded session (not a return from the past)
             self._live_session = info.session_id
@@ -248,7 +268,7 @@ class MainWindow(QMainWindow):
             if self.info is not None and u.generation == self.info.generation and self.info.view_step is None:
                 rate = u.examples_per_s if self.state == State.RUNNING else None
                 self.status_rate.setText(f"{rate:,.0f} examples/s" if rate else "")
-                self.status_lr.setText(f"lr {u.lr:g}")
+                self.status_lr.setText(f"lr {u.lr:g}" if math.isfinite(u.lr) else "")
         finally:
             # paced by wall time, not the GUI thread's CPU time: with one GIL, the training loses more
             # than the GUI's CPU time while the GUI is busy (measured: 0.77-0.84x vs 0.9-0.98x)
@@ -294,6 +314,10 @@ class MainWindow(QMainWindow):
         for key in ("reset", "save", "save_as", "load", "export_log", "watch", "gradcheck", "snap_prev", "snap_next",
                     "live", "branch", "autoencoder"):
             a[key].setEnabled(has)
+        script = has and bool(self.info.script)  # the script's run lives in the script: nothing of it to save here
+        a["export_report"].setEnabled(not script)
+        for key in ("save", "save_as", "export_log", "autoencoder") if script else ():
+            a[key].setEnabled(False)
 
     def _on_saved(self, path: str) -> None:
         self.checkpoint_path = path
@@ -359,7 +383,7 @@ class MainWindow(QMainWindow):
 
     @property
     def dirty(self) -> bool:
-        return self.info is not None and self.step != self.saved_step
+        return self.info is not None and not self.info.script and self.step != self.saved_step
 
     def closeEvent(self, event) -> None:
         close_window(self, event)  # (gui/closing.py)
@@ -372,14 +396,18 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def run_app(argv: list[str] | None = None, data: str | None = None) -> int:
-    """Open the window (the no-subcommand entry point of main.py)."""
+def run_app(argv: list[str] | None = None, data: str | None = None,
+            debug: tuple[str, list[str]] | None = None) -> int:
+    """Open the window (the no-subcommand entry point of main.py); ``debug``: (script, its arguments) to run
+    under the debugger at once (`python main.py debug SCRIPT ARGS`)."""
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
     theme.configure_pyqtgraph()
     window = MainWindow(data=data)
     window.show()
+    if debug is not None:
+        window.debug_script(*debug)
     settle_heap()
     # Ctrl+C in the terminal closes the window the normal way (stop the worker, offer to save):
     # Python only sees the signal when it gets control, so a timer hands it control 5x a second.

@@ -1,5 +1,6 @@
 """Closing the window: pause, offer to save what was trained since the last save, stop the worker, and let
-Qt -- not the garbage collector -- delete the window.
+Qt -- not the garbage collector -- delete the window. A script under the debugger is not paused: it is let
+go (Worker.shutdown) and finishes on its own.
 
 Closed windows are held (``_CLOSED``) until Qt has deleted them. A window's Python objects form reference
 cycles (slots that capture a panel, panels that hold the window's worker). Were the garbage collector to
@@ -38,7 +39,8 @@ def close_window(w, event) -> None:
         event.accept()
         return
     was_running = w.state == State.RUNNING
-    pos = w.worker.pause_and_wait(10.0) if w.info is not None else None
+    script = w.info is not None and bool(w.info.script)  # an attached script goes on without the window
+    pos = w.worker.pause_and_wait(10.0) if w.info is not None and not script else None
     if pos is not None:
         w._on_position(pos)  # the exact count, not the last one drawn
     if w.dirty and not _saved_or_discarded(w, event, was_running):

@@ -15,6 +15,7 @@ from PyQt6.QtCore import Qt
 
 from engine.data.edits import Rows
 from gui.panels.autoencoder.panel import AutoencoderPanel
+from gui.panels.console.panel import ConsolePanel
 from gui.panels.debugger.gradcheck import GradcheckPanel
 from gui.panels.debugger.timeline import TimelinePanel
 from gui.panels.debugger.watchpoints import WatchpointsPanel
@@ -48,6 +49,7 @@ PANELS: list[PanelSpec] = [
     PanelSpec("timeline", TimelinePanel),
     PanelSpec("experiments", ExperimentsPanel),
     PanelSpec("gradcheck", GradcheckPanel),
+    PanelSpec("console", ConsolePanel),
     PanelSpec("autoencoder", AutoencoderPanel),
     PanelSpec("ocr", OcrPanel),
     PanelSpec("hidden_map", HiddenMapTab, workspace="inspect", tab_with="watchpoints"),
@@ -69,6 +71,8 @@ def wire(window) -> None:
         p["top_losses"].widget.retrain_requested.connect(
             lambda data, edits: window.worker.set_data(data, window._form_config()))
     ocr = p.get("ocr")
+    if ocr is not None:
+        window.worker.model_opened.connect(ocr.use_model)  # File -> Open weights, when they fit the OCR
     if ocr is not None and "ocr_explain" in p:
         ocr.box_selected.connect(p["ocr_explain"].show_box)
     if ocr is not None and "correction" in p:

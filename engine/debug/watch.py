@@ -112,6 +112,9 @@ class Watchpoint:
         elif kind == "class":
             if getattr(session, "reconstruct", False):
                 raise InputError(f"watchpoint {self.expr!r}: an autoencoder has no classes")
+            if getattr(session, "data", None) is None:  # an attached script: its data stay on its side
+                raise InputError(f"watchpoint {self.expr!r}: the validation set is the script's own; class "
+                                 "accuracy cannot be watched here")
             classes = list(session.data.classes)
             if self.arg in classes:
                 key = classes.index(self.arg)

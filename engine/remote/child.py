@@ -53,6 +53,16 @@ class Child:
     def returncode(self) -> int | None:
         return self.proc.poll()
 
+    def signal(self, sig) -> bool:
+        """Send ``sig`` to the script's process group without waiting; False if it has ended."""
+        if self.proc.poll() is not None:
+            return False
+        try:
+            os.killpg(self.proc.pid, sig)
+            return True
+        except ProcessLookupError:
+            return False
+
     def stop(self, grace_s: float = 3.0, first_wait_s: float = 0.0) -> None:
         """Wait ``first_wait_s`` for the script to end by itself (a Stop sent to it), then interrupt (a
         KeyboardInterrupt in the script: its finally blocks run), then terminate, then kill."""
@@ -106,17 +116,35 @@ def last_exception(text: str) -> str:
     return tail[-1].strip()[:300] if tail else ""
 
 
-def start(script, args: list[str], env: dict[str, str], cwd=None) -> Child:
-    """Start ``python SCRIPT ARGS`` (or ``torchrun ARGS``: its ranks inherit the attach environment and
-    rank 0 attaches) with the attach environment; InputError for a script that is not there."""
+def last_traceback(text: str) -> str:
+    """The last traceback in ``text``, from its first line to its final 'Name: message' ("" if none)."""
+    lines = text.rstrip().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    if not starts:
+        return ""
+    body = lines[starts[-1]:]
+    ends = [i for i, line in enumerate(body) if i and line.strip() and not line.startswith((" ", "\t"))]
+    return "\n".join(body[:ends[-1] + 1] if ends else body)
+
+
+def check_script(script) -> tuple[Path, bool]:
+    """The script's path, and whether it is a launcher (torchrun) rather than a .py; InputError for a script
+    that is not there or is not a Python script."""
     path = Path(script).expanduser()
     launcher = shutil.which(str(script)) if Path(script).name in LAUNCHERS else None
     if launcher:
-        path = Path(launcher)
-    elif not path.is_file():
+        return Path(launcher), True
+    if not path.is_file():
         raise InputError(f"{script}: no such script")
-    elif path.suffix not in (".py", ""):
+    if path.suffix not in (".py", ""):
         raise InputError(f"{script}: not a Python script (expected a .py file)")
+    return path, False
+
+
+def start(script, args: list[str], env: dict[str, str], cwd=None) -> Child:
+    """Start ``python SCRIPT ARGS`` (or ``torchrun ARGS``: its ranks inherit the attach environment and
+    rank 0 attaches) with the attach environment; InputError for a script that is not there."""
+    path, launcher = check_script(script)
     out = tempfile.NamedTemporaryFile(prefix="backprop-studio-", suffix=".log", delete=False)  # noqa: SIM115 - the child writes it
     child_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg",
                  "PYTHONPATH": os.pathsep.join(p for p in (str(AUTOATTACH_DIR), str(CLIENT_DIR),

@@ -24,6 +24,7 @@ class Host:
     def __init__(self, folder: Path, name: str = link.SOCKET_NAME):
         self.sock, self.key, self.path = link.listen(folder, name)
         self.busy_with: str = ""  # the attached script's name, or "" when free
+        self.refused: list[str] = []  # scripts told to run on without the debugger (the window says so)
 
     @property
     def env(self) -> dict[str, str]:
@@ -53,6 +54,7 @@ class Host:
         if self.busy_with:
             why = (f"the window is already debugging {self.busy_with}; one script at a time "
                    "(stop it, or wait until it ends)")
+            self.refused.append(f"{hello.get('script', 'a script')} (pid {hello.get('pid', '?')})")
             try:
                 conn.send_bytes(wire.encode({"type": "refused", "why": why}))
             finally:

@@ -79,6 +79,7 @@ class RemoteSession:
         self.pause_reason: PauseReason | None = None
         self.message = ""
         self.step = self.epoch = self.batch = 0
+        self.batches_per_epoch = 0  # the batch list's length once the script says it (0: not known yet)
         self.history = History()
         self.records: list[dict] = []
         self._first: list[dict] = []
@@ -255,13 +256,18 @@ class RemoteSession:
         elif kind == "stopped":
             self._set_state(State.STOPPED, f"stopped at step {h.get('step', self.step)}")
             self.close()
-        elif kind == "bye":
-            self._set_state(State.FINISHED, f"{self.script} finished after {self.step:,} batches")
+        elif kind == "bye":  # (also after a crash: the script's exit handlers run)
+            if self.crash is not None:
+                self._set_state(State.STOPPED, f"{self.script} raised {self.crash.summary}")
+            else:
+                self._set_state(State.FINISHED, f"{self.script} finished after {self.step:,} batches")
             self.close()
 
     def _batch(self, r: dict) -> None:
         if "layers" in r and isinstance(r["layers"], list):
             self.layers = [dict(l) for l in r["layers"] if isinstance(l, dict) and "name" in l]
+        if isinstance(r.get("n"), int) and r["n"] > 0:
+            self.batches_per_epoch = r["n"]
         # as TrainingSession: epoch = epochs completed, batch = the next batch within the epoch
         self.step, self.epoch, self.batch = int(r.get("s", self.step + 1)), int(r.get("e", self.epoch)), int(r.get("b", 0)) + 1
         figures = r.get("L", {}) if isinstance(r.get("L"), dict) else {}
@@ -288,6 +294,7 @@ class RemoteSession:
         e.logs = logs
         self.history.epochs.append(e)
         self.epoch, self.batch = e.epoch, 0
+        self.batches_per_epoch = self.batches_per_epoch or max(0, int(h.get("batches", 0)))
         self._emit(e)
         if h.get("w") or self.checks:
             last = BatchEvent(self.step, e.epoch - 1, max(0, int(h.get("batches", 1)) - 1), e.train_loss, e.train_acc,

@@ -55,6 +55,12 @@ WORKSPACES: list[WorkspaceSpec] = [
                   tip="Train an autoencoder on the current data and look at its reconstructions"),
     WorkspaceSpec("ocr", "OCR", "Ctrl+5", "ocr", controls=False,
                   tip="Read a photographed page stage by stage"),
+    WorkspaceSpec("script", "Your script", "Ctrl+6",
+                  Split("h", (Split("v", ("curves", "console"), (3, 2)),
+                              Split("v", (("gradients", "gradcheck"), ("weights", "timeline", "watchpoints")), (1, 1))),
+                        (1, 1)),
+                  tip="Your own training loop under the debugger: its output, curves, gradients and their "
+                      "diagnosis, its backward pass checked, weights, time travel, watchpoints"),
 ]
 
 

@@ -110,7 +110,7 @@ class SessionFeed:
         else:
             epochs, weights = list(h.epochs), s.net.layers[0].W.copy()
             confusion = None
-            if h.epochs and not s.reconstruct:
+            if (h.epochs or s.valid_pred is not None) and not s.reconstruct:  # (opened weights: evaluated once)
                 confusion = s.confusion()
                 self._shown = (s.data.valid, s.valid_pred.copy())
             else:
@@ -142,6 +142,8 @@ class SessionFeed:
 
     def tell_state(self, state: State, message: str) -> None:
         """The state as it is (a Start on a finished session: nothing runs, the window is told why)."""
+        if self.worker.remote.active:
+            return  # the panels follow an attached script (gui/worker/remote_feed.py)
         self._shown_state = state
         self.worker.state_changed.emit(state, message)
 
@@ -153,6 +155,8 @@ class SessionFeed:
 
     def announce_state(self, state: State, message: str, reason=None) -> None:
         w = self.worker
+        if w.remote.active:
+            return
         self.flush(force=True)
         self._shown_state = state
         if reason is not None:
@@ -192,8 +196,9 @@ class SessionFeed:
         """Emit what accumulated (taking copies now, between two batches)."""
         w = self.worker
         s, p = w.session, self._pending
-        if s is None or (not p.steps and not p.epochs and not force) or w.timeline.view_index is not None:
-            return  # (while the panels show a past moment, nothing trains and the live state is not sent)
+        if s is None or (not p.steps and not p.epochs and not force) or w.timeline.view_index is not None \
+                or w.remote.active:
+            return  # (while the panels show a past moment, or an attached script, the live state is not sent)
         self._pending = Pending()
         if p.layers:
             self._last_batch = p.layers[-1]

@@ -45,6 +45,7 @@ class SessionInfo:
     view_step: int | None = None  # time travel: the snapshot's step being shown (None: the live session)
     branch: str = ""  # the session's name on the timeline ("main", "branch 1", ...)
     session_id: int = 0  # the same for every announcement of one session (e.g. back from time travel)
+    script: str = ""  # an attached script's name ("" for the engine's own session: gui/worker/remote_feed.py)
 
     @property
     def total_batches(self) -> int:
@@ -79,6 +80,7 @@ class Update:
     traces: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # watchpoint -> (steps, values)
     snapshots: list[int] | None = None  # snapshot steps, when they changed since the previous update
     snapshot_bytes: int = 0
+    findings: list[tuple[str, bool]] | None = None  # an attached script's diagnosis: (words, a problem?)
 
     @property
     def progress(self) -> float:
@@ -123,9 +125,11 @@ class Position:
 
     def label(self) -> str:
         """'epoch 18/50 · batch 250/250': the epoch being trained (1-based) and the batches done in it;
-        at an epoch's end it is that epoch with all its batches, never 'batch 0'."""
+        at an epoch's end it is that epoch with all its batches, never 'batch 0'. (An attached script's
+        epochs are not known in advance: 'epoch 18 · batch 250/250'.)"""
         epoch, done = epoch_and_batch(self.step, self.batches_per_epoch)
-        return f"epoch {epoch}/{self.epochs} \u00b7 batch {done}/{self.batches_per_epoch}"
+        of = f"/{self.epochs}" if self.epochs else ""
+        return f"epoch {epoch}{of} \u00b7 batch {done}/{self.batches_per_epoch}"
 
 
 @dataclass
@@ -357,3 +361,4 @@ class GradcheckResult:
     examples: int
     seconds: float
     tiles: bool  # the inputs are 32x32 images: show one tile per unit
+    lines: list[str] = field(default_factory=list)  # an attached script's check: every layer's PASS/FAIL in words

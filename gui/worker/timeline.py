@@ -136,6 +136,9 @@ class TimeTravel(QObject):
 
     def _travel(self) -> None:
         self._travel_queued = False
+        if self.worker.remote.active:  # an attached script's snapshots (gui/worker/runners/remote.py)
+            self.worker.remote.travel(self._target)
+            return
         s, step = self.worker.session, self._target
         if s is None:
             return
@@ -148,6 +151,9 @@ class TimeTravel(QObject):
             self.worker.feed.announce(index)
 
     def _branch(self, step: int | None, changes: dict) -> None:
+        if self.worker.remote.active:  # a script's run has one line: its snapshot is written back instead
+            self.worker.remote.restore(step)
+            return
         s = self.worker.session
         if s is None:
             return
@@ -173,6 +179,8 @@ class TimeTravel(QObject):
                                   + (f" with {changed}" if changed else "") + " \u2014 press Space to train it")
 
     def _switch(self, name: str) -> None:
+        if self.worker.remote.active:
+            return
         b = next((b for b in self.branches if b.name == name), None)
         if b is None:
             raise InputError(f"no branch {name!r}")
@@ -183,6 +191,8 @@ class TimeTravel(QObject):
         self.worker.feed.announce()
 
     def _set_cap(self, cap: int) -> None:
+        if self.worker.remote.active:
+            return  # (the script keeps its own snapshots, within its own cap)
         for b in self.branches:
             try:
                 set_memory_cap(b.session, cap)  # too small: the cap stays as it was

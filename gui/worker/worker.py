@@ -41,8 +41,10 @@ from gui.worker.messages import Position
 from gui.worker.runners.autoencoder import AutoencoderRunner
 from gui.worker.runners.experiments import ExperimentRunner
 from gui.worker.runners.gradcheck import GradcheckRunner
+from gui.worker.runners.remote import RemoteRunner
 from gui.worker.timeline import TimeTravel
 from gui.worker.watch import Watchlist
+from gui.worker.weights_file import open_weights
 
 SLICE_S = 0.05  # with several jobs wanting the CPU, each trains this long in turn
 
@@ -62,6 +64,7 @@ class Worker(QObject):
     saved = pyqtSignal(str)  # checkpoint path
     exported = pyqtSignal(str)  # what was written (a run log), for the status bar
     busy = pyqtSignal(str)  # what the worker is doing that takes a while ("" when done)
+    model_opened = pyqtSignal(object)  # an engine.ocr.model.Classifier from an opened weights file, for the OCR
     _command = pyqtSignal(object)
     _tick_signal = pyqtSignal()
 
@@ -84,12 +87,14 @@ class Worker(QObject):
         self.experiments = ExperimentRunner(self)
         self.autoencoder = AutoencoderRunner(self)
         self.gradcheck = GradcheckRunner(self)
+        self.remote = RemoteRunner(self)  # the user's own script, when one is attached
         self.thread = QThread()
         self.thread.setObjectName(parent_thread_name)
         self._timer = QTimer(self)  # wakes the scheduler when a paced job is due
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._tick)
         self.moveToThread(self.thread)  # the helpers above are children: they move along
+        self.thread.finished.connect(self.remote.halt, Qt.ConnectionType.DirectConnection)  # (in the thread)
         # queued even when emitted from this thread (a scheduler pass re-queues itself behind the commands)
         self._command.connect(self._execute, Qt.ConnectionType.QueuedConnection)
         self._tick_signal.connect(self._tick, Qt.ConnectionType.QueuedConnection)
@@ -149,6 +154,10 @@ class Worker(QObject):
             return
         self.send(lambda: self._open_path(path))
 
+    def open_weights(self, path: str) -> None:
+        """The exercise's pickled params dict as the network (gui/worker/weights_file.py)."""
+        self.send(lambda: open_weights(self, path))
+
     def export_log(self, path: str, name: str = "") -> None:
         """The main session's full log (config, every batch and epoch, layer statistics) as JSON."""
         def job():
@@ -164,7 +173,10 @@ class Worker(QObject):
         self._stopping.set()
         self._yield.set()
         self.thread.quit()
-        return self.thread.wait(timeout_ms)
+        ended = self.thread.wait(timeout_ms)
+        if ended:
+            self.remote.close()  # (this thread may touch it now) an attached script goes on without the window
+        return ended
 
     def call_and_wait(self, fn: Callable[[], object], timeout_s: float = 120.0):
         """Run ``fn`` in the worker thread (after the queued commands) and wait for its result: for
@@ -282,7 +294,9 @@ class Worker(QObject):
         if self._stopping.is_set():
             return
         self._timer.stop()
-        self.scheduler.run_pass(interrupted=lambda: self._yield.is_set() or self._stopping.is_set())
+        # (a pass also ends when the attached-script timer is due: a script's handshake must be answered)
+        self.scheduler.run_pass(interrupted=lambda: self._yield.is_set() or self._stopping.is_set()
+                                or self.remote.due())
         self.feed.flush()  # (paced: every batch is shown as it comes)
         self._schedule()
 
@@ -340,6 +354,9 @@ class Worker(QObject):
 
     def _run(self, config: TrainConfig | None, max_batches: int | None = None) -> None:
         s = self.session
+        if self.remote.active:
+            self.remote.resume()
+            return
         if s is None:
             return
         if config is not None and config != s.config and s.step == 0 and not self.timeline.has_branches():
@@ -359,11 +376,16 @@ class Worker(QObject):
             self.feed.announce()
 
     def _pause(self) -> None:
-        if self.main is not None and self.main.wants_cpu:
+        if self.remote.active:
+            self.remote.pause()
+        elif self.main is not None and self.main.wants_cpu:
             self.main.pause()
 
     def _step_batch(self) -> None:
         s = self.session
+        if self.remote.active:
+            self.remote.step_batch()
+            return
         if s is None or s.done or self.main.wants_cpu:
             return
         self.leave_past()
@@ -373,6 +395,9 @@ class Worker(QObject):
 
     def _step_epoch(self) -> None:
         s = self.session
+        if self.remote.active:
+            self.remote.step_epoch()
+            return
         if s is None or s.done:
             return
         self.leave_past()
@@ -381,6 +406,8 @@ class Worker(QObject):
 
     def _set_pace(self, pace: float | None) -> None:
         self.pace = pace
+        if self.remote.active:
+            self.remote.set_pace(pace)
         for job in self.scheduler.jobs:
             if isinstance(job, SessionJob):
                 job.pace = pace

@@ -3,11 +3,15 @@ with the functions of nn.py, the way the exercise's run_q3.py does: its own loop
 
     python main.py debug resources/examples/run_q3.py [--data NIST36_DIR] [--epochs N]   # in the window
     python resources/examples/run_q3.py                       # on its own: attaches to an open window
+    python main.py debug resources/examples/run_q3.py --nn my/nn.py   # the same loop with your functions
 
 Three lines are the debugger's (marked). Without a window they do nothing: the run is the same.
 """
 import argparse
+import importlib.util
+import os
 import pickle
+import sys
 import time
 
 import numpy as np
@@ -30,6 +34,26 @@ def load(folder):
     return d.train.x.astype(np.float64), eye[d.train.y], d.valid.x.astype(np.float64), eye[d.valid.y]
 
 
+FUNCTIONS = ("backwards", "compute_loss_and_acc", "forward", "get_random_batches", "initialize_weights",
+             "linear_deriv", "sigmoid_deriv", "softmax")
+
+
+def use_nn(path):
+    """--nn PATH: the exercise's functions from another nn.py (yours) instead of the one beside this script;
+    a function it does not define is the example's (and said so on stderr)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))  # its own helper modules, if it imports any
+    spec = importlib.util.spec_from_file_location("nn", path)
+    if spec is None or not os.path.isfile(path):
+        sys.exit(f"error: {path}: no such Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["nn"] = module
+    spec.loader.exec_module(module)
+    missing = [name for name in FUNCTIONS if not callable(getattr(module, name, None))]
+    if missing:
+        print(f"{path} has no {', '.join(missing)}: using the example's", file=sys.stderr)
+    globals().update({name: getattr(module, name) for name in FUNCTIONS if name not in missing})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", help="a folder with nist36_train.mat and nist36_valid.mat")
@@ -37,7 +61,10 @@ def main():
     ap.add_argument("--rows", type=int, help="train on the first ROWS rows only (a quick run)")
     ap.add_argument("--save", help="write the trained params as a pickle (like q3_weights.pickle)")
     ap.add_argument("--timing", action="store_true", help="print the training loop's seconds at the end")
+    ap.add_argument("--nn", help="train with the functions of this nn.py (yours) instead of the example's")
     args = ap.parse_args()
+    if args.nn:
+        use_nn(args.nn)
     train_x, train_y, valid_x, valid_y = load(args.data)
     train_x, train_y = train_x[:args.rows], train_y[:args.rows]
     max_iters, batch_size, learning_rate, hidden_size = args.epochs, 32, 3e-3, 64

@@ -6,10 +6,14 @@ organization name is a test one; each window also gets its own .ini file.
 from __future__ import annotations
 
 import os
+import signal
+import tempfile
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# every window listens for scripts (gui/worker/runners/remote.py): here, never in the user's rendezvous folder
+os.environ["BACKPROP_STUDIO_RENDEZVOUS"] = tempfile.mkdtemp(prefix="bps-tests-")
 
 from helpers import prototype_dataset  # noqa: E402
 from PyQt6 import sip  # noqa: E402
@@ -89,3 +93,24 @@ def make_window(qtbot, settings, data):
 def window(make_window):
     return make_window()
 
+
+
+@pytest.fixture
+def children(monkeypatch):
+    """The scripts the window starts under the debugger (engine.remote.child.Child), recorded; any still
+    running when the test ends is killed (closing a window lets its script go on, by design)."""
+    from gui.worker.runners import remote  # (Qt: imported once the platform is set)
+
+    started = []
+
+    def start(*args, **kwargs):
+        child = real(*args, **kwargs)
+        started.append(child)
+        return child
+
+    real = remote.start
+    monkeypatch.setattr(remote, "start", start)
+    yield started
+    for child in started:
+        child.signal(signal.SIGKILL)
+        child.proc.wait(10)

@@ -6,6 +6,8 @@ and PASS/FAIL. Hover a pixel for its weight and error.
 """
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, Qt
@@ -168,19 +170,21 @@ class GradcheckPanel(Panel):
 
     def on_result(self, r) -> None:
         self.result = r
-        self._done(f"{r.errors.shape[1]} units in {r.seconds:.1f} s")
+        checked = np.isfinite(r.errors)  # (an attached script's check samples whole units: NaN elsewhere)
+        self._done(f"{int(checked.any(axis=0).sum())} units in {r.seconds:.1f} s")
         self.progress.setValue(self.progress.maximum())
         self.badge.setText("PASS" if r.passed else "FAIL")
         self.badge.setStyleSheet(PASS_STYLE if r.passed else FAIL_STYLE)
         i, j = r.worst
         where = f"unit {j}, pixel (x {i // SIDE}, y {i % SIDE})" if r.tiles else f"input {i} \u2192 unit {j}"
-        n = r.errors.size
+        n = int(checked.sum())
         self.summary.setText(
             f"<b>{r.layer}</b> ({r.activation}) at step {r.step:,}: largest per-weight error "
             f"<b>{r.max_error:.2e}</b> ({where}) \u00b7 tensor error <b>{r.tensor_error:.2e}</b> "
             f"(tolerance {r.tolerance:.0e}) \u00b7 {r.over:,} of {n:,} weights \u2265 {r.limit:.0e}"
             "<br>" + span(f"{r.examples} examples \u00b7 float64 central differences vs backprop \u00b7 "
-                          f"{r.seconds:.1f} s", theme.HINT_TEXT))
+                          f"{r.seconds:.1f} s", theme.HINT_TEXT)
+            + ("<br>" + html.escape(" \u00b7 ".join(r.lines), quote=False) if r.lines else ""))  # a script's layers
         self.request_refresh()
 
     # ---- drawing -----------------------------------------------------------------------------

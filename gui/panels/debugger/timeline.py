@@ -20,7 +20,7 @@ from PyQt6.QtWidgets import (
 )
 
 from gui.widgets import theme
-from gui.widgets.build import button, dspin, label, row, spin
+from gui.widgets.build import button, dspin, label, row, spin, widget_of
 from gui.widgets.inputs import LogSpinBox
 from gui.widgets.panel import Panel
 from gui.widgets.plots import StableRange, plot_title, style_plot
@@ -28,6 +28,8 @@ from gui.widgets.theme import run_color
 from gui.worker.messages import epoch_and_batch
 
 LIVE_STYLE, PAST_STYLE = theme.LIVE_BANNER, theme.PAST_BANNER
+BRANCH_TIP = ("Continue from the moment shown with these settings; the original run is\nkept and both stay on the "
+              "plot (Ctrl+Shift+B)")
 
 
 def _mb(n: int) -> str:
@@ -49,6 +51,7 @@ class TimelinePanel(Panel):
         self.current_loss: list[float] = []  # the current branch's batch losses, grown by updates
         self.bpe = 1
         self.config = None
+        self.script = False  # an attached script's run (gui/worker/remote_feed.py)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -57,10 +60,11 @@ class TimelinePanel(Panel):
         layout.addLayout(self._slider_row())
         self.slider_label = label("", theme.MUTED_SMALL)
         layout.addWidget(self.slider_label)
-        layout.addLayout(self._branch_form())
-        self.branch_button = button("Branch from here", "Continue from the moment shown with these settings; the "
-                                    "original run is\nkept and both stay on the plot (Ctrl+Shift+B)", self.branch_here)
-        layout.addLayout(self._runs_row())
+        self.branch_form = widget_of(self._branch_form())
+        layout.addWidget(self.branch_form)
+        self.branch_button = button("Branch from here", BRANCH_TIP, self.branch_here)
+        self.runs_row = widget_of(self._runs_row())
+        layout.addWidget(self.runs_row)
         layout.addLayout(self._memory_row())  # (its own row: the panel fits a 1366-pixel screen's Inspect column)
         layout.addWidget(self._plot_view(), 1)
         self._show_where()
@@ -86,7 +90,7 @@ class TimelinePanel(Panel):
         self.batch_size = spin(1, 4096, tip="Batch size of the branch (it resumes at the same example)")
         self.epochs = spin(1, 100_000, tip="Total epochs of the branch (counted from the start of the run)")
         fields = (("lr", self.lr), ("momentum", self.momentum), ("batch", self.batch_size), ("epochs", self.epochs))
-        return row(*(item for text, w in fields for item in (text, (w, 1))), spacing=4)
+        return row(*(item for text, w in fields for item in (text, (w, 1))), spacing=4, margins=(0, 0, 0, 0))
 
     def _runs_row(self) -> QHBoxLayout:
         self.branch_box = QComboBox()
@@ -95,7 +99,7 @@ class TimelinePanel(Panel):
         self.branch_box.setMinimumContentsLength(18)
         self.branch_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.branch_box.activated.connect(lambda i: self.switch(self.branch_box.itemData(i)))
-        return row("Run", (self.branch_box, 1))
+        return row("Run", (self.branch_box, 1), margins=(0, 0, 0, 0))
 
     def _memory_row(self) -> QHBoxLayout:
         self.memory = label("", theme.CAPTION_STYLE, "Memory held by the snapshots of every run (shared ones counted "
@@ -103,7 +107,8 @@ class TimelinePanel(Panel):
         self.cap = spin(1, 65536, 256, "Snapshot memory cap per run: older snapshots are thinned (the first and "
                         "the\nrecent half kept) so long runs stay scrubbable in bounded memory", suffix=" MB")
         self.cap.editingFinished.connect(self._cap_edited)
-        return row(self.branch_button, 1, self.memory, "cap", self.cap)
+        self.cap_label = label("cap")
+        return row(self.branch_button, 1, self.memory, self.cap_label, self.cap)
 
     def _plot_view(self) -> pg.GraphicsLayoutWidget:
         self.view = pg.GraphicsLayoutWidget()
@@ -136,6 +141,7 @@ class TimelinePanel(Panel):
     def on_session(self, info) -> None:
         self.generation = info.generation
         self.bpe = max(info.batches_per_epoch, 1)
+        self._show_script(bool(info.script))
         self.view_step = info.view_step
         if info.view_step is None:
             self.live_step = info.step
@@ -151,7 +157,7 @@ class TimelinePanel(Panel):
         if current is not None:
             self.bpe = max(current.batches_per_epoch, 1)
         self._set_steps(t.snapshots)
-        self.memory.setText(f"{len(t.snapshots)} snapshots \u00b7 {_mb(t.snapshot_bytes)}")
+        self._show_memory(len(t.snapshots), t.snapshot_bytes)
         self.cap.blockSignals(True)
         self.cap.setValue(max(1, int(round(t.cap_bytes / 2 ** 20))))
         self.cap.blockSignals(False)
@@ -166,7 +172,7 @@ class TimelinePanel(Panel):
             self.current_loss.extend(u.losses.tolist())
         if u.snapshots is not None:
             self._set_steps(u.snapshots)
-            self.memory.setText(f"{len(u.snapshots)} snapshots \u00b7 {_mb(u.snapshot_bytes)}")
+            self._show_memory(len(u.snapshots), u.snapshot_bytes)
         if len(u.steps) or u.snapshots is not None:
             self.request_refresh()
 
@@ -220,6 +226,21 @@ class TimelinePanel(Panel):
             self.worker.timeline.set_cap(self.cap.value())
 
     # ---- drawing -----------------------------------------------------------------------------
+
+    def _show_script(self, script: bool) -> None:
+        """An attached script's run has one line and its own settings: the moment shown is written back into
+        its params dict instead of branching (gui/worker/runners/remote.py)."""
+        self.script = script
+        for w in (self.branch_form, self.runs_row, self.cap_label, self.cap):
+            w.setVisible(not script)
+        self.branch_button.setText("Restore into the script" if script else "Branch from here")
+        self.branch_button.setToolTip("Write the weights of the moment shown back into your script's params dict "
+                                      "(in place); it continues from there when you resume (Ctrl+Shift+B)" if script
+                                      else BRANCH_TIP)
+
+    def _show_memory(self, n: int, nbytes: int) -> None:
+        self.memory.setText(f"{n} snapshots, kept by the script" if self.script
+                            else f"{n} snapshots \u00b7 {_mb(nbytes)}")
 
     def _fill_form(self, config) -> None:
         self.lr.setValue(config.lr)

@@ -81,7 +81,8 @@ class ControlsPanel(Panel):
         root.setSpacing(8)
         self._build_run(root, actions)
         root.addWidget(self._data_box(actions))
-        root.addWidget(self._form_box())
+        self.form = self._form_box()
+        root.addWidget(self.form)
         self.model_label = label("", theme.MUTED, "The network of the current session", wrap=True)
         root.addWidget(self.model_label)
         root.addStretch(1)
@@ -214,6 +215,12 @@ class ControlsPanel(Panel):
         source = "<br>" + span(f"checkpoint {info.source}", theme.FAINT) if info.source else ""
         self.data_label.setText(f"<b>{info.dataset}</b> \u00b7 {info.n_train:,} train / {info.n_valid:,} valid"
                                 f" \u00b7 {len(info.classes)} classes{source}")
+        # an attached script trains with its own data and settings: the form is the built-in engine's
+        self.form.setEnabled(not info.script)
+        self.form.setTitle("Network and training" + (" (the built-in engine's)" if info.script else ""))
+        if info.script:
+            self.data_label.setText(f"<b>{info.script}</b> \u00b7 your script's own data \u00b7 {info.n_train:,} "
+                                    "rows an epoch")
         self._eta = None
 
     def on_update(self, u) -> None:
@@ -222,9 +229,11 @@ class ControlsPanel(Panel):
     def show_position(self, pos) -> None:
         """gui.worker.messages.Position: the same words as the status bar."""
         self.progress.setValue(int(round(1000 * pos.fraction)))
-        self.progress.setFormat(f"{pos.label()} \u00b7 {100 * pos.fraction:.0f} %")
+        self.progress.setFormat(f"{pos.label()} \u00b7 {100 * pos.fraction:.0f} %" if pos.total else pos.label())
         eta_text = format_eta(self._eta) if pos.view_step is None else ""
-        self.eta_label.setText(f"{pos.step:,} / {pos.total:,} batches" + (f" \u00b7 ETA {eta_text}" if eta_text else ""))
+        # (an attached script's run is open-ended: no total)
+        done = f"{pos.step:,} / {pos.total:,} batches" if pos.total else f"{pos.step:,} batches"
+        self.eta_label.setText(done + (f" \u00b7 ETA {eta_text}" if eta_text else ""))
 
     def show_state(self, state: State, message: str) -> None:
         self.state_label.setText(state.value.upper() if state != State.DIVERGED else "DIVERGED \u2014 paused")

@@ -15,6 +15,7 @@ from gui.widgets.panel import Panel
 from gui.widgets.plots import Series, StableRange, cache_axes, plot_title, style_plot
 from gui.widgets.theme import BATCH_COLOR, TRAIN_COLOR, VALID_COLOR, span
 
+LOSS_TITLE = "Loss (cross-entropy per example)"
 LEGEND = "".join(f"&nbsp;&nbsp;{span(text, color)}" for text, color in (
     ("\u2014 batch", BATCH_COLOR), ("\u25cf train", TRAIN_COLOR), ("\u25a0 valid", VALID_COLOR)))
 
@@ -54,7 +55,8 @@ class CurvesPanel(Panel):
         layout.addWidget(self.view, 1)
 
         self.loss_plot = self.view.addPlot(row=0, col=0)
-        _style_plot(self.loss_plot, "Loss (cross-entropy per example)", "loss")
+        _style_plot(self.loss_plot, LOSS_TITLE, "loss")
+        self.loss_title = LOSS_TITLE
         self.acc_plot = self.view.addPlot(row=1, col=0)
         _style_plot(self.acc_plot, "Accuracy", "accuracy %")
         self.acc_plot.setXLink(self.loss_plot)
@@ -87,6 +89,10 @@ class CurvesPanel(Panel):
     def on_session(self, info) -> None:
         self.generation = info.generation
         self.batches_per_epoch = max(info.batches_per_epoch, 1)
+        title = "Loss (as your script computes it)" if info.script else LOSS_TITLE  # (it may sum over the batch)
+        if title != self.loss_title:
+            self.loss_title = title
+            self.loss_plot.setTitle(plot_title(f"<b>{title}</b>{LEGEND}", bold=False))
         n = len(info.batch_loss)
         self.batch_x.set(np.arange(1, n + 1) / self.batches_per_epoch)
         self.batch_loss.set(info.batch_loss)

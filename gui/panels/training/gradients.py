@@ -33,6 +33,7 @@ class GradientsPanel(Panel):
         self.grads: dict[str, Series] = {}
         self.stats = {}
         self.report: list[str] = []
+        self.findings: list[tuple[str, bool]] | None = None  # an attached script's diagnosis (words, a problem?)
         self.histograms = {}
 
         layout = QVBoxLayout(self)
@@ -102,7 +103,10 @@ class GradientsPanel(Panel):
         self.layers = list(info.layers)
         self.x.clear()
         self.grads = {name: Series() for name, _, _ in self.layers}
-        self.stats, self.report, self.histograms = {}, [], {}
+        self.stats, self.report, self.histograms, self.findings = {}, [], {}, None
+        # an attached script: the update's size ||dW||/||W|| (what its learning rate did), not the gradient's
+        self.table.horizontalHeaderItem(4).setText("\u2016\u0394W\u2016/\u2016W\u2016" if info.script
+                                                   else "\u2016\u2207W\u2016/\u2016W\u2016")
         for item in self.curves.values():
             self.grad_plot.removeItem(item)
         for item in self.hist_curves.values():
@@ -144,6 +148,8 @@ class GradientsPanel(Panel):
                     self.grads[name].extend(np.maximum(values, TINY))
         if u.stats:
             self.stats, self.report = u.stats, u.report
+        if u.findings is not None:
+            self.findings = u.findings
         if u.histograms:
             self.histograms = u.histograms
         self.request_refresh()
@@ -167,6 +173,14 @@ class GradientsPanel(Panel):
 
     def _draw_words(self) -> None:
         if not self.stats:
+            return
+        if self.findings is not None:  # an attached script: the diagnosis of its loop (engine/remote/diagnose.py)
+            problems = [w for w, bad in self.findings if bad]
+            lines = problems or [w for w, _ in self.findings] or ["no problem seen in your loop's figures so far"]
+            self.words.setStyleSheet(WARN_STYLE if problems else OK_STYLE)
+            items = "<br>".join(f"\u2022 {html.escape(line, quote=False)}" for line in lines)
+            head = "\u26a0 What your loop's figures show" if problems else "\u2713 Your loop looks healthy"
+            self.words.setText(f"{head}<br><span style='font-weight:normal'>{items}</span>")
             return
         if self.report:
             self.words.setStyleSheet(WARN_STYLE)

@@ -1,6 +1,7 @@
 """First-layer weights as 32x32 tiles, one per hidden unit, on a symmetric diverging colormap
 (blue negative, white zero, red positive) with a colorbar. Hover names the unit and its value
-range; clicking a tile shows it enlarged beside the grid (it keeps updating live).
+range; clicking a tile shows it enlarged beside the grid (it keeps updating live). Inputs that are not
+32x32 images (an attached script's own network) are a plain heatmap, one row per unit.
 """
 from __future__ import annotations
 
@@ -68,8 +69,11 @@ class WeightsPanel(Panel):
     def on_session(self, info) -> None:
         self.selected = None if self.W is None or self.W.shape != info.weights.shape else self.selected
         self.W = info.weights
-        self.caption.setText(f"layer1 weights: {info.weights.shape[1]} units \u00d7 32\u00d732 inputs"
-                             " \u00b7 blue < 0 < red, same scale for every tile")
+        first = info.layers[0][0] if info.layers else "layer1"
+        n_in, units = info.weights.shape
+        self.caption.setText(f"{first} weights: {units} units \u00d7 32\u00d732 inputs \u00b7 blue < 0 < red, same "
+                             "scale for every tile" if self.tiles else f"{first} weights: {units} units (rows) \u00d7 "
+                             f"{n_in} inputs (columns) \u00b7 blue < 0 < red")
         self.request_refresh()
 
     def on_update(self, u) -> None:
@@ -81,7 +85,7 @@ class WeightsPanel(Panel):
     def refresh(self) -> None:
         if self.W is None:
             return
-        grid = tile_grid(self.W)
+        grid = tile_grid(self.W) if self.tiles else self.W.T  # 32x32 pictures only for 1024 inputs
         m = self._scale()
         self.grid_item.setImage(grid, levels=(-m, m), autoLevels=False)
         if grid.shape != self._fitted:  # fit the view once per grid size (a new network)
@@ -100,13 +104,20 @@ class WeightsPanel(Panel):
         return self.levels
 
     @property
+    def tiles(self) -> bool:
+        """The inputs are 32x32 images (one tile per unit); otherwise a plain heatmap, one row per unit."""
+        return self.W is not None and self.W.shape[0] == SIDE * SIDE
+
+    @property
     def grid_image(self) -> np.ndarray | None:
-        return None if self.W is None else tile_grid(self.W)
+        return None if self.W is None else tile_grid(self.W) if self.tiles else self.W.T
 
     # ---- interaction ---------------------------------------------------------------------------
 
     def unit_at(self, x: float, y: float) -> int | None:
         """The unit under image coordinates (x = column, y = row), or None over a gap or outside."""
+        if self.W is not None and not self.tiles:
+            return int(y) if 0 <= x < self.W.shape[0] and 0 <= y < self.W.shape[1] else None
         hit = tile_at(x, y, self.W.shape[1]) if self.W is not None else None
         return None if hit is None else hit[0]
 
@@ -133,10 +144,10 @@ class WeightsPanel(Panel):
         self._draw_zoom()
 
     def _draw_zoom(self) -> None:
-        if self.selected is None or self.W is None or self.selected >= self.W.shape[1]:
+        if self.selected is None or self.W is None or self.selected >= self.W.shape[1] or not self.tiles:
             self.highlight.hide()
             self.zoom_item.clear()
-            self.zoom_title.setText("click a tile to enlarge it")
+            self.zoom_title.setText("click a tile to enlarge it" if self.tiles or self.W is None else "")
             return
         k = self.selected
         img = unit_images(self.W[:, k:k + 1])[0]

@@ -49,6 +49,9 @@ class GradcheckRunner(QObject):
     # ---- worker thread ----------------------------------------------------------------------------
 
     def _run(self, layer: int, examples: int) -> None:
+        if self.worker.remote.active:  # the attached script's own check (runners/remote.py)
+            self.worker.remote.gradcheck(layer, examples)
+            return
         s = self.worker.session
         if s is None:
             raise InputError("open a dataset first")
@@ -67,6 +70,8 @@ class GradcheckRunner(QObject):
         self.job.start()
 
     def _cancel(self, announce: bool = True) -> None:
+        if self.worker.remote.active and announce:
+            self.worker.remote.cancel_gradcheck()
         if self.job is not None and not self.job.over:
             self.job.stop()
             self.worker.remove_job(self.job)

@@ -13,7 +13,7 @@ from backprop_studio.program import Program, Recorder, Replay, read_program
 from backprop_studio.run import Run
 
 GRADCHECK_ROWS = 4
-GRADCHECK_WEIGHTS = 2048  # per tensor: a random sample beyond this
+GRADCHECK_WEIGHTS = 2048  # per tensor: whole units (or a random sample) beyond this
 EPS = {np.dtype(np.float64): (1e-6, 1e-5), np.dtype(np.float32): (1e-3, 2e-2)}  # (step, tolerance)
 
 
@@ -176,7 +176,7 @@ class NumpyRun(Run):
                 eps, tol = EPS.get(value.dtype, EPS[np.dtype(np.float64)])
                 grad = analytic.get("grad_" + key)
                 flat = value.reshape(-1)
-                picks = np.arange(flat.size) if flat.size <= limit else np.sort(rng.choice(flat.size, limit, False))
+                picks = _sample(value.shape, limit, rng)
                 numeric = np.empty(len(picks))
                 for i, j in enumerate(picks):
                     keep = flat[j]
@@ -200,6 +200,18 @@ class NumpyRun(Run):
             result["passed"] = all(result[k]["passed"] for k in ("W", "b") if k in result)
             layers.append(result)
         return {"layers": layers, "rows": rows, "reduction": self.reduction, "delta_rule": p.delta_rule}, arrays
+
+
+def _sample(shape: tuple, limit: int, rng) -> np.ndarray:
+    """Flat indices of the weights checked: all of them up to ``limit``; beyond, whole units (columns of W),
+    so a unit's picture is complete; a random sample when one unit alone is over the limit."""
+    size = int(np.prod(shape))
+    if size <= limit:
+        return np.arange(size)
+    if len(shape) == 2 and shape[0] <= limit:
+        units = np.sort(rng.choice(shape[1], limit // shape[0], replace=False))
+        return np.sort((np.arange(shape[0])[:, None] * shape[1] + units[None, :]).reshape(-1))
+    return np.sort(rng.choice(size, limit, replace=False))
 
 
 def _compare(key, grad, numeric, picks, shape, tol, rows, reduction) -> dict:

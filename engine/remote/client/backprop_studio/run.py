@@ -44,7 +44,7 @@ class Run:
         self.batch = 0  # batches completed in the current epoch
         self.paused = False
         self.budget: int | None = None  # batches to run before pausing (a step)
-        self.epoch_budget = False  # pause once the current epoch is over
+        self.epoch_budget: int | None = None  # pause once this many epochs are complete (a step of one epoch)
         self.watching = False  # a watchpoint is armed: wait for the window's verdict after each batch
         self.pace: float | None = None
         self._due = 0.0
@@ -58,6 +58,8 @@ class Run:
         self._epoch_losses: list[float] = []
         self._epoch_accs: list[float] = []
         self._epoch_start = time.perf_counter()
+        self._epoch_length: int | None = None  # len() of the batch list, sent when it changes
+        self._length_sent: int | None = None
         self._want: set[str] = set()
         self.snapshots: list[dict] = []
         self._snapshots_changed = False
@@ -74,6 +76,7 @@ class Run:
         if not self.attached:
             yield from iterable
             return
+        self._epoch_length = len(iterable) if hasattr(iterable, "__len__") else None
         for item in iterable:
             self._boundary(item)
             yield item
@@ -138,8 +141,8 @@ class Run:
             self._close_epoch()
             if self.watching and self.attached:
                 self._verdict()
-            if self.epoch_budget:
-                self.epoch_budget = False
+            if self.epoch_budget is not None and self.epoch >= self.epoch_budget:
+                self.epoch_budget = None
                 self.paused = True
         self._control()
         self._in_batch = True
@@ -157,6 +160,8 @@ class Run:
         self.step += 1
         self.batch += 1
         record.update(s=self.step, e=self.epoch, b=self.batch - 1, t=seconds)
+        if self._epoch_length != self._length_sent:  # the window's progress: batches per epoch
+            self._length_sent = record["n"] = self._epoch_length
         if _numeric(record.get("loss")):
             self._epoch_losses.append(float(record["loss"]))
         if _numeric(record.get("acc")):
@@ -248,11 +253,12 @@ class Run:
         if kind == "pause":
             self.paused = True
         elif kind == "resume":
-            self.paused, self.budget, self.epoch_budget = False, None, False
+            self.paused, self.budget, self.epoch_budget = False, None, None
         elif kind == "step":
             self.paused, self.budget = False, max(1, int(msg.get("batches", 1)))
         elif kind == "step_epoch":
-            self.paused, self.epoch_budget = False, True
+            # to the end of the epoch in progress; paused right at an epoch's end, the whole next one
+            self.paused, self.epoch_budget = False, self.epoch + 1
         elif kind == "stop":
             self._flush()
             self._send({"type": "stopped", "step": self.step})

@@ -1,0 +1,1 @@
+"""gui/panels/console: the debugged script's output and how it ended"""
