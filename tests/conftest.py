@@ -7,6 +7,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests in every folder import helpers.py by name
 
+pytest_plugins = ["torch_plugin"]  # the `torch` fixture and marker: skipped without PyTorch, never in CI
+
 # Property-based tests (tests/props/): few examples by default so the whole hypothesis suite
 # stays well under a minute; HYPOTHESIS_PROFILE=thorough explores more. No example database in the
 # checkout, no per-example deadline (a shared CI machine is slow at times).
