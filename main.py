@@ -20,7 +20,9 @@ from pathlib import Path
 # Set before NumPy is first imported, hence the imports below it.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from engine.bench.attach import TORCH_EXAMPLE, bench_attach  # noqa: E402
 from engine.bench.ocr import bench_ocr  # noqa: E402
+from engine.bench.torch import bench_torch  # noqa: E402
 from engine.bench.training import bench_engine  # noqa: E402
 from engine.cli.console import emit_json  # noqa: E402
 from engine.cli.ocr import cmd_explain, cmd_ocr, cmd_ocr_eval  # noqa: E402
@@ -67,10 +69,14 @@ def _report_path(text: str) -> str:
 
 
 def cmd_bench(args) -> int:
+    if args.torch and (args.gui or args.ocr):
+        raise InputError("--torch goes alone (the engine against PyTorch) or with --attach (the PyTorch example)")
     if args.gui:
         from gui.offscreen.bench import bench_gui as run  # Qt: only for this command
+    elif args.attach:
+        run = (lambda: bench_attach(TORCH_EXAMPLE)) if args.torch else bench_attach
     else:
-        run = bench_ocr if args.ocr else bench_engine
+        run = bench_torch if args.torch else bench_ocr if args.ocr else bench_engine
     result = run()
     if args.json:
         emit_json(result.as_json())
@@ -113,6 +119,10 @@ def add_engine_commands(sub) -> None:
     which = b.add_mutually_exclusive_group()
     which.add_argument("--gui", action="store_true", help="training throughput with the window open vs headless")
     which.add_argument("--ocr", action="store_true", help="OCR page time vs the reference pipeline")
+    which.add_argument("--attach", action="store_true",
+                       help="the worked example's loop attached to the debugger vs on its own (attached_vs_plain)")
+    b.add_argument("--torch", action="store_true", help='the engine vs PyTorch on the CPU (engine_vs_torch); with '
+                                                       '--attach, the PyTorch example (needs pip install ".[torch]")')
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench)
 
