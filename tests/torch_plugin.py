@@ -55,7 +55,7 @@ def pytest_collectreport(report):
 
 def pytest_terminal_summary(terminalreporter):
     if _tally["skipped"] and not HAVE_TORCH:
-        terminalreporter.write_line(f"{_tally['skipped']} PyTorch tests skipped: they {NEEDS_TORCH}")
+        terminalreporter.write_line(f"{_tally['skipped']} PyTorch tests skipped: pip install \".[torch]\" to run them")
     path = os.environ.get("BACKPROP_STUDIO_TORCH_TALLY")
     if path:
         with open(path, "w") as f:

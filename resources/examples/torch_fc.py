@@ -1,5 +1,5 @@
 """The exercise's fully connected network in PyTorch (1024-64-36, sigmoid hidden layer, softmax output,
-batch 32, SGD lr 3e-3 on the summed loss: the same steps as run_q3.py), its own loop with torch.nn.
+batch 32, SGD lr 3e-3 on the loss summed over the batch: run_q3.py's network and update), its own loop.
 
     python main.py debug resources/examples/torch_fc.py [--data NIST36_DIR] [--epochs N]   # in the window
     python resources/examples/torch_fc.py                     # on its own: attaches to an open window
