@@ -1,11 +1,11 @@
 """torch_fc.py's network on several processes: DistributedDataParallel with the gloo backend on the CPU.
 
-    torchrun --standalone --nproc_per_node 2 resources/examples/torch_ddp.py [--epochs N] [--rows N]
+    python main.py debug torchrun --standalone --nproc_per_node 2 resources/examples/torch_ddp.py [--epochs N]
+    torchrun --standalone --nproc_per_node 2 resources/examples/torch_ddp.py   # on its own: attaches to a window
 
 Each rank trains on its own share of every epoch's batches; DDP averages the gradients in backward(),
-so every rank takes the same step. Rank 0 attaches to the open window (marked lines); the other ranks run
-undisturbed, and a pause on rank 0 holds them at the next collective. Without a window it runs as
-without those lines.
+so every rank takes the same step. Rank 0 attaches (marked lines); the other ranks run undisturbed, and a
+pause on rank 0 holds them at the next collective. Without a window it runs as without those lines.
 """
 import argparse
 import os
