@@ -19,7 +19,7 @@ import numpy as np
 
 SAMPLE = 256  # weights per layer the figures are measured on; a smaller layer is measured whole
 POST_SAMPLE = 512  # values of an activation's output the saturation is counted on
-RING = 64  # batches captured before their figures must be computed
+RING = 16  # batches captured before their figures must be computed
 SATURATED = {"sigmoid": (0.5, 0.45), "tanh": (0.0, 0.95)}  # as engine.debug.stats: outside centre +- half
 
 
@@ -92,7 +92,7 @@ class Watch:
         self.counts = np.array([r.W.size if ix is None else ix.size for r, ix in zip(layers, self.index)], float)
         self.scale = np.array([r.W.size for r in layers], float) / self.counts
         self.wg = np.zeros((RING + 1, n, 2, SAMPLE))  # slot 0: the batch before the waiting ones
-        self.post = np.zeros((RING + 1, n, POST_SAMPLE))
+        self.post = np.zeros((RING + 1, n, POST_SAMPLE), np.float32)  # (small: the ring must stay in cache)
         self.post_n = np.zeros((RING + 1, n))
         self.relu = [r.activation in ("relu", "leaky_relu") for r in layers]
         centre_half = [SATURATED.get(r.activation, (0.0, np.inf)) for r in layers]
