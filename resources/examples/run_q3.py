@@ -94,7 +94,7 @@ def main():
         total_acc /= len(batches)
         valid_loss, valid_acc = compute_loss_and_acc(valid_y, forward(forward(valid_x, params, 'layer1'), params,
                                                                      'output', softmax))
-        run.log(valid_loss=valid_loss / len(valid_x), valid_acc=valid_acc)  # debugger
+        run.log(valid_loss=valid_loss / len(valid_x) * batch_size, valid_acc=valid_acc)  # debugger (per 32 rows, as the loss)
         if itr % 2 == 0:
             print(f"itr: {itr:02d} \t loss: {total_loss:.2f} \t acc : {total_acc:.2f} \t valid acc : {valid_acc:.2f}")
 

@@ -76,7 +76,8 @@ def test_with_no_window_the_script_runs_exactly_as_without_the_debugger(example,
             text = (text.replace("import backprop_studio as studio  # debugger\n", "")
                     .replace("    run = studio.attach(params)  # debugger\n", "")
                     .replace("run.batches(batches)", "batches")
-                    .replace("        run.log(valid_loss=valid_loss / len(valid_x), valid_acc=valid_acc)  # debugger\n", ""))
+                    .replace("        run.log(valid_loss=valid_loss / len(valid_x) * batch_size, valid_acc=valid_acc)  # debugger "
+                             "(per 32 rows, as the loss)\n", ""))
             assert "studio" not in text and "run." not in text
         (plain / name).write_text(text)
     outs = []
