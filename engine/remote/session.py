@@ -288,7 +288,9 @@ class RemoteSession:
     def _epoch(self, h: dict) -> None:
         logs = h.get("logs", {}) if isinstance(h.get("logs"), dict) else {}
         pick = lambda *names: next((_f(logs[n]) for n in names if n in logs), math.nan)
-        e = EpochEvent(int(h.get("epoch", self.epoch + 1)), _f(h.get("train_loss")), _f(h.get("train_acc")),
+        own = lambda key, *names: v if math.isfinite(v := _f(h.get(key))) else pick(*names)  # noqa: E731
+        e = EpochEvent(int(h.get("epoch", self.epoch + 1)), own("train_loss", "train_loss"),
+                       own("train_acc", "train_acc", "acc"),
                        pick("valid_loss", "val_loss"), pick("valid_acc", "val_acc", "valid_accuracy"),
                        _f(h.get("seconds")), epoch_stats(self.records, int(h.get("epoch", 0)) - 1))
         e.logs = logs

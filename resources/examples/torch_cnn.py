@@ -73,7 +73,7 @@ def main():
             valid_out = model(valid_x)
             valid_loss = F.cross_entropy(valid_out, valid_y).item()
             valid_acc = (valid_out.argmax(1) == valid_y).float().mean().item()
-        run.log(valid_loss=valid_loss, valid_acc=valid_acc)  # debugger
+        run.log(train_acc=total_acc, valid_loss=valid_loss, valid_acc=valid_acc)  # debugger
         print(f"itr: {itr:02d} \t loss: {total_loss:.3f} \t acc : {total_acc:.2f} \t valid acc : {valid_acc:.2f}")
 
     if args.timing:
