@@ -41,6 +41,15 @@ def words_of(boxes: list[Box]) -> list[list[int]]:
 LOOKALIKE = ("O0", "I1", "Z2", "S5", "G6", "B8")
 
 
+def shape_confidence(probs: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
+    """(n,) how well each row reads as *some* shape: its top probability, a look-alike pair (O/0, I/1, ...)
+    counting as one shape, so an O that is half 0 is not mistaken for a poor reading."""
+    index = {c: i for i, c in enumerate(classes)}
+    pairs = [[index[a], index[d]] for a, d in LOOKALIKE if a in index and d in index]
+    best = probs.max(1)
+    return np.maximum(best, probs[:, pairs].sum(2).max(1)) if pairs else best
+
+
 def kinds(classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     names = np.array(classes)
     return np.char.isalpha(names), np.char.isdigit(names)
@@ -216,5 +225,5 @@ def changes_on_page(page: np.ndarray, boxes: list[Box]) -> np.ndarray:
     return np.clip(out, 0, 1)
 
 
-__all__ = ["LOOKALIKE", "apply_context", "changes_on_page", "choose", "contexts", "kind_mass", "kinds", "sequences", "with_twins",
-           "side_by_side", "switch_costs", "top5", "viterbi", "words_of"]
+__all__ = ["LOOKALIKE", "apply_context", "changes_on_page", "choose", "contexts", "kind_mass", "kinds", "sequences",
+           "shape_confidence", "side_by_side", "switch_costs", "top5", "viterbi", "with_twins", "words_of"]

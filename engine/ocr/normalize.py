@@ -78,9 +78,23 @@ def render_points(pts: np.ndarray, length: np.ndarray, p: NormParams = DEFAULT) 
     return (1.0 - cover).astype(np.float32)
 
 
-def normalize_mask(mask: np.ndarray, p: NormParams = DEFAULT) -> np.ndarray:
-    """A binary character crop (True = ink, any size) -> upright 32x32 float32 image."""
-    return render_points(*skeleton_points(mask, p.max_side), p)
+def level_points(pts: np.ndarray, angle: float) -> np.ndarray:
+    """Centre-line points (x, y down) turned about their middle so that a line at ``angle`` degrees becomes
+    level: a character written along a sloping line (or on a page turned 90 degrees) is redrawn upright
+    without skeletonizing it again."""
+    if not angle or not len(pts):
+        return pts
+    t = np.deg2rad(angle)
+    c, s = np.cos(t), np.sin(t)
+    mid = (pts.min(0) + pts.max(0)) / 2
+    return ((pts - mid) @ np.array([[c, -s], [s, c]], np.float32) + mid).astype(np.float32)
+
+
+def normalize_mask(mask: np.ndarray, p: NormParams = DEFAULT, angle: float = 0.0) -> np.ndarray:
+    """A binary character crop (True = ink, any size) -> upright 32x32 float32 image; ``angle``: the slope of
+    the character's line (degrees, x right and y down), undone."""
+    pts, length = skeleton_points(mask, p.max_side)
+    return render_points(level_points(pts, angle), length, p)
 
 
 def normalize_glyph(img: np.ndarray, p: NormParams = DEFAULT, upsample: int = 2) -> np.ndarray:
@@ -100,5 +114,5 @@ def normalize_rows(x: np.ndarray, p: NormParams = DEFAULT) -> np.ndarray:
     return out
 
 
-__all__ = ["DEFAULT", "NORM_VERSION", "NormParams", "normalize_glyph", "normalize_mask", "normalize_rows",
-           "render_points", "skeleton_points"]
+__all__ = ["DEFAULT", "NORM_VERSION", "NormParams", "level_points", "normalize_glyph", "normalize_mask",
+           "normalize_rows", "render_points", "skeleton_points"]

@@ -37,6 +37,7 @@ from engine.ocr.geometry import (
     rotation,
     warp,
 )
+from engine.ocr.orient import TURNS, Blobs, Orientation, find_blobs, orient, sample
 
 
 @dataclass
@@ -52,10 +53,12 @@ class PageFit:
     region_scale: float = 1.0
     paper: np.ndarray | None = None    # fill color for everything outside the sheet (per channel)
     skew_strength: float = 1.0         # how much sharper the best profile is than a typical one
+    turn: int = 0                      # degrees the text was turned clockwise in the photo (undone)
+    orientation: Orientation | None = None  # how the turn was chosen ("auto")
 
     @property
     def identity(self) -> bool:
-        return self.kind == "frame" and self.skew == 0.0
+        return self.kind == "frame" and self.skew == 0.0 and self.turn == 0
 
     def corners(self) -> np.ndarray:
         """The output rectangle's corners (TL, TR, BR, BL) in work-image x, y: what the stage keeps."""
@@ -155,24 +158,17 @@ def _sheet_at(gray: np.ndarray, level: float, min_contrast: float, min_area: flo
 
 # ---- the text skew --------------------------------------------------------------------------------------
 
-def ink_points(gray: np.ndarray, max_points: int = 20000, min_blobs: int = 3) -> np.ndarray:
+def ink_points(gray: np.ndarray, max_points: int = 20000, min_blobs: int = 3, blobs: Blobs | None = None
+               ) -> np.ndarray:
     """(n, 2) x, y of ink pixels in a small gray page, from blobs of about character size: rules, edges
     and shadows (long blobs) and specks do not vote on the direction of the lines. Fewer than
     ``min_blobs`` blobs give no points: a line needs a few characters (the strokes of one V or K alone
-    would pass for a tilted line)."""
-    dark = segment.darkness(gray, segment.background(gray))
-    mask, _ = segment.threshold(dark)
-    lab, n = ndimage.label(mask, np.ones((3, 3), bool))
-    if n == 0:
+    would pass for a tilted line). ``blobs``: the page's blobs when already found."""
+    b = find_blobs(gray) if blobs is None else blobs
+    if b.chars.sum() < min_blobs:
         return np.zeros((0, 2))
-    sl = ndimage.find_objects(lab)
-    size = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in sl])
-    area = np.bincount(lab.ravel(), minlength=n + 1)[1:]
-    ok = (size < 0.2 * max(gray.shape)) & (area >= 4)
-    if ok.sum() < min_blobs:
-        return np.zeros((0, 2))
-    keep = np.r_[False, ok]
-    ys, xs = np.nonzero(keep[lab])
+    keep = np.r_[False, b.chars]
+    ys, xs = np.nonzero(keep[b.labels])
     step = max(1, len(xs) // max_points)
     return np.c_[xs[::step], ys[::step]].astype(float)
 
@@ -215,8 +211,11 @@ def reduce_to(img: np.ndarray, side: int) -> tuple[np.ndarray, int]:
 
 
 def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, min_area: float = 0.1,
-             max_skew: float = 30.0, min_skew: float = 2.0, min_strength: float = 1.15) -> PageFit:
-    """Where the page is in a work image (float gray or RGB) and how to turn it upright."""
+             max_skew: float = 30.0, min_skew: float = 2.0, min_strength: float = 1.15, orientation: str = "0",
+             classifier=None) -> PageFit:
+    """Where the page is in a work image (float gray or RGB) and how to turn it upright: ``orientation`` is
+    how the text is turned clockwise in the photo ("0", "90", "180", "270"), or "auto" to let ``classifier``
+    read a sample of characters each way (see orient.py; without a classifier the page is taken upright)."""
     h, w = img.shape[:2]
     sg, f = reduce_to(img if img.ndim == 2 else img @ segment.LUMA, 512)  # gray first: a quarter of the work
     small = img[:sg.shape[0] * f:f, :sg.shape[1] * f:f]  # colors for the paper fill only: no need to average
@@ -245,19 +244,57 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
             m = np.array([[1, 0, c0], [0, 1, r0], [0, 0, 1]], float)
             shape = (r1 - r0, c1 - c0)
     fit = PageFit(kind, m, shape, 0.0, quad, region, 1.0 / f, paper)
-    if max_skew > 0:
-        view = warp(sg, _scaled(fit, 1.0 / f), tuple(max(1, int(round(s / f))) for s in shape),
-                    fill=float(np.median(sg[found.region])) if found is not None else None,
-                    region=region)
-        view = segment.to_gray(view, polarity="auto")  # chalk on a blackboard: its ink is the light side
-        angle, strength = estimate_skew(ink_points(view), max_skew)
-        fit.skew_strength = strength
-        if abs(angle) >= min_skew and strength >= min_strength:
-            turn, shape = rotation(angle, fit.shape)
-            fit.matrix, fit.shape, fit.skew = fit.matrix @ turn, shape, angle
+    turn = 0 if orientation == "auto" else int(orientation)
+    skews = {t: (0.0, 1.0) for t in TURNS}
+    if max_skew > 0 or orientation == "auto":
+        fill = float(np.median(sg[found.region])) if found is not None else None
+        view = _view(sg, fit, f, fill)
+        blobs = find_blobs(view)
+        if max_skew > 0:
+            skews = line_skews(ink_points(view, blobs=blobs), max_skew, min_skew, min_strength)
+        if orientation == "auto" and classifier is not None:
+            masks = sample(_fine_blobs(img, fit, f, fill, blobs))
+            fit.orientation = orient(classifier, masks, skews)
+            turn = fit.orientation.turn
+    angle, fit.skew_strength = skews[turn]
+    if turn or angle:
+        m_turn, shape = rotation(turn + angle, fit.shape)
+        fit.matrix, fit.shape, fit.skew, fit.turn = fit.matrix @ m_turn, shape, angle, turn
     if fit.paper is None and not fit.identity:
         fit.paper = np.median(small.reshape(-1, *small.shape[2:])[::7], axis=0)
     return fit
+
+
+def line_skews(points: np.ndarray, max_skew: float, min_skew: float, min_strength: float
+               ) -> dict[int, tuple[float, float]]:
+    """Per way up (0, 90, 180, 270: text turned clockwise), the (tilt left to undo, strength) of lines running
+    along x (0, 180) or along y (90, 270); a tilt under ``min_skew`` or weaker than ``min_strength`` is 0."""
+    out = {}
+    for t, pts in ((0, points), (90, points[:, ::-1] * [1, -1])):  # (y, -x): lines along y run along x
+        angle, strength = estimate_skew(pts, max_skew)
+        if abs(angle) < min_skew or strength < min_strength:
+            angle = 0.0
+        out[t] = out[t + 180] = (angle, strength)
+    return out
+
+
+def _view(gray: np.ndarray, fit: PageFit, f: int, fill: float | None) -> np.ndarray:
+    """What the page stage keeps so far (the sheet, its perspective undone), from ``gray`` = the work image
+    reduced ``f`` times, with dark ink (chalk on a blackboard is flipped)."""
+    shape = tuple(max(1, int(round(s / f))) for s in fit.shape)
+    view = warp(gray, _scaled(fit, 1.0 / f), shape, fill=fill, region=fit.region,
+                region_scale=fit.region_scale * f if fit.region is not None else 1.0)
+    return segment.to_gray(view, polarity="auto")
+
+
+def _fine_blobs(img: np.ndarray, fit: PageFit, f: int, fill: float | None, blobs: Blobs, px: float = 24.0) -> Blobs:
+    """The page's blobs at a resolution where a typical one is at least ``px`` high (small writing on a big
+    photo is a few pixels in the reduced view: too few to read), or ``blobs`` when they already are."""
+    fine = max(1, min(f, int(f * blobs.typical / px)))
+    if fine >= f or blobs.typical == 0:
+        return blobs
+    gray = img if img.ndim == 2 else img @ segment.LUMA
+    return find_blobs(_view(segment.block_mean(gray, fine) if fine > 1 else gray, fit, fine, fill))
 
 
 def _scaled(fit: PageFit, s: float) -> np.ndarray:
@@ -274,8 +311,10 @@ def rectify(img: np.ndarray, fit: PageFit) -> np.ndarray:
 
 
 def draw_fit(img: np.ndarray, fit: PageFit) -> np.ndarray:
-    """The input, dimmed outside what is read, with the sheet outlined in red and, when the text was turned,
-    the (turned) rectangle that is read in blue (display only; drawn with Pillow, which is fast at any size)."""
+    """The input, dimmed outside what is read, with the sheet outlined in red, when the text was turned, the
+    (turned) rectangle that is read in blue, and the top of the text as read (where the page was upside down
+    or sideways: the orientation found) in green with an arrow pointing up the text (display only; drawn with
+    Pillow, which is fast at any size)."""
     h, w = img.shape[:2]
     rgb = (np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img) * 255 + 0.5
     photo = Image.fromarray(rgb.astype(np.uint8))
@@ -292,11 +331,18 @@ def draw_fit(img: np.ndarray, fit: PageFit) -> np.ndarray:
             red = [c - s for c in red]
     if fit.kind == "sheet":
         red = [np.vstack([fit.quad, fit.quad[:1]])]
-    blue = [np.vstack([kept, kept[:1]])] if fit.skew or fit.kind == "region" else []
+    blue = [np.vstack([kept, kept[:1]])] if fit.skew or fit.turn or fit.kind == "region" else []
+    green = []
+    if fit.turn:  # the read page's top edge, and an arrow from its centre up the text
+        mid, top = kept.mean(0), (kept[0] + kept[1]) / 2
+        tip = mid + 0.6 * (top - mid)
+        side = (kept[1] - kept[0]) * 0.08
+        green = [kept[:2], np.array([mid, tip]), np.array([tip - side + 0.15 * (mid - tip), tip,
+                                                            tip + side + 0.15 * (mid - tip)])]
     out = Image.composite(photo, photo.point(lambda v: int(0.35 * v + 51)), keep)
     draw = ImageDraw.Draw(out)
     width = max(2, int(0.004 * max(h, w)))
-    for lines, color in ((red, (230, 25, 25)), (blue, (25, 75, 240))):
+    for lines, color in ((red, (230, 25, 25)), (blue, (25, 75, 240)), (green, (20, 170, 60))):
         for c in lines:
             draw.line([tuple(p) for p in c], fill=color, width=width, joint="curve")
     return np.asarray(out, np.float32) * np.float32(1 / 255)

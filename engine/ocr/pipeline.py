@@ -18,6 +18,7 @@ from typing import Callable
 
 import numpy as np
 
+from engine.training.checkpoint import CheckpointError
 from engine.errors import InputError
 from engine.ocr import layout, page, segment
 from engine.ocr.assemble import assemble_pieces, colour_groups
@@ -234,7 +235,11 @@ class OcrPipeline:
                     _p("max_skew", 30.0, 0.0, 45.0, 1.0, "Look for text lines tilted up to this many degrees either "
                        "way (0: never turn the page)"),
                     _p("min_skew", 2.0, 0.0, 10.0, 0.5, "Leave smaller tilts alone (the lines stage follows "
-                       "them), degrees")]), _page),
+                       "them), degrees"),
+                    _p("orientation", "auto", tip="How the text is turned clockwise in the photo (a scan fed "
+                       "sideways, a phone photo without its orientation tag): auto reads a sample of characters "
+                       "each way up and keeps the clearly most confident", choices=("auto", "0", "90", "180", "270"))]),
+              _page),
             S("denoise", "Gaussian smoothing: removes sensor noise and JPEG blocks before thresholding.",
               dict([_p("sigma", 1.0, 0.0, 5.0, 0.1, "Blur radius (standard deviation), px")]), _denoise),
             S("grayscale", "One channel with dark ink; a page whose ink is lighter than its background (chalk "
@@ -327,13 +332,22 @@ def _load(p: OcrPipeline, max_side):
                        render=lambda: img)
 
 
-def _page(p: OcrPipeline, sheet, min_contrast, max_skew, min_skew):
+def _page(p: OcrPipeline, sheet, min_contrast, max_skew, min_skew, orientation):
     img = p.data("load")[0]
-    fit = page.fit_page(img, sheet, min_contrast, max_skew=max_skew, min_skew=min_skew)
+    reader = None
+    if orientation == "auto":
+        try:
+            reader = p.classifier
+        except CheckpointError:  # no usable model: the page is read upright, and the classify stage says why
+            pass
+    fit = page.fit_page(img, sheet, min_contrast, max_skew=max_skew, min_skew=min_skew, orientation=orientation,
+                        classifier=reader)
     out = page.rectify(img, fit)
     h, w = fit.shape
-    info = {"found": fit.kind, "skew_deg": round(fit.skew, 2), "page": f"{w}x{h}",
+    info = {"found": fit.kind, "orientation": fit.turn, "skew_deg": round(fit.skew, 2), "page": f"{w}x{h}",
             "corners": [[round(float(v), 1) for v in xy] for xy in (fit.quad if fit.quad is not None else [])]}
+    if fit.orientation is not None:
+        info["orientation_scores"] = {t: round(v, 3) for t, v in fit.orientation.scores.items()}
     return StageOutput((out, fit), info=info, render=lambda: page.draw_fit(img, fit))
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from engine.data.dataset import from_image
-from engine.ocr.context import LOOKALIKE, top5, words_of
+from engine.ocr.context import shape_confidence, top5, words_of
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.result import Box
 
@@ -50,7 +50,6 @@ class Reader:
         self.classifier, self.labels, self.mask = classifier, labels, mask
         self.probs: dict[int, np.ndarray] = {}  # by id(box); _seen keeps those boxes alive so ids stay unique
         self._seen: list[Box] = []
-        self._groups: list[list[int]] | None = None
 
     def read(self, boxes: list[Box]) -> None:
         """Network inputs (if missing) and probabilities for boxes."""
@@ -68,11 +67,7 @@ class Reader:
         """How well a box reads as *some* character: look-alikes (O/0, I/1, ...) count as one, so an O
         that is half 0 is not mistaken for a poor reading."""
         self.read([b])
-        p = self.probs[id(b)]
-        if self._groups is None:
-            index = {c: i for i, c in enumerate(self.classifier.classes)}
-            self._groups = [[index[c] for c in g if c in index] for g in LOOKALIKE]
-        return float(max([p.max()] + [p[g].sum() for g in self._groups if g]))
+        return float(shape_confidence(self.probs[id(b)][None], self.classifier.classes)[0])
 
     def merged(self, a: Box, b: Box) -> Box:
         return Box(min(a.row0, b.row0), min(a.col0, b.col0), max(a.row1, b.row1), max(a.col1, b.col1),

@@ -1,6 +1,6 @@
 """Synthetic pages of the ways real photos defeat the OCR (issue 22), with exact ground truth.
 
-``engine.pages`` draws one tidy block of text per page (one writer, one size, level lines). The photos that
+``engine.data.pages`` draws one tidy block of text per page (one writer, one size, level lines). The photos that
 fail are untidy in ways a reader shrugs off: a hand's soft shadow across the card, a line of digits rising
 at 25-30 degrees, a big title over small lines, letters run into one another, capitals written far apart,
 rows of digits under a line of letters. Each condition here draws one of those, character by character
@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import ndimage
 
-from engine.dataset import NIST36_CLASSES
-from engine.glyphs import Style, distort, ink, point_weights, sample_fonts, splat, stroke_table
+from engine.data.dataset import NIST36_CLASSES
+from engine.data.glyphs import Style, distort, ink, point_weights, sample_fonts, splat, stroke_table
 from engine.ocr.result import Box
-from engine.pages import random_lines
+from engine.data.pages import random_lines
 
 WILD_CONDITIONS = ("shadow", "slope", "sizes", "touching", "spaced", "digit_rows")
 LETTERS, DIGITS = NIST36_CLASSES[:26], NIST36_CLASSES[26:]

@@ -1,0 +1,105 @@
+"""Which way up is the page? Read a sample of its characters each way and keep the most confident.
+
+A scan fed sideways or a phone photo without its orientation tag reaches the OCR turned 90 or 180 degrees;
+every later stage assumes level lines of upright letters, so nothing reads. The direction of the lines
+(along x or along y) is found from projection profiles like the skew; which end is up is not a geometric
+fact at all for capitals and digits, but the network knows: a sample of character-sized blobs, each redrawn
+as it would look the page turned 0, 90, 180 and 270 degrees (clockwise, as photographed) -- the skeleton is
+turned, not re-found -- reads far more surely the right way up. Symmetric shapes (O, H, X, N, S, Z, 8) read
+the same every way and simply weigh nothing; a page is turned only when another way up reads clearly
+better than upright.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from engine.data.dataset import from_image
+from engine.ocr import segment
+from engine.ocr.context import shape_confidence
+from engine.ocr.layout import weighted_median
+from engine.ocr.normalize import level_points, render_points, skeleton_points
+
+TURNS = (0, 90, 180, 270)
+
+
+@dataclass
+class Blobs:
+    """Connected ink blobs of a small page view: label image, slices, sizes, ink areas, and which could be
+    characters (not a rule, an edge or a shadow across the page: longer than ``long`` x the view's side)."""
+    labels: np.ndarray
+    slices: list
+    size: np.ndarray   # longer side, px
+    area: np.ndarray   # ink pixels
+    chars: np.ndarray  # bool: about character size
+
+    @property
+    def typical(self) -> float:
+        """The ink-weighted median size of the character blobs: specks are many but light, characters heavy."""
+        ok = self.chars
+        return weighted_median(self.size[ok].astype(float), self.area[ok].astype(float)) if ok.any() else 0.0
+
+
+def find_blobs(gray: np.ndarray, long: float = 0.2) -> Blobs:
+    """Ink blobs of a gray page view (dark ink), ink found relative to the local paper as later stages do."""
+    mask, _ = segment.threshold(segment.darkness(gray, segment.background(gray)))
+    labels, n = ndimage.label(mask, np.ones((3, 3), bool))
+    sl = ndimage.find_objects(labels)
+    size = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in sl], np.int64).reshape(-1)
+    area = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    return Blobs(labels, sl, size, area, (size < long * max(gray.shape)) & (area >= 4))
+
+
+def sample(blobs: Blobs, n: int = 32, min_px: int = 8) -> list[np.ndarray]:
+    """Up to ``n`` masks of blobs most like a typical character (size nearest the typical one; never much
+    smaller or larger, never a speck of under ``min_px``)."""
+    typ = blobs.typical
+    if typ < min_px:
+        return []
+    ok = np.nonzero(blobs.chars & (blobs.size >= 0.5 * typ) & (blobs.size <= 2.0 * typ) & (blobs.area >= 2 * min_px))[0]
+    ok = ok[np.argsort(np.abs(np.log(blobs.size[ok] / typ)), kind="stable")[:n]]
+    return [blobs.labels[blobs.slices[i]] == i + 1 for i in ok]
+
+
+@dataclass
+class Orientation:
+    """The way up chosen and why: per turn, the sample's mean log shape confidence plus the line prior."""
+    turn: int = 0                       # degrees the text is turned clockwise in the photo (0, 90, 180, 270)
+    scores: dict[int, float] = field(default_factory=dict)
+    samples: int = 0
+
+
+def read_turned(classifier, masks: list[np.ndarray], angles: dict[int, float]) -> dict[int, np.ndarray]:
+    """Per turn, the shape confidence of each of ``masks`` read with its lines at ``angles[turn]`` degrees
+    (x right, y down) made level: one skeleton per mask, one batch through the network."""
+    skel = [skeleton_points(m) for m in masks]
+    rows = [from_image(render_points(level_points(p, angles[t]), w)) for t in angles for p, w in skel]
+    conf = shape_confidence(classifier.probs(np.stack(rows)), classifier.classes).reshape(len(angles), -1)
+    return dict(zip(angles, conf))
+
+
+def choose(scores: dict[int, float], margin: float, floor: float) -> int:
+    """The best-reading turn; upright unless another turn scores at least ``margin`` more and reads like text
+    at all (a mean log confidence above ``floor``: an untrained network is no judge)."""
+    best = max(scores, key=scores.get)
+    return best if scores[best] >= max(scores.get(0, -np.inf) + margin, floor) else 0
+
+
+def orient(classifier, masks: list[np.ndarray], lines: dict[int, tuple[float, float]], prior: float = 0.3,
+           margin: float = 0.05, floor: float = np.log(0.4)) -> Orientation:
+    """The orientation of a page from its sample ``masks``. ``lines[t]`` = (tilt, strength) of the text lines
+    with the page turned by ``t`` (see page.line_skews): each way is read with that tilt undone, and sharper
+    lines add ``prior`` x log(strength) -- they tell lines along x from lines along y (not which end is up),
+    though text in a grid (a few big letters, a table of digits) has columns nearly as sharp as its lines."""
+    if not masks:
+        return Orientation()
+    conf = read_turned(classifier, masks, {t: t + lines[t][0] for t in TURNS})
+    scores = {t: float(np.mean(np.log(np.maximum(c, 1e-3))) + prior * np.log(max(lines[t][1], 1e-3)))
+              for t, c in conf.items()}
+    return Orientation(choose(scores, margin, floor + prior * np.log(max(v for _, v in lines.values()))),
+                       scores, len(masks))
+
+
+__all__ = ["Blobs", "Orientation", "TURNS", "choose", "find_blobs", "orient", "read_turned", "sample"]
