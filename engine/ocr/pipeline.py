@@ -308,17 +308,21 @@ class OcrPipeline:
                     _p("split_width", 1.15, 0.5, 5.0, 0.05, "Try cutting boxes wider than this x typical height")]),
               _classify),
             S("context", "Read each word among digits or among letters, chosen along the line from the boxes' "
-              "probability mass (look-alikes O/0, I/1, Z/2, S/5, G/6, B/8 count little); list markers (\"1.\" "
-              "\"2.\") are judged down the page. Output: the raw and the contextual reading; picture: boxes the "
-              "context changed in red, with their raw reading small in the corner.",
+              "probability mass (look-alikes O/0, I/1, Z/2, S/5, G/6, B/8 count little) and the lines above and "
+              "below; list markers (\"1.\" \"2.\") are judged down the page. A sure reading, or one whose best "
+              "class is already of the kind chosen, is never changed. Output: the raw and the contextual reading; "
+              "picture: boxes the context changed in red, with their raw reading small in the corner.",
               dict([_p("switch_space", 0.7, 0.0, 10.0, 0.1, "Cost (nats) of a word changing kind from the word before "
                        "it: higher, the line counts more"),
                     _p("switch_word", 4.0, 0.0, 20.0, 0.5, "Cost (nats) of a change of kind inside a word (a missed "
                        "word gap): higher, words are read more strictly all-letters or all-digits"),
-                    _p("sure", 0.99, 0.5, 1.0, 0.01, "A box read at least this surely keeps its own reading "
+                    _p("sure", 0.95, 0.5, 1.0, 0.01, "A box read at least this surely keeps its own reading "
                        "(1: never)"),
                     _p("twin_weight", 0.6, 0.0, 1.0, 0.05, "How much look-alike classes count for their own kind: "
-                       "their shape does not tell letters from digits")]), _context),
+                       "their shape does not tell letters from digits"),
+                    _p("block", 1.0, 0.0, 5.0, 0.1, "How much lines of digits just above and below count (x the "
+                       "log-odds of their digit share, per line): a row of look-alikes under a row of digits is "
+                       "read as digits (0: every line alone)")]), _context),
             S("text", "Lines of text with per-character confidence.", {}, _text),
         ]
 
@@ -440,9 +444,9 @@ def _classify(p: OcrPipeline, merge_gap, split_width):
                        lambda: img)
 
 
-def _context(p: OcrPipeline, switch_space, switch_word, sure, twin_weight):
+def _context(p: OcrPipeline, switch_space, switch_word, sure, twin_weight, block):
     boxes = apply_context([replace(b) for b in p.data("classify")], p.classifier.classes, switch_space, switch_word,
-                          sure, twin_weight)
+                          sure, twin_weight, block)
     raw, read = assemble([replace(b, char=b.raw_char or b.char) for b in boxes]), assemble(boxes)
     changed = sum(b.char != (b.raw_char or b.char) for b in boxes)
     page = p.data("denoise")
