@@ -1,4 +1,4 @@
-"""Components -> characters -> lines -> words: box logic relative to the typical character size.
+"""Components -> characters: box logic relative to the typical character size (lines: ``lines.py``).
 
 Boxes are int arrays (n, 4) of row0, col0, row1, col1 (half-open). The typical character height is the
 ink-weighted median component height: specks are many but light, characters few but heavy, so the
@@ -186,51 +186,4 @@ def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.
     return Chars(boxes[ok], area[ok], [m for m, k in zip(members, ok) if k], height, np.concatenate(dropped))
 
 
-@dataclass
-class Layout:
-    """Reading order: lines top to bottom, characters left to right, and where words break."""
-    lines: list[list[int]]       # indices into the character boxes, per line, left to right
-    space_before: list[list[bool]]  # per line, per character: a word gap precedes it
-    letter_gap: float            # the page's typical gap between letters, px
-
-
-def group_lines(boxes: np.ndarray, height: float, line_overlap: float = 0.4, max_gap: float = 4.0,
-                space: float = 0.3) -> Layout:
-    """Chain characters that overlap vertically (>= ``line_overlap`` of the shorter) and lie within
-    ``max_gap`` typical heights of each other into lines; chaining neighbours, rather than cutting the page
-    into horizontal bands, follows skewed and wavy lines. A gap wider than the typical letter gap (the larger
-    of the page's median gap and the line's lower quartile: some writers space letters widely) by more than
-    ``space`` typical heights is a word break."""
-    n = len(boxes)
-    if n == 0:
-        return Layout([], [], 0.0)
-    r0, c0, r1, c1 = boxes.T
-    h = np.maximum(r1 - r0, 1)
-    a, b = near_pairs(boxes, 0, max_gap * height)  # rows must overlap; columns within max_gap
-    v_overlap = np.minimum(r1[a], r1[b]) - np.maximum(r0[a], r0[b])
-    keep = v_overlap >= line_overlap * np.minimum(h[a], h[b])
-    linked = _graph(n, a[keep], b[keep])
-    k, lab = connected_components(linked, directed=False)
-    centre_r, centre_c = (r0 + r1) / 2, (c0 + c1) / 2
-    order = np.argsort(lab, kind="stable")
-    lines = np.split(order, np.cumsum(np.bincount(lab, minlength=k))[:-1])  # members of each line
-    lines = [sorted(map(int, ln), key=lambda i: (centre_c[i], centre_r[i])) for ln in lines]
-    lines.sort(key=lambda ln: (np.median(centre_r[ln]), centre_c[ln[0]]))
-    gaps = [np.array([c0[b] - c1[a] for a, b in zip(ln, ln[1:])], float) for ln in lines]
-    spaces, page_gap = word_breaks(gaps, height, space)
-    return Layout(lines, spaces, page_gap)
-
-
-def word_breaks(gaps: list[np.ndarray], height: float, space: float = 0.3) -> tuple[list[list[bool]], float]:
-    """Per line, whether a word gap precedes each character, from the gaps between neighbouring characters
-    (one array per line): a gap wider than the typical letter gap (the larger of the page's median gap and
-    the line's lower quartile: some writers space letters widely) by more than ``space`` x ``height``."""
-    page_gap = float(np.median(np.concatenate(gaps))) if sum(map(len, gaps)) else 0.0
-    spaces = []
-    for g in gaps:  # the line's lower quartile: robust to lines where many gaps are spaces ("A B C 12")
-        base = max(page_gap, float(np.quantile(g, 0.25))) if len(g) else page_gap
-        spaces.append([False] + [bool(x - base > space * height) for x in g])
-    return spaces, page_gap
-
-
-__all__ = ["Chars", "Layout", "find_chars", "group_lines", "is_mark", "near_pairs", "weighted_median", "word_breaks"]
+__all__ = ["Chars", "find_chars", "is_mark", "near_pairs", "weighted_median"]

@@ -185,18 +185,25 @@ def profile_score(points: np.ndarray, angles_deg: np.ndarray, bin_px: float) -> 
     return out / max(len(points), 1) ** 2
 
 
-def estimate_skew(points: np.ndarray, max_angle: float = 30.0, bin_px: float = 2.0) -> tuple[float, float]:
+def estimate_skew(points: np.ndarray, max_angle: float = 30.0, bin_px: float = 2.0, rival: float = 0.85
+                  ) -> tuple[float, float]:
     """(angle of the text lines in degrees, x right and y down, strength = best / median profile score).
-    A coarse 1-degree search then a 0.1-degree refinement around the best; a best angle at the edge of the
-    search is no peak (the profile is still rising: something other than lines), so it reads as level."""
+    A coarse 1-degree search then a 0.1-degree refinement around the best. Level instead when there is no one
+    direction: a best angle at the edge of the search is no peak (the profile is still rising: something other
+    than lines), and another peak at least ``rival`` x as sharp means lines at different slopes (a level line
+    beside one rising 25 degrees), which the lines stage follows one by one -- turning the page to their
+    compromise would tilt them all."""
     limit = np.floor(max_angle)
     if len(points) < 50 or limit < 1:
         return 0.0, 1.0
     coarse = np.arange(-limit, limit + 0.5, 1.0)
     s = profile_score(points, coarse, bin_px)
-    best = float(coarse[int(np.argmax(s))])
-    if abs(best) >= limit:
-        return 0.0, 1.0
+    k = int(np.argmax(s))
+    best = float(coarse[k])
+    peaks = np.nonzero((s >= np.r_[-np.inf, s[:-1]]) & (s >= np.r_[s[1:], -np.inf]))[0]
+    others = peaks[np.abs(coarse[peaks] - best) >= 5]
+    if abs(best) >= limit or (len(others) and s[others].max() >= rival * s[k]):
+        return 0.0, float(s.max() / max(np.median(s), 1e-12))
     fine = np.arange(best - 1.0, best + 1.05, 0.1)
     sf = profile_score(points, fine, bin_px / 2)
     return float(fine[int(np.argmax(sf))]), float(s.max() / max(np.median(s), 1e-12))

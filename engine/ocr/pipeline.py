@@ -24,6 +24,7 @@ from engine.ocr import layout, page, segment
 from engine.ocr.assemble import assemble_pieces, colour_groups
 from engine.ocr.context import apply_context, changes_on_page
 from engine.ocr.model import Classifier, load_classifier
+from engine.ocr.lines import group_lines, reading_slope
 from engine.ocr.normalize import normalize_mask
 from engine.ocr.recognize import crop_mask, recognize
 from engine.ocr.result import Box, OcrResult, assemble
@@ -283,10 +284,17 @@ class OcrPipeline:
                     _p("min_size", 0.3, 0.0, 1.0, 0.05, "Drop boxes whose longer side is under this x typical height"),
                     _p("max_height", 3.0, 1.0, 10.0, 0.1, "Drop boxes taller than this x typical height")]),
               _characters),
-            S("lines", "Chain characters into lines (skew-tolerant), order them, find word gaps.",
-              dict([_p("line_overlap", 0.4, 0.05, 1.0, 0.05, "Neighbours share this fraction of the shorter height"),
-                    _p("max_gap", 4.0, 0.5, 20.0, 0.5, "... and are at most this many typical heights apart"),
-                    _p("space", 0.3, 0.0, 3.0, 0.05, "A gap wider than the typical letter gap by this x typical "
+            S("lines", "Chain characters into lines, each with its own slope and letter size: every character "
+              "links to its nearest neighbour on the right (and that one back), and chains lying on one "
+              "another's straight continuation join; order them, find word gaps. Picture: each line's centre "
+              "line.",
+              dict([_p("line_overlap", 0.4, 0.05, 1.0, 0.05, "A chain joins a line when its nearest character's "
+                       "middle lies within 1 - this x the line's height of the line (the share of height the two "
+                       "would overlap)"),
+                    _p("max_gap", 4.0, 0.5, 20.0, 0.5, "... and is at most this many typical heights away"),
+                    _p("max_slope", 35.0, 0.0, 60.0, 1.0, "Neighbours in a line rise or fall at most this steeply, "
+                       "degrees (the page stage has already turned the page's own tilt level)"),
+                    _p("space", 0.3, 0.0, 3.0, 0.05, "A gap wider than the typical letter gap by this x the line's "
                        "height is a space")]), _lines),
             S("assemble", "Re-assemble broken characters: in each line, pieces that overlap horizontally or nearly "
               "(a gap well under the writer's letter spacing) are one character unless that would be far wider "
@@ -300,8 +308,9 @@ class OcrPipeline:
                        "typical character width"),
                     _p("mark", 0.3, 0.0, 1.0, 0.05, "Round pieces smaller than this x the line's height are marks, "
                        "not characters")]), _assemble),
-            S("crops", "Each character -> 32x32 network input: skeleton redrawn at one pen width, centred, "
-              "aspect kept, dark on white (the same function built the training set).", {}, _crops),
+            S("crops", "Each character -> 32x32 network input: skeleton turned level with its line's slope, "
+              "redrawn at one pen width, centred, aspect kept, dark on white (the same function built the "
+              "training set).", {}, _crops),
             S("classify", "The network reads each crop alone; touching pieces that read better merged are merged, "
               "wide boxes that read better cut in two are cut.",
               dict([_p("merge_gap", 0.08, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
@@ -399,16 +408,38 @@ def _characters(p: OcrPipeline, **params):
                                       "dropped": len(chars.dropped)}, lambda: (~mask).astype(np.float32))
 
 
-def _lines(p: OcrPipeline, line_overlap, max_gap, space):
+def _lines(p: OcrPipeline, line_overlap, max_gap, space, max_slope):
     chars: layout.Chars = p.data("characters")
-    lay = layout.group_lines(chars.boxes, chars.height, line_overlap, max_gap, space)
+    lay = group_lines(chars.boxes, chars.height, line_overlap, max_gap, space, max_slope)
     boxes = []
-    for li, (idx, spaces) in enumerate(zip(lay.lines, lay.space_before)):
+    for li, (idx, spaces, slope) in enumerate(zip(lay.lines, lay.space_before, lay.slopes)):
         for i, sp in zip(idx, spaces):
-            boxes.append(Box(*map(int, chars.boxes[i]), line=li, space_before=sp, members=list(chars.members[i])))
+            boxes.append(Box(*map(int, chars.boxes[i]), line=li, slope=reading_slope(slope), space_before=sp,
+                             members=list(chars.members[i])))
     mask = p.data("morphology")
-    return StageOutput(boxes, boxes, {"lines": len(lay.lines), "letter_gap": round(lay.letter_gap, 1)},
-                       lambda: (~mask).astype(np.float32))
+    info = {"lines": len(lay.lines), "letter_gap": round(lay.letter_gap, 1),
+            "slopes_deg": [round(v, 1) for v in lay.slopes], "heights": [round(v, 1) for v in lay.heights]}
+    return StageOutput(boxes, boxes, info, lambda: _draw_lines(mask, boxes))
+
+
+def _draw_lines(mask: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    """The ink (grey) with each line's centre line through its first and last character (display only)."""
+    from PIL import Image, ImageDraw
+
+    out = Image.fromarray(np.where(mask, 150, 255).astype(np.uint8)).convert("RGB")
+    draw = ImageDraw.Draw(out)
+    ends: dict[int, list[Box]] = {}
+    for b in boxes:
+        ends.setdefault(b.line, []).append(b)
+    width = max(1, int(0.003 * max(mask.shape)))
+    for line, bs in ends.items():
+        a, z = bs[0], bs[-1]
+        t = np.tan(np.deg2rad(a.slope))
+        x0, x1 = a.col0, z.col1
+        ymid = np.mean([(b.row0 + b.row1) / 2 - t * ((b.col0 + b.col1) / 2 - x0) for b in bs])
+        draw.line([(x0, ymid), (x1, ymid + t * (x1 - x0))], fill=(230, 40, 40) if line % 2 else (30, 90, 230),
+                  width=width)
+    return np.asarray(out, np.float32) * np.float32(1 / 255)
 
 
 def _assemble(p: OcrPipeline, join_gap, narrow, max_width, mark):
@@ -427,7 +458,7 @@ def _crops(p: OcrPipeline):
     mask = p.data("morphology")
     boxes = [replace(b) for b in p.data("assemble")]
     for b in boxes:
-        b.input = normalize_mask(crop_mask(labels, mask, b))
+        b.input = normalize_mask(crop_mask(labels, mask, b), angle=b.slope)
     inputs = [b.input for b in boxes]
     # the image is NOT page-shaped: box k's input is tile k (34 px pitch, 16 per row), in reading order
     return StageOutput(boxes, boxes, {"crops": len(boxes), "mosaic_columns": 16, "mosaic_pitch": 34},

@@ -56,7 +56,7 @@ class Reader:
         todo = [b for b in boxes if id(b) not in self.probs]
         for b in todo:
             if b.input is None:
-                b.input = normalize_mask(crop_mask(self.labels, self.mask, b))
+                b.input = normalize_mask(crop_mask(self.labels, self.mask, b), angle=b.slope)
         if todo:
             p = self.classifier.probs(np.stack([from_image(b.input) for b in todo]))
             for b, row in zip(todo, p):
@@ -71,7 +71,7 @@ class Reader:
 
     def merged(self, a: Box, b: Box) -> Box:
         return Box(min(a.row0, b.row0), min(a.col0, b.col0), max(a.row1, b.row1), max(a.col1, b.col1),
-                   line=a.line, space_before=a.space_before,
+                   line=a.line, slope=a.slope, space_before=a.space_before,
                    members=[] if not (a.members and b.members) else sorted(set(a.members) | set(b.members)))
 
     def cuts(self, b: Box, n: int = 4) -> list[tuple[Box, Box]]:

@@ -7,6 +7,7 @@ import numpy as np
 
 from engine.ocr import layout
 from engine.ocr.assemble import assemble_pieces, colour_groups
+from engine.ocr.lines import group_lines
 from engine.ocr.result import Box
 
 
@@ -40,7 +41,7 @@ def test_many_components_never_build_an_all_pairs_matrix():
     comps = np.column_stack([r, c, r + s[:, 0], c + s[:, 1], s[:, 0] * s[:, 1] // 2])
     tracemalloc.start()
     chars = layout.find_chars(comps)
-    lay = layout.group_lines(chars.boxes, chars.height)
+    lay = group_lines(chars.boxes, chars.height)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert len(chars) > 1000 and sum(map(len, lay.lines)) == len(chars)
