@@ -169,3 +169,16 @@ def test_pieces_of_a_broken_vertical_rule_are_no_lines():
     lone_i = [Box(300, 0, 340, 4, line=7, members=[99])]  # a lone "I" under the text, in no stroke's column
     got = assemble_pieces(text + edge + lone_i, np.array([300.0] * 9 + [90.0] * 2 + [150.0]))
     assert sorted({b.line for b in got.boxes}) == [0, 2, 4, 7] and len(got.marks) == 2
+
+
+def test_letters_of_a_line_written_small_are_no_fragments():
+    # a line of 60 px letters, and below it a line of 28 px letters 5 px apart: shorter than 0.7 x the page's
+    # typical height, they used to be taken for fragments and merged in pairs ("DADWN" -> "MWH")
+    big = [[0, 70 * k, 60, 70 * k + 45, 900] for k in range(6)]
+    small = [[120, 26 * k, 148, 26 * k + 21, 250] for k in range(6)]
+    broken = [[0, 420, 25, 465, 300], [30, 420, 60, 465, 300]]  # a letter of the big line in two pieces
+    chars = layout.find_chars(np.array(big + small + broken))
+    assert len(chars) == 6 + 6 + 1
+    assert sorted(map(sorted, chars.members))[-1] == [13, 14]
+    assert list(layout.local_heights(np.array(big + small)[:, :4], np.array(big + small)[:, 4], 60.0)) == \
+        [60] * 6 + [28] * 6
