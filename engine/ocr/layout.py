@@ -146,7 +146,7 @@ def _graph(n: int, a: np.ndarray, b: np.ndarray) -> coo_matrix:
 
 def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.6, max_merge_height: float = 1.4,
                partial: float = 0.7, near: float = 0.2, min_size: float = 0.3, max_height: float = 3.0,
-               top: float = 0.35) -> Chars:
+               top: float = 0.35, stroke: float = 0.0) -> Chars:
     """Character boxes from component boxes (n, 5: row0, col0, row1, col1, area).
 
     1. drop specks: ink area < ``speck`` x the typical character's area;
@@ -157,7 +157,10 @@ def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.
        the merged box stays <= ``max_merge_height`` of that height tall and 1.5 wide; a small mark whose
        centre lies in the top ``top`` of its neighbour's box joins it from twice as far (a cut-off arm);
     3. drop what is not a character: longest side < ``min_size`` or height > ``max_height`` typical heights,
-       or flatter than ``min_size`` and wider than 2 typical heights (an underline)."""
+       or flatter than ``min_size`` and wider than 2 typical heights (an underline), or -- given the page's
+       ``stroke`` width -- a single stroke longer than 2.5 typical heights at any angle: a rule, a sheet's or
+       card's edge, a crease (its ink is about stroke x length; written letters hold several strokes per
+       length)."""
     empty = Chars(np.zeros((0, 4), np.int64), np.zeros(0, np.int64), [], 0.0, np.zeros((0, 4), np.int64))
     if len(comps) == 0:
         return empty
@@ -208,6 +211,9 @@ def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.
                                              local)
     h, w = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     rule = (h < min_size * height) & (w > 2 * height)  # underlines, fraction bars: no capital is that flat
+    if stroke > 0:
+        length = np.hypot(h, w)
+        rule |= (length > 2.5 * height) & (area <= 1.5 * stroke * length)
     ok = (np.maximum(h, w) >= min_size * height) & (h <= max_height * height) & ~rule
     dropped.append(boxes[~ok])
     return Chars(boxes[ok], area[ok], [m for m, k in zip(members, ok) if k], height, np.concatenate(dropped))

@@ -282,7 +282,8 @@ class OcrPipeline:
                     _p("near", 0.2, 0.0, 1.0, 0.02,
                        "... merged into their nearest neighbour within this x typical height"),
                     _p("min_size", 0.3, 0.0, 1.0, 0.05, "Drop boxes whose longer side is under this x typical height"),
-                    _p("max_height", 3.0, 1.0, 10.0, 0.1, "Drop boxes taller than this x typical height")]),
+                    _p("max_height", 3.0, 1.0, 10.0, 0.1, "Drop boxes taller than this x typical height (and single "
+                       "strokes longer than 2.5 x it at any angle: rules, the edge of a card)")]),
               _characters),
             S("lines", "Chain characters into lines, each with its own slope and letter size: every character "
               "links to its nearest neighbour on the right (and that one back), and chains lying on one "
@@ -312,9 +313,15 @@ class OcrPipeline:
               "redrawn at one pen width, centred, aspect kept, dark on white (the same function built the "
               "training set).", {}, _crops),
             S("classify", "The network reads each crop alone; touching pieces that read better merged are merged, "
-              "wide boxes that read better cut in two are cut.",
-              dict([_p("merge_gap", 0.08, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
-                    _p("split_width", 1.15, 0.5, 5.0, 0.05, "Try cutting boxes wider than this x typical height")]),
+              "wide boxes that read better cut into 2-4 characters are cut. Sizes are each line's own.",
+              dict([_p("merge_gap", 0.08, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x the line's "
+                       "height"),
+                    _p("narrow_gap", 0.3, 0.0, 1.0, 0.01, "... or, when both are narrow (half a letter: the stems "
+                       "of an H whose bar broke), closer than this"),
+                    _p("split_width", 1.15, 0.5, 5.0, 0.05, "Try cutting boxes wider than this x the line's height"),
+                    _p("wide", 1.0, 0.0, 5.0, 0.1, "How much a box much wider than the line's letters (1.6 x) "
+                       "counts against reading it as one character: letters run into one blob are cut even when "
+                       "the blob reads surely as some wide letter (0: only cut what reads poorly whole)")]),
               _classify),
             S("context", "Read each word among digits or among letters, chosen along the line from the boxes' "
               "probability mass (look-alikes O/0, I/1, Z/2, S/5, G/6, B/8 count little) and the lines above and "
@@ -401,11 +408,13 @@ def _components(p: OcrPipeline, max_marks):
 
 
 def _characters(p: OcrPipeline, **params):
-    chars = layout.find_chars(p.data("components")[1], **params)
-    boxes = [Box(*map(int, b), members=list(m)) for b, m in zip(chars.boxes, chars.members)]
     mask = p.data("morphology")
+    stroke = segment.stroke_width(mask)
+    chars = layout.find_chars(p.data("components")[1], **params, stroke=stroke)
+    boxes = [Box(*map(int, b), members=list(m)) for b, m in zip(chars.boxes, chars.members)]
     return StageOutput(chars, boxes, {"characters": len(chars), "typical_height": round(chars.height, 1),
-                                      "dropped": len(chars.dropped)}, lambda: (~mask).astype(np.float32))
+                                      "stroke_px": round(stroke, 1), "dropped": len(chars.dropped)},
+                       lambda: (~mask).astype(np.float32))
 
 
 def _lines(p: OcrPipeline, line_overlap, max_gap, space, max_slope):
@@ -465,10 +474,10 @@ def _crops(p: OcrPipeline):
                        lambda: _mosaic(inputs))
 
 
-def _classify(p: OcrPipeline, merge_gap, split_width):
+def _classify(p: OcrPipeline, merge_gap, narrow_gap, split_width, wide):
     labels, _ = p.data("components")
-    boxes = recognize(p.classifier, p.data("crops"), labels, p.data("morphology"), p.data("characters").height,
-                      1.0, merge_gap, split_width)
+    boxes = recognize(p.classifier, p.data("crops"), labels, p.data("morphology"), 1.0, merge_gap, split_width,
+                      narrow_gap, wide)
     img = p.data("denoise")
     conf = [b.confidence for b in boxes]
     return StageOutput(boxes, boxes, {"mean_confidence": round(float(np.mean(conf)), 4) if conf else None},

@@ -9,7 +9,7 @@ which reads words as letters or digits.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -93,53 +93,117 @@ class Reader:
                 break
         out = []
         for c in picked:
-            parts = []
-            for part, off in ((m[:, :c], 0), (m[:, c:], c)):
-                rows, cols = np.nonzero(part.any(1))[0], np.nonzero(part.any(0))[0]
-                if len(rows) == 0:
-                    break
-                parts.append(replace(b, row0=b.row0 + int(rows[0]), row1=b.row0 + int(rows[-1]) + 1,
-                                     col0=b.col0 + off + int(cols[0]), col1=b.col0 + off + int(cols[-1]) + 1,
-                                     input=None, space_before=b.space_before and off == 0))
-            if len(parts) == 2:
-                out.append((parts[0], parts[1]))
+            left, right = self.part(b, m, 0, c), self.part(b, m, c, w)
+            if left is not None and right is not None:
+                out.append((left, right))
         return out
 
+    def cut_in(self, b: Box, k: int) -> list[Box] | None:
+        """The box cut into ``k`` parts, each cut at the column with least ink within a fifth of a part's width
+        of the even division (touching letters of one writer are about equally wide); None if a part is empty."""
+        m = crop_mask(self.labels, self.mask, b)
+        w = m.shape[1]
+        profile = ndimage.uniform_filter1d(m.sum(0).astype(float), max(3, w // 30))
+        cols = [0]
+        for j in range(1, k):
+            mid, r = j * w / k, max(1, int(0.2 * w / k))
+            lo = min(max(int(mid) - r, cols[-1] + 1), w - 1)
+            hi = max(min(int(mid) + r + 1, w), lo + 1)
+            cols.append(lo + int(np.argmin(profile[lo:hi])))
+        cols.append(w)
+        parts = [self.part(b, m, c0, c1) for c0, c1 in zip(cols, cols[1:])]
+        return None if any(p is None for p in parts) else parts
 
-def merge_touching(reader: Reader, boxes: list[Box], height: float, merge_gap: float) -> list[Box]:
-    """Merge neighbours in a line that (almost) touch when the merged crop reads more confidently than
-    either piece: the geometric-mean rule keeps two clearly read letters apart."""
+    def part(self, b: Box, m: np.ndarray, c0: int, c1: int) -> Box | None:
+        """The piece of box ``b`` (ink ``m``) between its columns c0 and c1, its box shrunk to its ink."""
+        piece = m[:, c0:c1]
+        rows, cols = np.nonzero(piece.any(1))[0], np.nonzero(piece.any(0))[0]
+        if len(rows) == 0:
+            return None
+        return replace(b, row0=b.row0 + int(rows[0]), row1=b.row0 + int(rows[-1]) + 1,
+                       col0=b.col0 + c0 + int(cols[0]), col1=b.col0 + c0 + int(cols[-1]) + 1,
+                       input=None, space_before=b.space_before and c0 == 0)
+
+
+@dataclass
+class LineSize:
+    """A line's letter size: its median box height and the median width of its single letters, px."""
+    height: float
+    width: float
+
+
+def line_sizes(boxes: list[Box], fallback: float = 0.0) -> dict[int, LineSize]:
+    """Per line, its own letter size (a title is big, a note small): median box height, and median width of
+    the boxes no wider than 1.3 x that (letters, not blobs of touching ones; 0.7 x the height if none)."""
+    by: dict[int, list[Box]] = {}
+    for b in boxes:
+        by.setdefault(b.line, []).append(b)
+    out = {}
+    for line, bs in by.items():
+        h = float(np.median([b.height for b in bs])) if bs else fallback
+        single = [b.width for b in bs if b.width <= 1.3 * h]
+        out[line] = LineSize(h, float(np.median(single)) if single else 0.7 * h)
+    return out
+
+
+def merge_touching(reader: Reader, boxes: list[Box], merge_gap: float, narrow_gap: float = 0.3) -> list[Box]:
+    """Merge neighbours in a line that (almost) touch -- a gap under ``merge_gap`` x the line's height, or under
+    ``narrow_gap`` x it when both are narrow (half the line's letter width: the two stems of an H whose bar
+    broke) -- when the merged crop reads more confidently than either piece: the geometric-mean rule keeps
+    two clearly read letters apart."""
+    sizes = line_sizes(boxes)
     out: list[Box] = []
     for b in boxes:
         a = out[-1] if out else None
-        if (a is not None and a.line == b.line and b.col0 - a.col1 <= merge_gap * height
-                and max(a.col1, b.col1) - min(a.col0, b.col0) <= 1.3 * height):
-            m = reader.merged(a, b)
-            pm, pa, pb = reader.conf(m), reader.conf(a), reader.conf(b)
-            if pm > np.sqrt(pa * pb) and pm >= 0.5:
-                out[-1] = m
-                continue
+        if a is not None and a.line == b.line:
+            size = sizes[b.line]
+            narrow = max(a.width, b.width) <= 0.5 * size.width
+            gap = b.col0 - a.col1
+            if (gap <= (narrow_gap if narrow else merge_gap) * size.height
+                    and max(a.col1, b.col1) - min(a.col0, b.col0) <= 1.3 * size.height):
+                m = reader.merged(a, b)
+                pm, pa, pb = reader.conf(m), reader.conf(a), reader.conf(b)
+                if pm > np.sqrt(pa * pb) and pm >= 0.5:
+                    out[-1] = m
+                    continue
         out.append(b)
     return out
 
 
-def split_wide(reader: Reader, boxes: list[Box], height: float, split_width: float, depth: int = 3) -> list[Box]:
-    """Cut boxes wider than ``split_width`` typical heights that read poorly, when both halves read better."""
+def segment_score(reader: Reader, parts: list[Box], limit: float, wide: float) -> float:
+    """How well ``parts`` read as one character each: the mean of log shape confidence, less ``wide`` x log of
+    how much wider than ``limit`` each part is (one letter is rarely much wider than the line's letters)."""
+    conf = np.array([reader.conf(p) for p in parts])
+    excess = np.maximum(np.log(np.array([p.width for p in parts], float) / max(limit, 1.0)), 0.0)
+    return float(np.mean(np.log(np.maximum(conf, 1e-3)) - wide * excess))
+
+
+def split_wide(reader: Reader, boxes: list[Box], split_width: float, wide: float = 1.0, much: float = 1.6,
+               margin: float = 0.1) -> list[Box]:
+    """Cut boxes wider than ``split_width`` x their line's height (or ``much`` x its letters' width) into the
+    2-4 characters that read best,
+    when that reads better than the whole by ``margin`` (``segment_score``). A box wider than ``much`` x the
+    line's letter width pays for its width, so letters run together into one blob are tried and cut however
+    surely the blob reads as some wide letter (an M at 0.94)."""
+    sizes = line_sizes(boxes)
     out: list[Box] = []
     for b in boxes:
-        if depth > 0 and b.width >= split_width * height:
-            whole = reader.conf(b)
-            best, best_score = None, whole
-            for left, right in reader.cuts(b):
-                if min(left.width, right.width) < 0.2 * height:
-                    continue
-                score = min(reader.conf(left), reader.conf(right))
-                if score > best_score + 0.1:
-                    best, best_score = (left, right), score
-            if best is not None:
-                out.extend(split_wide(reader, list(best), height, split_width, depth - 1))
+        size = sizes[b.line]
+        limit = much * size.width
+        if b.width < min(split_width * size.height, limit):
+            out.append(b)
+            continue
+        best, best_score = [b], segment_score(reader, [b], limit, wide) + margin
+        candidates = [list(c) for c in reader.cuts(b)]
+        candidates += [c for k in (3, 4) if b.width / k >= 0.3 * size.width for c in [reader.cut_in(b, k)] if c]
+        reader.read([p for c in candidates for p in c])
+        for parts in candidates:
+            if min(p.width for p in parts) < 0.2 * size.height:
                 continue
-        out.append(b)
+            score = segment_score(reader, parts, limit, wide)
+            if score > best_score:
+                best, best_score = parts, score
+        out.extend(best)
     return out
 
 
@@ -171,21 +235,23 @@ def label(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], consist
         b.raw_char, b.context_top5, b.probs = b.top5[0][0], list(b.top5), probs[i]
 
 
-def recognize(classifier, boxes: list[Box], labels: np.ndarray, mask: np.ndarray, height: float,
-              consistency: float = 1.0, merge_gap: float = 0.08, split_width: float = 1.15) -> list[Box]:
-    """Read boxes in reading order; returns the (possibly merged/split) boxes with chars filled in."""
+def recognize(classifier, boxes: list[Box], labels: np.ndarray, mask: np.ndarray, consistency: float = 1.0,
+              merge_gap: float = 0.08, split_width: float = 1.15, narrow_gap: float = 0.3, wide: float = 1.0
+              ) -> list[Box]:
+    """Read boxes in reading order; returns the (possibly merged/split) boxes with chars filled in. Sizes are
+    each line's own (``line_sizes``)."""
     if not boxes:
         return []
     reader = Reader(classifier, labels, mask)
     boxes = [replace(b) for b in boxes]
     reader.read(boxes)
-    if height > 0:
-        boxes = merge_touching(reader, boxes, height, merge_gap)
-        boxes = split_wide(reader, boxes, height, split_width)
-        boxes = merge_touching(reader, boxes, height, merge_gap)  # a cut-off piece may join its other half
+    boxes = merge_touching(reader, boxes, merge_gap, narrow_gap)
+    boxes = split_wide(reader, boxes, split_width, wide)
+    boxes = merge_touching(reader, boxes, merge_gap, narrow_gap)  # a cut-off piece may join its other half
     reader.read(boxes)
     label(boxes, np.array([reader.probs[id(b)] for b in boxes]), classifier.classes, consistency)
     return boxes
 
 
-__all__ = ["Reader", "crop_mask", "label", "recognize"]
+__all__ = ["LineSize", "Reader", "crop_mask", "label", "line_sizes", "merge_touching", "recognize", "segment_score",
+           "split_wide"]

@@ -182,3 +182,13 @@ def test_letters_of_a_line_written_small_are_no_fragments():
     assert sorted(map(sorted, chars.members))[-1] == [13, 14]
     assert list(layout.local_heights(np.array(big + small)[:, :4], np.array(big + small)[:, 4], 60.0)) == \
         [60] * 6 + [28] * 6
+
+
+def test_a_long_single_stroke_at_an_angle_is_a_rule_not_a_character():
+    # the edge of a card crossing the photo at 7 degrees after the page was levelled: 690 x 90 px, 4 px thick
+    letters = [[300, 80 * k, 342, 80 * k + 30, 400] for k in range(6)]
+    edge = [[100, 40, 190, 730, 4 * 700]]
+    word = [[400, 0, 442, 200, 6 * 400]]  # six letters run together: as long, but many strokes per length
+    kept = layout.find_chars(np.array(letters + edge + word), stroke=4.0)
+    assert sorted(map(sorted, kept.members)) == [[k] for k in range(1, 7)] + [[8]]
+    assert len(layout.find_chars(np.array(letters + edge + word)).boxes) == 8  # without the stroke width: kept
