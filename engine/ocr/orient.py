@@ -20,7 +20,7 @@ from engine.data.dataset import from_image
 from engine.ocr import segment
 from engine.ocr.context import shape_confidence
 from engine.ocr.layout import weighted_median
-from engine.ocr.normalize import level_points, render_points, skeleton_points
+from engine.ocr.normalize import level_points, render_many, skeleton_points
 
 TURNS = (0, 90, 180, 270)
 
@@ -34,6 +34,8 @@ class Blobs:
     size: np.ndarray   # longer side, px
     area: np.ndarray   # ink pixels
     chars: np.ndarray  # bool: about character size
+    paper: np.ndarray  # the view's paper brightness
+    level: float       # the darkness its ink was found at
 
     @property
     def typical(self) -> float:
@@ -44,23 +46,23 @@ class Blobs:
 
 def find_blobs(gray: np.ndarray, long: float = 0.2) -> Blobs:
     """Ink blobs of a gray page view (dark ink), ink found relative to the local paper as later stages do."""
-    mask, _ = segment.threshold(segment.darkness(gray, segment.background(gray)))
+    paper = segment.background(gray)
+    mask, level = segment.threshold(segment.darkness(gray, paper))
     labels, n = ndimage.label(mask, np.ones((3, 3), bool))
     sl = ndimage.find_objects(labels)
     size = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in sl], np.int64).reshape(-1)
     area = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-    return Blobs(labels, sl, size, area, (size < long * max(gray.shape)) & (area >= 4))
+    return Blobs(labels, sl, size, area, (size < long * max(gray.shape)) & (area >= 4), paper, level)
 
 
-def sample(blobs: Blobs, n: int = 32, min_px: int = 8) -> list[np.ndarray]:
-    """Up to ``n`` masks of blobs most like a typical character (size nearest the typical one; never much
+def sample(blobs: Blobs, n: int = 32, min_px: int = 4) -> np.ndarray:
+    """Indices of up to ``n`` blobs most like a typical character (size nearest the typical one; never much
     smaller or larger, never a speck of under ``min_px``)."""
     typ = blobs.typical
     if typ < min_px:
-        return []
+        return np.zeros(0, int)
     ok = np.nonzero(blobs.chars & (blobs.size >= 0.5 * typ) & (blobs.size <= 2.0 * typ) & (blobs.area >= 2 * min_px))[0]
-    ok = ok[np.argsort(np.abs(np.log(blobs.size[ok] / typ)), kind="stable")[:n]]
-    return [blobs.labels[blobs.slices[i]] == i + 1 for i in ok]
+    return ok[np.argsort(np.abs(np.log(blobs.size[ok] / typ)), kind="stable")[:n]]
 
 
 @dataclass
@@ -75,8 +77,9 @@ def read_turned(classifier, masks: list[np.ndarray], angles: dict[int, float]) -
     """Per turn, the shape confidence of each of ``masks`` read with its lines at ``angles[turn]`` degrees
     (x right, y down) made level: one skeleton per mask, one batch through the network."""
     skel = [skeleton_points(m) for m in masks]
-    rows = [from_image(render_points(level_points(p, angles[t]), w)) for t in angles for p, w in skel]
-    conf = shape_confidence(classifier.probs(np.stack(rows)), classifier.classes).reshape(len(angles), -1)
+    imgs = render_many([(level_points(p, angles[t]), w) for t in angles for p, w in skel])
+    rows = np.stack([from_image(im) for im in imgs])
+    conf = shape_confidence(classifier.probs(rows), classifier.classes).reshape(len(angles), -1)
     return dict(zip(angles, conf))
 
 

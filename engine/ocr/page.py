@@ -255,12 +255,12 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
     skews = {t: (0.0, 1.0) for t in TURNS}
     if max_skew > 0 or orientation == "auto":
         fill = float(np.median(sg[found.region])) if found is not None else None
-        view = _view(sg, fit, f, fill)
+        view, flipped = _view(sg, fit, f, fill)
         blobs = find_blobs(view)
         if max_skew > 0:
             skews = line_skews(ink_points(view, blobs=blobs), max_skew, min_skew, min_strength)
         if orientation == "auto" and classifier is not None:
-            masks = sample(_fine_blobs(img, fit, f, fill, blobs))
+            masks = _sample_masks(img, fit, f, fill, blobs, flipped)
             fit.orientation = orient(classifier, masks, skews)
             turn = fit.orientation.turn
     angle, fit.skew_strength = skews[turn]
@@ -285,23 +285,38 @@ def line_skews(points: np.ndarray, max_skew: float, min_skew: float, min_strengt
     return out
 
 
-def _view(gray: np.ndarray, fit: PageFit, f: int, fill: float | None) -> np.ndarray:
+def _view(gray: np.ndarray, fit: PageFit, f: int, fill: float | None) -> tuple[np.ndarray, bool]:
     """What the page stage keeps so far (the sheet, its perspective undone), from ``gray`` = the work image
-    reduced ``f`` times, with dark ink (chalk on a blackboard is flipped)."""
+    reduced ``f`` times, with dark ink, and whether it was flipped for that (chalk on a blackboard)."""
     shape = tuple(max(1, int(round(s / f))) for s in fit.shape)
     view = warp(gray, _scaled(fit, 1.0 / f), shape, fill=fill, region=fit.region,
                 region_scale=fit.region_scale * f if fit.region is not None else 1.0)
-    return segment.to_gray(view, polarity="auto")
+    dark = segment.to_gray(view, polarity="auto")
+    return dark, not np.array_equal(dark, view)
 
 
-def _fine_blobs(img: np.ndarray, fit: PageFit, f: int, fill: float | None, blobs: Blobs, px: float = 24.0) -> Blobs:
-    """The page's blobs at a resolution where a typical one is at least ``px`` high (small writing on a big
-    photo is a few pixels in the reduced view: too few to read), or ``blobs`` when they already are."""
+def _sample_masks(img: np.ndarray, fit: PageFit, f: int, fill: float | None, blobs: Blobs, flipped: bool,
+                  px: float = 24.0) -> list[np.ndarray]:
+    """Ink masks of the orientation sample, at least ``px`` high where the work image has the pixels: small
+    writing on a big photo is a few pixels in the reduced view (thin strokes in pieces), too few to read, so
+    the part of the page holding the sample is warped again at a finer scale (one warp of the writing's
+    extent, not of the whole page) and its blobs found and sampled there."""
+    picks = sample(blobs)
     fine = max(1, min(f, int(f * blobs.typical / px)))
-    if fine >= f or blobs.typical == 0:
-        return blobs
-    gray = img if img.ndim == 2 else img @ segment.LUMA
-    return find_blobs(_view(segment.block_mean(gray, fine) if fine > 1 else gray, fit, fine, fill))
+    if fine >= f or not len(picks):
+        return [blobs.labels[blobs.slices[i]] == i + 1 for i in picks]
+    e = int(np.ceil(2 * blobs.typical))
+    rows, cols = blobs.labels.shape
+    r0 = max(min(blobs.slices[i][0].start for i in picks) - e, 0)
+    r1 = min(max(blobs.slices[i][0].stop for i in picks) + e, rows)
+    c0 = max(min(blobs.slices[i][1].start for i in picks) - e, 0)
+    c1 = min(max(blobs.slices[i][1].stop for i in picks) + e, cols)
+    z = f // fine  # fine pixels per view pixel
+    m = fit.matrix @ np.array([[fine, 0, c0 * f], [0, fine, r0 * f], [0, 0, 1]], float)
+    part = warp(img, m, ((r1 - r0) * z, (c1 - c0) * z), fill=fill)
+    gray = part if part.ndim == 2 else part @ segment.LUMA
+    finer = find_blobs(1.0 - gray if flipped else gray)
+    return [finer.labels[finer.slices[i]] == i + 1 for i in sample(finer)]
 
 
 def _scaled(fit: PageFit, s: float) -> np.ndarray:

@@ -20,12 +20,12 @@ import numpy as np
 
 from engine.training.checkpoint import CheckpointError
 from engine.errors import InputError
-from engine.ocr import layout, page, segment
+from engine.ocr import layout, page, paper, segment
 from engine.ocr.assemble import assemble_pieces, colour_groups
 from engine.ocr.context import apply_context, changes_on_page
 from engine.ocr.model import Classifier, load_classifier
 from engine.ocr.lines import group_lines, reading_slope
-from engine.ocr.normalize import normalize_mask
+from engine.ocr.normalize import normalize_masks
 from engine.ocr.recognize import crop_mask, recognize
 from engine.ocr.result import Box, OcrResult, assemble
 
@@ -249,10 +249,14 @@ class OcrPipeline:
                        choices=("luminance", "darkest")),
                     _p("polarity", "auto", tip="auto: the minority (ink) side of the histogram decides",
                        choices=("auto", "dark-on-light", "light-on-dark"))]), _gray),
-            S("background", "Divide out uneven lighting: darkness relative to the local paper brightness. "
-              "Marks lighter than the paper (erased writing) vanish here.",
+            S("background", "Divide out uneven lighting and shadows: darkness relative to the local paper "
+              "brightness, found per tile and, where a shadow's edge makes a tile too bright for its dark part, "
+              "from the page's brightness a few stroke widths around (ink is thin, a shadow is not). Marks "
+              "lighter than the paper (erased writing) vanish here. Picture: the estimated paper.",
               dict([_p("tile", 0.05, 0.01, 0.5, 0.01, "Tile size for the paper estimate, fraction of the short side"),
-                    _p("percentile", 80.0, 50.0, 99.0, 1.0, "Paper brightness = this percentile of each tile")]),
+                    _p("percentile", 80.0, 50.0, 99.0, 1.0, "Paper brightness = this percentile of each tile"),
+                    _p("strokes", 5.0, 0.0, 10.0, 0.5, "... or the brightest within this many stroke widths where "
+                       "that is darker (a shadow; 0: tiles only; too small hollows thick strokes)")]),
               _background),
             S("threshold", "Ink = darkness above a level: Otsu's on the non-paper pixels, or a manual level.",
               dict([_p("method", "otsu", tip="otsu: automatic level; manual: use 'level'", choices=("otsu", "manual")),
@@ -381,10 +385,15 @@ def _gray(p: OcrPipeline, mode, polarity):
     return StageOutput(g, render=lambda: g)
 
 
-def _background(p: OcrPipeline, tile, percentile):
+def _background(p: OcrPipeline, tile, percentile, strokes):
     gray = p.data("grayscale")
-    d = segment.darkness(gray, segment.background(gray, tile, percentile))
-    return StageOutput(d, info={"tile_px": max(4, int(round(tile * min(gray.shape))))}, render=lambda: 1.0 - d)
+    tiles = segment.background(gray, tile, percentile)
+    first, _ = segment.threshold(segment.darkness(gray, tiles))
+    bg = paper.under_shadows(gray, tiles, first, strokes)
+    d = segment.darkness(gray, bg)
+    shaded = float((bg < tiles - 0.05).mean())
+    return StageOutput(d, info={"tile_px": max(4, int(round(tile * min(gray.shape)))),
+                                "shaded_fraction": round(shaded, 4)}, render=lambda: np.clip(bg, 0, 1))
 
 
 def _threshold(p: OcrPipeline, method, level, min_contrast, hysteresis):
@@ -466,8 +475,8 @@ def _crops(p: OcrPipeline):
     labels, _ = p.data("components")
     mask = p.data("morphology")
     boxes = [replace(b) for b in p.data("assemble")]
-    for b in boxes:
-        b.input = normalize_mask(crop_mask(labels, mask, b), angle=b.slope)
+    for b, im in zip(boxes, normalize_masks([crop_mask(labels, mask, b) for b in boxes], [b.slope for b in boxes])):
+        b.input = im
     inputs = [b.input for b in boxes]
     # the image is NOT page-shaped: box k's input is tile k (34 px pitch, 16 per row), in reading order
     return StageOutput(boxes, boxes, {"crops": len(boxes), "mosaic_columns": 16, "mosaic_pitch": 34},

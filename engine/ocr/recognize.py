@@ -16,7 +16,7 @@ from scipy import ndimage
 
 from engine.data.dataset import from_image
 from engine.ocr.context import shape_confidence, top5, words_of
-from engine.ocr.normalize import normalize_mask
+from engine.ocr.normalize import normalize_masks
 from engine.ocr.result import Box
 
 BRIDGE = 0.06  # closing radius for a character made of several pieces, x its height
@@ -54,9 +54,10 @@ class Reader:
     def read(self, boxes: list[Box]) -> None:
         """Network inputs (if missing) and probabilities for boxes."""
         todo = [b for b in boxes if id(b) not in self.probs]
-        for b in todo:
-            if b.input is None:
-                b.input = normalize_mask(crop_mask(self.labels, self.mask, b), angle=b.slope)
+        fresh = [b for b in todo if b.input is None]
+        for b, im in zip(fresh, normalize_masks([crop_mask(self.labels, self.mask, b) for b in fresh],
+                                                [b.slope for b in fresh])):
+            b.input = im
         if todo:
             p = self.classifier.probs(np.stack([from_image(b.input) for b in todo]))
             for b, row in zip(todo, p):
@@ -195,7 +196,7 @@ def split_wide(reader: Reader, boxes: list[Box], split_width: float, wide: float
             continue
         best, best_score = [b], segment_score(reader, [b], limit, wide) + margin
         candidates = [list(c) for c in reader.cuts(b)]
-        candidates += [c for k in (3, 4) if b.width / k >= 0.3 * size.width for c in [reader.cut_in(b, k)] if c]
+        candidates += [c for k in (3, 4) if b.width >= (k - 0.6) * size.width for c in [reader.cut_in(b, k)] if c]
         reader.read([p for c in candidates for p in c])
         for parts in candidates:
             if min(p.width for p in parts) < 0.2 * size.height:

@@ -239,3 +239,23 @@ def test_a_line_end_does_not_chain_to_the_next_line_start():
     below = sloped_line(40 + 6 * 48 + 90, 60 + 70, 0.0, 4)
     lay = group_lines(np.concatenate([top, below]), 40.0)
     assert [len(ln) for ln in lay.lines] == [6, 4]
+
+
+def test_paper_is_followed_under_a_shadows_edge():
+    """A finger's soft shadow across the page: by the tiles alone its middle is as dark as faint ink; the
+    paper estimate follows it down to a few stroke widths, so only the strokes stay dark."""
+    from engine.ocr import paper
+
+    yy, xx = np.mgrid[0:400, 0:600].astype(np.float32)
+    finger = 1 - 0.5 / (1 + np.exp(np.minimum((np.abs(xx - 300) - 20) / 3.0, 50)))  # a 40 px band, 50 % darker
+    page = 0.9 * finger
+    page[100:104, 50:550] = 0.15 * finger[100:104, 50:550]  # a 4 px stroke across lit paper and shadow
+    page[200:300, 150:153] = 0.15 * finger[200:300, 150:153]
+    tiles = segment.background(page)
+    first, _ = segment.threshold(segment.darkness(page, tiles))
+    assert segment.darkness(page, tiles)[150:190, 296:304].min() > 0.25  # the tiles' mistake: as dark as pencil
+    bg = paper.under_shadows(page, tiles, first)
+    dark = segment.darkness(page, bg)
+    assert dark[150:190].max() < 0.15 and dark[310:].max() < 0.15  # no shadow left ...
+    assert dark[101:103, 60:540].min() > 0.6 and dark[205:295, 151].min() > 0.6  # ... every stroke as dark
+    assert 3 <= paper.stroke_estimate(first) <= 5
