@@ -83,6 +83,31 @@ def read_turned(classifier, masks: list[np.ndarray], angles: dict[int, float]) -
     return dict(zip(angles, conf))
 
 
+def alignment(boxes: np.ndarray, height: float) -> float:
+    """How much better the left ends of the text lines in ``boxes`` (n, 4) line up than their right ends: log
+    of the ratio of their spreads (in letter heights, plus one half), clipped to [-1, 1]. Handwriting starts
+    each line at the margin and ends it where the words run out, so upright text scores high, text upside
+    down low; centred or equal lines score near 0. 0 for fewer than two lines of two letters."""
+    from engine.ocr.lines import find_lines
+
+    lines = [ln.members for ln in find_lines(boxes, height) if len(ln.members) >= 2]
+    if len(lines) < 2:
+        return 0.0
+    starts = np.array([boxes[m, 1].min() for m in lines], float) / height
+    ends = np.array([boxes[m, 3].max() for m in lines], float) / height
+    return float(np.clip(np.log((ends.std() + 0.5) / (starts.std() + 0.5)), -1.0, 1.0))
+
+
+def margins(blobs: Blobs) -> dict[int, float]:
+    """``alignment`` of the character blobs read each way up (text turned 90 clockwise: lines start at the top)."""
+    idx = np.nonzero(blobs.chars)[0]
+    if len(idx) < 4:
+        return {t: 0.0 for t in TURNS}
+    boxes = np.array([[s[0].start, s[1].start, s[0].stop, s[1].stop] for s in (blobs.slices[i] for i in idx)])
+    along, across = alignment(boxes, blobs.typical), alignment(boxes[:, [1, 0, 3, 2]], blobs.typical)
+    return {0: along, 180: -along, 90: across, 270: -across}
+
+
 def choose(scores: dict[int, float], margin: float, floor: float) -> int:
     """The best-reading turn; upright unless another turn scores at least ``margin`` more and reads like text
     at all (a mean log confidence above ``floor``: an untrained network is no judge)."""
@@ -91,18 +116,23 @@ def choose(scores: dict[int, float], margin: float, floor: float) -> int:
 
 
 def orient(classifier, masks: list[np.ndarray], lines: dict[int, tuple[float, float]], prior: float = 0.3,
-           margin: float = 0.05, floor: float = np.log(0.4)) -> Orientation:
+           margin: float = 0.05, floor: float = np.log(0.4), aligned: dict[int, float] | None = None,
+           left: float = 0.1) -> Orientation:
     """The orientation of a page from its sample ``masks``. ``lines[t]`` = (tilt, strength) of the text lines
     with the page turned by ``t`` (see page.line_skews): each way is read with that tilt undone, and sharper
     lines add ``prior`` x log(strength) -- they tell lines along x from lines along y (not which end is up),
-    though text in a grid (a few big letters, a table of digits) has columns nearly as sharp as its lines."""
+    though text in a grid (a few big letters, a table of digits) has columns nearly as sharp as its lines.
+    ``aligned[t]`` (see ``margins``) adds ``left`` x how much better the lines' starts line up than their
+    ends: it tells which end is up where few letters (O S Z 2 5 1 0 8 read alike both ways) cannot."""
     if not masks:
         return Orientation()
     conf = read_turned(classifier, masks, {t: t + lines[t][0] for t in TURNS})
-    scores = {t: float(np.mean(np.log(np.maximum(c, 1e-3))) + prior * np.log(max(lines[t][1], 1e-3)))
-              for t, c in conf.items()}
+    aligned = aligned or {}
+    scores = {t: float(np.mean(np.log(np.maximum(c, 1e-3))) + prior * np.log(max(lines[t][1], 1e-3))
+                       + left * aligned.get(t, 0.0)) for t, c in conf.items()}
     return Orientation(choose(scores, margin, floor + prior * np.log(max(v for _, v in lines.values()))),
                        scores, len(masks))
 
 
-__all__ = ["Blobs", "Orientation", "TURNS", "choose", "find_blobs", "orient", "read_turned", "sample"]
+__all__ = ["Blobs", "Orientation", "TURNS", "alignment", "choose", "find_blobs", "margins", "orient", "read_turned",
+           "sample"]

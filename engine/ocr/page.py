@@ -37,7 +37,7 @@ from engine.ocr.geometry import (
     rotation,
     warp,
 )
-from engine.ocr.orient import TURNS, Blobs, Orientation, find_blobs, orient, sample
+from engine.ocr.orient import TURNS, Blobs, Orientation, find_blobs, margins, orient, sample
 
 
 @dataclass
@@ -261,7 +261,7 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
             skews = line_skews(ink_points(view, blobs=blobs), max_skew, min_skew, min_strength)
         if orientation == "auto" and classifier is not None:
             masks = _sample_masks(img, fit, f, fill, blobs, flipped)
-            fit.orientation = orient(classifier, masks, skews)
+            fit.orientation = orient(classifier, masks, skews, aligned=margins(blobs))
             turn = fit.orientation.turn
     angle, fit.skew_strength = skews[turn]
     if turn or angle:

@@ -172,7 +172,7 @@ def wild_page(condition: str, seed: int = 0, size: tuple[int, int] = (480, 640))
     elif condition == "spaced":
         texts = [" ".join(_word(rng, LETTERS, 2, 5) for _ in range(2)), _word(rng, LETTERS, 5, 7)]
         lines = _block(texts, [0.8 * base] * 2, size, rng, gap=rng.uniform(0.5, 0.8), pitch=2.5)
-        pen, ink_level, paper = 0.5, rng.uniform(0.35, 0.5), rng.uniform(0.7, 0.8)
+        pen, ink_level, paper = 0.6, rng.uniform(0.3, 0.42), rng.uniform(0.72, 0.82)
     else:  # digit_rows
         look = "0125689"  # the digits with letter twins
         digits = lambda n: "".join(rng.choice(list(look + "3470"), n))  # noqa: E731
