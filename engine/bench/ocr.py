@@ -23,6 +23,7 @@ import skimage.filters
 import skimage.measure
 import skimage.morphology
 import skimage.restoration
+from PIL import Image
 
 from engine.data.pages import on_desk, render_page
 from engine.ocr.pipeline import OcrPipeline
@@ -96,8 +97,6 @@ def desk_photo(image: np.ndarray, angle: float = 20.0, seed: int = 0) -> np.ndar
 
 def phone_photo(image: np.ndarray, path, size: tuple[int, int] = (3000, 4000)) -> None:
     """``image`` as a sheet on a desk (``desk_photo``) blown up to a phone camera's size, saved as a JPEG."""
-    from PIL import Image
-
     Image.fromarray(desk_photo(image)).resize(size[::-1], Image.Resampling.BILINEAR).save(path, quality=90)
 
 

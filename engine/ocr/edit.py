@@ -15,8 +15,8 @@ import numpy as np
 from engine.data.dataset import NIST36_CLASSES, SIDE, from_image
 from engine.data.edits import append_rows
 from engine.errors import InputError
-from engine.ocr.pipeline import OcrPipeline
 from engine.ocr.lines import group_lines, reading_slope
+from engine.ocr.pipeline import OcrPipeline
 from engine.ocr.recognize import Reader, label
 from engine.ocr.result import Box, OcrResult, assemble
 

@@ -16,7 +16,6 @@ import numpy as np
 
 from engine.ocr.layout import near_pairs
 
-
 LETTER_GAP = 1.5  # x the taller box: the widest gap between letters of one word that chains link across
 
 

@@ -16,7 +16,16 @@ from scipy import ndimage
 
 import resources
 from engine.data.dataset import NIST36_CLASSES, SIDE, Dataset, Split, split_deterministic
-from engine.data.glyphs import FONT_WEIGHTS, FONTS, GENERATOR_VERSION, Style, default_cache_dir, render_batch, sample_fonts, stroke_table
+from engine.data.glyphs import (
+    FONT_WEIGHTS,
+    FONTS,
+    GENERATOR_VERSION,
+    Style,
+    default_cache_dir,
+    render_batch,
+    sample_fonts,
+    stroke_table,
+)
 from engine.data.loaders import load_mat
 from engine.files import atomic_write
 from engine.ocr.normalize import NORM_VERSION, normalize_glyph, normalize_rows

@@ -20,6 +20,7 @@ from engine.data.dataset import from_image
 from engine.ocr import segment
 from engine.ocr.context import shape_confidence
 from engine.ocr.layout import weighted_median
+from engine.ocr.lines import find_lines
 from engine.ocr.normalize import level_points, render_many, skeleton_points
 
 TURNS = (0, 90, 180, 270)
@@ -88,8 +89,6 @@ def alignment(boxes: np.ndarray, height: float) -> float:
     of the ratio of their spreads (in letter heights, plus one half), clipped to [-1, 1]. Handwriting starts
     each line at the margin and ends it where the words run out, so upright text scores high, text upside
     down low; centred or equal lines score near 0. 0 for fewer than two lines of two letters."""
-    from engine.ocr.lines import find_lines
-
     lines = [ln.members for ln in find_lines(boxes, height) if len(ln.members) >= 2]
     if len(lines) < 2:
         return 0.0

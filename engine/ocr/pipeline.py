@@ -17,17 +17,18 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from PIL import Image, ImageDraw
 
-from engine.training.checkpoint import CheckpointError
 from engine.errors import InputError
 from engine.ocr import layout, page, paper, segment
 from engine.ocr.assemble import assemble_pieces, colour_groups
 from engine.ocr.context import apply_context, changes_on_page
-from engine.ocr.model import Classifier, load_classifier
 from engine.ocr.lines import group_lines, reading_slope
+from engine.ocr.model import Classifier, load_classifier
 from engine.ocr.normalize import normalize_masks
 from engine.ocr.recognize import crop_mask, recognize
 from engine.ocr.result import Box, OcrResult, assemble
+from engine.training.checkpoint import CheckpointError
 
 MAX_MARKS = 5000  # default cap on components per page: later stages never see more (see the components stage)
 
@@ -442,8 +443,6 @@ def _lines(p: OcrPipeline, line_overlap, max_gap, space, max_slope):
 
 def _draw_lines(mask: np.ndarray, boxes: list[Box]) -> np.ndarray:
     """The ink (grey) with each line's centre line through its first and last character (display only)."""
-    from PIL import Image, ImageDraw
-
     out = Image.fromarray(np.where(mask, 150, 255).astype(np.uint8)).convert("RGB")
     draw = ImageDraw.Draw(out)
     ends: dict[int, list[Box]] = {}

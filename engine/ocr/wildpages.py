@@ -17,8 +17,8 @@ from scipy import ndimage
 
 from engine.data.dataset import NIST36_CLASSES
 from engine.data.glyphs import Style, distort, ink, point_weights, sample_fonts, splat, stroke_table
-from engine.ocr.result import Box
 from engine.data.pages import random_lines
+from engine.ocr.result import Box
 
 WILD_CONDITIONS = ("shadow", "slope", "sizes", "touching", "spaced", "digit_rows")
 LETTERS, DIGITS = NIST36_CLASSES[:26], NIST36_CLASSES[26:]

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from engine.data.dataset import NIST36_CLASSES
+from engine.data.pages import hard_page, render_page
 from engine.nn.network import Network
 from engine.ocr import OcrPipeline, orient
 from engine.ocr.evaluate import char_accuracy
 from engine.ocr.model import DEFAULT_MODEL, Classifier
-from engine.data.pages import hard_page, render_page
 
 needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="resources/ocr_model.npz not trained yet")
 LINES = ["TURN ME 2 READ", "SIDEWAYS 4567", "OR UPSIDE DOWN"]

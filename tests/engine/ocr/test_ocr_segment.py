@@ -6,8 +6,8 @@ import pytest
 
 from engine.data.pages import render_page
 from engine.ocr import layout, segment
-from engine.ocr.normalize import normalize_mask
 from engine.ocr.lines import group_lines
+from engine.ocr.normalize import normalize_mask
 
 LINES = ["HELLO WORLD", "AB12 XYZ", "7Q"]
 
