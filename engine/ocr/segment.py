@@ -105,7 +105,7 @@ def otsu(values: np.ndarray, bins: int = 256) -> float:
 
 
 SPARSE_INK = 0.1  # above this ink fraction a page is not sparse text: no hysteresis
-THIN_STROKE = 3.5  # px: strokes thinner than this get the hysteresis
+THIN_STROKE = 3.5  # px: strokes thinner than this get all of the hysteresis, thicker ones only what extends them
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -130,16 +130,28 @@ def threshold(dark: np.ndarray, method: str = "otsu", level: float = 0.4, min_co
     mask = dark >= level
     # fill faint stroke parts only where ink is sparse, as on a page of text: on a dense texture (noise, a
     # carpet) the fainter pixels would percolate its specks into a few big blobs that no longer look like noise
-    # ... and only for thin strokes (1-2 px: a pen far from the camera), which lose their faint stretches; on
-    # thicker strokes it would only thicken them until neighbouring letters touch
-    if hysteresis < 1.0 and mask.any() and mask[::2, ::2].mean() < SPARSE_INK and stroke_width(mask) < THIN_STROKE:
-        low = dark >= hysteresis * level
-        lab, n = ndimage.label(low, np.ones((3, 3), bool))
-        keep = np.zeros(n + 1, bool)
-        keep[np.unique(lab[mask])] = True
-        keep[0] = False
-        mask = keep[lab]
+    if hysteresis < 1.0 and mask.any() and mask[::2, ::2].mean() < SPARSE_INK:
+        eight = np.ones((3, 3), bool)
+        grown = _touching(dark >= hysteresis * level, mask, eight)
+        width = stroke_width(mask)
+        if width >= THIN_STROKE:
+            # on thicker strokes keep only faint parts that reach beyond a half stroke width of the ink (the
+            # light bars of an I, a fading stretch of pen) and what joins them to it, not the rim that would
+            # thicken every stroke until neighbouring letters touch
+            added, r = grown & ~mask, int(round(width / 2))
+            far = added & ~ndimage.binary_dilation(mask, iterations=r)
+            grown = mask | (added & ndimage.binary_dilation(far, iterations=r + 1))
+        mask = grown
     return mask, level
+
+
+def _touching(candidates: np.ndarray, seeds: np.ndarray, structure: np.ndarray) -> np.ndarray:
+    """The connected parts of ``candidates`` that hold a ``seeds`` pixel."""
+    lab, n = ndimage.label(candidates, structure)
+    keep = np.zeros(n + 1, bool)
+    keep[np.unique(lab[seeds & candidates])] = True
+    keep[0] = False
+    return keep[lab]
 
 
 def _disk(r: int) -> np.ndarray:

@@ -86,8 +86,9 @@ def _ink_stages() -> list[Stage]:
                 _p("min_contrast", 0.15, 0.0, 1.0, 0.01, "Never call anything ink that is less than this much "
                    "darker than the paper (keeps blank pages blank)"),
                 _p("hysteresis", 0.75, 0.3, 1.0, 0.05, "Below 1: also keep pixels above hysteresis x level that "
-                   "touch ink (fills the faint stretches of thin strokes; used only when the strokes are "
-                   "under 3.5 px wide and ink is sparse)")]), _threshold),
+                   "touch ink (fills the faint stretches of strokes: all of them on strokes under 3.5 px "
+                   "wide, on thicker ones only those reaching beyond the stroke's rim, like the light bars "
+                   "of an I; used only where ink is sparse)")]), _threshold),
         S("morphology", "Opening removes specks; closing bridges small breaks in strokes.",
           dict([_p("open_radius", 0, 0, 6, 1, "Opening disk radius, px (0: off; 1 already erases the 2 px "
                    "strokes of small or distant writing -- specks are dropped by size later anyway)"),
