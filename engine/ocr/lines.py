@@ -163,12 +163,13 @@ def group_lines(boxes: np.ndarray, height: float, line_overlap: float = 0.4, max
     return Layout([ln.members for ln in lines], spaces, page_gap, [ln.degrees for ln in lines], heights)
 
 
-def word_breaks(gaps: list[np.ndarray], height: float | list[float], space: float = 0.3
+def word_breaks(gaps: list[np.ndarray], height: float | list[float], space: float = 0.3, wider: float = 1.5
                 ) -> tuple[list[list[bool]], float]:
     """Per line, whether a word gap precedes each character, from the gaps between neighbouring characters
     (one array per line): a gap wider than the typical letter gap (the larger of the page's median gap, scaled
     to the line's height, and the line's lower quartile: some writers space letters widely) by more than
-    ``space`` x the height (the page's, or one per line)."""
+    ``space`` x the height (the page's, or one per line), and ``wider`` times as wide: digits written three
+    heights apart vary by more than a third of a height without any word break among them."""
     heights = [height] * len(gaps) if np.isscalar(height) else list(height)
     page_gap = float(np.median(np.concatenate(gaps))) if sum(map(len, gaps)) else 0.0
     page_h = float(np.median(heights)) if heights else 1.0
@@ -176,7 +177,7 @@ def word_breaks(gaps: list[np.ndarray], height: float | list[float], space: floa
     for g, h in zip(gaps, heights):  # the line's lower quartile: robust to lines where many gaps are spaces
         base = page_gap * min(h / max(page_h, 1e-9), 1.0)
         base = max(base, float(np.quantile(g, 0.25))) if len(g) else base
-        spaces.append([False] + [bool(x - base > space * h) for x in g])
+        spaces.append([False] + [bool(x - base > space * h and x > wider * base) for x in g])
     return spaces, page_gap
 
 
