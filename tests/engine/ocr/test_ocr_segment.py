@@ -141,6 +141,11 @@ def test_word_breaks_relative_to_the_writer():
     # widely spaced letters with no word break (like a whiteboard "B I N G") stay one word ...
     wide = np.array([[0, 90 * k, 100, 90 * k + 50] for k in range(4)])
     assert group_lines(wide, 100.0).space_before == [[False] * 4]
+    # ... and so do digits written three heights apart, their gaps varying by more than a third of a height
+    gaps = [280, 300, 340, 320, 330, 370, 300, 280, 310]
+    cols = np.concatenate([[0], np.cumsum(np.add(gaps, 50))])
+    digits = np.array([[0, c, 100, c + 50] for c in cols])
+    assert group_lines(digits, 100.0).space_before == [[False] * 10]
     # ... and a gap clearly wider than the letter gaps is a space
     cols = [0, 60, 120, 250, 310]
     tight = np.array([[0, c, 100, c + 50] for c in cols])
@@ -189,7 +194,7 @@ def test_exposure_and_polarity(page):
     assert np.median(gray) > 0.5  # flipped back to light paper
 
 
-def test_hysteresis_fills_the_faint_stretch_of_a_thin_stroke_only():
+def test_hysteresis_fills_faint_stretches_but_never_thickens_a_stroke():
     thin = np.zeros((40, 80), np.float32)
     thin[10, 5:75] = 0.5
     thin[10, 30:45] = 0.4  # a faint stretch under the level
@@ -197,11 +202,16 @@ def test_hysteresis_fills_the_faint_stretch_of_a_thin_stroke_only():
     filled, _ = segment.threshold(thin, "manual", 0.45, 0.15, 0.75)
     assert not strict[10, 30:45].any() and filled[10, 5:75].all() and filled.sum() == 70
     assert segment.stroke_width(strict) == 2.0
-    thick = np.zeros((40, 80), np.float32)
-    thick[10:18, 5:75] = 0.5
-    thick[10:18, 30:45] = 0.4
-    assert segment.stroke_width(segment.threshold(thick, "manual", 0.45, 0.15, 1.0)[0]) > 5
-    assert not segment.threshold(thick, "manual", 0.45, 0.15, 0.75)[0][10:18, 30:45].any()  # thick strokes: left alone
+    # a thick stroke (an I's stem) with a faint rim, and a faint bar running on from its top (the I's bar)
+    thick = np.zeros((60, 80), np.float32)
+    thick[9:49, 19:31] = 0.4   # the rim: one pixel of lighter ink all round
+    thick[10:48, 20:30] = 0.5
+    thick[10:16, 30:60] = 0.4  # the bar: as light as the rim, but reaching far beyond the stem
+    strict, _ = segment.threshold(thick, "manual", 0.45, 0.15, 1.0)
+    filled, _ = segment.threshold(thick, "manual", 0.45, 0.15, 0.75)
+    assert segment.stroke_width(strict) > 5 and not strict[10:16, 31:60].any()
+    assert filled[10:16, 31:60].all()  # the bar is kept ...
+    assert not filled[20:48, 19].any() and not filled[20:48, 30].any() and not filled[48, 20:30].any()  # ... the rim not
 
 
 def sloped_line(x0, y0, degrees, n, size=40, pitch=48):
