@@ -3,13 +3,15 @@
 Geometry alone cannot tell a stroke that missed its joint (an N drawn as a V and a separate bar) from an
 I standing close to its neighbour, nor two touching letters from one wide M. So the classify stage asks
 the network: two touching boxes are merged when the merged crop reads better than the pieces did, a wide
-low-confidence box is cut where its column ink is thinnest when both halves read better than the whole.
+box is cut into the 2-4 characters that read best, at columns where its ink is thinnest, when they read
+better than the whole (each extra character must earn its place).
 Each box keeps its full probability vector (``Box.probs``) for the context stage (engine.ocr.context),
 which reads words as letters or digits.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import combinations
 
 import numpy as np
 from scipy import ndimage
@@ -75,45 +77,34 @@ class Reader:
                    line=a.line, slope=a.slope, space_before=a.space_before,
                    members=[] if not (a.members and b.members) else sorted(set(a.members) | set(b.members)))
 
-    def cuts(self, b: Box, n: int = 4) -> list[tuple[Box, Box]]:
-        """Up to n ways to cut a box in two at the columns with the least ink (middle 60 % only)."""
+    def segmentations(self, b: Box, max_parts: int, min_width: int, n: int = 6) -> list[list[Box]]:
+        """Ways to cut a box into 2..``max_parts`` characters: every choice of cuts among the ``n`` columns with
+        the least ink (none in the outer tenth, at least ``min_width`` apart and from the ends; among equally
+        thin columns, nearer the middle first). Touching letters need not be equally wide: an I run into a V
+        and a D is cut where its own thin joins are."""
         m = crop_mask(self.labels, self.mask, b)
         w = m.shape[1]
-        profile = ndimage.uniform_filter1d(m.sum(0).astype(float), max(3, w // 30))
-        lo, hi = int(0.2 * w), int(0.8 * w)
-        if hi - lo < 2:
+        lo, hi = max(int(0.1 * w), min_width), min(int(0.9 * w), w - min_width)
+        if hi - lo < 1:
             return []
-        cols = np.arange(lo, hi)  # thin ink first; among equally thin columns, nearer the middle first
+        profile = ndimage.uniform_filter1d(m.sum(0).astype(float), max(3, w // 30))
+        cols = np.arange(lo, hi)
         key = profile[lo:hi] / max(profile.max(), 1e-9) + 0.2 * np.abs(cols - w / 2) / w
-        order = cols[np.argsort(key, kind="stable")]
         picked: list[int] = []
-        for c in order:
-            if all(abs(c - q) > w // 10 for q in picked):
+        for c in cols[np.argsort(key, kind="stable")]:
+            if all(abs(c - q) >= max(min_width, w // 10) for q in picked):
                 picked.append(int(c))
             if len(picked) == n:
                 break
+        parts: dict[tuple[int, int], Box | None] = {}
         out = []
-        for c in picked:
-            left, right = self.part(b, m, 0, c), self.part(b, m, c, w)
-            if left is not None and right is not None:
-                out.append((left, right))
+        for k in range(1, max_parts):
+            for cut in combinations(picked, k):  # the thinnest first: it wins a tie
+                ends = (0, *sorted(cut), w)
+                pieces = [parts.setdefault(e, self.part(b, m, *e)) for e in zip(ends, ends[1:])]
+                if all(p is not None for p in pieces):
+                    out.append(pieces)
         return out
-
-    def cut_in(self, b: Box, k: int) -> list[Box] | None:
-        """The box cut into ``k`` parts, each cut at the column with least ink within a fifth of a part's width
-        of the even division (touching letters of one writer are about equally wide); None if a part is empty."""
-        m = crop_mask(self.labels, self.mask, b)
-        w = m.shape[1]
-        profile = ndimage.uniform_filter1d(m.sum(0).astype(float), max(3, w // 30))
-        cols = [0]
-        for j in range(1, k):
-            mid, r = j * w / k, max(1, int(0.2 * w / k))
-            lo = min(max(int(mid) - r, cols[-1] + 1), w - 1)
-            hi = max(min(int(mid) + r + 1, w), lo + 1)
-            cols.append(lo + int(np.argmin(profile[lo:hi])))
-        cols.append(w)
-        parts = [self.part(b, m, c0, c1) for c0, c1 in zip(cols, cols[1:])]
-        return None if any(p is None for p in parts) else parts
 
     def part(self, b: Box, m: np.ndarray, c0: int, c1: int) -> Box | None:
         """The piece of box ``b`` (ink ``m``) between its columns c0 and c1, its box shrunk to its ink."""
@@ -182,10 +173,10 @@ def segment_score(reader: Reader, parts: list[Box], limit: float, wide: float) -
 def split_wide(reader: Reader, boxes: list[Box], split_width: float, wide: float = 1.0, much: float = 1.6,
                margin: float = 0.1) -> list[Box]:
     """Cut boxes wider than ``split_width`` x their line's height (or ``much`` x its letters' width) into the
-    2-4 characters that read best,
-    when that reads better than the whole by ``margin`` (``segment_score``). A box wider than ``much`` x the
-    line's letter width pays for its width, so letters run together into one blob are tried and cut however
-    surely the blob reads as some wide letter (an M at 0.94)."""
+    2-4 characters that read best (``Reader.segmentations``; 3 or 4 only where the box is that many letters
+    wide, less 0.6), when that reads better than the whole by ``margin`` (``segment_score``). A box wider than
+    ``much`` x the line's letter width pays for its width, so letters run together into one blob are tried and
+    cut however surely the blob reads as some wide letter (an M at 0.94)."""
     sizes = line_sizes(boxes)
     out: list[Box] = []
     for b in boxes:
@@ -194,14 +185,12 @@ def split_wide(reader: Reader, boxes: list[Box], split_width: float, wide: float
         if b.width < min(split_width * size.height, limit):
             out.append(b)
             continue
-        best, best_score = [b], segment_score(reader, [b], limit, wide) + margin
-        candidates = [list(c) for c in reader.cuts(b)]
-        candidates += [c for k in (3, 4) if b.width >= (k - 0.6) * size.width for c in [reader.cut_in(b, k)] if c]
-        reader.read([p for c in candidates for p in c])
+        best, best_score = [b], segment_score(reader, [b], limit, wide)
+        max_parts = max([k for k in (3, 4) if b.width >= (k - 0.6) * size.width] + [2])
+        candidates = reader.segmentations(b, max_parts, max(1, int(np.ceil(0.2 * size.height))))
+        reader.read(list({id(p): p for c in candidates for p in c}.values()))
         for parts in candidates:
-            if min(p.width for p in parts) < 0.2 * size.height:
-                continue
-            score = segment_score(reader, parts, limit, wide)
+            score = segment_score(reader, parts, limit, wide) - margin * (len(parts) - 1)
             if score > best_score:
                 best, best_score = parts, score
         out.extend(best)

@@ -149,6 +149,38 @@ def test_a_blob_much_wider_than_its_line_is_cut_however_surely_it_reads():
     assert len(split_wide(Reader(SureBlobClassifier(), labels, mask), [blob] + ns, split_width=1.15, wide=0.0)) == 4
 
 
+class SpacingClassifier(FakeClassifier):
+    """Like FakeClassifier, but two stems are an N only as far apart as an N's (0.45 x the ink's height or more):
+    a stem next to an I is no N."""
+
+    def probs(self, rows):
+        out = super().probs(rows)
+        for i, r in enumerate(rows):
+            img = r.reshape(32, 32).T < 0.5
+            tall = np.nonzero(img.sum(0) > 0.6 * img.any(1).sum())[0]
+            if out[i].argmax() == NIST36_CLASSES.index("N") and tall.max() - tall.min() < 0.45 * img.any(1).sum():
+                out[i] = 0.7 / 35
+                out[i, NIST36_CLASSES.index("W")] = 0.3
+        return out
+
+
+def test_touching_letters_of_unequal_widths_are_cut_at_their_own_joins():
+    # an I run into two N's at the foot (one blob), beside two N's of the same line: an even cut in three
+    # would halve the first N; the cuts are where the blob's own thin joins are
+    stems = [(100, 106), (136, 142), (186, 192), (216, 222), (266, 272), (330, 336), (380, 386), (430, 436),
+             (480, 486)]
+    labels, mask = page_with(stems)
+    labels = np.array([0, 1, 1, 1, 1, 1, 2, 2, 3, 3])[labels]
+    labels[105:108, 100:272] = 1  # the foot joining I, N, N
+    for c0 in (330, 430):
+        labels[105:108, c0:c0 + 56] = labels[15, c0]  # the line's other N's: two stems on a foot
+    mask = labels > 0
+    blob = Box(10, 100, 110, 272, line=0, members=[1])
+    ns = [Box(10, 330, 110, 386, line=0, members=[2]), Box(10, 430, 110, 486, line=0, members=[3])]
+    out = split_wide(Reader(SpacingClassifier(), labels, mask), [blob] + ns, split_width=1.15)
+    assert len(out) == 5 and out[0].col1 <= 136 and out[1].col0 >= 106 and 192 <= out[1].col1 <= out[2].col0 <= 216
+
+
 def test_sizes_are_each_lines_own():
     from engine.ocr.recognize import line_sizes
 
