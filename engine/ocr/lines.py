@@ -89,7 +89,8 @@ def find_lines(boxes: np.ndarray, height: float, tolerance: float = 0.6, max_gap
                max_slope: float = 35.0, rounds: int = 8) -> list[Line]:
     """Text lines of character ``boxes`` (n, 4: row0, col0, row1, col1), top to bottom. Chains are joined,
     closest first, where each one's nearest box lies within ``tolerance`` x the taller line's height of the
-    other's centre line (and the other way round), ``max_gap`` typical heights apart at most."""
+    other's centre line (and the other way round), ``max_gap`` typical heights apart at most, and the joined
+    line slopes ``max_slope`` degrees at most."""
     if len(boxes) == 0:
         return []
     r0, c0, r1, c1 = boxes.T.astype(float)
@@ -117,9 +118,11 @@ def find_lines(boxes: np.ndarray, height: float, tolerance: float = 0.6, max_gap
             x, y = int(la[good][k]), int(lb[good][k])
             if x in done or y in done:
                 continue
+            joined = fit(lines[x].members + lines[y].members, cx, cy, h)
+            if abs(joined.degrees) > max_slope:
+                continue  # no line slopes more steeply than its neighbours may
             done |= {x, y}
-            lines[x] = fit(lines[x].members + lines[y].members, cx, cy, h)
-            lines[y] = None
+            lines[x], lines[y] = joined, None
             merged = True
         lines = [ln for ln in lines if ln is not None]
         if not merged:
