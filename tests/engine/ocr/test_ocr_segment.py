@@ -211,7 +211,7 @@ def test_hysteresis_fills_faint_stretches_but_never_thickens_a_stroke():
     filled, _ = segment.threshold(thick, "manual", 0.45, 0.15, 0.75)
     assert segment.stroke_width(strict) > 5 and not strict[10:16, 31:60].any()
     assert filled[10:16, 31:60].all()  # the bar is kept ...
-    assert not filled[20:48, 19].any() and not filled[20:48, 30].any() and not filled[48, 20:30].any()  # ... the rim not
+    assert not filled[26:48, 19].any() and not filled[26:48, 30].any() and not filled[48, 20:30].any()  # ... the rim not
 
 
 def sloped_line(x0, y0, degrees, n, size=40, pitch=48):
