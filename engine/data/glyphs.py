@@ -80,6 +80,27 @@ HAND: dict[str, list[tuple[float, list[list[tuple[float, float]]]]]] = {
     "8": [(20, [[*_arc(10, -7, 5, 5, -10, 220), *_arc(10, 4.5, 6, 4.5, 40, -220), (15, -6)]]),  # one stroke
           (20, [_arc(10, -7, 4.5, 5, 0, 360), _arc(10, 4, 6, 5, 90, 450)])],  # two stacked rings
 }
+# Forms real writers use that the fonts and HAND lack, which the OCR misread on real photos (issue 22): a U
+# whose right stroke runs on into a tail, a barred J with a small hook, an E on a round back, a D with a small
+# or narrow bowl, a 5 with a flag. Only the OCR's training set ("ocr-train") draws them: the default "glyphs"
+# set and the pages keep their fonts.
+WILD: dict[str, list[tuple[float, list[list[tuple[float, float]]]]]] = {
+    "U": [(20, [[(4, -12), (4, 1), (5, 5), (7, 7.5), (10, 8), (13, 7.5), (15, 5), (16, 1)], [(16, -12), (16, 9)]]),
+          (20, [[(4, -12), (4, 2), *_arc(10, 2, 6, 6, 180, 360), (16, -12), (16, 7), (18, 9), (19, 9)]]),
+          (20, [[(3, -12), (4, 3), *_arc(10, 3, 6, 6, 180, 350), (16, -11)], [(16, -12), (16.5, 9)]])],
+    "J": [(18, [[(3, -12), (15, -12)], [(9, -12), (9, 5), (8, 8), (6, 9), (4, 8.5), (3, 7)]]),
+          (18, [[(4, -12), (16, -12)], [(11, -12), (11, 6), (9, 9), (6, 9), (4, 7)]]),
+          (16, [[(2, -12), (14, -12)], [(8, -12), (8, 7), (7, 9), (5, 9.5)]])],
+    "E": [(18, [_arc(11, -1.5, 8, 10.5, 50, 310), [(3, -1.5), (12, -1.5)]]),
+          (18, [[(15, -12), (5, -12), (3, -10), (3, 7), (5, 9), (15, 9)], [(3, -1.5), (12, -1.5)]]),
+          (18, [_arc(10, -6.75, 6.5, 5.25, 20, 270), _arc(10, 3.75, 7, 5.25, 90, 340), [(4, -1.5), (10, -1.5)]])],
+    "D": [(16, [[(4, -13), (4, 10)], [(4, -11), *_arc(5, -1.5, 7, 9.5, 90, -90), (4, 8)]]),
+          (18, [[(4, -11), (4, 9)], [(2, -12), (8, -12), *_arc(8, -1.5, 7, 10.5, 90, -90), (3, 9)]]),
+          (16, [[(4, -12), (4, 9), (9, 9), *_arc(9, -1.5, 5, 10.5, -90, 90), (4, -12)]])],
+    "5": [(20, [[(6, -12), (5, -2), *_arc(10, 3.5, 6, 5.5, 130, -150)], [(7, -12), (16, -12.5)]]),
+          (20, [[(15, -12), (6, -12), (5, -3), (10, -4), (14, -2), (16, 2), (15, 6), (12, 9), (8, 9), (4, 7)]])],
+}
+FORMS = {"hand": HAND, "wild": WILD}
 CAP_LINE, BASE_LINE = -12.0, 9.0  # Hershey cap and base lines; y grows downward as in an image
 CAP_HEIGHT = BASE_LINE - CAP_LINE
 STEP = 0.4  # font units between resampled centre-line points (about 0.4 px at 32x32)
@@ -91,13 +112,14 @@ def _font(name: str):
 
 
 def has_glyph(font: str, char: str) -> bool:
-    """Whether ``font`` contributes ``char`` (the "hand" and subset fonts cover only some classes)."""
-    return char in HAND if font == "hand" else char in FONT_CHARS.get(font, char)
+    """Whether ``font`` contributes ``char`` (the drawn forms "hand" and "wild", and subset fonts, cover only some
+    classes)."""
+    return char in FORMS[font] if font in FORMS else char in FONT_CHARS.get(font, char)
 
 
 def n_variants(font: str, char: str) -> int:
-    """How many forms of ``char`` the font draws (several only for "hand"; 0 if it lacks the char)."""
-    return len(HAND.get(char, ())) if font == "hand" else int(has_glyph(font, char))
+    """How many forms of ``char`` the font draws (several only for drawn forms; 0 if it lacks the char)."""
+    return len(FORMS[font].get(char, ())) if font in FORMS else int(has_glyph(font, char))
 
 
 def font_strokes(char: str, font: str = "futural", variant: int = 0) -> tuple[list[np.ndarray], float]:
@@ -105,8 +127,8 @@ def font_strokes(char: str, font: str = "futural", variant: int = 0) -> tuple[li
     a char the font lacks falls back to futural, a variant it lacks to its first."""
     if not has_glyph(font, char):
         font = "futural"
-    if font == "hand":
-        adv, polys = HAND[char][variant if variant < n_variants(font, char) else 0]
+    if font in FORMS:
+        adv, polys = FORMS[font][char][variant if variant < n_variants(font, char) else 0]
         return [np.asarray(p, np.float64) for p in polys], float(adv)
     glyph = next(iter(_font(font).glyphs_for_text(char)))
     strokes = [np.asarray(s, np.float64) - (glyph.left_offset, 0.0) for s in glyph.strokes]
@@ -392,6 +414,6 @@ def load_glyphs(n: int = 10_000, seed: int = 0, cache_dir: str | os.PathLike | N
     return Dataset("glyphs", NIST36_CLASSES, train, valid, test)
 
 
-__all__ = ["FONTS", "GENERATOR_VERSION", "GLYPH_STYLE", "HAND", "Style", "StrokeTable", "default_cache_dir", "distort",
+__all__ = ["FONTS", "FORMS", "GENERATOR_VERSION", "GLYPH_STYLE", "HAND", "WILD", "Style", "StrokeTable", "default_cache_dir", "distort",
            "font_strokes", "has_glyph", "generate", "ink", "keep_mask", "load_glyphs", "n_variants", "point_weights",
            "render_batch", "render_char", "sample_fonts", "splat", "stroke_table"]

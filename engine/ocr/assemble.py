@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.ocr.layout import is_mark, weighted_median, word_breaks
+from engine.ocr.layout import is_mark, weighted_median
+from engine.ocr.lines import word_breaks
 from engine.ocr.result import Box
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from engine.data.dataset import NIST36_CLASSES, SIDE, from_image
 from engine.data.edits import append_rows
 from engine.errors import InputError
-from engine.ocr import layout
+from engine.ocr.lines import group_lines, reading_slope
 from engine.ocr.pipeline import OcrPipeline
 from engine.ocr.recognize import Reader, label
 from engine.ocr.result import Box, OcrResult, assemble
@@ -42,12 +42,12 @@ def relayout(pipe: OcrPipeline, result: OcrResult) -> None:
         return
     height = pipe.data("characters").height or float(np.median([b.height for b in result.boxes]))
     rects = np.array([b.rect for b in result.boxes], np.int64)
-    lay = layout.group_lines(rects, height, **pipe.stage("lines").values())
+    lay = group_lines(rects, height, **pipe.stage("lines").values())
     ordered = []
-    for li, (idx, spaces) in enumerate(zip(lay.lines, lay.space_before)):
+    for li, (idx, spaces, slope) in enumerate(zip(lay.lines, lay.space_before, lay.slopes)):
         for i, sp in zip(idx, spaces):
             b = result.boxes[i]
-            b.line, b.space_before = li, sp
+            b.line, b.space_before, b.slope = li, sp, reading_slope(slope)
             ordered.append(b)
     result.boxes[:] = ordered  # in place: the "text" stage's output shows the same list
     result.lines = assemble(ordered)

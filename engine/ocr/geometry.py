@@ -131,12 +131,36 @@ def _transform(a: np.ndarray, m: np.ndarray, shape: tuple[int, int], fill, neare
     return np.asarray(im.transform((shape[1], shape[0]), kind, coeffs, how, fillcolor=fill))
 
 
+def right_angle(m: np.ndarray, shape: tuple[int, int], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(rows, cols) of the input pixel under each output pixel when ``m`` only turns by right angles or flips
+    and shifts by whole pixels, all within an input of ``size`` (rows, cols); else None."""
+    a = m[:2, :2]
+    if not (np.allclose(m[2], [0, 0, 1]) and np.allclose(np.abs(a).sum(0), 1) and np.allclose(np.abs(a).sum(1), 1)
+            and np.allclose(a, np.round(a))):
+        return None
+    h, w = shape
+    corners = apply_matrix(m, np.array([[0.5, 0.5], [w - 0.5, 0.5], [0.5, h - 0.5]])) - 0.5  # pixel centres
+    if not np.allclose(corners, np.round(corners), atol=1e-6):
+        return None
+    (x0, y0), (xa, ya), (xb, yb) = np.round(corners).astype(int)
+    if min(x0, xa, xb) < 0 or min(y0, ya, yb) < 0 or max(x0, xa, xb) >= size[1] or max(y0, ya, yb) >= size[0]:
+        return None
+    col, row = np.arange(w), np.arange(h)[:, None]
+    dx = (np.sign(xa - x0), np.sign(xb - x0))
+    dy = (np.sign(ya - y0), np.sign(yb - y0))
+    return y0 + dy[0] * col + dy[1] * row, x0 + dx[0] * col + dx[1] * row
+
+
 def warp(img: np.ndarray, m: np.ndarray, shape: tuple[int, int], fill=None, region: np.ndarray | None = None,
          region_scale: float = 1.0) -> np.ndarray:
     """Resample ``img`` (float gray or RGB in [0, 1]) on the output grid of ``m`` (output x, y -> input
     x, y), bilinear, at 8 bits (photos have no more; the noise is larger than 1/255); pixels from outside
     the image, or outside ``region`` (a mask at ``region_scale`` x the image's size), get ``fill``
-    (default: the image's median color)."""
+    (default: the image's median color). A page only turned by right angles is moved pixel for pixel
+    (``right_angle``): it then reads exactly as it does upright."""
+    exact = right_angle(m, shape, img.shape[:2]) if region is None else None
+    if exact is not None:
+        return np.ascontiguousarray(img[exact[0], exact[1]])
     if fill is None:
         fill = np.median(img[::7, ::7].reshape(-1, *img.shape[2:]), 0)
     if img.ndim == 2:
@@ -161,4 +185,4 @@ def warp(img: np.ndarray, m: np.ndarray, shape: tuple[int, int], fill=None, regi
 
 
 __all__ = ["apply_matrix", "fit_edges", "homography", "max_quad", "order_corners", "polygon_area", "polygon_mask",
-           "rotation", "warp"]
+           "right_angle", "rotation", "warp"]

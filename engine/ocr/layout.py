@@ -1,4 +1,4 @@
-"""Components -> characters -> lines -> words: box logic relative to the typical character size.
+"""Components -> characters: box logic relative to the typical character size (lines: ``lines.py``).
 
 Boxes are int arrays (n, 4) of row0, col0, row1, col1 (half-open). The typical character height is the
 ink-weighted median component height: specks are many but light, characters few but heavy, so the
@@ -35,7 +35,24 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(values[order][np.searchsorted(cum, cum[-1] / 2)])
 
 
-def _group(boxes: np.ndarray, area: np.ndarray, members: list[list[int]], linked: np.ndarray):
+def local_heights(boxes: np.ndarray, area: np.ndarray, height: float, reach: float = 1.5) -> np.ndarray:
+    """Per box, the ink-weighted median height of the boxes sharing its rows within ``reach`` typical heights
+    of it (itself included): the size of the writing around it. A piece of a broken letter sits among whole
+    letters; a letter of a line written small sits among small letters, and is no piece."""
+    n = len(boxes)
+    h = (boxes[:, 2] - boxes[:, 0]).astype(float)
+    a, b = near_pairs(boxes, 0, reach * height)
+    src, dst = np.concatenate([a, b, np.arange(n)]), np.concatenate([b, a, np.arange(n)])
+    order = np.lexsort((h[dst], src))
+    src, hs, ws = src[order], h[dst][order], np.maximum(area[dst][order], 1).astype(float)
+    cum = np.cumsum(ws)
+    start = np.searchsorted(src, np.arange(n))  # every box is its own neighbour: no group is empty
+    before = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
+    total = np.bincount(src, ws, n)
+    return hs[np.minimum(np.searchsorted(cum, before + total / 2), len(cum) - 1)]
+
+
+def _group(boxes: np.ndarray, area: np.ndarray, members: list[list[int]], linked: np.ndarray, local: np.ndarray):
     n, lab = connected_components(linked, directed=False)
     out = np.zeros((n, 4), np.int64)
     out[:, :2] = np.iinfo(np.int64).max
@@ -46,7 +63,9 @@ def _group(boxes: np.ndarray, area: np.ndarray, members: list[list[int]], linked
     mem = [[] for _ in range(n)]
     for i, g in enumerate(lab):
         mem[g] += members[i]
-    return out, np.bincount(lab, area, n).astype(np.int64), mem
+    size = np.full(n, np.inf)
+    np.minimum.at(size, lab, local)
+    return out, np.bincount(lab, area, n).astype(np.int64), mem, size
 
 
 def near_pairs(boxes: np.ndarray, row_gap: float, col_gap: float) -> tuple[np.ndarray, np.ndarray]:
@@ -92,13 +111,15 @@ def is_mark(boxes: np.ndarray, size: float, area: np.ndarray | None = None, fill
     return small
 
 
-def _union_fitting(boxes: np.ndarray, a: np.ndarray, b: np.ndarray, gap: np.ndarray, max_h: float, max_w: float
-                   ) -> np.ndarray:
+def _union_fitting(boxes: np.ndarray, a: np.ndarray, b: np.ndarray, gap: np.ndarray, max_h: np.ndarray,
+                   max_w: np.ndarray) -> np.ndarray:
     """Root index per box after joining linked pairs closest first, each join only if the joined group's box
-    still fits max_h x max_w: chains of pairs that each fit (a stroke of one line's L, a fragment, the I below
-    it) never grow into a box spanning two lines."""
+    still fits max_h x max_w (per box; a group only as big as its most demanding member allows): chains of pairs
+    that each fit (a stroke of one line's L, a fragment, the I below it) never grow into a box spanning two
+    lines."""
     parent = np.arange(len(boxes))
     ext = boxes.copy()
+    max_h, max_w = np.array(max_h, float), np.array(max_w, float)
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -111,9 +132,11 @@ def _union_fitting(boxes: np.ndarray, a: np.ndarray, b: np.ndarray, gap: np.ndar
         if ra == rb:
             continue
         u = np.concatenate([np.minimum(ext[ra, :2], ext[rb, :2]), np.maximum(ext[ra, 2:], ext[rb, 2:])])
-        if u[2] - u[0] <= max_h and u[3] - u[1] <= max_w:
+        lh, lw = min(max_h[ra], max_h[rb]), min(max_w[ra], max_w[rb])
+        if u[2] - u[0] <= lh and u[3] - u[1] <= lw:
             parent[rb] = ra
             ext[ra] = u
+            max_h[ra], max_w[ra] = lh, lw
     return np.array([find(i) for i in range(len(boxes))])
 
 
@@ -123,17 +146,21 @@ def _graph(n: int, a: np.ndarray, b: np.ndarray) -> coo_matrix:
 
 def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.6, max_merge_height: float = 1.4,
                partial: float = 0.7, near: float = 0.2, min_size: float = 0.3, max_height: float = 3.0,
-               top: float = 0.35) -> Chars:
+               top: float = 0.35, stroke: float = 0.0) -> Chars:
     """Character boxes from component boxes (n, 5: row0, col0, row1, col1, area).
 
     1. drop specks: ink area < ``speck`` x the typical character's area;
     2. merge fragments: blobs whose column ranges overlap by ``merge_overlap`` of the narrower one (an E's
-       bars over its stem), and blobs shorter than ``partial`` x typical height with their nearest neighbour
-       when it is within ``near`` typical heights (an arm of a Y whose stroke missed the joint) -- as long as
-       the merged box stays <= ``max_merge_height`` typical heights tall and 1.5 wide; a small mark whose
+       bars over its stem), and blobs shorter than ``partial`` x the height of the writing around them
+       (``local_heights``: a title's letters are big, a small line's small) with their nearest neighbour
+       when it is within ``near`` of that height (an arm of a Y whose stroke missed the joint) -- as long as
+       the merged box stays <= ``max_merge_height`` of that height tall and 1.5 wide; a small mark whose
        centre lies in the top ``top`` of its neighbour's box joins it from twice as far (a cut-off arm);
     3. drop what is not a character: longest side < ``min_size`` or height > ``max_height`` typical heights,
-       or flatter than ``min_size`` and wider than 2 typical heights (an underline)."""
+       or flatter than ``min_size`` and wider than 2 typical heights (an underline), or -- given the page's
+       ``stroke`` width -- a single stroke longer than 2.5 typical heights at any angle: a rule, a sheet's or
+       card's edge, a crease (its ink is about stroke x length; written letters hold several strokes per
+       length)."""
     empty = Chars(np.zeros((0, 4), np.int64), np.zeros(0, np.int64), [], 0.0, np.zeros((0, 4), np.int64))
     if len(comps) == 0:
         return empty
@@ -145,20 +172,22 @@ def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.
     boxes, area = boxes[keep], area[keep]
     members = [[int(i) + 1] for i in np.nonzero(keep)[0]]
     height = weighted_median(heights[keep], area.astype(float))
+    local = np.maximum(local_heights(boxes, area, height), min_size * height) if len(boxes) else np.zeros(0)
     for _ in range(8):
         r0, c0, r1, c1 = boxes.T
         width = np.maximum(c1 - c0, 1)
-        a, b = near_pairs(boxes, max_merge_height * height, 1.5 * height)  # only these can fit merged
+        a, b = near_pairs(boxes, max_merge_height * local.max(initial=height), 1.5 * local.max(initial=height))
+        size = np.minimum(local[a], local[b])  # the smaller writing of the two: only these can fit merged
         union_h = np.maximum(r1[a], r1[b]) - np.minimum(r0[a], r0[b])
         union_w = np.maximum(c1[a], c1[b]) - np.minimum(c0[a], c0[b])
-        fits = (union_h <= max_merge_height * height) & (union_w <= 1.5 * height)
+        fits = (union_h <= max_merge_height * size) & (union_w <= 1.5 * size)
         a, b = a[fits], b[fits]
         overlap = np.minimum(c1[a], c1[b]) - np.maximum(c0[a], c0[b])
         linked = (overlap >= merge_overlap * np.minimum(width[a], width[b])) & (overlap > 0)
         gap = np.maximum(np.maximum(r0[a], r0[b]) - np.minimum(r1[a], r1[b]), -overlap)
         # fragments join their nearest neighbour; a mark (the dot of "1.", a speck) is neither end of that
-        mark = is_mark(boxes, min_size * height, area)
-        frag = ((r1 - r0) < partial * height) & ~mark
+        mark = is_mark(boxes, min_size * local, area)
+        frag = ((r1 - r0) < partial * local) & ~mark
         src_, dst, gsd = np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([gap, gap])
         # a small piece high beside a character is a stroke end cut off at low resolution (the arm of a thin
         # pen "Y" or "V"), never a full stop (those sit on the line): it joins like a fragment, a little farther
@@ -169,68 +198,25 @@ def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.
         src_, dst, gsd = src_[order], dst[order], gsd[order]
         first = np.ones(len(src_), bool)
         first[1:] = src_[1:] != src_[:-1]
-        close = first & (gsd <= near * height)
+        close = first & (gsd <= near * local[src_])
         la = np.concatenate([a[linked], src_[close]])
         lb = np.concatenate([b[linked], dst[close]])
         if not len(la):
             break
         root = _union_fitting(boxes, la, lb, np.concatenate([gap[linked], gsd[close]]),
-                              max_merge_height * height, 1.5 * height)
+                              max_merge_height * local, 1.5 * local)
         if (root == np.arange(len(boxes))).all():
             break
-        boxes, area, members = _group(boxes, area, members, _graph(len(boxes), np.arange(len(boxes)), root))
+        boxes, area, members, local = _group(boxes, area, members, _graph(len(boxes), np.arange(len(boxes)), root),
+                                             local)
     h, w = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     rule = (h < min_size * height) & (w > 2 * height)  # underlines, fraction bars: no capital is that flat
+    if stroke > 0:
+        length = np.hypot(h, w)
+        rule |= (length > 2.5 * height) & (area <= 1.5 * stroke * length)
     ok = (np.maximum(h, w) >= min_size * height) & (h <= max_height * height) & ~rule
     dropped.append(boxes[~ok])
     return Chars(boxes[ok], area[ok], [m for m, k in zip(members, ok) if k], height, np.concatenate(dropped))
 
 
-@dataclass
-class Layout:
-    """Reading order: lines top to bottom, characters left to right, and where words break."""
-    lines: list[list[int]]       # indices into the character boxes, per line, left to right
-    space_before: list[list[bool]]  # per line, per character: a word gap precedes it
-    letter_gap: float            # the page's typical gap between letters, px
-
-
-def group_lines(boxes: np.ndarray, height: float, line_overlap: float = 0.4, max_gap: float = 4.0,
-                space: float = 0.3) -> Layout:
-    """Chain characters that overlap vertically (>= ``line_overlap`` of the shorter) and lie within
-    ``max_gap`` typical heights of each other into lines; chaining neighbours, rather than cutting the page
-    into horizontal bands, follows skewed and wavy lines. A gap wider than the typical letter gap (the larger
-    of the page's median gap and the line's lower quartile: some writers space letters widely) by more than
-    ``space`` typical heights is a word break."""
-    n = len(boxes)
-    if n == 0:
-        return Layout([], [], 0.0)
-    r0, c0, r1, c1 = boxes.T
-    h = np.maximum(r1 - r0, 1)
-    a, b = near_pairs(boxes, 0, max_gap * height)  # rows must overlap; columns within max_gap
-    v_overlap = np.minimum(r1[a], r1[b]) - np.maximum(r0[a], r0[b])
-    keep = v_overlap >= line_overlap * np.minimum(h[a], h[b])
-    linked = _graph(n, a[keep], b[keep])
-    k, lab = connected_components(linked, directed=False)
-    centre_r, centre_c = (r0 + r1) / 2, (c0 + c1) / 2
-    order = np.argsort(lab, kind="stable")
-    lines = np.split(order, np.cumsum(np.bincount(lab, minlength=k))[:-1])  # members of each line
-    lines = [sorted(map(int, ln), key=lambda i: (centre_c[i], centre_r[i])) for ln in lines]
-    lines.sort(key=lambda ln: (np.median(centre_r[ln]), centre_c[ln[0]]))
-    gaps = [np.array([c0[b] - c1[a] for a, b in zip(ln, ln[1:])], float) for ln in lines]
-    spaces, page_gap = word_breaks(gaps, height, space)
-    return Layout(lines, spaces, page_gap)
-
-
-def word_breaks(gaps: list[np.ndarray], height: float, space: float = 0.3) -> tuple[list[list[bool]], float]:
-    """Per line, whether a word gap precedes each character, from the gaps between neighbouring characters
-    (one array per line): a gap wider than the typical letter gap (the larger of the page's median gap and
-    the line's lower quartile: some writers space letters widely) by more than ``space`` x ``height``."""
-    page_gap = float(np.median(np.concatenate(gaps))) if sum(map(len, gaps)) else 0.0
-    spaces = []
-    for g in gaps:  # the line's lower quartile: robust to lines where many gaps are spaces ("A B C 12")
-        base = max(page_gap, float(np.quantile(g, 0.25))) if len(g) else page_gap
-        spaces.append([False] + [bool(x - base > space * height) for x in g])
-    return spaces, page_gap
-
-
-__all__ = ["Chars", "Layout", "find_chars", "group_lines", "is_mark", "near_pairs", "weighted_median", "word_breaks"]
+__all__ = ["Chars", "find_chars", "is_mark", "local_heights", "near_pairs", "weighted_median"]

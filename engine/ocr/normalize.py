@@ -66,21 +66,52 @@ def skeleton_points(mask: np.ndarray, max_side: int = DEFAULT.max_side) -> tuple
 def render_points(pts: np.ndarray, length: np.ndarray, p: NormParams = DEFAULT) -> np.ndarray:
     """Redraw centre-line points (each standing for ``length`` of line) at the standard pen width, fitted
     and centred in 32x32 (upright image)."""
-    if len(pts) == 0:
-        return np.ones((SIDE, SIDE), np.float32)
-    lo, hi = pts.min(0), pts.max(0)
-    span = float((hi - lo).max())
-    scale = (p.extent - 2 * p.half_width) / max(span, 1e-6)
-    scale = min(scale, 4.0 / max(float(np.median(length)), 1e-6))  # never blow a speck up past 4x
-    centred = (pts - (lo + hi) / 2) * scale + (SIDE - 1) / 2
-    weights = (np.asarray(length, np.float32) * scale)[None]
-    cover = ink(splat(centred[None], weights, (SIDE, SIDE)), 1.0, p.half_width)[0]
+    return render_many([(pts, length)], p)[0]
+
+
+def render_many(items: list[tuple[np.ndarray, np.ndarray]], p: NormParams = DEFAULT) -> np.ndarray:
+    """``render_points`` for many characters at once (n, 32, 32): one splat and one blur for the batch."""
+    n = len(items)
+    size = max([len(pts) for pts, _ in items] + [1])
+    centred, weights = np.zeros((n, size, 2), np.float32), np.zeros((n, size), np.float32)
+    for k, (pts, length) in enumerate(items):
+        if len(pts) == 0:
+            continue  # no ink: a blank input
+        lo, hi = pts.min(0), pts.max(0)
+        scale = (p.extent - 2 * p.half_width) / max(float((hi - lo).max()), 1e-6)
+        scale = min(scale, 4.0 / max(float(np.median(length)), 1e-6))  # never blow a speck up past 4x
+        centred[k, :len(pts)] = (pts - (lo + hi) / 2) * scale + (SIDE - 1) / 2
+        weights[k, :len(pts)] = np.asarray(length, np.float32) * scale
+    cover = ink(splat(centred, weights, (SIDE, SIDE)), 1.0, p.half_width)
     return (1.0 - cover).astype(np.float32)
 
 
-def normalize_mask(mask: np.ndarray, p: NormParams = DEFAULT) -> np.ndarray:
-    """A binary character crop (True = ink, any size) -> upright 32x32 float32 image."""
-    return render_points(*skeleton_points(mask, p.max_side), p)
+def level_points(pts: np.ndarray, angle: float) -> np.ndarray:
+    """Centre-line points (x, y down) turned about their middle so that a line at ``angle`` degrees becomes
+    level: a character written along a sloping line (or on a page turned 90 degrees) is redrawn upright
+    without skeletonizing it again."""
+    if not angle or not len(pts):
+        return pts
+    t = np.deg2rad(angle)
+    c, s = np.cos(t), np.sin(t)
+    mid = (pts.min(0) + pts.max(0)) / 2
+    return ((pts - mid) @ np.array([[c, -s], [s, c]], np.float32) + mid).astype(np.float32)
+
+
+def normalize_mask(mask: np.ndarray, p: NormParams = DEFAULT, angle: float = 0.0) -> np.ndarray:
+    """A binary character crop (True = ink, any size) -> upright 32x32 float32 image; ``angle``: the slope of
+    the character's line (degrees, x right and y down), undone."""
+    pts, length = skeleton_points(mask, p.max_side)
+    return render_points(level_points(pts, angle), length, p)
+
+
+def normalize_masks(masks: list[np.ndarray], angles: list[float], p: NormParams = DEFAULT) -> np.ndarray:
+    """``normalize_mask`` for many crops at once (n, 32, 32), each with its line's slope undone."""
+    items = []
+    for mask, angle in zip(masks, angles):
+        pts, length = skeleton_points(mask, p.max_side)
+        items.append((level_points(pts, angle), length))
+    return render_many(items, p) if items else np.ones((0, SIDE, SIDE), np.float32)
 
 
 def normalize_glyph(img: np.ndarray, p: NormParams = DEFAULT, upsample: int = 2) -> np.ndarray:
@@ -100,5 +131,5 @@ def normalize_rows(x: np.ndarray, p: NormParams = DEFAULT) -> np.ndarray:
     return out
 
 
-__all__ = ["DEFAULT", "NORM_VERSION", "NormParams", "normalize_glyph", "normalize_mask", "normalize_rows",
-           "render_points", "skeleton_points"]
+__all__ = ["DEFAULT", "NORM_VERSION", "NormParams", "level_points", "normalize_glyph", "normalize_mask",
+           "normalize_masks", "normalize_rows", "render_many", "render_points", "skeleton_points"]

@@ -37,6 +37,7 @@ from engine.ocr.geometry import (
     rotation,
     warp,
 )
+from engine.ocr.orient import TURNS, Blobs, Orientation, find_blobs, margins, orient, sample
 
 
 @dataclass
@@ -52,10 +53,12 @@ class PageFit:
     region_scale: float = 1.0
     paper: np.ndarray | None = None    # fill color for everything outside the sheet (per channel)
     skew_strength: float = 1.0         # how much sharper the best profile is than a typical one
+    turn: int = 0                      # degrees the text was turned clockwise in the photo (undone)
+    orientation: Orientation | None = None  # how the turn was chosen ("auto")
 
     @property
     def identity(self) -> bool:
-        return self.kind == "frame" and self.skew == 0.0
+        return self.kind == "frame" and self.skew == 0.0 and self.turn == 0
 
     def corners(self) -> np.ndarray:
         """The output rectangle's corners (TL, TR, BR, BL) in work-image x, y: what the stage keeps."""
@@ -155,24 +158,17 @@ def _sheet_at(gray: np.ndarray, level: float, min_contrast: float, min_area: flo
 
 # ---- the text skew --------------------------------------------------------------------------------------
 
-def ink_points(gray: np.ndarray, max_points: int = 20000, min_blobs: int = 3) -> np.ndarray:
+def ink_points(gray: np.ndarray, max_points: int = 20000, min_blobs: int = 3, blobs: Blobs | None = None
+               ) -> np.ndarray:
     """(n, 2) x, y of ink pixels in a small gray page, from blobs of about character size: rules, edges
     and shadows (long blobs) and specks do not vote on the direction of the lines. Fewer than
     ``min_blobs`` blobs give no points: a line needs a few characters (the strokes of one V or K alone
-    would pass for a tilted line)."""
-    dark = segment.darkness(gray, segment.background(gray))
-    mask, _ = segment.threshold(dark)
-    lab, n = ndimage.label(mask, np.ones((3, 3), bool))
-    if n == 0:
+    would pass for a tilted line). ``blobs``: the page's blobs when already found."""
+    b = find_blobs(gray) if blobs is None else blobs
+    if b.chars.sum() < min_blobs:
         return np.zeros((0, 2))
-    sl = ndimage.find_objects(lab)
-    size = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in sl])
-    area = np.bincount(lab.ravel(), minlength=n + 1)[1:]
-    ok = (size < 0.2 * max(gray.shape)) & (area >= 4)
-    if ok.sum() < min_blobs:
-        return np.zeros((0, 2))
-    keep = np.r_[False, ok]
-    ys, xs = np.nonzero(keep[lab])
+    keep = np.r_[False, b.chars]
+    ys, xs = np.nonzero(keep[b.labels])
     step = max(1, len(xs) // max_points)
     return np.c_[xs[::step], ys[::step]].astype(float)
 
@@ -189,18 +185,25 @@ def profile_score(points: np.ndarray, angles_deg: np.ndarray, bin_px: float) -> 
     return out / max(len(points), 1) ** 2
 
 
-def estimate_skew(points: np.ndarray, max_angle: float = 30.0, bin_px: float = 2.0) -> tuple[float, float]:
+def estimate_skew(points: np.ndarray, max_angle: float = 30.0, bin_px: float = 2.0, rival: float = 0.85
+                  ) -> tuple[float, float]:
     """(angle of the text lines in degrees, x right and y down, strength = best / median profile score).
-    A coarse 1-degree search then a 0.1-degree refinement around the best; a best angle at the edge of the
-    search is no peak (the profile is still rising: something other than lines), so it reads as level."""
+    A coarse 1-degree search then a 0.1-degree refinement around the best. Level instead when there is no one
+    direction: a best angle at the edge of the search is no peak (the profile is still rising: something other
+    than lines), and another peak at least ``rival`` x as sharp means lines at different slopes (a level line
+    beside one rising 25 degrees), which the lines stage follows one by one -- turning the page to their
+    compromise would tilt them all."""
     limit = np.floor(max_angle)
     if len(points) < 50 or limit < 1:
         return 0.0, 1.0
     coarse = np.arange(-limit, limit + 0.5, 1.0)
     s = profile_score(points, coarse, bin_px)
-    best = float(coarse[int(np.argmax(s))])
-    if abs(best) >= limit:
-        return 0.0, 1.0
+    k = int(np.argmax(s))
+    best = float(coarse[k])
+    peaks = np.nonzero((s >= np.r_[-np.inf, s[:-1]]) & (s >= np.r_[s[1:], -np.inf]))[0]
+    others = peaks[np.abs(coarse[peaks] - best) >= 5]
+    if abs(best) >= limit or (len(others) and s[others].max() >= rival * s[k]):
+        return 0.0, float(s.max() / max(np.median(s), 1e-12))
     fine = np.arange(best - 1.0, best + 1.05, 0.1)
     sf = profile_score(points, fine, bin_px / 2)
     return float(fine[int(np.argmax(sf))]), float(s.max() / max(np.median(s), 1e-12))
@@ -215,8 +218,11 @@ def reduce_to(img: np.ndarray, side: int) -> tuple[np.ndarray, int]:
 
 
 def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, min_area: float = 0.1,
-             max_skew: float = 30.0, min_skew: float = 2.0, min_strength: float = 1.15) -> PageFit:
-    """Where the page is in a work image (float gray or RGB) and how to turn it upright."""
+             max_skew: float = 30.0, min_skew: float = 2.0, min_strength: float = 1.15, orientation: str = "0",
+             classifier=None) -> PageFit:
+    """Where the page is in a work image (float gray or RGB) and how to turn it upright: ``orientation`` is
+    how the text is turned clockwise in the photo ("0", "90", "180", "270"), or "auto" to let ``classifier``
+    read a sample of characters each way (see orient.py; without a classifier the page is taken upright)."""
     h, w = img.shape[:2]
     sg, f = reduce_to(img if img.ndim == 2 else img @ segment.LUMA, 512)  # gray first: a quarter of the work
     small = img[:sg.shape[0] * f:f, :sg.shape[1] * f:f]  # colors for the paper fill only: no need to average
@@ -245,19 +251,72 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
             m = np.array([[1, 0, c0], [0, 1, r0], [0, 0, 1]], float)
             shape = (r1 - r0, c1 - c0)
     fit = PageFit(kind, m, shape, 0.0, quad, region, 1.0 / f, paper)
-    if max_skew > 0:
-        view = warp(sg, _scaled(fit, 1.0 / f), tuple(max(1, int(round(s / f))) for s in shape),
-                    fill=float(np.median(sg[found.region])) if found is not None else None,
-                    region=region)
-        view = segment.to_gray(view, polarity="auto")  # chalk on a blackboard: its ink is the light side
-        angle, strength = estimate_skew(ink_points(view), max_skew)
-        fit.skew_strength = strength
-        if abs(angle) >= min_skew and strength >= min_strength:
-            turn, shape = rotation(angle, fit.shape)
-            fit.matrix, fit.shape, fit.skew = fit.matrix @ turn, shape, angle
+    turn = 0 if orientation == "auto" else int(orientation)
+    skews = {t: (0.0, 1.0) for t in TURNS}
+    if max_skew > 0 or orientation == "auto":
+        fill = float(np.median(sg[found.region])) if found is not None else None
+        view, flipped = _view(sg, fit, f, fill)
+        blobs = find_blobs(view)
+        if max_skew > 0:
+            skews = line_skews(ink_points(view, blobs=blobs), max_skew, min_skew, min_strength)
+        if orientation == "auto" and classifier is not None:
+            masks = _sample_masks(img, fit, f, fill, blobs, flipped)
+            fit.orientation = orient(classifier, masks, skews, aligned=margins(blobs))
+            turn = fit.orientation.turn
+    angle, fit.skew_strength = skews[turn]
+    if turn or angle:
+        m_turn, shape = rotation(turn + angle, fit.shape)
+        fit.matrix, fit.shape, fit.skew, fit.turn = fit.matrix @ m_turn, shape, angle, turn
     if fit.paper is None and not fit.identity:
         fit.paper = np.median(small.reshape(-1, *small.shape[2:])[::7], axis=0)
     return fit
+
+
+def line_skews(points: np.ndarray, max_skew: float, min_skew: float, min_strength: float
+               ) -> dict[int, tuple[float, float]]:
+    """Per way up (0, 90, 180, 270: text turned clockwise), the (tilt left to undo, strength) of lines running
+    along x (0, 180) or along y (90, 270); a tilt under ``min_skew`` or weaker than ``min_strength`` is 0."""
+    out = {}
+    for t, pts in ((0, points), (90, points[:, ::-1] * [1, -1])):  # (y, -x): lines along y run along x
+        angle, strength = estimate_skew(pts, max_skew)
+        if abs(angle) < min_skew or strength < min_strength:
+            angle = 0.0
+        out[t] = out[t + 180] = (angle, strength)
+    return out
+
+
+def _view(gray: np.ndarray, fit: PageFit, f: int, fill: float | None) -> tuple[np.ndarray, bool]:
+    """What the page stage keeps so far (the sheet, its perspective undone), from ``gray`` = the work image
+    reduced ``f`` times, with dark ink, and whether it was flipped for that (chalk on a blackboard)."""
+    shape = tuple(max(1, int(round(s / f))) for s in fit.shape)
+    view = warp(gray, _scaled(fit, 1.0 / f), shape, fill=fill, region=fit.region,
+                region_scale=fit.region_scale * f if fit.region is not None else 1.0)
+    dark = segment.to_gray(view, polarity="auto")
+    return dark, not np.array_equal(dark, view)
+
+
+def _sample_masks(img: np.ndarray, fit: PageFit, f: int, fill: float | None, blobs: Blobs, flipped: bool,
+                  px: float = 24.0) -> list[np.ndarray]:
+    """Ink masks of the orientation sample, at least ``px`` high where the work image has the pixels: small
+    writing on a big photo is a few pixels in the reduced view (thin strokes in pieces), too few to read, so
+    the part of the page holding the sample is warped again at a finer scale (one warp of the writing's
+    extent, not of the whole page) and its blobs found and sampled there."""
+    picks = sample(blobs)
+    fine = max(1, min(f, int(f * blobs.typical / px)))
+    if fine >= f or not len(picks):
+        return [blobs.labels[blobs.slices[i]] == i + 1 for i in picks]
+    e = int(np.ceil(2 * blobs.typical))
+    rows, cols = blobs.labels.shape
+    r0 = max(min(blobs.slices[i][0].start for i in picks) - e, 0)
+    r1 = min(max(blobs.slices[i][0].stop for i in picks) + e, rows)
+    c0 = max(min(blobs.slices[i][1].start for i in picks) - e, 0)
+    c1 = min(max(blobs.slices[i][1].stop for i in picks) + e, cols)
+    z = f // fine  # fine pixels per view pixel
+    m = fit.matrix @ np.array([[fine, 0, c0 * f], [0, fine, r0 * f], [0, 0, 1]], float)
+    part = warp(img, m, ((r1 - r0) * z, (c1 - c0) * z), fill=fill)
+    gray = part if part.ndim == 2 else part @ segment.LUMA
+    finer = find_blobs(1.0 - gray if flipped else gray)
+    return [finer.labels[finer.slices[i]] == i + 1 for i in sample(finer)]
 
 
 def _scaled(fit: PageFit, s: float) -> np.ndarray:
@@ -274,8 +333,10 @@ def rectify(img: np.ndarray, fit: PageFit) -> np.ndarray:
 
 
 def draw_fit(img: np.ndarray, fit: PageFit) -> np.ndarray:
-    """The input, dimmed outside what is read, with the sheet outlined in red and, when the text was turned,
-    the (turned) rectangle that is read in blue (display only; drawn with Pillow, which is fast at any size)."""
+    """The input, dimmed outside what is read, with the sheet outlined in red, when the text was turned, the
+    (turned) rectangle that is read in blue, and the top of the text as read (where the page was upside down
+    or sideways: the orientation found) in green with an arrow pointing up the text (display only; drawn with
+    Pillow, which is fast at any size)."""
     h, w = img.shape[:2]
     rgb = (np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img) * 255 + 0.5
     photo = Image.fromarray(rgb.astype(np.uint8))
@@ -292,11 +353,18 @@ def draw_fit(img: np.ndarray, fit: PageFit) -> np.ndarray:
             red = [c - s for c in red]
     if fit.kind == "sheet":
         red = [np.vstack([fit.quad, fit.quad[:1]])]
-    blue = [np.vstack([kept, kept[:1]])] if fit.skew or fit.kind == "region" else []
+    blue = [np.vstack([kept, kept[:1]])] if fit.skew or fit.turn or fit.kind == "region" else []
+    green = []
+    if fit.turn:  # the read page's top edge, and an arrow from its centre up the text
+        mid, top = kept.mean(0), (kept[0] + kept[1]) / 2
+        tip = mid + 0.6 * (top - mid)
+        side = (kept[1] - kept[0]) * 0.08
+        green = [kept[:2], np.array([mid, tip]), np.array([tip - side + 0.15 * (mid - tip), tip,
+                                                            tip + side + 0.15 * (mid - tip)])]
     out = Image.composite(photo, photo.point(lambda v: int(0.35 * v + 51)), keep)
     draw = ImageDraw.Draw(out)
     width = max(2, int(0.004 * max(h, w)))
-    for lines, color in ((red, (230, 25, 25)), (blue, (25, 75, 240))):
+    for lines, color in ((red, (230, 25, 25)), (blue, (25, 75, 240)), (green, (20, 170, 60))):
         for c in lines:
             draw.line([tuple(p) for p in c], fill=color, width=width, joint="curve")
     return np.asarray(out, np.float32) * np.float32(1 / 255)

@@ -7,110 +7,22 @@
     pipe.run()                           # ... so this re-runs only those, reusing load..background
 
 A GUI lists ``pipe.stages`` (name, doc, params with ranges and tooltips), shows ``pipe.output(name).image``
-with ``.boxes`` drawn over it, and edits the final result through ``engine.ocr.edit``.
+with ``.boxes`` drawn over it, and edits the final result through ``engine.ocr.edit``. The stages themselves
+(their parameters, docs and functions) are in ``stages.py``; what a stage is, in ``stage.py``.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from engine.errors import InputError
-from engine.ocr import layout, page, segment
-from engine.ocr.assemble import assemble_pieces, colour_groups
-from engine.ocr.context import apply_context, changes_on_page
 from engine.ocr.model import Classifier, load_classifier
-from engine.ocr.normalize import normalize_mask
-from engine.ocr.recognize import crop_mask, recognize
-from engine.ocr.result import Box, OcrResult, assemble
-
-MAX_MARKS = 5000  # default cap on components per page: later stages never see more (see the components stage)
-
-
-@dataclass
-class Param:
-    """One tunable: a number in [min, max] by ``step`` (int when step is an int), or one of ``choices``."""
-    name: str
-    value: float | int | str
-    min: float | None = None
-    max: float | None = None
-    step: float | None = None
-    tooltip: str = ""
-    choices: tuple[str, ...] = ()
-
-    def coerce(self, v):
-        """``v`` checked and clipped to this parameter's range; ValueError if it cannot be."""
-        if self.choices:
-            if v not in self.choices:
-                raise InputError(f"{self.name} must be one of {', '.join(self.choices)}, got {v!r}")
-            return v
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            raise InputError(f"{self.name} must be a number, got {v!r}") from None
-        if not np.isfinite(x):
-            raise InputError(f"{self.name} must be finite, got {v!r}")
-        x = min(max(x, self.min), self.max)
-        return int(round(x)) if isinstance(self.step, int) else x
-
-
-@dataclass
-class StageOutput:
-    """A stage's product: ``data`` for later stages, plus what to show (image rendered on first access)."""
-    data: object
-    boxes: list[Box] = field(default_factory=list)
-    info: dict[str, object] = field(default_factory=dict)
-    render: Callable[[], np.ndarray] | None = field(default=None, repr=False)
-    seconds: float = 0.0
-    _image: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def image(self) -> np.ndarray | None:
-        """float32 in [0, 1], gray (H, W) or RGB (H, W, 3), in work-image pixels (except "crops": a mosaic)."""
-        if self._image is None and self.render is not None:
-            self._image = self.render()
-        return self._image
-
-
-@dataclass
-class Stage:
-    name: str
-    doc: str
-    params: dict[str, Param]
-    run: Callable[..., StageOutput] = field(repr=False)
-
-    def values(self) -> dict[str, object]:
-        return {k: p.value for k, p in self.params.items()}
-
-
-def _p(name, value, lo=None, hi=None, step=None, tip="", choices=()):
-    return name, Param(name, value, lo, hi, step, tip, tuple(choices))
-
-
-def _comp_boxes(comps: np.ndarray) -> list[Box]:
-    return [Box(int(r0), int(c0), int(r1), int(c1)) for r0, c0, r1, c1, _ in comps]
-
-
-def _colorize(labels: np.ndarray) -> np.ndarray:
-    """Each component in its own pseudo-random color on white (display only)."""
-    rng = np.random.default_rng(7)
-    palette = np.vstack([[1.0, 1.0, 1.0], rng.uniform(0.1, 0.8, (int(labels.max()) + 1, 3))]).astype(np.float32)
-    return palette[np.where(labels > 0, labels + 1, 0)]
-
-
-def _mosaic(inputs: list[np.ndarray], cols: int = 16) -> np.ndarray:
-    """The 32x32 network inputs side by side in reading order (display only)."""
-    if not inputs:
-        return np.ones((34, 34), np.float32)
-    rows = -(-len(inputs) // cols)
-    out = np.full((rows * 34, min(cols, len(inputs)) * 34), 0.6, np.float32)
-    for k, im in enumerate(inputs):
-        r, c = divmod(k, cols)
-        out[r * 34 + 1:r * 34 + 33, c * 34 + 1:c * 34 + 33] = np.clip(im, 0, 1)
-    return out
+from engine.ocr.recognize import crop_mask
+from engine.ocr.result import Box, OcrResult
+from engine.ocr.stage import Param, Stage, StageOutput
+from engine.ocr.stages import MAX_MARKS, build_stages
 
 
 class OcrPipeline:
@@ -121,7 +33,7 @@ class OcrPipeline:
     def __init__(self, model=None):
         self._model, self._classifier = model, None  # a path, a Classifier, or None for the default model
         self.source = None
-        self.stages: list[Stage] = self._build()
+        self.stages: list[Stage] = build_stages()
         self._out: list[StageOutput | None] = [None] * len(self.stages)
         self.result: OcrResult | None = None  # the last full run, edited in place by engine.ocr.edit
 
@@ -216,235 +128,5 @@ class OcrPipeline:
         """The binary ink of a box as the crops stage sees it (its own components only)."""
         return crop_mask(self.data("components")[0], self.data("morphology"), box)
 
-    # ---- the stages ----------------------------------------------------------------------------------
 
-    def _build(self) -> list[Stage]:
-        S = Stage
-        return [
-            S("load", "Read the image; big photos are reduced to at most max_side pixels for speed.",
-              dict([_p("max_side", 2048, 256, 4096, 64, "Longest side of the working image, px (4096 keeps a "
-                       "page under about 2 GB of memory)")]), _load),
-            S("page", "Find the page: a sheet or whiteboard that does not fill the photo is cut out (its perspective "
-              "undone when its four corners show; the rest painted as paper), then tilted text lines are turned level.",
-              dict([_p("sheet", "auto", tip="auto: look for a bright sheet with a sharp edge on a darker background; "
-                       "off: the whole photo is the page", choices=("auto", "off")),
-                    _p("min_contrast", 0.3, 0.05, 0.9, 0.05, "The sheet must be at least this much brighter than its "
-                       "surroundings (fraction of the sheet's brightness; 1.5 x this for a sheet cut by the frame, "
-                       "whose edge could be a shadow's)"),
-                    _p("max_skew", 30.0, 0.0, 45.0, 1.0, "Look for text lines tilted up to this many degrees either "
-                       "way (0: never turn the page)"),
-                    _p("min_skew", 2.0, 0.0, 10.0, 0.5, "Leave smaller tilts alone (the lines stage follows "
-                       "them), degrees")]), _page),
-            S("denoise", "Gaussian smoothing: removes sensor noise and JPEG blocks before thresholding.",
-              dict([_p("sigma", 1.0, 0.0, 5.0, 0.1, "Blur radius (standard deviation), px")]), _denoise),
-            S("grayscale", "One channel with dark ink; a page whose ink is lighter than its background (chalk "
-              "on a blackboard) is flipped.",
-              dict([_p("mode", "luminance", tip="luminance, or the darkest channel for colored ink",
-                       choices=("luminance", "darkest")),
-                    _p("polarity", "auto", tip="auto: the minority (ink) side of the histogram decides",
-                       choices=("auto", "dark-on-light", "light-on-dark"))]), _gray),
-            S("background", "Divide out uneven lighting: darkness relative to the local paper brightness. "
-              "Marks lighter than the paper (erased writing) vanish here.",
-              dict([_p("tile", 0.05, 0.01, 0.5, 0.01, "Tile size for the paper estimate, fraction of the short side"),
-                    _p("percentile", 80.0, 50.0, 99.0, 1.0, "Paper brightness = this percentile of each tile")]),
-              _background),
-            S("threshold", "Ink = darkness above a level: Otsu's on the non-paper pixels, or a manual level.",
-              dict([_p("method", "otsu", tip="otsu: automatic level; manual: use 'level'", choices=("otsu", "manual")),
-                    _p("level", 0.4, 0.0, 1.0, 0.01, "Manual darkness level (used when method is manual)"),
-                    _p("min_contrast", 0.15, 0.0, 1.0, 0.01, "Never call anything ink that is less than this much "
-                       "darker than the paper (keeps blank pages blank)"),
-                    _p("hysteresis", 0.75, 0.3, 1.0, 0.05, "Below 1: also keep pixels above hysteresis x level that "
-                       "touch ink (fills the faint stretches of thin strokes; used only when the strokes are "
-                       "under 3.5 px wide and ink is sparse)")]), _threshold),
-            S("morphology", "Opening removes specks; closing bridges small breaks in strokes.",
-              dict([_p("open_radius", 0, 0, 6, 1, "Opening disk radius, px (0: off; 1 already erases the 2 px "
-                       "strokes of small or distant writing -- specks are dropped by size later anyway)"),
-                    _p("close_radius", 1, 0, 6, 1, "Closing disk radius, px (0: off)")]), _morphology),
-            S("components", "Connected ink blobs (8-connectivity). A photo of noise or texture (a carpet, a badly "
-              "exposed page) has tens of thousands: more than max_marks is not read as text.",
-              dict([_p("max_marks", MAX_MARKS, 100, 20000, 100, "At most this many blobs are passed on; more means "
-                       "the image is noise or texture, not text (a full handwritten page has a few thousand)")]),
-              _components),
-            S("characters", "Blobs -> characters: drop specks, merge fragments of one character, drop non-characters. "
-              "Sizes are relative to the typical (ink-weighted median) blob.",
-              dict([_p("speck", 0.02, 0.0, 0.5, 0.005, "Drop blobs with less ink than this x a typical character's"),
-                    _p("merge_overlap", 0.6, 0.1, 1.0, 0.05,
-                       "Merge blobs whose columns overlap this much of the narrower"),
-                    _p("max_merge_height", 1.4, 1.0, 3.0, 0.05,
-                       "... unless the merged box is taller than this x typical"),
-                    _p("partial", 0.7, 0.0, 1.0, 0.05, "Blobs shorter than this x typical height are fragments ..."),
-                    _p("near", 0.2, 0.0, 1.0, 0.02,
-                       "... merged into their nearest neighbour within this x typical height"),
-                    _p("min_size", 0.3, 0.0, 1.0, 0.05, "Drop boxes whose longer side is under this x typical height"),
-                    _p("max_height", 3.0, 1.0, 10.0, 0.1, "Drop boxes taller than this x typical height")]),
-              _characters),
-            S("lines", "Chain characters into lines (skew-tolerant), order them, find word gaps.",
-              dict([_p("line_overlap", 0.4, 0.05, 1.0, 0.05, "Neighbours share this fraction of the shorter height"),
-                    _p("max_gap", 4.0, 0.5, 20.0, 0.5, "... and are at most this many typical heights apart"),
-                    _p("space", 0.3, 0.0, 3.0, 0.05, "A gap wider than the typical letter gap by this x typical "
-                       "height is a space")]), _lines),
-            S("assemble", "Re-assemble broken characters: in each line, pieces that overlap horizontally or nearly "
-              "(a gap well under the writer's letter spacing) are one character unless that would be far wider "
-              "than the line's typical character; small round marks (the dot of \"1.\", specks) are left out. "
-              "Picture: pieces coloured by the character they joined, marks grey.",
-              dict([_p("join_gap", 0.35, 0.0, 2.0, 0.05, "Join a narrow piece closer than this x the line's median "
-                       "letter gap (pieces overlapping by half the narrower always qualify)"),
-                    _p("narrow", 0.5, 0.0, 2.0, 0.05, "... a narrow piece (a stem, a bar) is narrower than this x the "
-                       "line's typical character width; wider pieces that merely touch are two letters"),
-                    _p("max_width", 1.6, 0.5, 3.0, 0.05, "... unless the joined box is wider than this x the line's "
-                       "typical character width"),
-                    _p("mark", 0.3, 0.0, 1.0, 0.05, "Round pieces smaller than this x the line's height are marks, "
-                       "not characters")]), _assemble),
-            S("crops", "Each character -> 32x32 network input: skeleton redrawn at one pen width, centred, "
-              "aspect kept, dark on white (the same function built the training set).", {}, _crops),
-            S("classify", "The network reads each crop alone; touching pieces that read better merged are merged, "
-              "wide boxes that read better cut in two are cut.",
-              dict([_p("merge_gap", 0.08, 0.0, 0.5, 0.01, "Try merging neighbours closer than this x typical height"),
-                    _p("split_width", 1.15, 0.5, 5.0, 0.05, "Try cutting boxes wider than this x typical height")]),
-              _classify),
-            S("context", "Read each word among digits or among letters, chosen along the line from the boxes' "
-              "probability mass (look-alikes O/0, I/1, Z/2, S/5, G/6, B/8 count little); list markers (\"1.\" "
-              "\"2.\") are judged down the page. Output: the raw and the contextual reading; picture: boxes the "
-              "context changed in red, with their raw reading small in the corner.",
-              dict([_p("switch_space", 0.7, 0.0, 10.0, 0.1, "Cost (nats) of a word changing kind from the word before "
-                       "it: higher, the line counts more"),
-                    _p("switch_word", 4.0, 0.0, 20.0, 0.5, "Cost (nats) of a change of kind inside a word (a missed "
-                       "word gap): higher, words are read more strictly all-letters or all-digits"),
-                    _p("sure", 0.99, 0.5, 1.0, 0.01, "A box read at least this surely keeps its own reading "
-                       "(1: never)"),
-                    _p("twin_weight", 0.6, 0.0, 1.0, 0.05, "How much look-alike classes count for their own kind: "
-                       "their shape does not tell letters from digits")]), _context),
-            S("text", "Lines of text with per-character confidence.", {}, _text),
-        ]
-
-
-# ---- stage functions: (pipeline, **params) -> StageOutput ------------------------------------------------
-
-def _load(p: OcrPipeline, max_side):
-    img, scale, shape = segment.load(p.source, max_side)
-    return StageOutput((img, scale, shape), info={"source": f"{shape[1]}x{shape[0]}",
-                                                 "work": f"{img.shape[1]}x{img.shape[0]}", "scale": round(scale, 4)},
-                       render=lambda: img)
-
-
-def _page(p: OcrPipeline, sheet, min_contrast, max_skew, min_skew):
-    img = p.data("load")[0]
-    fit = page.fit_page(img, sheet, min_contrast, max_skew=max_skew, min_skew=min_skew)
-    out = page.rectify(img, fit)
-    h, w = fit.shape
-    info = {"found": fit.kind, "skew_deg": round(fit.skew, 2), "page": f"{w}x{h}",
-            "corners": [[round(float(v), 1) for v in xy] for xy in (fit.quad if fit.quad is not None else [])]}
-    return StageOutput((out, fit), info=info, render=lambda: page.draw_fit(img, fit))
-
-
-def _denoise(p: OcrPipeline, sigma):
-    img = segment.denoise(p.data("page")[0], sigma)
-    return StageOutput(img, render=lambda: img)
-
-
-def _gray(p: OcrPipeline, mode, polarity):
-    g = segment.to_gray(p.data("denoise"), mode, polarity)
-    return StageOutput(g, render=lambda: g)
-
-
-def _background(p: OcrPipeline, tile, percentile):
-    gray = p.data("grayscale")
-    d = segment.darkness(gray, segment.background(gray, tile, percentile))
-    return StageOutput(d, info={"tile_px": max(4, int(round(tile * min(gray.shape))))}, render=lambda: 1.0 - d)
-
-
-def _threshold(p: OcrPipeline, method, level, min_contrast, hysteresis):
-    mask, used = segment.threshold(p.data("background"), method, level, min_contrast, hysteresis)
-    return StageOutput(mask, info={"level": round(used, 4), "ink_fraction": round(float(mask.mean()), 5)},
-                       render=lambda: (~mask).astype(np.float32))
-
-
-def _morphology(p: OcrPipeline, open_radius, close_radius):
-    mask = segment.morphology(p.data("threshold"), open_radius, close_radius)
-    return StageOutput(mask, render=lambda: (~mask).astype(np.float32))
-
-
-def _components(p: OcrPipeline, max_marks):
-    labels, comps = segment.components(p.data("morphology"))
-    if len(comps) > max_marks:  # bounds all later work: no stage after this one sees more than max_marks blobs
-        where = f"{p.source}: " if isinstance(p.source, (str, Path)) else ""
-        raise InputError(f"{where}too many marks to be text ({len(comps):,} blobs of ink, at most {max_marks:,} are "
-                         "read): the image looks like noise or texture")
-    return StageOutput((labels, comps), _comp_boxes(comps), {"components": len(comps)}, lambda: _colorize(labels))
-
-
-def _characters(p: OcrPipeline, **params):
-    chars = layout.find_chars(p.data("components")[1], **params)
-    boxes = [Box(*map(int, b), members=list(m)) for b, m in zip(chars.boxes, chars.members)]
-    mask = p.data("morphology")
-    return StageOutput(chars, boxes, {"characters": len(chars), "typical_height": round(chars.height, 1),
-                                      "dropped": len(chars.dropped)}, lambda: (~mask).astype(np.float32))
-
-
-def _lines(p: OcrPipeline, line_overlap, max_gap, space):
-    chars: layout.Chars = p.data("characters")
-    lay = layout.group_lines(chars.boxes, chars.height, line_overlap, max_gap, space)
-    boxes = []
-    for li, (idx, spaces) in enumerate(zip(lay.lines, lay.space_before)):
-        for i, sp in zip(idx, spaces):
-            boxes.append(Box(*map(int, chars.boxes[i]), line=li, space_before=sp, members=list(chars.members[i])))
-    mask = p.data("morphology")
-    return StageOutput(boxes, boxes, {"lines": len(lay.lines), "letter_gap": round(lay.letter_gap, 1)},
-                       lambda: (~mask).astype(np.float32))
-
-
-def _assemble(p: OcrPipeline, join_gap, narrow, max_width, mark):
-    labels, comps = p.data("components")
-    pieces = p.data("lines")
-    area = np.array([comps[np.asarray(b.members, int) - 1, 4].sum() for b in pieces], float)
-    got = assemble_pieces(pieces, area, join_gap, max_width, mark, narrow, p.params()["lines"]["space"],
-                          p.data("characters").height)
-    return StageOutput(got.boxes, got.boxes, {"characters": len(got.boxes), "joined": got.joined,
-                                              "marks": len(got.marks)},
-                       lambda: colour_groups(labels, pieces, got.group))
-
-
-def _crops(p: OcrPipeline):
-    labels, _ = p.data("components")
-    mask = p.data("morphology")
-    boxes = [replace(b) for b in p.data("assemble")]
-    for b in boxes:
-        b.input = normalize_mask(crop_mask(labels, mask, b))
-    inputs = [b.input for b in boxes]
-    # the image is NOT page-shaped: box k's input is tile k (34 px pitch, 16 per row), in reading order
-    return StageOutput(boxes, boxes, {"crops": len(boxes), "mosaic_columns": 16, "mosaic_pitch": 34},
-                       lambda: _mosaic(inputs))
-
-
-def _classify(p: OcrPipeline, merge_gap, split_width):
-    labels, _ = p.data("components")
-    boxes = recognize(p.classifier, p.data("crops"), labels, p.data("morphology"), p.data("characters").height,
-                      1.0, merge_gap, split_width)
-    img = p.data("denoise")
-    conf = [b.confidence for b in boxes]
-    return StageOutput(boxes, boxes, {"mean_confidence": round(float(np.mean(conf)), 4) if conf else None},
-                       lambda: img)
-
-
-def _context(p: OcrPipeline, switch_space, switch_word, sure, twin_weight):
-    boxes = apply_context([replace(b) for b in p.data("classify")], p.classifier.classes, switch_space, switch_word,
-                          sure, twin_weight)
-    raw, read = assemble([replace(b, char=b.raw_char or b.char) for b in boxes]), assemble(boxes)
-    changed = sum(b.char != (b.raw_char or b.char) for b in boxes)
-    page = p.data("denoise")
-    return StageOutput(boxes, boxes, {"raw": " | ".join(raw), "context": " | ".join(read), "changed": changed},
-                       lambda: changes_on_page(page, boxes))
-
-
-def _text(p: OcrPipeline):
-    boxes = [replace(b) for b in p.data("context")]
-    _, scale, shape = p.data("load")
-    fit: page.PageFit = p.data("page")[1]
-    to_source = None if fit.identity else np.diag([1 / scale, 1 / scale, 1.0]) @ fit.matrix
-    total = sum(o.seconds for o in p._out if o is not None)
-    result = OcrResult(boxes, assemble(boxes), scale, tuple(shape), total, transform=to_source)
-    img = p.data("denoise")
-    return StageOutput(result, boxes, {"lines": len(result.lines), "characters": len(boxes)}, lambda: img)
-
-
-__all__ = ["OcrPipeline", "Param", "Stage", "StageOutput"]
+__all__ = ["MAX_MARKS", "OcrPipeline", "Param", "Stage", "StageOutput"]

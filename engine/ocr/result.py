@@ -22,6 +22,7 @@ class Box:
     confidence: float = 0.0
     top5: list[tuple[str, float]] = field(default_factory=list)  # (class, probability), best first
     line: int = -1                # line index in reading order
+    slope: float = 0.0            # its line's slope, degrees (x right, y down): the crop is read with it undone
     space_before: bool = False    # a word gap precedes this character in its line
     members: list[int] = field(default_factory=list, repr=False)  # component labels whose ink it holds
     input: np.ndarray | None = field(default=None, repr=False)    # the 32x32 network input (upright)

@@ -105,7 +105,7 @@ def otsu(values: np.ndarray, bins: int = 256) -> float:
 
 
 SPARSE_INK = 0.1  # above this ink fraction a page is not sparse text: no hysteresis
-THIN_STROKE = 3.5  # px: strokes thinner than this get the hysteresis
+THIN_STROKE = 3.5  # px: strokes thinner than this get all of the hysteresis, thicker ones only what extends them
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -130,16 +130,43 @@ def threshold(dark: np.ndarray, method: str = "otsu", level: float = 0.4, min_co
     mask = dark >= level
     # fill faint stroke parts only where ink is sparse, as on a page of text: on a dense texture (noise, a
     # carpet) the fainter pixels would percolate its specks into a few big blobs that no longer look like noise
-    # ... and only for thin strokes (1-2 px: a pen far from the camera), which lose their faint stretches; on
-    # thicker strokes it would only thicken them until neighbouring letters touch
-    if hysteresis < 1.0 and mask.any() and mask[::2, ::2].mean() < SPARSE_INK and stroke_width(mask) < THIN_STROKE:
-        low = dark >= hysteresis * level
-        lab, n = ndimage.label(low, np.ones((3, 3), bool))
-        keep = np.zeros(n + 1, bool)
-        keep[np.unique(lab[mask])] = True
-        keep[0] = False
-        mask = keep[lab]
+    if hysteresis < 1.0 and mask.any() and mask[::2, ::2].mean() < SPARSE_INK:
+        eight, low, width = np.ones((3, 3), bool), dark >= hysteresis * level, stroke_width(mask)
+        if width < THIN_STROKE:
+            return _touching(low, mask, eight), level
+        # on thicker strokes keep only faint parts that reach beyond a half stroke width of the ink (the light
+        # bars of an I, a fading stretch of pen) and what joins them to it, not the rim that would thicken every
+        # stroke until neighbouring letters touch; distances and connections at half resolution (a big page)
+        low2, mask2, r = _half(low), _half(mask), max(1, int(round(width / 4)))
+        far = _touching(low2, mask2, eight) & ~_grown(mask2, r)
+        if far.any():
+            mask = mask | (low & _double(_grown(far, r + 1), mask.shape))
     return mask, level
+
+
+def _half(m: np.ndarray) -> np.ndarray:
+    """A mask at half resolution: a pixel is set where any of its 2 x 2 is (cheap distances on a big page)."""
+    m = np.pad(m, ((0, m.shape[0] % 2), (0, m.shape[1] % 2)))
+    return m[::2, ::2] | m[1::2, ::2] | m[::2, 1::2] | m[1::2, 1::2]
+
+
+def _double(m: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    return np.repeat(np.repeat(m, 2, 0), 2, 1)[:shape[0], :shape[1]]
+
+
+def _grown(m: np.ndarray, r: int) -> np.ndarray:
+    for _ in range(r):
+        m = _square3(m, np.logical_or)
+    return m
+
+
+def _touching(candidates: np.ndarray, seeds: np.ndarray, structure: np.ndarray) -> np.ndarray:
+    """The connected parts of ``candidates`` that hold a ``seeds`` pixel."""
+    lab, n = ndimage.label(candidates, structure)
+    keep = np.zeros(n + 1, bool)
+    keep[np.unique(lab[seeds & candidates])] = True
+    keep[0] = False
+    return keep[lab]
 
 
 def _disk(r: int) -> np.ndarray:

@@ -7,6 +7,7 @@ import numpy as np
 
 from engine.ocr import layout
 from engine.ocr.assemble import assemble_pieces, colour_groups
+from engine.ocr.lines import group_lines
 from engine.ocr.result import Box
 
 
@@ -40,7 +41,7 @@ def test_many_components_never_build_an_all_pairs_matrix():
     comps = np.column_stack([r, c, r + s[:, 0], c + s[:, 1], s[:, 0] * s[:, 1] // 2])
     tracemalloc.start()
     chars = layout.find_chars(comps)
-    lay = layout.group_lines(chars.boxes, chars.height)
+    lay = group_lines(chars.boxes, chars.height)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert len(chars) > 1000 and sum(map(len, lay.lines)) == len(chars)
@@ -168,3 +169,26 @@ def test_pieces_of_a_broken_vertical_rule_are_no_lines():
     lone_i = [Box(300, 0, 340, 4, line=7, members=[99])]  # a lone "I" under the text, in no stroke's column
     got = assemble_pieces(text + edge + lone_i, np.array([300.0] * 9 + [90.0] * 2 + [150.0]))
     assert sorted({b.line for b in got.boxes}) == [0, 2, 4, 7] and len(got.marks) == 2
+
+
+def test_letters_of_a_line_written_small_are_no_fragments():
+    # a line of 60 px letters, and below it a line of 28 px letters 5 px apart: shorter than 0.7 x the page's
+    # typical height, they used to be taken for fragments and merged in pairs ("DADWN" -> "MWH")
+    big = [[0, 70 * k, 60, 70 * k + 45, 900] for k in range(6)]
+    small = [[120, 26 * k, 148, 26 * k + 21, 250] for k in range(6)]
+    broken = [[0, 420, 25, 465, 300], [30, 420, 60, 465, 300]]  # a letter of the big line in two pieces
+    chars = layout.find_chars(np.array(big + small + broken))
+    assert len(chars) == 6 + 6 + 1
+    assert sorted(map(sorted, chars.members))[-1] == [13, 14]
+    assert list(layout.local_heights(np.array(big + small)[:, :4], np.array(big + small)[:, 4], 60.0)) == \
+        [60] * 6 + [28] * 6
+
+
+def test_a_long_single_stroke_at_an_angle_is_a_rule_not_a_character():
+    # the edge of a card crossing the photo at 7 degrees after the page was levelled: 690 x 90 px, 4 px thick
+    letters = [[300, 80 * k, 342, 80 * k + 30, 400] for k in range(6)]
+    edge = [[100, 40, 190, 730, 4 * 700]]
+    word = [[400, 0, 442, 200, 6 * 400]]  # six letters run together: as long, but many strokes per length
+    kept = layout.find_chars(np.array(letters + edge + word), stroke=4.0)
+    assert sorted(map(sorted, kept.members)) == [[k] for k in range(1, 7)] + [[8]]
+    assert len(layout.find_chars(np.array(letters + edge + word)).boxes) == 8  # without the stroke width: kept

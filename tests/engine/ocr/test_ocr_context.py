@@ -133,3 +133,32 @@ def test_a_look_alike_counts_its_twins_probability_in_its_kind():
     assert read(boxes, probs) == ["SIMON"]
     assert boxes[1].raw_char == "1" and boxes[1].context_top5[0][0] == "I"
     assert boxes[1].confidence == pytest.approx(0.05)  # the shown probability stays the network's own
+
+
+def test_a_confident_reading_is_never_overruled():
+    # "2" read at 0.976 in a word of letters (the card): the line's kind must not turn it into Z
+    probs = leaning([{"A": 0.9}, {"B": 0.9}, {"2": 0.976, "Z": 0.02}, {"C": 0.9}])
+    assert read(boxes_for("AB2C"), probs) == ["AB2C"]
+    assert read(boxes_for("AB2C"), probs, sure=0.99) == ["ABZC"]  # what the old rule did
+
+
+def test_look_alike_pooling_never_beats_a_clear_plurality():
+    # D 0.41 against O 0.22 + 0 0.23: the pair pools 0.45, but D is clearly the network's reading
+    probs = leaning([{"W": 0.9}, {"D": 0.41, "O": 0.22, "0": 0.23}, {"N": 0.9}])
+    assert read(boxes_for("WDN"), probs) == ["WDN"]
+    # ... while a narrow lead is no clear reading: 5 0.37, G 0.27, 6 0.18 among digits is the G-or-6 shape
+    probs = leaning([{"4": 0.9}, {"5": 0.37, "G": 0.27, "6": 0.18}, {"7": 0.9}])
+    assert read(boxes_for("467"), probs) == ["467"]
+
+
+def test_a_row_of_look_alikes_under_a_row_of_digits_is_read_as_digits():
+    top = [{c: 0.9} for c in "8761"]
+    row = [{"S": 0.6, "5": 0.3}, {"A": 0.5, "4": 0.4}, {"J": 0.5, "3": 0.4}, {"Z": 0.6, "2": 0.35}]
+    boxes = boxes_for("8761") + boxes_for("5432", line=1)
+    assert read(boxes, leaning(top + row)) == ["8761", "5432"]
+    assert read(boxes_for("8761") + boxes_for("5432", line=1), leaning(top + row), block=0.0) == ["8761", "SAJZ"]
+    # a line of clear letters under digits stays letters, and so does a look-alike row under letters
+    assert read(boxes_for("8761") + boxes_for("WXYK", line=1), leaning(top + [{c: 0.8} for c in "WXYK"])) == \
+        ["8761", "WXYK"]
+    words = [{c: 0.9} for c in "WXYK"]
+    assert read(boxes_for("WXYK") + boxes_for("SAJZ", line=1), leaning(words + row)) == ["WXYK", "SAJZ"]

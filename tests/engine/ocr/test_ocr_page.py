@@ -233,3 +233,4 @@ def test_bench_reports_the_page_stage_and_a_turned_sheet():
     assert desk.shape == (390, 520) and page.fit_page(segment.load(desk)[0]).kind == "sheet"
     doc = bench_ocr(1, Classifier(Network.mlp(1024, (8,), 36, "relu", seed=0), NIST36_CLASSES), img).as_json()
     assert "page" in doc["stage_ms"] and doc["turned_page_ms"] > 0 and doc["turned_page_stage_ms"] > 0
+    assert doc["photo_ms"] > doc["photo_page_stage_ms"] > 0

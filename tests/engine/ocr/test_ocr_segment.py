@@ -6,6 +6,7 @@ import pytest
 
 from engine.data.pages import render_page
 from engine.ocr import layout, segment
+from engine.ocr.lines import group_lines
 from engine.ocr.normalize import normalize_mask
 
 LINES = ["HELLO WORLD", "AB12 XYZ", "7Q"]
@@ -25,7 +26,7 @@ def segment_page(img):
     mask = segment.morphology(mask, 0, 1)
     labels, comps = segment.components(mask)
     chars = layout.find_chars(comps)
-    return dark, mask, labels, comps, chars, layout.group_lines(chars.boxes, chars.height)
+    return dark, mask, labels, comps, chars, group_lines(chars.boxes, chars.height)
 
 
 def iou(a, b) -> float:
@@ -131,7 +132,7 @@ def test_lines_follow_skew_and_order():
             boxes.append([r, 70 * k, r + 100, 70 * k + 50])
     rng = np.random.default_rng(0)
     order = rng.permutation(len(boxes))
-    lay = layout.group_lines(np.array(boxes)[order], 100.0)
+    lay = group_lines(np.array(boxes)[order], 100.0)
     assert len(lay.lines) == 2
     assert [list(order[ln]) for ln in lay.lines] == [list(range(8)), list(range(8, 16))]
 
@@ -139,11 +140,16 @@ def test_lines_follow_skew_and_order():
 def test_word_breaks_relative_to_the_writer():
     # widely spaced letters with no word break (like a whiteboard "B I N G") stay one word ...
     wide = np.array([[0, 90 * k, 100, 90 * k + 50] for k in range(4)])
-    assert layout.group_lines(wide, 100.0).space_before == [[False] * 4]
+    assert group_lines(wide, 100.0).space_before == [[False] * 4]
+    # ... and so do digits written three heights apart, their gaps varying by more than a third of a height
+    gaps = [280, 300, 340, 320, 330, 370, 300, 280, 310]
+    cols = np.concatenate([[0], np.cumsum(np.add(gaps, 50))])
+    digits = np.array([[0, c, 100, c + 50] for c in cols])
+    assert group_lines(digits, 100.0).space_before == [[False] * 10]
     # ... and a gap clearly wider than the letter gaps is a space
     cols = [0, 60, 120, 250, 310]
     tight = np.array([[0, c, 100, c + 50] for c in cols])
-    assert layout.group_lines(tight, 100.0).space_before == [[False, False, False, True, False]]
+    assert group_lines(tight, 100.0).space_before == [[False, False, False, True, False]]
 
 
 def test_crops_ignore_thickness():
@@ -188,7 +194,7 @@ def test_exposure_and_polarity(page):
     assert np.median(gray) > 0.5  # flipped back to light paper
 
 
-def test_hysteresis_fills_the_faint_stretch_of_a_thin_stroke_only():
+def test_hysteresis_fills_faint_stretches_but_never_thickens_a_stroke():
     thin = np.zeros((40, 80), np.float32)
     thin[10, 5:75] = 0.5
     thin[10, 30:45] = 0.4  # a faint stretch under the level
@@ -196,8 +202,70 @@ def test_hysteresis_fills_the_faint_stretch_of_a_thin_stroke_only():
     filled, _ = segment.threshold(thin, "manual", 0.45, 0.15, 0.75)
     assert not strict[10, 30:45].any() and filled[10, 5:75].all() and filled.sum() == 70
     assert segment.stroke_width(strict) == 2.0
-    thick = np.zeros((40, 80), np.float32)
-    thick[10:18, 5:75] = 0.5
-    thick[10:18, 30:45] = 0.4
-    assert segment.stroke_width(segment.threshold(thick, "manual", 0.45, 0.15, 1.0)[0]) > 5
-    assert not segment.threshold(thick, "manual", 0.45, 0.15, 0.75)[0][10:18, 30:45].any()  # thick strokes: left alone
+    # a thick stroke (an I's stem) with a faint rim, and a faint bar running on from its top (the I's bar)
+    thick = np.zeros((60, 80), np.float32)
+    thick[9:49, 19:31] = 0.4   # the rim: one pixel of lighter ink all round
+    thick[10:48, 20:30] = 0.5
+    thick[10:16, 30:60] = 0.4  # the bar: as light as the rim, but reaching far beyond the stem
+    strict, _ = segment.threshold(thick, "manual", 0.45, 0.15, 1.0)
+    filled, _ = segment.threshold(thick, "manual", 0.45, 0.15, 0.75)
+    assert segment.stroke_width(strict) > 5 and not strict[10:16, 31:60].any()
+    assert filled[10:16, 31:60].all()  # the bar is kept ...
+    assert not filled[26:48, 19].any() and not filled[26:48, 30].any() and not filled[48, 20:30].any()  # ... the rim not
+
+
+def sloped_line(x0, y0, degrees, n, size=40, pitch=48):
+    """Boxes of n letters along a line through (x0, y0) at ``degrees`` (x right, y down)."""
+    t = np.deg2rad(degrees)
+    out = []
+    for k in range(n):
+        cx, cy = x0 + k * pitch * np.cos(t), y0 + k * pitch * np.sin(t)
+        out.append([cy - size / 2, cx - size * 0.35, cy + size / 2, cx + size * 0.35])
+    return np.round(out).astype(np.int64)
+
+
+def test_each_line_has_its_own_slope_and_size():
+    level = sloped_line(40, 60, 0.0, 8)                         # a level line of words
+    rising = sloped_line(60, 420, -27.0, 8)                     # digits rising 27 degrees, below it
+    falling = sloped_line(520, 120, 12.0, 5)                    # a line falling 12 degrees, to the right
+    small = sloped_line(40, 520, 0.0, 6, size=20, pitch=24)     # small writing at the bottom
+    boxes = np.concatenate([level, rising, falling, small])
+    order = np.random.default_rng(1).permutation(len(boxes))
+    lay = group_lines(boxes[order], 40.0)
+    found = [sorted(order[ln].tolist()) for ln in lay.lines]
+    want = [list(range(0, 8)), list(range(16, 21)), list(range(8, 16)), list(range(21, 27))]
+    assert sorted(found) == sorted(want), found
+    by_first = {ln[0]: k for k, ln in enumerate(found)}
+    slope = {name: lay.slopes[by_first[first]] for name, first in (("level", 0), ("rising", 8), ("falling", 16))}
+    assert abs(slope["level"]) < 1 and abs(slope["rising"] + 27) < 4 and abs(slope["falling"] - 12) < 4
+    assert lay.heights[by_first[21]] == 20 and lay.heights[by_first[0]] == 40
+    # steeper than max_slope: not a line (a column of letters, or letters of several lines)
+    assert len(group_lines(sloped_line(60, 420, -50.0, 6), 40.0).lines) == 6
+
+
+def test_a_line_end_does_not_chain_to_the_next_line_start():
+    # the end of one line and the start of the next, down and to its right, lie within 35 degrees of each other
+    top = sloped_line(40, 60, 0.0, 6)
+    below = sloped_line(40 + 6 * 48 + 90, 60 + 70, 0.0, 4)
+    lay = group_lines(np.concatenate([top, below]), 40.0)
+    assert [len(ln) for ln in lay.lines] == [6, 4]
+
+
+def test_paper_is_followed_under_a_shadows_edge():
+    """A finger's soft shadow across the page: by the tiles alone its middle is as dark as faint ink; the
+    paper estimate follows it down to a few stroke widths, so only the strokes stay dark."""
+    from engine.ocr import paper
+
+    yy, xx = np.mgrid[0:400, 0:600].astype(np.float32)
+    finger = 1 - 0.5 / (1 + np.exp(np.minimum((np.abs(xx - 300) - 20) / 3.0, 50)))  # a 40 px band, 50 % darker
+    page = 0.9 * finger
+    page[100:104, 50:550] = 0.15 * finger[100:104, 50:550]  # a 4 px stroke across lit paper and shadow
+    page[200:300, 150:153] = 0.15 * finger[200:300, 150:153]
+    tiles = segment.background(page)
+    first, _ = segment.threshold(segment.darkness(page, tiles))
+    assert segment.darkness(page, tiles)[150:190, 296:304].min() > 0.25  # the tiles' mistake: as dark as pencil
+    bg = paper.under_shadows(page, tiles, first)
+    dark = segment.darkness(page, bg)
+    assert dark[150:190].max() < 0.15 and dark[310:].max() < 0.15  # no shadow left ...
+    assert dark[101:103, 60:540].min() > 0.6 and dark[205:295, 151].min() > 0.6  # ... every stroke as dark
+    assert 3 <= paper.stroke_estimate(first) <= 5
