@@ -1,9 +1,8 @@
 """TrainingSession: the one object that trains, and that everything else observes.
 
-It owns the network, the data and the optimizer, and is a small state machine
-(idle -> running <-> paused -> finished | diverged | stopped). ``step_batch``, ``step_epoch`` and
-``run`` do the work in the caller's thread; ``pause`` and ``stop`` may be called from any other
-thread and take effect at the next batch boundary. Every batch and epoch is announced to
+It owns the network, the data and the optimizer, and is a small state machine (idle -> running <->
+paused -> finished | diverged | stopped). ``step_batch``, ``step_epoch`` and ``run`` do the work in the
+caller's thread; ``pause`` and ``stop`` may be called from any other thread and take effect at the next batch boundary. Every batch and epoch is announced to
 listeners as a small dataclass event; the GUI worker coalesces them, the CLI prints them.
 
 Objectives: ``loss="cross_entropy"`` (softmax classifier, the default) or ``"squared_error"``
