@@ -108,10 +108,9 @@ class MainWindow(QMainWindow):
     def _restore_settings(self, config: TrainConfig | None) -> None:
         s = self.settings
         geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1480, 940)
+        remembered = isinstance(geometry, QByteArray) and not geometry.isEmpty() and self.restoreGeometry(geometry)
+        if not self.isMaximized() and not self.isFullScreen():
+            docks.fit_to_screen(self, remembered)
         self.workspaces.restore(s)
         if config is None:
             stored = s.value("config/values", "", str)
@@ -139,7 +138,7 @@ class MainWindow(QMainWindow):
         self.workspaces.activate(key)
 
     def toggle_maximise(self) -> None:
-        """Maximise the panel that has the focus (or the workspace's first), or restore the layout."""
+        """Maximise the panel used last (it has, or last had, the focus), or restore the layout."""
         self.workspaces.toggle_maximise()
 
     # ---- commands ------------------------------------------------------------------------------
