@@ -20,8 +20,9 @@ from PyQt6.QtCore import QByteArray, QSettings, QTimer
 from PyQt6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStyle
 
 from engine.data.dataset import Dataset
+from engine.training.position import moment
 from engine.training.session import State, TrainConfig
-from gui import dialogs, views
+from gui import dialogs, discard, views
 from gui.actions import SHORTCUTS, ask_save_path, build_actions, build_menus
 from gui.closing import close_window, delete_closed_windows, forget_deleted_windows
 from gui.layout import window as docks
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self.worker.position.connect(self._on_position)
         self.worker.saved.connect(self._on_saved)
         self.worker.busy.connect(self._on_busy)
+        self.worker.checked.connect(self._on_checked)
         self.worker.exported.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.worker.experiments.log_opened.connect(self._on_log_opened)
         views.wire(self)
@@ -169,14 +171,42 @@ class MainWindow(QMainWindow):
             self.worker.step_epoch()
 
     def reset(self) -> None:
+        """New weights with the form's settings; asks first when the trained model is not saved."""
         config = self._form_config()
-        if config is not None:
+        if config is not None and discard.keep_or_discard(
+                self, "Reset: save the session first?", "Reset starts again from new weights."):
             self.worker.reset(config)
 
+    def retrain(self, data: Dataset) -> None:
+        """A new session on ``data`` (the Top losses edits applied) that starts training at once; asks
+        first when the trained model is not saved."""
+        config = self._form_config()
+        if config is None or not discard.keep_or_discard(
+                self, "Retrain: save the session first?", f"Retrain starts a new session on {data.name}."):
+            return
+        self.worker.set_data(data, config)
+        self.worker.start(config)
+        self.statusBar().showMessage(f"retraining on {data.name} \u2014 Space pauses", 8000)
+
     def open_data(self, spec: str) -> None:
+        """Read a dataset; once it is known to be usable, it replaces the session (asking first when the
+        trained model is not saved: ``_on_checked``)."""
         self._requested_spec = spec
         self.statusBar().showMessage(f"opening {spec} \u2026")
-        self.worker.open_data(spec, self._form_config() or TrainConfig())
+        self.worker.open_data(spec, self._form_config() or TrainConfig(), confirm=True)
+
+    def load_checkpoint(self, path: str) -> None:
+        self.worker.load_checkpoint(path, confirm=True)
+
+    def _on_checked(self, checked) -> None:
+        """A file the worker read and found usable: it replaces the session, after the question if the
+        current one has unsaved training."""
+        if discard.keep_or_discard(self, "Open: save the session first?",
+                                   f"{Path(checked.what).name or checked.what} replaces the session."):
+            self.worker.adopt(checked)
+        else:
+            self._requested_spec = None
+            self.statusBar().showMessage(f"kept the session; {checked.what} was not opened", 8000)
 
     def open_embedded(self) -> None:
         self.open_data(DEFAULT_DATA)
@@ -187,7 +217,7 @@ class MainWindow(QMainWindow):
             self.worker.experiments.open_log(path)
         elif path.lower().endswith(".npz"):
             self._requested_spec = path
-            self.worker.open_path(path)
+            self.worker.open_path(path, confirm=True)
         else:
             self.open_data(path)
 
@@ -216,8 +246,8 @@ class MainWindow(QMainWindow):
             self.status_past.setStyleSheet(PAST_STYLE)
             self.status_past.show()
             self.setWindowTitle(title + f" \u2014 viewing step {info.view_step:,}")
-            self.statusBar().showMessage(f"time travel: every panel shows step {info.view_step:,} "
-                                         f"(epoch {info.epoch}, batch {info.batch}) \u2014 Alt+End returns to live", 8000)
+            shown = moment(info.view_step, info.batches_per_epoch, info.config.epochs)
+            self.statusBar().showMessage(f"time travel: every panel shows {shown} \u2014 Alt+End returns to live", 8000)
             return
         self.status_past.hide()
         if self.statusBar().currentMessage().startswith("time travel"):
@@ -258,7 +288,7 @@ class MainWindow(QMainWindow):
         self.position = pos
         if pos.view_step is None:
             self.step = pos.step
-        self.status_pos.setText(("\u21b6 " if pos.view_step is not None else "") + pos.label())
+        self.status_pos.setText(("\u21b6 " if pos.view_step is not None else "") + pos.words())
         self.controls.show_position(pos)
 
     def _on_state(self, state: State, message: str) -> None:

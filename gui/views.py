@@ -66,8 +66,7 @@ def wire(window) -> None:
     if explain is not None:
         _wire_explain(window, explain)
     if "top_losses" in p:
-        p["top_losses"].widget.retrain_requested.connect(
-            lambda data, edits: window.worker.set_data(data, window._form_config()))
+        p["top_losses"].widget.retrain_requested.connect(lambda data, edits: window.retrain(data))
     ocr = p.get("ocr")
     if ocr is not None and "ocr_explain" in p:
         ocr.box_selected.connect(p["ocr_explain"].show_box)

@@ -107,7 +107,7 @@ def test_close_mid_training_offers_to_save_and_stops_the_thread(qtbot, make_wind
     saved = load_session(tmp_path / "on_close.npz", window.worker.session.data)
     assert saved.step >= 5
     # the dialog names exactly the batches that were saved (one source of truth, not the last drawn)
-    assert f"({saved.step:,} batches trained)" in asked[0][2]
+    assert f"It has trained {saved.step:,} batches (step {saved.step:,} \u00b7 epoch" in asked[0][2]
 
 
 def test_close_cancel_keeps_the_window(qtbot, window, monkeypatch):

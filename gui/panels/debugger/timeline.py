@@ -19,13 +19,13 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
 )
 
+from engine.training.position import moment
 from gui.widgets import theme
 from gui.widgets.build import button, dspin, label, row, spin
 from gui.widgets.inputs import LogSpinBox
 from gui.widgets.panel import Panel
 from gui.widgets.plots import StableRange, plot_title, style_plot
 from gui.widgets.theme import run_color
-from gui.worker.messages import epoch_and_batch
 
 LIVE_STYLE, PAST_STYLE = theme.LIVE_BANNER, theme.PAST_BANNER
 
@@ -240,11 +240,10 @@ class TimelinePanel(Panel):
         self._show_where()
 
     def _moment(self, step: int) -> str:
-        """'step 491 (epoch 2, batch 241)': the batch that step ends, 1-based like the watchpoints say it."""
+        """'step 491 · epoch 2/50 · batch 241/250': the status bar's words (engine.training.position)."""
         if step <= 0:
             return "step 0 (before training)"
-        epoch, batch = epoch_and_batch(step, self.bpe)  # the status bar's words (gui.worker.messages.Position)
-        return f"step {step:,} (epoch {epoch}, batch {batch})"
+        return moment(step, self.bpe, self.config.epochs if self.config is not None else None)
 
     def _show_where(self, i: int | None = None) -> None:
         i = self.slider.value() if i is None else i
@@ -253,8 +252,8 @@ class TimelinePanel(Panel):
             self.where.setStyleSheet(LIVE_STYLE)
         else:
             step = self.view_step if self.view_step is not None else self.steps[i]
-            self.where.setText(f"\u21b6 Viewing the past: {self._moment(step)} of {self.live_step:,} \u00b7 every "
-                               f"panel shows this moment \u00b7 Live (Alt+End) returns")
+            self.where.setText(f"\u21b6 Viewing the past: {self._moment(step)} (live: step {self.live_step:,}) "
+                               f"\u00b7 every panel shows this moment \u00b7 Live (Alt+End) returns")
             self.where.setStyleSheet(PAST_STYLE)
         n = len(self.steps)
         every = self.config.snapshot_every if self.config else 100

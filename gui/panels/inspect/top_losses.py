@@ -24,6 +24,7 @@ from PyQt6.QtWidgets import (
 from engine.data.dataset import Dataset, to_image
 from engine.data.edits import EditList
 from engine.debug.explain import TopLosses, top_losses
+from engine.words import count
 from gui.layout.reflow import Reflow
 from gui.widgets.pixmaps import to_pixmap
 from gui.worker.background import Background
@@ -143,7 +144,7 @@ class TopLossesPanel(QWidget):
 
     def save_edits(self, path) -> None:
         self.edits.save(path)
-        self.status.setText(f"saved {len(self.edits)} edits to {path}")
+        self.status.setText(f"saved {count(len(self.edits), 'edit')} to {path}")
 
     def ask_save_edits(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the edit list", "edits.json", "Edit lists (*.json)")
@@ -157,7 +158,7 @@ class TopLossesPanel(QWidget):
         if self.data is None:
             return
         edited = self.edits.apply(self.data)
-        self.status.setText(f"retraining on {edited.name}: {len(edited.train)} training samples")
+        self.status.setText(f"Retrain: a new session on {edited.name}, {count(len(edited.train), 'training sample')}")
         self.retrain_requested.emit(edited, self.edits)
 
     # ---- drawing -----------------------------------------------------------------------------------------
@@ -166,7 +167,7 @@ class TopLossesPanel(QWidget):
         for k in range(self.grid.count()):
             self._label(self.grid.item(k))
         n_rel = sum(e.op == "relabel" for e in self.edits.edits)
-        self.status.setText(f"{len(self.edits)} edits ({n_rel} relabelled, {len(self.edits) - n_rel} dropped); "
+        self.status.setText(f"{count(len(self.edits), 'edit')} ({n_rel} relabelled, {len(self.edits) - n_rel} dropped); "
                             "the data file is not changed")
         self.edits_changed.emit(self.edits)
 
