@@ -23,6 +23,7 @@ from engine.report.style import CSS, SERIES
 from engine.report.svg import data_uri, diverging_index, diverging_palette, evidence_palette, line_chart, strip
 from engine.training.autoencoder import upright
 from engine.training.checkpoint import CheckpointError, read_checkpoint
+from engine.words import count
 
 DASH = "\u2013"
 CURVES = ("batch", "train", "valid")  # the window's colours for the per-batch, train and valid curves
@@ -109,7 +110,7 @@ def outcome(d: ReportData) -> str:
         head = "No epoch was completed"
     else:
         last = e[-1]
-        head = (f"After {len(e)} of {planned} epochs, validation {_acc_name(d)} is {fmt(last['valid_acc'])} "
+        head = (f"After {len(e)} of {count(planned, 'epoch')}, validation {_acc_name(d)} is {fmt(last['valid_acc'])} "
                 f"(train {fmt(last['train_acc'])}), validation loss {last['valid_loss']:.4g}")
     tail = {"diverged": "; training diverged", "finished": "; training finished",
             "stopped": "; training was stopped", "paused": "; training is paused"}.get(state, "")
@@ -334,7 +335,7 @@ def _autoencoder(d: ReportData) -> str:
     width = max(x.shape[1] for x in rows)
     pic = np.vstack([np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=255) for x in rows])
     psnr = np.asarray(a["psnr"], float)
-    head = (f"Validation PSNR {a['valid_psnr']:.2f} dB after {a['epochs']} epochs" if a.get("valid_psnr") is not None
+    head = (f"Validation PSNR {a['valid_psnr']:.2f} dB after {count(a['epochs'], 'epoch')}" if a.get("valid_psnr") is not None
             else "No epoch completed")
     return (f'<p>{head}; the examples below (one per class, original above its reconstruction) average '
             f'{psnr.mean():.2f} dB, from {psnr.min():.2f} ({escape(a["labels"][int(psnr.argmin())])}) to '

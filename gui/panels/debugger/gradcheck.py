@@ -13,6 +13,7 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushB
 
 from engine.data.dataset import SIDE
 from engine.debug.tiles import tile_at, tile_grid, tile_origin
+from engine.words import count
 from gui.widgets import theme
 from gui.widgets.panel import Panel
 from gui.widgets.theme import span
@@ -155,7 +156,7 @@ class GradcheckPanel(Panel):
     def on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        self.progress.setFormat(f"{done} / {total} units")
+        self.progress.setFormat(f"{done} / {count(total, 'unit')}")
 
     def on_cancelled(self) -> None:
         self._done("cancelled")
@@ -168,7 +169,7 @@ class GradcheckPanel(Panel):
 
     def on_result(self, r) -> None:
         self.result = r
-        self._done(f"{r.errors.shape[1]} units in {r.seconds:.1f} s")
+        self._done(f"{count(r.errors.shape[1], 'unit')} in {r.seconds:.1f} s")
         self.progress.setValue(self.progress.maximum())
         self.badge.setText("PASS" if r.passed else "FAIL")
         self.badge.setStyleSheet(PASS_STYLE if r.passed else FAIL_STYLE)
@@ -179,7 +180,7 @@ class GradcheckPanel(Panel):
             f"<b>{r.layer}</b> ({r.activation}) at step {r.step:,}: largest per-weight error "
             f"<b>{r.max_error:.2e}</b> ({where}) \u00b7 tensor error <b>{r.tensor_error:.2e}</b> "
             f"(tolerance {r.tolerance:.0e}) \u00b7 {r.over:,} of {n:,} weights \u2265 {r.limit:.0e}"
-            "<br>" + span(f"{r.examples} examples \u00b7 float64 central differences vs backprop \u00b7 "
+            "<br>" + span(f"{count(r.examples, 'example')} \u00b7 float64 central differences vs backprop \u00b7 "
                           f"{r.seconds:.1f} s", theme.HINT_TEXT))
         self.request_refresh()
 

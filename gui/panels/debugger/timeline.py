@@ -20,6 +20,7 @@ from PyQt6.QtWidgets import (
 )
 
 from engine.training.position import moment
+from engine.words import count
 from gui.widgets import theme
 from gui.widgets.build import button, dspin, label, row, spin
 from gui.widgets.inputs import LogSpinBox
@@ -151,7 +152,7 @@ class TimelinePanel(Panel):
         if current is not None:
             self.bpe = max(current.batches_per_epoch, 1)
         self._set_steps(t.snapshots)
-        self.memory.setText(f"{len(t.snapshots)} snapshots \u00b7 {_mb(t.snapshot_bytes)}")
+        self.memory.setText(f"{count(len(t.snapshots), 'snapshot')} \u00b7 {_mb(t.snapshot_bytes)}")
         self.cap.blockSignals(True)
         self.cap.setValue(max(1, int(round(t.cap_bytes / 2 ** 20))))
         self.cap.blockSignals(False)
@@ -166,7 +167,7 @@ class TimelinePanel(Panel):
             self.current_loss.extend(u.losses.tolist())
         if u.snapshots is not None:
             self._set_steps(u.snapshots)
-            self.memory.setText(f"{len(u.snapshots)} snapshots \u00b7 {_mb(u.snapshot_bytes)}")
+            self.memory.setText(f"{count(len(u.snapshots), 'snapshot')} \u00b7 {_mb(u.snapshot_bytes)}")
         if len(u.steps) or u.snapshots is not None:
             self.request_refresh()
 
@@ -257,7 +258,7 @@ class TimelinePanel(Panel):
             self.where.setStyleSheet(PAST_STYLE)
         n = len(self.steps)
         every = self.config.snapshot_every if self.config else 100
-        self.slider_label.setText(f"{n} snapshots, steps {self.steps[0]:,}\u2013{self.steps[-1]:,} (every {every} "
+        self.slider_label.setText(f"{count(n, 'snapshot')}, steps {self.steps[0]:,}\u2013{self.steps[-1]:,} (every {every} "
                                   "batches, at epoch ends and watchpoint hits; older ones thinned)" if n
                                   else "no snapshots yet")
         self.prev_button.setEnabled(i > 0)
@@ -269,7 +270,7 @@ class TimelinePanel(Panel):
             origin = f"from {b.parent} at step {b.at_step:,}" if b.parent else "the first run"
             c = b.config
             self.branch_box.addItem(f"{b.name} \u2014 {origin} \u00b7 lr {c.lr:g}, momentum {c.momentum:g}, "
-                                    f"batch {c.batch_size} \u00b7 {len(b.batch_loss):,} batches", b.name)
+                                    f"batch {c.batch_size} \u00b7 {count(len(b.batch_loss), 'batch', 'batches')}", b.name)
             i = self.branch_box.count() - 1
             self.branch_box.setItemData(i, pg.mkColor(run_color(b.color)), Qt.ItemDataRole.ForegroundRole)
             if b.current:

@@ -28,6 +28,7 @@ from PyQt6.QtWidgets import (
 
 from engine.debug.watch import parse
 from engine.training.session import State
+from engine.words import count
 from gui.widgets import theme
 from gui.widgets.build import button, label, row
 from gui.widgets.panel import Panel
@@ -264,7 +265,7 @@ class WatchpointsPanel(Panel):
         rows = min(max(len(self.watches), 1), 4)  # fit the rows: the plot gets the rest
         self.table.setFixedHeight(self.table.horizontalHeader().height() + rows * 22 + 4)
         hits = sum(len(w.hits) for w in self.watches)
-        self.count_label.setText(f"{len(self.watches)} watched \u00b7 {hits} hit{'s' if hits != 1 else ''}")
+        self.count_label.setText(f"{len(self.watches)} watched \u00b7 {count(hits, 'hit')}")
         self.remove_button.setEnabled(bool(self.watches))
         self._draw_banner()
 

@@ -17,6 +17,7 @@ from engine.data.edits import Rows, append_rows
 from engine.debug.explain import layer_outputs
 from engine.errors import InputError
 from engine.ocr.normalize import normalize_mask
+from engine.words import count
 from gui.widgets import theme
 from gui.widgets.pixmaps import to_pixmap
 from gui.worker.background import Background
@@ -191,7 +192,7 @@ class DrawPanel(QWidget):
             return
         y = self.classes.index(label)
         self.rows.add(self.row, y, "drawn")
-        self.status.setText(f"added a drawn {label}: {len(self.rows)} training rows collected")
+        self.status.setText(f"added a drawn {label}: {count(len(self.rows), 'training row')} collected")
         self.row_added.emit(self.row.copy(), y)
 
     def save_rows(self, path) -> int:
@@ -210,7 +211,7 @@ class DrawPanel(QWidget):
             except (InputError, OSError) as exc:
                 self.status.setText(f"could not save: {exc}")
                 return
-            self.status.setText(f"appended {n} rows to {path}")
+            self.status.setText(f"appended {count(n, 'row')} to {path}")
 
     # ---- live analysis -----------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from engine.data.dataset import to_image
 from engine.debug.explain import HiddenMap, hidden_map
+from engine.words import count
 from gui.widgets import theme
 from gui.widgets.pixmaps import to_pixmap
 from gui.worker.background import Background
@@ -110,9 +111,9 @@ class HiddenMapPanel(QWidget):
             t.setPos(*centre)
             self.plot.addItem(t)
             self.labels.append(t)
-        self.caption.setText(f"PCA of the last hidden layer on {len(m.y)} samples; axes hold "
+        self.caption.setText(f"PCA of the last hidden layer on {count(len(m.y), 'sample')}; axes hold "
                              f"{m.explained[0]:.0%} and {m.explained[1]:.0%} of the variance. "
-                             f"x = misclassified ({int(m.wrong.sum())}).")
+                             f"x = misclassified ({int(m.wrong.sum()):,}).")
 
     def _tip(self, x, y, data) -> str:
         if self.map is None:

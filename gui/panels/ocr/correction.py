@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBox
 from engine.ocr.corrections import correction_rows
 from engine.ocr.finetune import Finetune, FinetuneConfig, Reread
 from engine.ocr.model import load_classifier, load_training_set
+from engine.words import count
 from gui.widgets.panel import Panel
 from gui.widgets.theme import TRAIN_COLOR, VALID_COLOR
 from gui.worker.runners.finetune import FinetuneRunner
@@ -119,7 +120,7 @@ class CorrectionPanel(Panel):
         if self.runner is None:
             self.runner = FinetuneRunner(self.worker or own_worker(self, "fine-tune"), self)
             self.runner.base_ready.connect(lambda n, rows: self.status.setText(
-                f"fine-tuning on {n} corrections + {rows} base rows \u2026"))
+                f"fine-tuning on {count(n, 'correction')} + {count(rows, 'base row')} \u2026"))
             self.runner.progressed.connect(self._progress)
             self.runner.finished.connect(self._done)
         return self.runner

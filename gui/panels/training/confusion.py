@@ -20,6 +20,7 @@ from PyQt6.QtWidgets import (
 )
 
 from engine.debug.confusion import confused_pairs, summarize
+from engine.words import count, plural
 from gui.widgets import theme
 from gui.widgets.panel import Panel
 from gui.widgets.pixmaps import sample_pixmap
@@ -222,7 +223,7 @@ class ConfusionPanel(Panel):
         pairs = [f"{self.classes[i]}\u2192{self.classes[j]} ({n})" for i, j, n in s.pairs]
         weakest = ", ".join(f"{self.classes[c]} {100 * acc:.0f} %" for c, acc in s.weakest)
         self.caption.setText(
-            f"<b>validation \u00b7 epoch {self.epoch} \u00b7 {s.total:,} samples \u00b7 accuracy {100 * s.accuracy:.1f} %"
+            f"<b>validation \u00b7 epoch {self.epoch} \u00b7 {count(s.total, 'sample')} \u00b7 accuracy {100 * s.accuracy:.1f} %"
             f"</b><br>weakest: {weakest}" + (f" \u00b7 most confused: {', '.join(pairs)}" if pairs else ""))
 
     def most_confused(self) -> tuple[int, int] | None:
@@ -235,8 +236,8 @@ class ConfusionPanel(Panel):
         images, idx = self.worker.feed.samples(true_class, pred_class) if self.worker else ([], [])
         t, p = self.classes[true_class], self.classes[pred_class]
         kind = "correctly classified" if true_class == pred_class else "misclassified"
-        self.samples_title.setText(f"<b>true {t} \u2192 predicted {p}</b>: {len(idx)} {kind} validation sample"
-                                   f"{'' if len(idx) == 1 else 's'}")
+        self.samples_title.setText(f"<b>true {t} \u2192 predicted {p}</b>: {len(idx)} {kind} validation "
+                                   f"{plural(len(idx), 'sample')}")
         self.samples.clear()
         for img, i in zip(images, idx):
             item = QListWidgetItem(QIcon(sample_pixmap(img)), f"{t} \u2192 {p}\n#{int(i)}")

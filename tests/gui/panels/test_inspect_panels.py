@@ -126,7 +126,7 @@ def test_drawing_a_z_reads_z_live_and_becomes_a_training_row(qtbot, tmp_path, mo
     asked = str(tmp_path / "rows.npz")
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (asked, "")))
     panel.ask_save_rows()
-    assert "appended 1 rows" in panel.status.text() and panel.save_rows(tmp_path / "rows.npz") == 1
+    assert "appended 1 row to" in panel.status.text() and panel.save_rows(tmp_path / "rows.npz") == 1
     panel.canvas.undo()
     assert len(panel.canvas.strokes) == 2
     panel.canvas.clear()
