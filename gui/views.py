@@ -110,7 +110,7 @@ def _wire_correction(window, ocr, correction) -> None:
             out.add(draw.widget.rows.x, draw.widget.rows.y, "drawn")
         data = top.widget.data if top is not None else None
         if data is not None and data.n_inputs == 1024 and tuple(data.classes) == tuple(ocr_classes()):
-            x, y = top.widget.edits.relabelled_rows(data)
+            x, y = top.widget.edits.relabelled_rows(data.base)  # (an edit names a row of the data as loaded)
             if len(y):
                 out.add(x, y, "relabel")
         return out

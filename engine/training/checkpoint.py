@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.data.dataset import Dataset
+from engine.data.edits import EditList
+from engine.debug.figures import Figures
 from engine.debug.stats import LayerStats
 from engine.errors import InputError
 from engine.files import atomic_write
@@ -44,26 +46,34 @@ def save_network(path, net: Network, classes, extra: dict | None = None) -> None
     _savez(path, _network_arrays(net, classes, extra or {}))
 
 
-def save_session(path, session: TrainingSession, report: tuple[dict, dict] | None = None) -> None:
+def save_session(path, session: TrainingSession, report: tuple[dict, dict] | None = None,
+                 figures: Figures | None = None) -> None:
     """``report``: (metadata, arrays) that a report of this checkpoint will need beyond the history
     (``engine.report.data.gather`` makes them; ``save_checkpoint`` there saves with them). Training
-    never depends on the report: it only stores what it is given."""
+    never depends on the report: it only stores what it is given. ``figures``: what the window's panels
+    drew from the batches (engine.debug.figures), shown again when the checkpoint is loaded. An edited
+    dataset's edit list is kept too: loading continues on the same edited data."""
     h = session.history
     report_meta, report_arrays = report if report is not None else ({}, {})
+    figures_meta, figures_arrays = figures.to_checkpoint() if figures is not None else (None, {})
     extra = {
         "config": asdict(session.config),
         "dataset": session.data.name,
-        "position": {"step": session.step, "epoch": session.epoch, "batch": session.batch},
+        "position": {"step": session.step, "epoch": session.epoch, "batch": session.batch,
+                     "batches_per_epoch": session.batches_per_epoch},
         "epoch_acc": [session._epoch_loss, session._epoch_correct, session._epoch_seen],
         "epochs": [{**{k: v for k, v in asdict(e).items() if k != "layers"},
                     "layers": {n: asdict(s) for n, s in e.layers.items()}} for e in h.epochs],
         "report": report_meta,
+        "figures": figures_meta,
+        "edits": session.data.edited.edits.as_json() if session.data.edited is not None else None,
     }
     arrays = _network_arrays(session.net, session.data.classes, extra)
     arrays.update({f"opt/{k}": v for k, v in session.optimizer.state().items()})
     arrays["history/batch_loss"] = np.asarray(h.batch_loss, np.float64)
     arrays["history/batch_acc"] = np.asarray(h.batch_acc, np.float64)
     arrays.update(report_arrays)
+    arrays.update(figures_arrays)
     _savez(path, arrays)
 
 
@@ -139,12 +149,30 @@ def _network_from(path, meta: dict, arrays: dict) -> tuple[Network, tuple[str, .
     return net, tuple(meta["classes"])
 
 
+def _edited_like(path, meta: dict, data: Dataset) -> Dataset:
+    """The data the saved session trained on: ``data`` as loaded, with the checkpoint's edit list applied
+    (the edit list checks that it fits: a list made for other data is refused, never applied to it)."""
+    base, doc = data.base, meta.get("edits")
+    if not doc:
+        return base
+    edits = EditList.from_json(doc, f"{path}: its edit list")
+    if data.edited is not None and data.edited.edits.as_json()["edits"] == edits.as_json()["edits"]:
+        return data
+    try:
+        return edits.apply(base)
+    except InputError as exc:
+        raise CheckpointError(f"{path}: was trained on {edits.dataset or 'its data'} with edits that do not fit "
+                              f"the current data ({exc})") from None
+
+
 def load_session(path, data: Dataset) -> TrainingSession:
-    """A session that continues exactly where the saved one stopped (on the same data)."""
+    """A session that continues exactly where the saved one stopped (on the same data: ``data`` as loaded,
+    with the checkpoint's edits applied if it has any)."""
     meta, arrays = _read(path)
     net, classes = _network_from(path, meta, arrays)
     if "config" not in meta:
         raise CheckpointError(f"{path}: holds a model only, not a training session")
+    data = _edited_like(path, meta, data)
     if tuple(classes) != tuple(data.classes) or net.sizes[0] != data.n_inputs:
         raise CheckpointError(f"{path}: was trained on {len(classes)} classes / {net.sizes[0]} inputs; "
                               f"the current data has {data.n_classes} / {data.n_inputs}")
@@ -164,6 +192,7 @@ def load_session(path, data: Dataset) -> TrainingSession:
     session.snapshots.clear()
     session.take_snapshot()
     session.report_frames = weight_frames(meta, arrays)  # the run's first weights, for the next report
+    session.figures = Figures.from_checkpoint(meta.get("figures"), arrays)  # the panels' pictures of its batches
     session.state = State.FINISHED if session.epoch >= config.epochs else State.PAUSED
     return session
 

@@ -207,7 +207,7 @@ class Worker(QObject):
         def save():
             if self.session is None:
                 raise InputError("nothing to save yet")
-            write_checkpoint(path, self.session, *self.other_runs())
+            write_checkpoint(path, self.session, *self.other_runs(), figures=self.feed.figures(self.session))
             self.source = path
         return self.call_and_wait(save, timeout_s)[1]
 
@@ -351,6 +351,7 @@ class Worker(QObject):
         session = session or TrainingSession(data, config)
         self.timeline.adopt_root(session)
         self.attach(session, source)
+        self.feed.restore(session, getattr(session, "figures", None))
         self.feed.announce()
 
     def attach(self, session: TrainingSession, source: str = "") -> None:
@@ -415,7 +416,7 @@ class Worker(QObject):
     def _save(self, path: str) -> None:
         if self.session is None:
             raise InputError("nothing to save yet")
-        write_checkpoint(path, self.session, *self.other_runs())
+        write_checkpoint(path, self.session, *self.other_runs(), figures=self.feed.figures(self.session))
         self.source = path
         self.saved.emit(path)
 

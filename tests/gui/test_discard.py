@@ -157,3 +157,41 @@ def test_counters_agree_after_time_travel_and_a_cancelled_quit(qtbot, travelled,
     assert f"The panels show the past: {shown}." in text
     qtbot.wait(300)  # (any late position message would arrive now)
     agree()
+
+
+def test_a_checkpoint_round_trip_keeps_the_edits_and_the_gradient_figures(qtbot, window, data, tmp_path):
+    top = window.show_panel("top_losses")
+    qtbot.waitUntil(lambda: top.widget.top is not None and top.widget.grid.count() > 1, timeout=20_000)
+    top.widget.grid.setCurrentRow(0)
+    top.widget.label_picker.setCurrentIndex(0)
+    top.widget.relabel_current()
+    top.widget.grid.setCurrentRow(1)
+    top.widget.drop_current()
+    edits = top.widget.edits.as_json()
+    top.widget.retrain()
+    qtbot.waitUntil(lambda: window.worker.session.data.edited is not None and window.step > 0, timeout=20_000)
+    window.worker.pause()
+    qtbot.waitUntil(lambda: window.state == State.PAUSED, timeout=10_000)
+    gradients = window.panels["gradients"]
+    qtbot.waitUntil(lambda: len(gradients.x.values) == window.step and bool(gradients.stats), timeout=10_000)
+    trained, curve = window.step, gradients.grads["layer1"].values.copy()
+    path = tmp_path / "edited.npz"
+    window.worker.save_checkpoint(str(path))
+    qtbot.waitUntil(lambda: window.checkpoint_path == str(path), timeout=10_000)
+
+    window.worker.set_data(data)  # back to the data as loaded, nothing trained
+    qtbot.waitUntil(lambda: window.step == 0 and window.worker.session.data is data, timeout=10_000)
+    qtbot.waitUntil(lambda: "no batches yet" in gradients.words.text(), timeout=10_000)
+    window.load_checkpoint(str(path))
+    qtbot.waitUntil(lambda: window.info.source == str(path), timeout=10_000)
+    session = window.worker.session
+    assert window.step == trained and session.data.edited.edits.as_json() == edits  # the edits came back
+    assert len(session.data.train) == len(data.train) - 1 and session.data.name.endswith("(edited)")
+    qtbot.waitUntil(lambda: len(gradients.x.values) == trained, timeout=10_000)  # not "no batches yet"
+    assert np.allclose(gradients.grads["layer1"].values, curve)
+    window.show_panel("gradients")  # (a hidden panel redraws when it is shown)
+    qtbot.waitUntil(lambda: "no batches yet" not in gradients.words.text(), timeout=10_000)
+    assert gradients.table.item(0, 1) is not None and gradients.histograms
+    window.show_panel("top_losses")
+    qtbot.waitUntil(lambda: top.widget.data is session.data, timeout=20_000)
+    assert top.widget.edits.as_json() == edits  # and Top losses carries on with them
