@@ -310,7 +310,7 @@ def _watchpoints(d: ReportData) -> str:
     for w in d.watchpoints:
         hits = w["hits"] or [None]
         for h in hits:
-            where = f"epoch {h['epoch'] + 1}, batch {h['batch'] + 1} (step {h['step']})" if h else "never hit"
+            where = moment(int(h["step"]), d.batches_per_epoch, d.config.get("epochs")) if h else "never hit"
             rows.append(f"<tr><td><code>{escape(w['expr'])}</code></td><td>{where}</td>"
                         + (_num(h["value"], "sci" if abs(h["value"]) < 1e-2 else "") if h else "<td></td>")
                         + "</tr>")

@@ -169,6 +169,7 @@ class WatchList:
     batches_per_epoch: int
     error: str = ""  # why the last add was refused ("" if it was not)
     rejected: str = ""  # the refused expression
+    epochs: int = 0  # planned epochs (for the position's words)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from PyQt6.QtWidgets import (
 )
 
 from engine.debug.watch import parse
+from engine.training.position import moment
 from engine.training.session import State
 from engine.words import count
 from gui.widgets import theme
@@ -46,8 +47,9 @@ def _row_color(hot: bool, w) -> str:
     return theme.HIT_ROW if hot else (theme.WARNING[1] if w.error else theme.WHITE)
 
 
-def describe_hit(hit) -> str:
-    return f"epoch {hit.epoch + 1}, batch {hit.batch + 1} (step {hit.step:,})"
+def describe_hit(hit, batches_per_epoch: int, epochs: int | None = None) -> str:
+    """'step 662 · epoch 3/50 · batch 162/250': the status bar's words (engine.training.position)."""
+    return moment(hit.step, batches_per_epoch, epochs or None)
 
 
 class WatchpointsPanel(Panel):
@@ -61,6 +63,7 @@ class WatchpointsPanel(Panel):
         self.traces: dict[str, tuple[list, list]] = {}  # expr -> (steps, values), grown by updates
         self.selected: str | None = None
         self.bpe = 1
+        self.epochs = 0
         self.last_hit = None  # (expr, Hit)
         self.state = State.IDLE
         self.message = ""
@@ -155,6 +158,7 @@ class WatchpointsPanel(Panel):
 
     def on_watches(self, wl) -> None:
         self.bpe = max(wl.batches_per_epoch, 1)
+        self.epochs = wl.epochs
         self.watches = wl.watches
         self.traces = {w.expr: (list(w.trace[0]), list(w.trace[1])) for w in wl.watches}
         if wl.error:
@@ -245,7 +249,7 @@ class WatchpointsPanel(Panel):
             if w.error:
                 state = f"inactive: {w.error}"
             elif w.hits:
-                state = f"hit at {describe_hit(w.hits[-1])}: {w.hits[-1].value:.4g}"
+                state = f"hit at {describe_hit(w.hits[-1], self.bpe, self.epochs)}: {w.hits[-1].value:.4g}"
             else:
                 state = "armed (at epoch ends)" if w.per_epoch else "armed"
             cells = [w.expr, state, str(len(w.hits)), ""]
@@ -283,7 +287,7 @@ class WatchpointsPanel(Panel):
         expr, hit = self.last_hit
         live = self.state == State.PAUSED and self.message == hit.message
         prefix = "\u2016 Paused at " if live else "Last hit: "
-        self.banner.setText(f"{prefix}{describe_hit(hit)}<br><span style='font-weight:normal'>"
+        self.banner.setText(f"{prefix}{describe_hit(hit, self.bpe, self.epochs)}<br><span style='font-weight:normal'>"
                             f"{html.escape(hit.message)}</span>")
         self.banner.setStyleSheet(HIT_STYLE if live else LAST_STYLE)
         self.banner.show()
@@ -331,7 +335,7 @@ class WatchpointsPanel(Panel):
             last = w.hits[-1]
             self.hit_line.setPos(last.step / self.bpe)
             self.hit_line.show()
-            self.hit_line.label.setFormat(f"hit at {describe_hit(last)}")
+            self.hit_line.label.setFormat(f"hit at {describe_hit(last, self.bpe, self.epochs)}")
         else:
             self.hit_line.hide()
         if len(x):

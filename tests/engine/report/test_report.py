@@ -20,6 +20,7 @@ from engine.report.data import save_checkpoint
 from engine.report.html import SECTIONS, load, render, write_report
 from engine.training.checkpoint import load_session, read_checkpoint, save_network
 from engine.training.experiments import preset
+from engine.training.position import moment
 from engine.training.session import TrainConfig, TrainingSession
 
 
@@ -122,7 +123,7 @@ def test_watchpoint_hit_and_outcome(run):
     (hit,) = session.checks[0].hits
     page = Page(text := _html(ckpt, tmp))
     assert "valid_acc &gt; 0.5" in text
-    assert f"epoch {hit.epoch + 1}, batch {hit.batch + 1} (step {hit.step})" in text
+    assert moment(hit.step, session.batches_per_epoch, session.config.epochs) in text  # the window's words
     assert hit.value in page.values()
     outcome = re.search(r'id="outcome">([^<]*)<', text)[1]
     assert "After 4 of 4 epochs" in outcome and "training finished" in outcome
