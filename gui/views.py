@@ -101,7 +101,7 @@ def _wire_correction(window, ocr, correction) -> None:
         t = ocr.runner
         if t is None or t.pipe is None or ocr.result is None or ocr.view is None:
             return None
-        return t.pipe.source, ocr.view.params, ocr.result, t.model
+        return t.pipe.source, ocr.view.params, ocr.result, t.model, ocr.truth
 
     def rows():
         out = Rows()

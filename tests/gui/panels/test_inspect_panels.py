@@ -241,8 +241,12 @@ def test_correction_loop_fine_tunes_shows_curves_and_changed_boxes(qtbot, tmp_pa
     qtbot.waitUntil(lambda: panel.new_classifier is not None, timeout=120_000)
     assert len(panel._losses) == panel.session.step and len(panel._accs) == 3  # before + 2 epochs
     assert panel._losses == panel.session.history.batch_loss
-    assert "corrections" in panel.status.text() and panel.keep_button.isEnabled()
+    # words that cannot contradict each other: the rows it trained on, then the page read again
+    assert panel.status.text().startswith("The new model reads the correction it trained on as corrected; "
+                                          "re-reading the page: the corrected box now reads as corrected")
+    assert panel.keep_button.isEnabled() and panel.progress.format() == "done"
     assert panel.changes.count() == len(panel.result.changes)
+    assert all(": " in panel.changes.item(k).text() for k in range(panel.changes.count()))  # each with its verdict
     assert panel.session.net is not clf.net and pipe.classifier is clf  # nothing swapped until kept
     panel.resize(700, 460)
     shot(panel, tmp_path, "correction")
@@ -362,6 +366,42 @@ def test_correction_loop_can_be_stopped(qtbot, tmp_path):
     qtbot.waitUntil(lambda: panel.start_button.isEnabled(), timeout=30_000)
     assert panel.status.text() == "fine-tuning stopped" and panel.new_classifier is None
     assert panel.session.epoch < 100_000 and not panel.keep_button.isEnabled()
+
+
+def test_the_correction_loop_shows_the_base_sets_progress_and_time_left(qtbot, tmp_path):
+    """Building the base set takes about a minute the first time: a bar with the share done and the time left,
+    not a still "reading the base set..." for 30-45 s."""
+    import threading
+    import time
+
+    from engine.data.dataset import NIST36_CLASSES
+    from engine.data.edits import Rows
+    from engine.ocr.finetune import FinetuneConfig
+    from engine.ocr.model import Classifier, build_training_set
+    from gui.panels.ocr.correction import CorrectionPanel
+
+    base, go_on = build_training_set(n_glyphs=400, nist=tmp_path / "no-nist"), threading.Event()
+
+    def slow_loader(progress=None):  # as load_training_set while it builds the set
+        progress(0.1)
+        time.sleep(0.6)  # (the estimate waits for half a second of evidence)
+        progress(0.5)
+        go_on.wait(30)
+        return base
+
+    panel = CorrectionPanel(config=FinetuneConfig(epochs=1, base_rows=100, copies=2), base_loader=slow_loader)
+    qtbot.addWidget(panel)
+    rows = Rows()
+    rows.add(base.valid.x[:2], [0, 1], "drawn")
+    panel.rows_source = lambda: rows
+    panel.page_source = lambda: (None, None, None, Classifier(Network.mlp(1024, (8,), 36, "tanh"), NIST36_CLASSES))
+    panel.start()
+    qtbot.waitUntil(lambda: panel.progress.value() == 500, timeout=10_000)
+    assert panel.progress.format().startswith("reading the base set: 50 % \u00b7 about 0:0")
+    assert panel.progress.format().endswith(" left")
+    go_on.set()
+    qtbot.waitUntil(lambda: panel.new_classifier is not None, timeout=60_000)
+    assert panel.progress.format() == "done"
 
 
 def test_the_window_shows_bugs_of_the_inspect_tools(qtbot, window):
