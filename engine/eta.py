@@ -22,15 +22,16 @@ class Eta:
     """A straight-line estimate of the time left: the elapsed time scaled by what is left. It says nothing
     (None) until the job is 2 % in and half a second has passed, when a guess would be noise."""
 
-    def __init__(self, clock: Callable[[], float] = time.perf_counter):
+    def __init__(self, start_fraction: float = 0.0, clock: Callable[[], float] = time.perf_counter):
+        """``start_fraction``: how far the job already was (a job resumed after a pause is timed from there)."""
         self.clock = clock
-        self.start = clock()
+        self.start, self.start_fraction = clock(), start_fraction
 
     def left(self, fraction: float) -> float | None:
-        elapsed = self.clock() - self.start
-        if fraction < 0.02 or elapsed < 0.5:
+        elapsed, done = self.clock() - self.start, fraction - self.start_fraction
+        if done < 0.02 or elapsed < 0.5:
             return None
-        return elapsed * (1.0 - min(fraction, 1.0)) / fraction
+        return elapsed * (1.0 - min(fraction, 1.0)) / done
 
     def words(self, fraction: float) -> str:
         """'42 % · about 0:35 left' (or '42 %' while the estimate would be noise)."""

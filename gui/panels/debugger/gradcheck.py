@@ -13,6 +13,7 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushB
 
 from engine.data.dataset import SIDE
 from engine.debug.tiles import tile_at, tile_grid, tile_origin
+from engine.eta import Eta
 from engine.words import count
 from gui.widgets import theme
 from gui.widgets.panel import Panel
@@ -38,6 +39,7 @@ class GradcheckPanel(Panel):
         self.layers: list[tuple[str, str, int]] = []
         self.n_inputs = 1024
         self.running = False
+        self.eta: Eta | None = None  # the running check's time left
         self.image: np.ndarray | None = None  # what the heatmap shows (log10 error)
 
         layout = QVBoxLayout(self)
@@ -147,6 +149,7 @@ class GradcheckPanel(Panel):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("starting \u2026")
+        self.eta = Eta()
         self.worker.gradcheck.run(self.layer.currentIndex(), self.examples.value())
 
     def cancel(self) -> None:
@@ -156,7 +159,8 @@ class GradcheckPanel(Panel):
     def on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        self.progress.setFormat(f"{done} / {count(total, 'unit')}")
+        eta = self.eta.words(done / total) if self.eta is not None and total else ""
+        self.progress.setFormat(f"{done} / {count(total, 'unit')}" + (f" \u00b7 {eta}" if eta else ""))
 
     def on_cancelled(self) -> None:
         self._done("cancelled")
