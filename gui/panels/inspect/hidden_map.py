@@ -8,8 +8,6 @@ and the axes keep their orientation from one frame to the next.
 """
 from __future__ import annotations
 
-import colorsys
-
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import pyqtSignal
@@ -20,13 +18,17 @@ from engine.debug.explain import HiddenMap, hidden_map
 from engine.words import count
 from gui.widgets import theme
 from gui.widgets.pixmaps import to_pixmap
+from gui.widgets.theme import class_color, class_hex
 from gui.worker.background import Background
 
 
-def class_color(k: int, n: int) -> tuple[int, int, int]:
-    """n distinguishable hues (golden-angle steps, two lightness levels)."""
-    r, g, b = colorsys.hls_to_rgb((k * 0.618034) % 1.0, 0.45 if k % 2 else 0.6, 0.75)
-    return int(r * 255), int(g * 255), int(b * 255)
+def class_legend(classes, columns: int = 6) -> str:
+    """A grid of the class names, each after a dot in its colour; then what a cross means."""
+    n = len(classes)
+    cells = [f"<td><span style='color:{class_hex(k, n)}'>\u25cf</span>{c}</td>" for k, c in enumerate(classes)]
+    rows = "".join("<tr>" + "".join(cells[i:i + columns]) + "</tr>" for i in range(0, n, columns))
+    return (f"<table cellspacing='0' cellpadding='1'>{rows}</table>"
+            + theme.span("\u2716", theme.MISREAD) + " misclassified (true class's colour)")
 
 
 class HiddenMapPanel(QWidget):
@@ -62,6 +64,11 @@ class HiddenMapPanel(QWidget):
         self.sample_text.setFixedWidth(120)
         side.addWidget(self.sample_text)
         side.addStretch(1)
+        self.legend = QLabel("")  # which colour is which class (and what a cross is)
+        self.legend.setStyleSheet(theme.CAPTION_STYLE)
+        self.legend.setFixedWidth(120)
+        self.legend.setToolTip("The dots' colours: each sample's true class")
+        side.addWidget(self.legend)
         self.caption = QLabel("")
         self.caption.setWordWrap(True)
         self.caption.setFixedWidth(120)
@@ -74,6 +81,7 @@ class HiddenMapPanel(QWidget):
     def set_data(self, x: np.ndarray, y: np.ndarray, classes) -> None:
         self.x, self.y, self.classes = np.asarray(x), np.asarray(y), tuple(classes)
         self.map = None
+        self.legend.setText(class_legend(self.classes))
         self._request()
 
     def set_model(self, net) -> None:

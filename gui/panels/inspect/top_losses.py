@@ -202,7 +202,8 @@ class TopLossesPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole + 1, k)
             self._label(item)
             self.grid.addItem(item)
-        self.caption.setText(f"{len(t.index)} of {count(len(part), 'sample')}, loss {t.loss.min():.1f} to {t.loss.max():.1f}")
+        self.caption.setText(f"{len(t.index)} of {count(len(part), 'sample')}, "
+                             f"loss {t.loss.min():.1f} to {t.loss.max():.1f}")
 
     def _selected(self) -> None:
         i = self._current_index()

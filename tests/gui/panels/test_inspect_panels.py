@@ -410,3 +410,34 @@ def test_the_window_shows_bugs_of_the_inspect_tools(qtbot, window):
     backgrounds = [b for p in window.panels.values() for b in p.findChildren(Background)]
     assert len(backgrounds) >= 3  # explain, draw, hidden map, top losses
     assert all(b.receivers(b.bug) >= 1 for b in backgrounds)  # each wired to the window's bug dialog
+
+
+def test_colours_that_carry_meaning_have_a_legend(qtbot, data):
+    """The hidden space's dots are coloured by class (36 of them) and the saliency pictures by sign: each says
+    which colour is what."""
+    from gui.panels.inspect.explain import ExplainPanel
+    from gui.panels.inspect.hidden_map import HiddenMapPanel
+    from gui.widgets.theme import EVIDENCE_AGAINST, EVIDENCE_FOR, class_color, class_hex
+
+    net = Network.mlp(1024, (16,), data.n_classes, "sigmoid")
+    hm = HiddenMapPanel()
+    qtbot.addWidget(hm)
+    hm.set_data(data.valid.x, data.valid.y, data.classes)
+    legend = hm.legend.text()
+    for k, c in enumerate(data.classes):
+        assert f"color:{class_hex(k, data.n_classes)}'>\u25cf</span>{c}</td>" in legend  # each class, its colour
+    assert "misclassified" in legend
+    hm.set_model(net)
+    qtbot.waitUntil(lambda: hm.map is not None, timeout=20_000)
+    spot = hm.scatter.points()[0]
+    k = int(hm.map.y[int(spot.data())])
+    assert spot.brush().color().getRgb()[:3] == class_color(k, data.n_classes)  # the legend's colour is the dot's
+
+    ex = ExplainPanel()
+    qtbot.addWidget(ex)
+    ex.set_model(net, data.classes)
+    ex.show_input(data.valid.x[0])
+    qtbot.waitUntil(lambda: ex.result is not None, timeout=20_000)
+    name = ex.result.classes[ex.result.target]
+    text = ex.legend.text()
+    assert EVIDENCE_FOR in text and EVIDENCE_AGAINST in text and f"for {name}" in text and f"against {name}" in text
