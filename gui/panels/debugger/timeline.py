@@ -266,12 +266,20 @@ class TimelinePanel(Panel):
 
     def _fill_branches(self) -> None:
         self.branch_box.clear()
+        configs = {b.name: b.config for b in self.branches}
         for b in self.branches:
-            origin = f"from {b.parent} at step {b.at_step:,}" if b.parent else "the first run"
-            c = b.config
-            self.branch_box.addItem(f"{b.name} \u2014 {origin} \u00b7 lr {c.lr:g}, momentum {c.momentum:g}, "
-                                    f"batch {c.batch_size} \u00b7 {count(len(b.batch_loss), 'batch', 'batches')}", b.name)
+            c, parent = b.config, configs.get(b.parent)
+            # what sets it apart (short enough for a 1366-wide frame); every setting is in the tooltip
+            changed = [f"{k} {getattr(c, f):g}" for k, f in (("lr", "lr"), ("momentum", "momentum"),
+                                                             ("batch", "batch_size"), ("epochs", "epochs"))
+                       if parent is not None and getattr(c, f) != getattr(parent, f)]
+            origin = f"from {b.parent} at step {b.at_step:,}" + (f", {', '.join(changed)}" if changed else "") \
+                if b.parent else "the first run"
+            self.branch_box.addItem(f"{b.name}: {origin} \u00b7 {count(len(b.batch_loss), 'batch', 'batches')}",
+                                    b.name)
             i = self.branch_box.count() - 1
+            self.branch_box.setItemData(i, f"{b.name}: lr {c.lr:g}, momentum {c.momentum:g}, batch {c.batch_size}, "
+                                        f"{count(c.epochs, 'epoch')}", Qt.ItemDataRole.ToolTipRole)
             self.branch_box.setItemData(i, pg.mkColor(run_color(b.color)), Qt.ItemDataRole.ForegroundRole)
             if b.current:
                 self.branch_box.setCurrentIndex(i)

@@ -129,6 +129,7 @@ class WatchpointsPanel(Panel):
         """The watched value over the run, its hits, its threshold and the last hit's batch."""
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
+        self.view.setMinimumHeight(150)  # tall enough to read (a short frame scrolls instead of squashing it)
         self.plot = self.view.addPlot(axisItems={"left": LogAxis("left")})
         style_plot(self.plot)
         self.curve = self.plot.plot([], [], pen=pg.mkPen(TRACE_COLOR, width=1.2), name="value")

@@ -33,9 +33,7 @@ def overlay(base: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def evidence_legend(name: str) -> str:
     """The colours' meaning, under the pictures (the report draws them the same way)."""
-    return (theme.swatch(theme.EVIDENCE_FOR, f"red: for {name} (saliency: this ink raises p; occlusion: covering "
-                         "it lowers p)") + "<br>"
-            + theme.swatch(theme.EVIDENCE_AGAINST, f"blue: against {name} (this ink lowers p)"))
+    return theme.swatch(theme.EVIDENCE_FOR, f"for {name}") + theme.swatch(theme.EVIDENCE_AGAINST, f"against {name}")
 
 
 def picture(caption: str, size: int) -> tuple[QWidget, QLabel]:
@@ -63,7 +61,7 @@ class ExplainPanel(QWidget):
     title = "Explain"
     explained = pyqtSignal(object)  # Explanation
 
-    def __init__(self, parent=None, size: int = 112):
+    def __init__(self, parent=None, size: int = 96):
         super().__init__(parent)
         self.net, self.classes, self.row = None, (), None
         self.target: int | None = None  # None: the top class
@@ -111,6 +109,8 @@ class ExplainPanel(QWidget):
         self.body = Reflow(pics_box, side_box, spacing=10)
         outer.addWidget(self.body)
         self.legend = QLabel(evidence_legend("the class"))  # what the colours over the pictures mean
+        self.legend.setToolTip("Saliency: red ink raises the class's probability, blue lowers it.\n"
+                               "Occlusion: covering a red patch lowers it.")
         self.legend.setStyleSheet(theme.CAPTION_STYLE)
         self.legend.setWordWrap(True)
         outer.addWidget(self.legend)

@@ -22,7 +22,7 @@ from gui.widgets.theme import class_color, class_hex
 from gui.worker.background import Background
 
 
-def class_legend(classes, columns: int = 6) -> str:
+def class_legend(classes, columns: int = 5) -> str:
     """A grid of the class names, each after a dot in its colour; then what a cross means."""
     n = len(classes)
     cells = [f"<td><span style='color:{class_hex(k, n)}'>\u25cf</span>{c}</td>" for k, c in enumerate(classes)]
@@ -61,17 +61,17 @@ class HiddenMapPanel(QWidget):
         side.addWidget(self.sample_view)
         self.sample_text = QLabel("click a dot")
         self.sample_text.setWordWrap(True)
-        self.sample_text.setFixedWidth(120)
+        self.sample_text.setFixedWidth(130)
         side.addWidget(self.sample_text)
         side.addStretch(1)
         self.legend = QLabel("")  # which colour is which class (and what a cross is)
         self.legend.setStyleSheet(theme.CAPTION_STYLE)
-        self.legend.setFixedWidth(120)
+        self.legend.setFixedWidth(130)
         self.legend.setToolTip("The dots' colours: each sample's true class")
         side.addWidget(self.legend)
         self.caption = QLabel("")
         self.caption.setWordWrap(True)
-        self.caption.setFixedWidth(120)
+        self.caption.setFixedWidth(130)
         self.caption.setStyleSheet(theme.CAPTION_STYLE)
         side.addWidget(self.caption)
         layout.addLayout(side)

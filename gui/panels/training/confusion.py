@@ -36,10 +36,14 @@ WHITE, GREEN, RED = QColor(theme.WHITE), QColor(theme.CORRECT), QColor(theme.WRO
 
 
 class MatrixView(QWidget):
-    """Paints a k x k count matrix with labels; emits cell_clicked(true, pred)."""
+    """Paints a k x k count matrix with its class labels and axis titles ("true", "predicted"); emits
+    cell_clicked(true, pred). Its minimum size keeps every cell at least MIN_CELL px, so the labels stay
+    readable (a short frame scrolls instead)."""
 
     cell_clicked = pyqtSignal(int, int)
-    MARGIN = 22
+    MARGIN = 22  # the class labels
+    TITLE = 15  # the axis titles beyond them
+    MIN_CELL = 9
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -57,13 +61,16 @@ class MatrixView(QWidget):
 
     def set_matrix(self, matrix: np.ndarray | None, classes) -> None:
         self.matrix, self.classes = matrix, tuple(classes)
+        side = max(260, self.TITLE + self.MARGIN + 2 + self.MIN_CELL * len(self.classes))
+        self.setMinimumSize(side, side)
         self.update()
 
     def _geometry(self) -> tuple[float, int, int]:
         k = len(self.classes) or 1
-        side = min(self.width(), self.height()) - self.MARGIN - 2
+        x0 = self.MARGIN + self.TITLE
+        side = min(self.width(), self.height()) - x0 - 2
         cell = max(side / k, 1.0)
-        return cell, self.MARGIN, self.MARGIN
+        return cell, x0, x0
 
     def cell_rect(self, i: int, j: int) -> QRect:
         cell, x0, y0 = self._geometry()
@@ -107,9 +114,9 @@ class MatrixView(QWidget):
         rows = m.sum(axis=1, keepdims=True)
         share = np.divide(m, rows, out=np.zeros(m.shape), where=rows > 0)
         font = QFont(self.font())
-        font.setPointSizeF(max(5.0, min(9.0, cell * 0.42)))
+        font.setPointSizeF(max(7.0, min(9.0, cell * 0.6)))
         p.setFont(font)
-        show_counts = cell >= 11
+        show_counts = cell >= 14
         for i in range(k):
             for j in range(k):
                 r = self.cell_rect(i, j)
@@ -128,10 +135,25 @@ class MatrixView(QWidget):
             p.drawLine(x0, int(y0 + t * cell), int(x0 + k * cell), int(y0 + t * cell))
         p.setPen(QColor(theme.INK))
         for t, name in enumerate(self.classes):
-            p.drawText(QRect(int(x0 + t * cell), 0, int(cell) + 1, y0 - 2),
+            p.drawText(QRect(int(x0 + t * cell), self.TITLE, int(cell) + 1, y0 - self.TITLE - 2),
                        Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, name)
-            p.drawText(QRect(0, int(y0 + t * cell), x0 - 3, int(cell) + 1),
+            p.drawText(QRect(self.TITLE, int(y0 + t * cell), x0 - self.TITLE - 3, int(cell) + 1),
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name)
+        self._paint_titles(p, x0, y0, int(k * cell))
+
+    def _paint_titles(self, p: QPainter, x0: int, y0: int, extent: int) -> None:
+        """"predicted →" over the columns, "true ↓" beside the rows (rotated)."""
+        font = QFont(self.font())
+        font.setPointSizeF(8.5)
+        font.setBold(True)
+        p.setFont(font)
+        p.setPen(QColor(theme.HINT_TEXT))
+        p.drawText(QRect(x0, 0, extent, self.TITLE), Qt.AlignmentFlag.AlignCenter, "predicted \u2192")
+        p.save()
+        p.translate(0, y0 + extent)
+        p.rotate(-90)
+        p.drawText(QRect(0, 0, extent, self.TITLE), Qt.AlignmentFlag.AlignCenter, "\u2190 true")
+        p.restore()
 
     def mouseMoveEvent(self, event) -> None:
         ij = self.cell_at(event.position().toPoint())

@@ -33,7 +33,10 @@ def shot(widget, tmp_path, name) -> Path:
 
 
 def stroke(canvas, points) -> None:
-    """A mouse stroke through ``points`` (canvas pixels), with the button held while moving."""
+    """A mouse stroke through ``points`` (in the canvas's SIDE units: scaled to the size it is shown at),
+    with the button held while moving."""
+    points = [(x * canvas.width() / canvas.SIDE, y * canvas.height() / canvas.SIDE) for x, y in points]
+
     def send(kind, p, button, buttons):
         QApplication.sendEvent(canvas, QMouseEvent(kind, QPointF(*p), QPointF(*p), button, buttons,
                                                    Qt.KeyboardModifier.NoModifier))
@@ -112,7 +115,7 @@ def test_drawing_a_z_reads_z_live_and_becomes_a_training_row(qtbot, tmp_path, mo
     assert panel.top5.text().startswith("Z")
     np.testing.assert_allclose(panel.row, from_image(normalize_mask(panel.canvas.mask())))  # the OCR's normalization
     assert [c.text().split(":")[0] for c, _ in panel.layer_views] == ["layer1", "output"]
-    assert all(not v.pixmap().isNull() for _, v in panel.layer_views)
+    assert all(v.image is not None and v.heightForWidth(200) > 0 for _, v in panel.layer_views)
     shot(panel, tmp_path, "draw")
 
     added = []
