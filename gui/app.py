@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._live_session = 0
         self._busy_text = ""
+        self._shown_pause = ""  # the watchpoint pause whose panel was brought forward
         self.position: Position | None = None
 
         self.worker = Worker()
@@ -302,7 +303,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("paused \u2014 Space resumes, \u2192 steps one batch", 8000)
         if state == State.DIVERGED:
             self.show_error(message or "training diverged", title="Training diverged \u2014 paused")
-        elif state == State.PAUSED and message:
+        elif state == State.PAUSED and message and message != self._shown_pause:
+            self._shown_pause = message  # once per pause: not again when it is announced again (back from the past)
             self.statusBar().showMessage(f"\u2016 paused: {message}", 30000)
             self.show_panel("watchpoints")  # like a debugger at a breakpoint: show where and why
         elif state == State.FINISHED:

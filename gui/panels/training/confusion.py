@@ -9,7 +9,6 @@ import numpy as np
 from PyQt6.QtCore import QPoint, QRect, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
 from PyQt6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -21,6 +20,7 @@ from PyQt6.QtWidgets import (
 
 from engine.debug.confusion import confused_pairs, summarize
 from engine.words import count, plural
+from gui.layout.reflow import Reflow
 from gui.widgets import theme
 from gui.widgets.panel import Panel
 from gui.widgets.pixmaps import sample_pixmap
@@ -196,12 +196,12 @@ class ConfusionPanel(Panel):
         self.caption.setWordWrap(True)
         self.caption.setStyleSheet(theme.SUMMARY)
         layout.addWidget(self.caption)
-        body = QHBoxLayout()
         self.view = MatrixView()
         self.view.setToolTip("rows: true class, columns: prediction; click a cell to see its samples")
         self.view.cell_clicked.connect(self.show_cell)
-        body.addWidget(self.view, 3)
-        side = QVBoxLayout()
+        side_box = QWidget()
+        side = QVBoxLayout(side_box)
+        side.setContentsMargins(0, 0, 0, 0)
         self.samples_title = QLabel("click a cell to see its samples")
         self.samples_title.setWordWrap(True)
         self.samples_title.setStyleSheet(theme.SMALL_INK)
@@ -214,9 +214,11 @@ class ConfusionPanel(Panel):
         self.samples.setMovement(QListWidget.Movement.Static)
         self.samples.setToolTip("validation samples of the selected cell, as 'true \u2192 predicted'")
         self.samples.setMinimumWidth(150)
+        self.samples.setMinimumHeight(110)  # (under the matrix in a narrow frame: still a row of samples)
         side.addWidget(self.samples, 1)
-        body.addLayout(side, 2)
-        layout.addLayout(body, 1)
+        # the sample list beside the matrix when the frame is wide enough, under it when not (never sideways)
+        self.body = Reflow(self.view, side_box, stretch=(3, 2))
+        layout.addWidget(self.body, 1)
 
     def on_session(self, info) -> None:
         self.generation = info.generation
