@@ -83,7 +83,7 @@ class GradcheckPanel(Panel):
         self.badge.setStyleSheet(IDLE_STYLE)
         self.badge.setToolTip("PASS: the tensor's relative error is under the tolerance and every weight's under 1e-3")
         verdict.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignTop)
-        self.summary = QLabel("Choose a layer and press Run check: every weight's gradient is recomputed by\n"
+        self.summary = QLabel("Choose a layer and press Run check: every weight's gradient is recomputed by "
                               "finite differences and compared with backprop.")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -22,13 +22,13 @@ from gui.widgets.theme import class_color, class_hex
 from gui.worker.background import Background
 
 
-def class_legend(classes, columns: int = 5) -> str:
+def class_legend(classes, columns: int = 6) -> str:
     """A grid of the class names, each after a dot in its colour; then what a cross means."""
     n = len(classes)
     cells = [f"<td><span style='color:{class_hex(k, n)}'>\u25cf</span>{c}</td>" for k, c in enumerate(classes)]
     rows = "".join("<tr>" + "".join(cells[i:i + columns]) + "</tr>" for i in range(0, n, columns))
-    return (f"<table cellspacing='0' cellpadding='1'>{rows}</table>"
-            + theme.span("\u2716", theme.MISREAD) + " misclassified (true class's colour)")
+    return (f"<table cellspacing='0' cellpadding='0' style='font-size:10px'>{rows}</table>"
+            + theme.span("\u2716", theme.MISREAD) + " misclassified")
 
 
 class HiddenMapPanel(QWidget):
@@ -56,22 +56,22 @@ class HiddenMapPanel(QWidget):
         layout.addWidget(self.plot, 1)
         side = QVBoxLayout()
         self.sample_view = QLabel()
-        self.sample_view.setFixedSize(96, 96)
+        self.sample_view.setFixedSize(72, 72)
         self.sample_view.setStyleSheet(theme.PICTURE)
         side.addWidget(self.sample_view)
         self.sample_text = QLabel("click a dot")
         self.sample_text.setWordWrap(True)
-        self.sample_text.setFixedWidth(130)
+        self.sample_text.setFixedWidth(140)
         side.addWidget(self.sample_text)
         side.addStretch(1)
         self.legend = QLabel("")  # which colour is which class (and what a cross is)
         self.legend.setStyleSheet(theme.CAPTION_STYLE)
-        self.legend.setFixedWidth(130)
+        self.legend.setFixedWidth(140)
         self.legend.setToolTip("The dots' colours: each sample's true class")
         side.addWidget(self.legend)
         self.caption = QLabel("")
         self.caption.setWordWrap(True)
-        self.caption.setFixedWidth(130)
+        self.caption.setFixedWidth(140)
         self.caption.setStyleSheet(theme.CAPTION_STYLE)
         side.addWidget(self.caption)
         layout.addLayout(side)
@@ -82,6 +82,7 @@ class HiddenMapPanel(QWidget):
         self.x, self.y, self.classes = np.asarray(x), np.asarray(y), tuple(classes)
         self.map = None
         self.legend.setText(class_legend(self.classes))
+        self.legend.setMinimumHeight(self.legend.sizeHint().height())  # every class, never clipped
         self._request()
 
     def set_model(self, net) -> None:
@@ -135,6 +136,6 @@ class HiddenMapPanel(QWidget):
             self.select(int(points[0].data()))
 
     def select(self, i: int) -> None:
-        self.sample_view.setPixmap(to_pixmap(to_image(self.x[i]), 96))
+        self.sample_view.setPixmap(to_pixmap(to_image(self.x[i]), 72))
         self.sample_text.setText(self._tip(0, 0, i))
         self.sample_clicked.emit(i)

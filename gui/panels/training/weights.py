@@ -57,7 +57,7 @@ class WeightsPanel(Panel):
         self.view.addItem(self.colorbar, row=0, col=1)
 
         zoom = self.view.addLayout(row=0, col=2)
-        self.zoom_title = zoom.addLabel("click a tile", row=0, col=0, color=theme.INK, size="10pt")
+        self.zoom_title = zoom.addLabel("click a tile", row=0, col=0, color=theme.INK, size="9pt")
         self.zoom_box = zoom.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.zoom_box.setMouseEnabled(False, False)
         self.zoom_item = pg.ImageItem(axisOrder="row-major")
@@ -65,6 +65,7 @@ class WeightsPanel(Panel):
         self.zoom_box.addItem(self.zoom_item)
         self.view.ci.layout.setColumnStretchFactor(0, 5)
         self.view.ci.layout.setColumnStretchFactor(2, 2)
+        self.view.ci.layout.setColumnMaximumWidth(2, 180)  # the enlarged tile: the grid gets the room
 
         self.grid_item.hoverEvent = self._hover
         self.grid_item.mouseClickEvent = self._click
