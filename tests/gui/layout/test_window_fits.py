@@ -93,3 +93,20 @@ def test_ctrl_m_maximises_the_panel_used_last(qtbot, window):
     qtbot.waitUntil(lambda: page.maximised is gradients, timeout=5_000)
     window.actions["maximise"].trigger()
     qtbot.waitUntil(lambda: page.maximised is None, timeout=5_000)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_no_panel_of_any_workspace_is_cut_at_the_side(qtbot, window, size):
+    """At both sizes every panel, in front or behind a tab, fits its frame's width: text and buttons go to a
+    second line or under each other, never off the right edge (a panel may scroll down, not sideways)."""
+    window.resize(*size)
+    for key, page in window.workspaces.pages.items():
+        window.show_workspace(key)
+        for frame in page.frames:
+            for tab in frame.keys:
+                frame.select(tab)
+                qtbot.wait(30)  # (a layout pass)
+                scroll = frame.wrappers[tab]
+                assert scroll.horizontalScrollBar().maximum() == 0, (size, key, tab, scroll.widget().width(),
+                                                                     scroll.viewport().width())
+            frame.select(frame.keys[0])
