@@ -95,6 +95,26 @@ def decode(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
     return a, (size[1], size[0])
 
 
+def check(path) -> None:
+    """ImageError unless ``path`` is an image ``decode`` can read, judged without decoding its pixels (the
+    header, a PNG's chunks and length): fast enough to run before the user is asked to give anything up."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file")
+    if not _png_complete(path):
+        raise ImageError(f"{path}: the file ends before its pixels do (a damaged or partly written PNG)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im.verify()
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path}: image too large to open safely") from None
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, ... on bad files
+        raise ImageError(f"{path}: not a readable image ({type(exc).__name__}: "
+                         f"{(str(exc).splitlines() or [''])[0]})") from None
+
+
 def _png_complete(path: Path) -> bool:
     """False for a PNG whose compressed pixel data holds fewer rows than its header promises: Pillow
     reads such a file without complaint, the missing rows black. (Other formats raise when cut short.)"""
@@ -172,4 +192,4 @@ def to_gray(f: np.ndarray) -> np.ndarray:
     return f @ np.array([0.2125, 0.7154, 0.0721], np.float32) if f.ndim == 3 else f
 
 
-__all__ = ["IMAGE_SUFFIXES", "ImageError", "block_mean", "decode", "to_float", "to_gray"]
+__all__ = ["IMAGE_SUFFIXES", "ImageError", "block_mean", "check", "decode", "to_float", "to_gray"]

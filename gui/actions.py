@@ -209,7 +209,7 @@ def ask_load(w) -> None:
     path, _ = QFileDialog.getOpenFileName(w, "Load a checkpoint", _dir(w, "checkpoints"), CHECKPOINT_FILTER)
     if path:
         _remember(w, "checkpoints", path)
-        w.worker.load_checkpoint(path)
+        w.load_checkpoint(path)
 
 
 def ask_save_path(w) -> str:

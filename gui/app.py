@@ -21,8 +21,9 @@ from PyQt6.QtCore import QByteArray, QSettings, QTimer
 from PyQt6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStyle
 
 from engine.data.dataset import Dataset
+from engine.training.position import moment
 from engine.training.session import State, TrainConfig
-from gui import debugging, dialogs, views
+from gui import debugging, dialogs, discard, views
 from gui.actions import SHORTCUTS, ask_save_path, build_actions, build_menus
 from gui.closing import close_window, delete_closed_windows, forget_deleted_windows
 from gui.layout import window as docks
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._live_session = 0
         self._busy_text = ""
+        self._shown_pause = ""  # the watchpoint pause whose panel was brought forward
         self.position: Position | None = None
 
         self.worker = Worker()
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
         self.worker.position.connect(self._on_position)
         self.worker.saved.connect(self._on_saved)
         self.worker.busy.connect(self._on_busy)
+        self.worker.checked.connect(self._on_checked)
         self.worker.exported.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.worker.experiments.log_opened.connect(self._on_log_opened)
         views.wire(self)
@@ -111,10 +114,9 @@ class MainWindow(QMainWindow):
     def _restore_settings(self, config: TrainConfig | None) -> None:
         s = self.settings
         geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1480, 940)
+        remembered = isinstance(geometry, QByteArray) and not geometry.isEmpty() and self.restoreGeometry(geometry)
+        if not self.isMaximized() and not self.isFullScreen():
+            docks.fit_to_screen(self, remembered)
         self.workspaces.restore(s)
         if config is None:
             stored = s.value("config/values", "", str)
@@ -142,7 +144,7 @@ class MainWindow(QMainWindow):
         self.workspaces.activate(key)
 
     def toggle_maximise(self) -> None:
-        """Maximise the panel that has the focus (or the workspace's first), or restore the layout."""
+        """Maximise the panel used last (it has, or last had, the focus), or restore the layout."""
         self.workspaces.toggle_maximise()
 
     # ---- commands ------------------------------------------------------------------------------
@@ -173,14 +175,42 @@ class MainWindow(QMainWindow):
             self.worker.step_epoch()
 
     def reset(self) -> None:
+        """New weights with the form's settings; asks first when the trained model is not saved."""
         config = self._form_config()
-        if config is not None:
+        if config is not None and discard.keep_or_discard(
+                self, "Reset: save the session first?", "Reset starts again from new weights."):
             self.worker.reset(config)
 
+    def retrain(self, data: Dataset) -> None:
+        """A new session on ``data`` (the Top losses edits applied) that starts training at once; asks
+        first when the trained model is not saved."""
+        config = self._form_config()
+        if config is None or not discard.keep_or_discard(
+                self, "Retrain: save the session first?", f"Retrain starts a new session on {data.name}."):
+            return
+        self.worker.set_data(data, config)
+        self.worker.start(config)
+        self.statusBar().showMessage(f"retraining on {data.name} \u2014 Space pauses", 8000)
+
     def open_data(self, spec: str) -> None:
+        """Read a dataset; once it is known to be usable, it replaces the session (asking first when the
+        trained model is not saved: ``_on_checked``)."""
         self._requested_spec = spec
         self.statusBar().showMessage(f"opening {spec} \u2026")
-        self.worker.open_data(spec, self._form_config() or TrainConfig())
+        self.worker.open_data(spec, self._form_config() or TrainConfig(), confirm=True)
+
+    def load_checkpoint(self, path: str) -> None:
+        self.worker.load_checkpoint(path, confirm=True)
+
+    def _on_checked(self, checked) -> None:
+        """A file the worker read and found usable: it replaces the session, after the question if the
+        current one has unsaved training."""
+        if discard.keep_or_discard(self, "Open: save the session first?",
+                                   f"{Path(checked.what).name or checked.what} replaces the session."):
+            self.worker.adopt(checked)
+        else:
+            self._requested_spec = None
+            self.statusBar().showMessage(f"kept the session; {checked.what} was not opened", 8000)
 
     def open_embedded(self) -> None:
         self.open_data(DEFAULT_DATA)
@@ -196,7 +226,7 @@ class MainWindow(QMainWindow):
             self.worker.experiments.open_log(path)
         elif path.lower().endswith(".npz"):
             self._requested_spec = path
-            self.worker.open_path(path)
+            self.worker.open_path(path, confirm=True)
         else:
             self.open_data(path)
 
@@ -229,8 +259,8 @@ class MainWindow(QMainWindow):
             self.status_past.setStyleSheet(PAST_STYLE)
             self.status_past.show()
             self.setWindowTitle(title + f" \u2014 viewing step {info.view_step:,}")
-            self.statusBar().showMessage(f"time travel: every panel shows step {info.view_step:,} "
-                                         f"(epoch {info.epoch}, batch {info.batch}) \u2014 Alt+End returns to live", 8000)
+            shown = moment(info.view_step, info.batches_per_epoch, info.config.epochs)
+            self.statusBar().showMessage(f"time travel: every panel shows {shown} \u2014 Alt+End returns to live", 8000)
             return
         self.status_past.hide()
         if self.statusBar().currentMessage().startswith("time travel"):
@@ -279,7 +309,7 @@ class MainWindow(QMainWindow):
         self.position = pos
         if pos.view_step is None:
             self.step = pos.step
-        self.status_pos.setText(("\u21b6 " if pos.view_step is not None else "") + pos.label())
+        self.status_pos.setText(("\u21b6 " if pos.view_step is not None else "") + pos.words())
         self.controls.show_position(pos)
 
     def _on_state(self, state: State, message: str) -> None:
@@ -293,7 +323,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("paused \u2014 Space resumes, \u2192 steps one batch", 8000)
         if state == State.DIVERGED:
             self.show_error(message or "training diverged", title="Training diverged \u2014 paused")
-        elif state == State.PAUSED and message:
+        elif state == State.PAUSED and message and message != self._shown_pause:
+            self._shown_pause = message  # once per pause: not again when it is announced again (back from the past)
             self.statusBar().showMessage(f"\u2016 paused: {message}", 30000)
             self.show_panel("watchpoints")  # like a debugger at a breakpoint: show where and why
         elif state == State.FINISHED:

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from PyQt6 import sip
 from PyQt6.QtCore import QCoreApplication, QEvent
-from PyQt6.QtWidgets import QMessageBox
 
 from engine.training.session import State
-from gui.actions import ask_save_path
+from gui import discard
 
 _CLOSED: list = []  # MainWindow
 
@@ -42,7 +41,7 @@ def close_window(w, event) -> None:
     script = w.info is not None and bool(w.info.script)  # an attached script goes on without the window
     pos = w.worker.pause_and_wait(10.0) if w.info is not None and not script else None
     if pos is not None:
-        w._on_position(pos)  # the exact count, not the last one drawn
+        w._on_position(pos)  # the exact count, not the last one drawn (time travelling: the moment shown)
     if w.dirty and not _saved_or_discarded(w, event, was_running):
         return
     w._save_settings()
@@ -55,22 +54,12 @@ def close_window(w, event) -> None:
 
 def _saved_or_discarded(w, event, was_running: bool) -> bool:
     """The question; False (the event ignored) when the window stays open: Cancel, or a save that failed."""
-    answer = QMessageBox.question(
-        w, "Close backprop-studio", f"Save the session ({w.step:,} batches trained) before closing?",
-        QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-        | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
-    if answer == QMessageBox.StandardButton.Cancel:
+    answer = discard.ask(w, "Close backprop-studio", "Save the session before closing?")
+    if answer == "cancel" or (answer == "save" and not discard.save_now(w)):
         event.ignore()
-        if was_running:
+        if was_running and answer == "cancel":
             w.toggle_run()
         return False
-    if answer == QMessageBox.StandardButton.Save:
-        path = w.checkpoint_path or ask_save_path(w)
-        problem = w.worker.save_and_wait(path) if path else "no file chosen"
-        if problem:
-            event.ignore()
-            w.show_error(f"not closed: could not save ({problem})")
-            return False
     return True
 
 

@@ -68,8 +68,7 @@ def wire(window) -> None:
     if explain is not None:
         _wire_explain(window, explain)
     if "top_losses" in p:
-        p["top_losses"].widget.retrain_requested.connect(
-            lambda data, edits: window.worker.set_data(data, window._form_config()))
+        p["top_losses"].widget.retrain_requested.connect(lambda data, edits: window.retrain(data))
     ocr = p.get("ocr")
     if ocr is not None:
         window.worker.model_opened.connect(ocr.use_model)  # File -> Open weights, when they fit the OCR
@@ -106,7 +105,7 @@ def _wire_correction(window, ocr, correction) -> None:
         t = ocr.runner
         if t is None or t.pipe is None or ocr.result is None or ocr.view is None:
             return None
-        return t.pipe.source, ocr.view.params, ocr.result, t.model
+        return t.pipe.source, ocr.view.params, ocr.result, t.model, ocr.truth
 
     def rows():
         out = Rows()
@@ -115,7 +114,7 @@ def _wire_correction(window, ocr, correction) -> None:
             out.add(draw.widget.rows.x, draw.widget.rows.y, "drawn")
         data = top.widget.data if top is not None else None
         if data is not None and data.n_inputs == 1024 and tuple(data.classes) == tuple(ocr_classes()):
-            x, y = top.widget.edits.relabelled_rows(data)
+            x, y = top.widget.edits.relabelled_rows(data.base)  # (an edit names a row of the data as loaded)
             if len(y):
                 out.add(x, y, "relabel")
         return out

@@ -27,12 +27,29 @@ class Split:
 
 
 @dataclass
+class Edited:
+    """How an edited dataset came from the data as loaded (engine.data.edits.EditList.apply): the loaded data,
+    the edit list applied (an EditList: its indices are the loaded data's), and per split the loaded data's
+    index of every row kept. A checkpoint keeps the edits, so a session continues on the same edited data."""
+
+    base: "Dataset"
+    edits: object  # engine.data.edits.EditList (imported there: edits import this module)
+    rows: dict[str, np.ndarray]
+
+
+@dataclass
 class Dataset:
     name: str
     classes: tuple[str, ...]
     train: Split
     valid: Split
     test: Split
+    edited: Edited | None = None  # set on an edited copy (EditList.apply); None for data as loaded
+
+    @property
+    def base(self) -> "Dataset":
+        """The data as loaded: this dataset, or the one its edits were applied to."""
+        return self.edited.base if self.edited is not None else self
 
     @property
     def n_inputs(self) -> int:

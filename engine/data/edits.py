@@ -17,7 +17,7 @@ import numpy as np
 
 from engine import jsontext
 from engine.archive import Npz
-from engine.data.dataset import SIDE, Dataset, Split
+from engine.data.dataset import SIDE, Dataset, Edited, Split
 from engine.data.loaders import MAX_ARRAY_BYTES, MAX_NAMES_BYTES
 from engine.data.registry import load_dataset
 from engine.errors import InputError
@@ -79,8 +79,11 @@ class EditList:
         return len(self.edits)
 
     def apply(self, data: Dataset) -> Dataset:
-        """A new Dataset with the edits applied (the given one is not modified)."""
-        splits = {}
+        """A new Dataset with the edits applied (the given one, the data as loaded, is not modified); it
+        remembers them (``Dataset.edited``), so a checkpoint of a session on it keeps them."""
+        if data.edited is not None:
+            raise InputError(f"{data.name}: already edited; apply the edit list to the data as loaded")
+        splits, rows = {}, {}
         for s in SPLITS:
             part: Split = getattr(data, s)
             y, keep = part.y.copy(), np.ones(len(part), bool)
@@ -93,7 +96,20 @@ class EditList:
                 else:
                     y[e.index] = data.classes.index(e.label)
             splits[s] = Split(part.x[keep], y[keep])
-        return replace(data, name=f"{data.name} (edited)" if self.edits else data.name, **splits)
+            rows[s] = np.flatnonzero(keep)
+        if not self.edits:
+            return data
+        kept = EditList(self.dataset or data.name, [replace(e) for e in self.edits])
+        return replace(data, name=f"{data.name} (edited)", edited=Edited(data, kept, rows), **splits)
+
+    def summary(self) -> str:
+        """'3 edits (2 relabelled, 1 dropped)'."""
+        relabelled = sum(e.op == "relabel" for e in self.edits)
+        return (f"{len(self.edits):,} {'edit' if len(self.edits) == 1 else 'edits'} ({relabelled:,} relabelled, "
+                f"{len(self.edits) - relabelled:,} dropped)")
+
+    def copy(self) -> "EditList":
+        return EditList(self.dataset, [replace(e) for e in self.edits])
 
     def relabelled_rows(self, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) of the relabelled samples with their new labels: correction rows for fine-tuning."""
@@ -105,26 +121,38 @@ class EditList:
 
     # ---- files -------------------------------------------------------------------------------------------
 
+    def as_json(self) -> dict:
+        """The list as a JSON document (an edits file, or a checkpoint's metadata)."""
+        return {"format": FORMAT, "dataset": self.dataset, "edits": [asdict(e) for e in self.edits]}
+
+    @classmethod
+    def from_json(cls, doc, where: str = "the edit list") -> "EditList":
+        """An EditList from ``as_json``'s document; InputError (naming ``where``) for anything else."""
+        try:
+            if doc.get("format") != FORMAT:
+                raise ValueError(f"format {doc.get('format')!r}")
+            edits = [Edit(**e) for e in doc["edits"]]
+        except Exception as exc:
+            raise InputError(f"{where}: not an edit list ({type(exc).__name__}: {exc})") from None
+        bad = [e for e in edits if e.split not in SPLITS or e.op not in ("relabel", "drop")
+               or type(e.index) is not int or e.index < 0]
+        if bad:
+            raise InputError(f"{where}: bad edit {asdict(bad[0])}")
+        return cls(str(doc.get("dataset", "")), edits)
+
     def save(self, path) -> None:
         with atomic_write(path, "w") as f:
-            json.dump({"format": FORMAT, "dataset": self.dataset, "edits": [asdict(e) for e in self.edits]}, f,
-                      indent=1)
+            json.dump(self.as_json(), f, indent=1)
 
     @classmethod
     def load(cls, path) -> "EditList":
         try:
             doc = jsontext.read(user_path(path))  # bounded in size and depth
-            if doc.get("format") != FORMAT:
-                raise ValueError(f"format {doc.get('format')!r}")
-            edits = [Edit(**e) for e in doc["edits"]]
         except (OSError, InputError):
             raise
         except Exception as exc:
             raise InputError(f"{path}: not an edit list ({type(exc).__name__}: {exc})") from None
-        bad = [e for e in edits if e.split not in SPLITS or e.op not in ("relabel", "drop")]
-        if bad:
-            raise InputError(f"{path}: bad edit {asdict(bad[0])}")
-        return cls(doc.get("dataset", ""), edits)
+        return cls.from_json(doc, str(path))
 
 
 def load_edited(spec: str, edits_path, seed: int = 0) -> Dataset:

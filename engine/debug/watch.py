@@ -32,6 +32,7 @@ import numpy as np
 
 from engine.debug.stats import confusion_matrix, per_class_accuracy
 from engine.errors import InputError
+from engine.training.position import moment
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
         "!=": operator.ne}
@@ -193,8 +194,11 @@ class Watchpoint:
         if not fire:
             return None
         what = f"{self.label} {self.change}" if self.change else self.label
-        where = (f"at the end of epoch {event.epoch + 1} (batch {event.batch + 1}, step {event.step})"
-                 if self.per_epoch else f"at epoch {event.epoch + 1}, batch {event.batch + 1} (step {event.step})")
+        bpe = getattr(session, "batches_per_epoch", None)
+        epochs = getattr(getattr(session, "config", None), "epochs", None)
+        at = moment(event.step, bpe, epochs) if bpe else \
+            f"step {event.step:,} \u00b7 epoch {event.epoch + 1} \u00b7 batch {event.batch + 1}"  # the window's words
+        where = f"at the end of epoch {event.epoch + 1} ({at})" if self.per_epoch else f"at {at}"
         message = f"watchpoint '{self.expr}' hit: {what} = {value:.4g}{detail} {where}"
         self.hits.append(Hit(event.step, event.epoch, event.batch, value, message))
         return message

@@ -22,6 +22,7 @@ from engine.ocr.model import Classifier, affine_jitter
 from engine.ocr.normalize import normalize_glyph
 from engine.ocr.pipeline import OcrPipeline
 from engine.training.session import TrainConfig, TrainingSession
+from engine.words import count
 
 
 @dataclass
@@ -87,10 +88,32 @@ class BoxChange:
     before: str          # the old model's reading ("" if the box is new)
     after: str           # the new model's reading ("" if the box is gone)
     wanted: str = ""     # the user's correction of this box, if any
+    truth: str = ""      # the page's known text at this box (truth.json beside the image), if known
 
     @property
     def fixed(self) -> bool:
         return bool(self.wanted) and self.after == self.wanted
+
+    @property
+    def right(self) -> str:
+        """What the box should read: the user's correction, else the known truth ("" if neither)."""
+        return self.wanted or self.truth
+
+    @property
+    def worse(self) -> bool:
+        """It read right before and does not now (a fine-tune can make a reading worse)."""
+        return bool(self.right) and self.before == self.right and self.after != self.right
+
+    def verdict(self) -> str:
+        """'✓ as corrected', 'still not as corrected (H)', 'was read correctly before', 'now reads correctly',
+        or, with nothing to judge by, 'you had not corrected it: check it'."""
+        if self.wanted:
+            return "\u2713 as corrected" if self.fixed else f"still not as corrected ({self.wanted})"
+        if self.truth:
+            if self.worse:
+                return "\u2717 was read correctly before"
+            return "\u2713 now reads correctly" if self.after == self.truth else "wrong before and after"
+        return "you had not corrected it: check it (it may have read correctly before)"
 
 
 @dataclass
@@ -98,12 +121,25 @@ class Reread:
     result: object                       # the new OcrResult
     changes: list[BoxChange] = field(default_factory=list)
     unchanged: int = 0
+    corrected: int = 0                   # boxes the user had corrected
 
     def summary(self) -> str:
+        """'1 of the 2 corrected boxes now read as corrected; 1 box that read correctly before does not now;
+        3 boxes read differently, 30 the same'."""
         fixed = sum(c.fixed for c in self.changes)
-        wanted = [c for c in self.changes if c.wanted]
-        return (f"{len(self.changes)} boxes read differently, {self.unchanged} the same"
-                + (f"; {fixed} of the corrected boxes now read as corrected" if wanted or fixed else ""))
+        worse = sum(c.worse and not c.wanted for c in self.changes)
+        if self.corrected == 1:
+            parts = ["the corrected box now reads as corrected" if fixed else
+                     "the corrected box still does not read as corrected"]
+        elif self.corrected:
+            parts = [f"{fixed} of the {self.corrected:,} corrected boxes now read as corrected"]
+        else:
+            parts = []
+        if worse:
+            parts.append(f"{count(worse, 'box', 'boxes')} that read correctly before "
+                         f"{'does' if worse == 1 else 'do'} not now")
+        parts.append(f"{count(len(self.changes), 'box', 'boxes')} read differently, {self.unchanged:,} the same")
+        return "; ".join(parts)
 
 
 def _iou(a, b) -> float:
@@ -113,30 +149,46 @@ def _iou(a, b) -> float:
     return inter / max(area(a) + area(b) - inter, 1)
 
 
-def reread(pipe, classifier: Classifier) -> Reread:
+def reread(pipe, classifier: Classifier, truth: list[str] | None = None) -> Reread:
     """Read ``pipe``'s page again with ``classifier`` (same image and parameters, a new pipeline: the
     user's edited result is left alone) and compare with the old model's reading box by box."""
-    return reread_page(pipe.source, pipe.params(), pipe.run(), classifier)
+    return reread_page(pipe.source, pipe.params(), pipe.run(), classifier, truth)
 
 
-def reread_page(source, params: dict, old, classifier: Classifier) -> Reread:
-    """``reread`` from a page's parts: its image (path or array), its stage parameters and the old
-    (possibly corrected) OcrResult."""
+def truth_at(result, truth: list[str] | None) -> dict[tuple, str]:
+    """The known text at each box (rect -> character), for the lines whose box count matches their truth
+    line's characters (so a missed or split character never shifts the rest of a line onto wrong truth)."""
+    if not truth:
+        return {}
+    out = {}
+    for line, text in enumerate(truth):
+        boxes = [b for b in result.boxes if b.line == line]
+        chars = [c for c in text if not c.isspace()]
+        if len(boxes) == len(chars):
+            out.update({b.rect: c for b, c in zip(boxes, chars)})
+    return out
+
+
+def reread_page(source, params: dict, old, classifier: Classifier, truth: list[str] | None = None) -> Reread:
+    """``reread`` from a page's parts: its image (path or array), its stage parameters, the old (possibly
+    corrected) OcrResult and, if known, the page's text (each change then says whether it got better or
+    worse)."""
     new_pipe = OcrPipeline(classifier)
     new_pipe.set_params(params)
     new_pipe.open(source)
     new = new_pipe.run()
-    out, matched = Reread(new), set()
+    out, matched = Reread(new, corrected=sum(bool(b.corrected) for b in old.boxes)), set()
+    known = truth_at(old, truth)
     for b in old.boxes:
         model_read, wanted = (b.corrected, b.char) if b.corrected else (b.char, "")
         best = max(range(len(new.boxes)), key=lambda k: _iou(b.rect, new.boxes[k].rect), default=None)
         if best is None or _iou(b.rect, new.boxes[best].rect) < 0.5:
-            out.changes.append(BoxChange(b.rect, model_read, "", wanted))
+            out.changes.append(BoxChange(b.rect, model_read, "", wanted, known.get(b.rect, "")))
             continue
         matched.add(best)
         nb = new.boxes[best]
         if nb.char != model_read:
-            out.changes.append(BoxChange(nb.rect, model_read, nb.char, wanted))
+            out.changes.append(BoxChange(nb.rect, model_read, nb.char, wanted, known.get(b.rect, "")))
         else:
             out.unchanged += 1
     out.changes += [BoxChange(nb.rect, "", nb.char) for k, nb in enumerate(new.boxes) if k not in matched]
@@ -154,7 +206,7 @@ class Finetune:
     def __init__(self, classifier: Classifier, x: np.ndarray, y: np.ndarray, base_loader,
                  cfg: FinetuneConfig = FinetuneConfig(), page: tuple | None = None):
         self.classifier, self.x, self.y, self.base_loader, self.cfg = classifier, x, y, base_loader, cfg
-        self.page = page  # (source, params, old OcrResult) to re-read at the end, or None
+        self.page = page  # (source, params, old OcrResult[, truth lines]) to re-read at the end, or None
         self.session: TrainingSession | None = None
         self.new: Classifier | None = None
         self.reread: Reread | None = None
@@ -173,7 +225,8 @@ class Finetune:
             yield 1 + s.step, self.total
         self.new = classifier_of(s, path="(fine-tuned)")
         if self.page is not None:
-            self.reread = reread_page(*self.page, self.new)
+            source, params, old, *truth = self.page
+            self.reread = reread_page(source, params, old, self.new, *truth)
         return self
 
 

@@ -99,10 +99,11 @@ def gather(session, experiment=None, autoencoder=None) -> tuple[dict, dict[str, 
     return meta, arrays
 
 
-def save_checkpoint(path, session, experiment=None, autoencoder=None) -> None:
+def save_checkpoint(path, session, experiment=None, autoencoder=None, figures=None) -> None:
     """A checkpoint of ``session`` that also holds what its report needs (``experiment`` and
-    ``autoencoder``: the window's other runs, kept for the report only)."""
-    save_session(path, session, report=gather(session, experiment, autoencoder))
+    ``autoencoder``: the window's other runs, kept for the report only) and ``figures``, the window's
+    pictures of its batches (engine.debug.figures)."""
+    save_session(path, session, report=gather(session, experiment, autoencoder), figures=figures)
 
 
 @dataclass
@@ -127,7 +128,20 @@ class ReportData:
     watchpoints: list[dict] | None = None
     experiment: dict | None = None
     autoencoder: dict | None = None  # with "originals"/"outputs" (k, 32, 32) uint8
+    edits: dict | None = None  # the edit list the data was trained with (engine.data.edits.EditList.as_json)
     extra: dict = field(default_factory=dict)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """Stored with the position since checkpoints name it; an older one's from its split size (or its
+        history: batches over epochs)."""
+        bpe = self.position.get("batches_per_epoch")
+        train = ((self.dataset or {}).get("sizes") or {}).get("train")
+        if not bpe and train and self.config.get("batch_size"):
+            bpe = -(-int(train) // int(self.config["batch_size"]))
+        if not bpe and self.epochs:
+            bpe = round(len(self.batch_loss) / len(self.epochs))
+        return max(int(bpe or 1), 1)
 
     @property
     def psnr(self) -> bool:
@@ -152,4 +166,4 @@ class ReportData:
                    state=r.get("state"), message=r.get("message"),
                    weights=weight_frames(meta, arrays) or None, confusion=arrays.get("report/confusion"),
                    confused=confused, watchpoints=r.get("watchpoints"), experiment=r.get("experiment"),
-                   autoencoder=ae)
+                   autoencoder=ae, edits=meta.get("edits") or None)

@@ -14,14 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.data.edits import EditList
 from engine.debug.stats import LayerStats, vanishing_gradient_report
 from engine.debug.tiles import tile_grid
+from engine.errors import InputError
 from engine.files import atomic_write, check_distinct
 from engine.report import stored
 from engine.report.data import ReportData
 from engine.report.style import CSS, SERIES
 from engine.report.svg import data_uri, diverging_index, diverging_palette, evidence_palette, line_chart, strip
 from engine.training.autoencoder import upright
+from engine.training.position import moment
+from engine.words import count
 
 DASH = "\u2013"
 CURVES = ("batch", "train", "valid")  # the window's colours for the per-batch, train and valid curves
@@ -101,7 +105,7 @@ def outcome(d: ReportData) -> str:
         head = "No epoch was completed"
     else:
         last = e[-1]
-        head = (f"After {len(e)} of {planned} epochs, validation {_acc_name(d)} is {fmt(last['valid_acc'])} "
+        head = (f"After {len(e)} of {count(planned, 'epoch')}, validation {_acc_name(d)} is {fmt(last['valid_acc'])} "
                 f"(train {fmt(last['train_acc'])}), validation loss {last['valid_loss']:.4g}")
     tail = {"diverged": "; training diverged", "finished": "; training finished",
             "stopped": "; training was stopped", "paused": "; training is paused"}.get(state, "")
@@ -131,8 +135,7 @@ def _config(d: ReportData) -> str:
     c = d.config
     rows = [("network", f"{DASH.join(map(str, d.sizes))} ({', '.join(d.activations)})")]
     rows += [(k.replace("_", " "), ", ".join(map(str, v)) if isinstance(v, list) else str(v)) for k, v in c.items()]
-    pos = d.position
-    rows.append(("position", f"step {pos.get('step')}, epoch {pos.get('epoch')}, batch {pos.get('batch')}"))
+    rows.append(("position", moment(int(d.position.get("step", 0)), d.batches_per_epoch, c.get("epochs"))))
     rows.append(("checkpoint", Path(d.path).name))
     ds = d.dataset or {}
     data_rows = [("name", ds.get("name", "\u2013")), ("classes", f"{len(d.classes)}: {' '.join(d.classes)}")]
@@ -140,10 +143,24 @@ def _config(d: ReportData) -> str:
         data_rows += [(f"{k} examples", f"{v:,}") for k, v in ds["sizes"].items()]
     else:
         data_rows.append(("split sizes", "not stored in this (older) checkpoint"))
+    if d.edits:
+        data_rows.append(("edits", _edit_words(d.edits)))
     table = lambda rs: '<table class="kv">' + "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
                                                      for k, v in rs) + "</table>"
     return (f'<div class="cols"><div><h3>Training</h3>{table(rows)}</div>'
             f'<div><h3>Dataset</h3>{table(data_rows)}</div></div>')
+
+
+def _edit_words(doc: dict, shown: int = 12) -> str:
+    """'2 edits (1 relabelled, 1 dropped), the data file unchanged: train #12 A → H, train #40 dropped'."""
+    try:
+        edits = EditList.from_json(doc, "the checkpoint's edit list")
+    except InputError:
+        return "stored, but not readable (the data file itself is unchanged)"
+    each = [f"{e.split} #{e.index} {e.was} \u2192 {e.label}" if e.op == "relabel" else f"{e.split} #{e.index} "
+            f"({e.was}) dropped" for e in edits.edits[:shown]]
+    more = f", and {len(edits.edits) - shown:,} more" if len(edits.edits) > shown else ""
+    return f"{edits.summary()}, the data file unchanged: {', '.join(each)}{more}"
 
 
 def _final_table(d: ReportData) -> str:
@@ -213,7 +230,7 @@ def _weights(d: ReportData) -> str:
         limit = float(np.nanmax(np.abs(grid)))
         uri = data_uri(diverging_index(grid, limit), diverging_palette())
         figs.append(f'<figure><img class="pix" src="{uri}" alt="first-layer weights at {label}">'
-                    f'<figcaption><b>{label}</b>: step {step} (after {epoch} epoch{"" if epoch == 1 else "s"}); '
+                    f'<figcaption><b>{label}</b>: step {step:,} (after {epoch} epoch{"" if epoch == 1 else "s"}); '
                     f'\u00b1{limit:.3g}</figcaption>'
                     '</figure>')
     return ('<p class="muted">Each tile is one hidden unit\u2019s 1024 incoming weights as a 32\u00d732 image: '
@@ -286,7 +303,7 @@ def _watchpoints(d: ReportData) -> str:
     for w in d.watchpoints:
         hits = w["hits"] or [None]
         for h in hits:
-            where = f"epoch {h['epoch'] + 1}, batch {h['batch'] + 1} (step {h['step']})" if h else "never hit"
+            where = moment(int(h["step"]), d.batches_per_epoch, d.config.get("epochs")) if h else "never hit"
             rows.append(f"<tr><td><code>{escape(w['expr'])}</code></td><td>{where}</td>"
                         + (_num(h["value"], "sci" if abs(h["value"]) < 1e-2 else "") if h else "<td></td>")
                         + "</tr>")
@@ -326,7 +343,7 @@ def _autoencoder(d: ReportData) -> str:
     width = max(x.shape[1] for x in rows)
     pic = np.vstack([np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=255) for x in rows])
     psnr = np.asarray(a["psnr"], float)
-    head = (f"Validation PSNR {a['valid_psnr']:.2f} dB after {a['epochs']} epochs" if a.get("valid_psnr") is not None
+    head = (f"Validation PSNR {a['valid_psnr']:.2f} dB after {count(a['epochs'], 'epoch')}" if a.get("valid_psnr") is not None
             else "No epoch completed")
     return (f'<p>{head}; the examples below (one per class, original above its reconstruction) average '
             f'{psnr.mean():.2f} dB, from {psnr.min():.2f} ({escape(a["labels"][int(psnr.argmin())])}) to '

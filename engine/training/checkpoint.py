@@ -18,6 +18,9 @@ from engine import jsontext
 from engine.archive import Npz
 from engine.checks import Bad, Int, List, Map, Nullable, Num, Obj, Str, array_problem, check
 from engine.data.dataset import Dataset
+from engine.data.edits import EditList
+from engine.debug.figures import PREFIX as FIGURES_PREFIX
+from engine.debug.figures import Figures
 from engine.debug.stats import LayerStats
 from engine.errors import InputError
 from engine.files import atomic_write
@@ -48,30 +51,39 @@ def save_network(path, net: Network, classes, extra: dict | None = None) -> None
     _savez(path, _network_arrays(net, classes, extra or {}))
 
 
-def save_session(path, session: TrainingSession, report: tuple[dict, dict] | None = None) -> None:
+def save_session(path, session: TrainingSession, report: tuple[dict, dict] | None = None,
+                 figures: Figures | None = None) -> None:
     """``report``: (metadata, arrays) that a report of this checkpoint will need beyond the history
     (``engine.report.data.gather`` makes them; ``save_checkpoint`` there saves with them). Training
-    never depends on the report: it only stores what it is given."""
+    never depends on the report: it only stores what it is given. ``figures``: what the window's panels
+    drew from the batches (engine.debug.figures), shown again when the checkpoint is loaded. An edited
+    dataset's edit list is kept too: loading continues on the same edited data."""
     h = session.history
     report_meta, report_arrays = report if report is not None else ({}, {})
+    figures_meta, figures_arrays = figures.to_checkpoint() if figures is not None else (None, {})
     extra = {
         "config": asdict(session.config),
         "dataset": session.data.name,
-        "position": {"step": session.step, "epoch": session.epoch, "batch": session.batch},
+        "position": {"step": session.step, "epoch": session.epoch, "batch": session.batch,
+                     "batches_per_epoch": session.batches_per_epoch},
         "epoch_acc": [session._epoch_loss, session._epoch_correct, session._epoch_seen],
         "epochs": [{**{k: v for k, v in asdict(e).items() if k != "layers"},
                     "layers": {n: asdict(s) for n, s in e.layers.items()}} for e in h.epochs],
         "report": report_meta,
+        "figures": figures_meta,
+        "edits": session.data.edited.edits.as_json() if session.data.edited is not None else None,
     }
     arrays = _network_arrays(session.net, session.data.classes, extra)
     arrays.update({f"opt/{k}": v for k, v in session.optimizer.state().items()})
     arrays["history/batch_loss"] = np.asarray(h.batch_loss, np.float64)
     arrays["history/batch_acc"] = np.asarray(h.batch_acc, np.float64)
     arrays.update(report_arrays)
+    arrays.update(figures_arrays)
     _savez(path, arrays)
 
 
 META_CHARS = 32 * 2 ** 20  # JSON characters of metadata (a 40-epoch run stores 18 K; 10,000 epochs ~5 M)
+FIGURE_BYTES = 64 << 20  # one stored panel figure (a gradient history, a histogram) at most
 MAX_HISTORY = 10_000_000  # batches of loss/accuracy history (30,000 epochs of NIST36)
 REPORT_BYTES = 64 * 2 ** 20  # one report array (pictures, a confusion matrix): ~50 K for a real run
 
@@ -177,6 +189,22 @@ def _network_from(path, meta: dict, z: Npz) -> tuple[Network, tuple[str, ...]]:
     return net, tuple(meta["classes"])
 
 
+def _edited_like(path, meta: dict, data: Dataset) -> Dataset:
+    """The data the saved session trained on: ``data`` as loaded, with the checkpoint's edit list applied
+    (the edit list checks that it fits: a list made for other data is refused, never applied to it)."""
+    base, doc = data.base, meta.get("edits")
+    if not doc:
+        return base
+    edits = EditList.from_json(doc, f"{path}: its edit list")
+    if data.edited is not None and data.edited.edits.as_json()["edits"] == edits.as_json()["edits"]:
+        return data
+    try:
+        return edits.apply(base)
+    except InputError as exc:
+        raise CheckpointError(f"{path}: was trained on {edits.dataset or 'its data'} with edits that do not fit "
+                              f"the current data ({exc})") from None
+
+
 def _stats_spec() -> Obj:
     return Obj({f.name: Num() for f in fields(LayerStats)}, exact=True)
 
@@ -263,6 +291,7 @@ def load_session(path, data: Dataset) -> TrainingSession:
         net, classes = _network_from(path, meta, z)
         if "config" not in meta:
             raise CheckpointError(f"{path}: holds a model only, not a training session")
+        data = _edited_like(path, meta, data)
         if tuple(classes) != tuple(data.classes) or net.sizes[0] != data.n_inputs:
             raise CheckpointError(f"{path}: was trained on {len(classes)} classes / {net.sizes[0]} inputs; "
                                   f"the current data has {data.n_classes} / {data.n_inputs}")
@@ -279,6 +308,7 @@ def load_session(path, data: Dataset) -> TrainingSession:
         opt = _optimizer_state(path, z, net)
         frames = weight_frames(meta, {**report_weights(path, meta, z, net.layers[0].W.shape),
                                       **{f"param/{k}": v for k, v in net.params().items()}})
+        figure_arrays = {n: z.read(n, FIGURE_BYTES) for n in z.names if n.startswith(FIGURES_PREFIX)}
     session = TrainingSession(data, config, network=net)
     pos = meta["position"]
     if pos["batch"] >= session.batches_per_epoch:
@@ -296,6 +326,7 @@ def load_session(path, data: Dataset) -> TrainingSession:
     session.snapshots.clear()
     session.take_snapshot()
     session.report_frames = frames  # the run's first weights, for the next report
+    session.figures = Figures.from_checkpoint(meta.get("figures"), figure_arrays)  # the panels' pictures
     session.state = State.FINISHED if session.epoch >= config.epochs else State.PAUSED
     return session
 

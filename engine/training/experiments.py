@@ -18,6 +18,7 @@ from engine.debug.stats import vanishing_gradient_report
 from engine.errors import InputError
 from engine.nn.activations import LEAKY_SLOPE
 from engine.training.session import State, TrainConfig, TrainingSession
+from engine.words import count
 
 
 @dataclass
@@ -201,7 +202,7 @@ def _lr_finding(exp: Experiment) -> str:
         slow = min(runs, key=lambda r: r.session.config.lr)
         if slow is runs[-1]:
             text += (f" The smallest rate ({slow.name}) learned slowest: {final_acc(slow):.1%} after "
-                     f"{slow.session.epoch} epochs.")
+                     f"{count(slow.session.epoch, 'epoch')}.")
         noise = {r.name: _last_epoch_noise(r) for r in runs}
         loud = max(noise, key=noise.get)
         if loud != runs[0].name and noise[runs[0].name] > 0:

@@ -1,11 +1,15 @@
 """A frame of a workspace: a title bar (title, maximise/restore) over one panel or tabs of panels, each
 panel in a scroll area that lets it fill the frame and scroll only below its minimum size
-(gui/layout/workspaces.py arranges frames into workspaces)."""
+(gui/layout/workspaces.py arranges frames into workspaces).
+
+In a panel that scrolls, the mouse wheel scrolls the panel, not the plot under the pointer (a plot zooms
+with the wheel once it has the focus -- click it -- or with Ctrl held): ``wheel_scrolls``."""
 from __future__ import annotations
 
-from PyQt6.QtCore import QEvent, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QFrame,
+    QGraphicsView,
     QHBoxLayout,
     QLabel,
     QScrollArea,
@@ -18,6 +22,48 @@ from PyQt6.QtWidgets import (
 )
 
 from gui.widgets import theme
+
+
+class WheelToScroll(QObject):
+    """An event filter on the plots (graphics views) inside a scroll area: a wheel turn over a plot that does
+    not have the focus, without Ctrl, scrolls the area when it can scroll. A plot that has the focus, or a
+    turn with Ctrl, zooms as before; so does every plot of an area that has nothing to scroll."""
+
+    def __init__(self, area: QScrollArea):
+        super().__init__(area)
+        self.area = area
+        self.watched: set[int] = set()
+
+    def watch(self, widget) -> None:
+        views = [widget] if isinstance(widget, QGraphicsView) else []
+        for view in views + widget.findChildren(QGraphicsView):
+            if id(view) not in self.watched:
+                self.watched.add(id(view))
+                view.viewport().installEventFilter(self)
+                view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # (a wheel turn never takes the focus)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() != QEvent.Type.Wheel:
+            return False
+        view, inner = obj.parentWidget(), self.area.widget()
+        if view is None or inner is None or not (inner is view or inner.isAncestorOf(view)):
+            return False  # (the panel has moved to another workspace's frame)
+        bar = self.area.verticalScrollBar()
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier or view.hasFocus() \
+                or bar.maximum() <= bar.minimum():
+            return False
+        self.area.wheelEvent(event)
+        event.accept()
+        return True
+
+
+def wheel_scrolls(area: QScrollArea, widget) -> WheelToScroll:
+    """The wheel over ``widget``'s plots scrolls ``area`` (see WheelToScroll); returns the filter."""
+    wheel = getattr(area, "_wheel", None)
+    if wheel is None:
+        wheel = area._wheel = WheelToScroll(area)
+    wheel.watch(widget)
+    return wheel
 
 
 class PanelScroll(QScrollArea):
@@ -33,6 +79,7 @@ class PanelScroll(QScrollArea):
     def setWidget(self, widget) -> None:
         super().setWidget(widget)
         widget.installEventFilter(self)
+        wheel_scrolls(self, widget)
         self.fit()
 
     def eventFilter(self, obj, event) -> bool:
@@ -87,6 +134,8 @@ class Frame(QWidget):
         self.panels: dict = {}
         self.wrappers: dict[str, QScrollArea] = {}
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # a click on its title bar or tabs gives the frame the focus: Ctrl+M then maximises the panel used last
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.setSpacing(0)

@@ -1,14 +1,49 @@
 """The window's frame: the Controls column on the left (the form, the run buttons and a live loss curve,
 scrolling when the screen is short), the workspaces in the middle (gui/layout/workspaces.py), and the status bar,
 with PNG/CSV export on every plot (gui/widgets/export.py). ``window.docks["controls"]`` is the Controls column.
+``fit_to_screen`` keeps the window on the screen it opens on: a first launch, or a remembered geometry from a
+larger screen.
 """
 from __future__ import annotations
 
-from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QDockWidget, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PyQt6.QtCore import QRect, Qt
+from PyQt6.QtGui import QGuiApplication
+from PyQt6.QtWidgets import QDockWidget, QFrame, QLabel, QScrollArea, QStyle, QVBoxLayout, QWidget
 
+from gui.layout.frames import wheel_scrolls
 from gui.layout.workspaces import WORKSPACES, Workspaces
 from gui.widgets import export
+
+DEFAULT_SIZE = (1480, 940)  # a first launch on a screen that has room for it
+
+
+def available_geometry(w) -> QRect:
+    """The part of ``w``'s screen that windows may use (without task bars and docks)."""
+    screen = w.screen() or QGuiApplication.primaryScreen()
+    return screen.availableGeometry()
+
+
+def fit_to_screen(w, remembered: bool) -> None:
+    """A first launch (``remembered`` False) opens at DEFAULT_SIZE or the available screen, whichever is
+    smaller, centred; a remembered geometry that no longer fits (a smaller screen, another resolution) is
+    shrunk and moved onto the screen. The window's frame (title bar, borders) counts: once shown the
+    platform knows it, before that an estimate from the style (a title bar of 30 px or more, borders) stands in."""
+    area = available_geometry(w)
+    border = 2 * w.style().pixelMetric(QStyle.PixelMetric.PM_MdiSubWindowFrameWidth)
+    title = max(w.style().pixelMetric(QStyle.PixelMetric.PM_TitleBarHeight), 30)
+    measured_w, measured_h = w.frameGeometry().width() - w.width(), w.frameGeometry().height() - w.height()
+    extra_w = measured_w if measured_w > 0 else border
+    extra_h = measured_h if measured_h > 0 else border + title
+    room_w, room_h = area.width() - extra_w, area.height() - extra_h
+    width, height = (w.width(), w.height()) if remembered else DEFAULT_SIZE
+    width, height = min(width, room_w), min(height, room_h)
+    w.resize(width, height)
+    if remembered:
+        x = min(max(w.x(), area.left()), area.right() + 1 - width - extra_w)
+        y = min(max(w.y(), area.top()), area.bottom() + 1 - height - extra_h)
+    else:
+        x, y = area.left() + (room_w - width) // 2, area.top() + (room_h - height) // 2
+    w.move(x, y)
 
 
 def build(w, specs, report=None) -> Workspaces:
@@ -24,6 +59,7 @@ def build(w, specs, report=None) -> Workspaces:
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    wheel_scrolls(scroll, w.live)  # the wheel over the live loss curve scrolls the column
     controls = QDockWidget("Controls", w)
     controls.setObjectName("dock_controls")
     controls.setWidget(scroll)

@@ -5,8 +5,9 @@ sharing one screen.
 A layout is a tree: ``Split("h" | "v", children, sizes)`` whose leaves are panel keys (one panel) or tuples
 of keys (tabs in one frame). A panel may appear in several workspaces: the panel widget moves into the
 frame of whichever workspace is shown. Every frame has a title bar with a maximise/restore button
-(Ctrl+M maximises the panel that has the focus). Splitter sizes, the tab shown in each frame and the
-current workspace are remembered per workspace (QSettings); ``reset_layout`` brings the defaults back.
+(Ctrl+M maximises the panel used last: the one that has, or last had, the focus). Splitter sizes, the tab
+shown in each frame and the current workspace are remembered per workspace (QSettings); ``reset_layout``
+brings the defaults back.
 
 Adding a panel to a workspace (see /work/notes/window-api.md): one ``PanelSpec`` line in gui/views.py's
 PANELS naming the workspace and the panel it sits beside as a tab (``tab_with``), or a new leaf in the
@@ -90,6 +91,7 @@ class Page(QStackedWidget):
         QVBoxLayout(self.max_holder).setContentsMargins(0, 0, 0, 0)
         self.addWidget(self.max_holder)
         self.maximised: Frame | None = None
+        self.last_used: Frame | None = None  # the frame that last had the focus (Ctrl+M maximises it)
 
     def _build(self, node, on_maximise) -> QWidget:
         if not isinstance(node, Split):
@@ -188,6 +190,18 @@ class Workspaces(QWidget):
         self.current = ""
         self.bar.currentChanged.connect(lambda i: self.activate(self.specs[i].key))
         self.activate(self.specs[0].key)
+        app = QApplication.instance()
+        if app is not None:
+            app.focusChanged.connect(self._focus_changed)
+
+    def _focus_changed(self, _old, new) -> None:
+        """Remember the frame of the current workspace that the focus went to (a click, a key, a tab)."""
+        if new is None or not self.current:
+            return
+        page = self.page
+        frame = next((f for f in page.frames if f is new or f.isAncestorOf(new)), None)
+        if frame is not None:
+            page.last_used = frame
 
     @property
     def page(self) -> Page:
@@ -250,7 +264,8 @@ class Workspaces(QWidget):
         self.maximised.emit(self.page.maximised is not None)
 
     def toggle_maximise(self, key: str | None = None) -> None:
-        """Maximise the frame of panel ``key`` (or the one holding the focus, or the first), or restore."""
+        """Maximise the frame of panel ``key`` (or the one used last: it has, or last had, the focus; else
+        the first), or restore."""
         page = self.page
         if page.maximised is not None:
             page.restore()
@@ -258,7 +273,7 @@ class Workspaces(QWidget):
             frame = page.frame_of(key) if key else None
             if frame is None:
                 focus = QApplication.focusWidget()
-                frame = next((f for f in page.frames if focus is not None and f.isAncestorOf(focus)), None)
+                frame = next((f for f in page.frames if focus is not None and f.isAncestorOf(focus)), page.last_used)
             page.toggle_maximise(frame or page.frames[0])
         self.maximised.emit(page.maximised is not None)
 

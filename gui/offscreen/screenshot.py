@@ -145,7 +145,9 @@ def _training_panels(app, window, out: Path) -> list[Path]:
 
 
 def _workspaces(app, window, out: Path) -> list[Path]:
-    """workspace-<name>-<W>x<H>.png: every workspace at every size in SIZES (live, not time travelling)."""
+    """workspace-<name>-<W>x<H>.png: every workspace at every size in SIZES (live, not time travelling),
+    its default front tabs; then workspace-<name>-<tab>-<W>x<H>.png with each other tab in front, so every
+    panel is seen at the sizes people have."""
     if window.info is not None and window.info.view_step is not None and "timeline" in window.panels:
         window.panels["timeline"].live()
         wait_until(app, lambda: window.info.view_step is None, 30, "the live session")
@@ -158,6 +160,13 @@ def _workspaces(app, window, out: Path) -> list[Path]:
             settle(app, 0.5)
             paths.append(out / f"workspace-{key}-{w}x{h}.png")
             save_png(window.grab(), paths[-1])
+            for frame in page.frames:
+                for tab in frame.keys[1:]:
+                    frame.select(tab)
+                    settle(app, 0.4)
+                    paths.append(out / f"workspace-{key}-{tab}-{w}x{h}.png")
+                    save_png(window.grab(), paths[-1])
+                frame.select(frame.keys[0])
     window.show_workspace("train")
     return paths
 

@@ -9,6 +9,8 @@ is the window's own chrome: text greys, banners, badges, the OCR view's confiden
 """
 from __future__ import annotations
 
+import colorsys
+
 import numpy as np
 import pyqtgraph as pg
 
@@ -23,6 +25,7 @@ from engine.report.palette import (
     VALID,
     WEIGHT_STOPS,
     WRONG,
+    hex_color,
     layer_color,
     rgb,
     run_color,
@@ -162,6 +165,22 @@ def span(text: str, color: str) -> str:
     return f"<span style='color:{color}'>{text}</span>"
 
 
+def class_color(k: int, n: int) -> tuple[int, int, int]:
+    """Class k of n as one of n distinguishable hues (golden-angle steps, two lightness levels): the hidden
+    space's dots and its legend."""
+    r, g, b = colorsys.hls_to_rgb((k * 0.618034) % 1.0, 0.45 if k % 2 else 0.6, 0.75)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def class_hex(k: int, n: int) -> str:
+    return hex_color(*class_color(k, n))
+
+
+def swatch(color: str, text: str) -> str:
+    """A legend entry in rich text: a small block of ``color``, then ``text``."""
+    return f"<span style='color:{color}; background:{color}'>&nbsp;&nbsp;&nbsp;</span>&nbsp;{text}&nbsp;&nbsp;&nbsp;"
+
+
 # ---- colormaps ------------------------------------------------------------------------------------------------
 
 def weight_colormap():
@@ -179,4 +198,5 @@ def configure_pyqtgraph() -> None:
 
 
 __all__ = ["BATCH_COLOR", "CORRECT", "LAYER_COLORS", "RUN_COLORS", "STATE_STYLE", "TRAIN_COLOR", "VALID_COLOR",
-           "WRONG", "badge", "banner", "layer_color", "run_color", "state_badge"]
+           "WRONG", "badge", "banner", "class_color", "class_hex", "layer_color", "run_color", "state_badge",
+           "swatch"]

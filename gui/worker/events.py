@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from engine.data.dataset import to_image
+from engine.debug.figures import Figures
 from engine.debug.gradients import batch_grad_means
 from engine.debug.stats import StatsMean, activation_histogram, confusion_matrix, vanishing_gradient_report
 from engine.debug.timeline import snapshot_steps, snapshots_nbytes
@@ -46,17 +47,33 @@ class SessionFeed:
         self._due = 0.0  # the listener flushes at the first batch after this (``_set_due``)
         self._shown: tuple | None = None  # (valid split, predictions) behind the last confusion shown
         self._shown_state: State | None = None  # the last state the window was told
+        self._restored_hists: dict = {}  # a loaded checkpoint's histograms, until a batch brings new ones
 
     def follow(self, old, session) -> None:
         """Listen to ``session`` instead of ``old`` (None: none), starting its messages afresh."""
         if old is not None:
             old.unsubscribe(self.on_event)
         self._pending, self._last_stats, self._last_report, self._last_batch = Pending(), {}, [], {}
+        self._restored_hists = {}
         self._epoch_ended = self._hit = False
         self._snap_mark = None
         self.rate.restart()
         self.rate.value = 0.0
         session.subscribe(self.on_event)
+
+    def restore(self, session, figures: Figures | None) -> None:
+        """A loaded checkpoint's pictures of its batches: the gradient table, words and histograms are shown
+        as they were when it was saved (the curve comes from the timeline's GradHistory)."""
+        if figures is None:
+            return
+        self._last_stats = dict(figures.stats)
+        self._last_report = vanishing_gradient_report(self._last_stats, {l.name: l.activation for l in session.net.layers})
+        self._restored_hists = dict(figures.histograms)
+
+    def figures(self, session) -> Figures:
+        """What the panels drew from ``session``'s batches, for its checkpoint (engine.debug.figures)."""
+        hists = {l.name: activation_histogram(l.a, l.activation) for l in session.net.layers[:-1] if l.a is not None}
+        return Figures(self.worker.timeline.grads_of(session), dict(self._last_stats), hists or self._restored_hists)
 
     # ---- called from the GUI thread ----------------------------------------------------------------
 
@@ -117,6 +134,7 @@ class SessionFeed:
                 self._shown = None
             stats, report = dict(self._last_stats), list(self._last_report)
             hists = {l.name: activation_histogram(l.a, l.activation) for l in s.net.layers[:-1] if l.a is not None}
+            hists = hists or self._restored_hists
         data = s.data
         epoch, batch = (past.epoch, past.batch) if past else (s.epoch, s.batch)
         w.session_changed.emit(SessionInfo(

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from engine.debug.stats import LayerStats
+from engine.training.position import Position, epoch_and_batch  # noqa: F401 -- the panels' position, from here too
 from engine.training.session import EpochEvent, State, TrainConfig
 
 RATE_WINDOW_S = 2.0  # examples/s is measured over this much recent training time
@@ -87,49 +89,13 @@ class Update:
         return self.step / self.total_batches if self.total_batches else 1.0
 
 
-def epoch_and_batch(step: int, batches_per_epoch: int) -> tuple[int, int]:
-    """(epoch, batches done in it), both as people count them: step 500 of 250-batch epochs is epoch 2,
-    batch 250 (not epoch 2, batch 0); step 0 is epoch 1, batch 0."""
-    if step <= 0:
-        return 1, 0
-    return (step - 1) // batches_per_epoch + 1, (step - 1) % batches_per_epoch + 1
+@dataclass
+class Checked:
+    """A file the worker read and found usable (a dataset, a checkpoint), waiting for the window's yes before
+    it replaces the session: nothing is discarded for a file that cannot be used."""
 
-
-@dataclass(frozen=True)
-class Position:
-    """Where the main session is: the one source of truth for the status bar, the progress bar, the
-    timeline and the quit dialog (all of them show ``label()``/``step``, so they always agree).
-    ``epoch`` counts completed epochs and ``batch`` the next batch within the epoch, as in the engine."""
-
-    step: int
-    epoch: int
-    batch: int
-    batches_per_epoch: int
-    epochs: int
-    view_step: int | None = None  # time travel: the panels show this past step
-
-    @classmethod
-    def of(cls, session, step: int | None = None, epoch: int | None = None, batch: int | None = None,
-           view_step: int | None = None) -> "Position":
-        return cls(session.step if step is None else step, session.epoch if epoch is None else epoch,
-                   session.batch if batch is None else batch, session.batches_per_epoch, session.config.epochs,
-                   view_step)
-
-    @property
-    def total(self) -> int:
-        return self.epochs * self.batches_per_epoch
-
-    @property
-    def fraction(self) -> float:
-        return min(1.0, self.step / self.total) if self.total else 0.0
-
-    def label(self) -> str:
-        """'epoch 18/50 · batch 250/250': the epoch being trained (1-based) and the batches done in it;
-        at an epoch's end it is that epoch with all its batches, never 'batch 0'. (An attached script's
-        epochs are not known in advance: 'epoch 18 · batch 250/250'.)"""
-        epoch, done = epoch_and_batch(self.step, self.batches_per_epoch)
-        of = f"/{self.epochs}" if self.epochs else ""
-        return f"epoch {epoch}{of} \u00b7 batch {done}/{self.batches_per_epoch}"
+    what: str  # the file (or dataset name), for the question
+    adopt: Callable[[], None]  # (worker thread) make it the session: Worker.adopt sends it
 
 
 @dataclass
@@ -205,6 +171,7 @@ class WatchList:
     batches_per_epoch: int
     error: str = ""  # why the last add was refused ("" if it was not)
     rejected: str = ""  # the refused expression
+    epochs: int = 0  # planned epochs (for the position's words)
 
 
 @dataclass

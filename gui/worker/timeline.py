@@ -87,7 +87,11 @@ class TimeTravel(QObject):
     # ---- worker thread ----------------------------------------------------------------------------
 
     def adopt_root(self, session) -> None:
-        self.branches = [Branch("main", session, 0, grads=GradHistory(session.step))]
+        """``session`` starts the timeline; a loaded one brings the gradient curve its checkpoint kept."""
+        figures = getattr(session, "figures", None)
+        grads = figures.grads if figures is not None and figures.grads.start + figures.grads.n == session.step \
+            else GradHistory(session.step)
+        self.branches = [Branch("main", session, 0, grads=grads)]
         self.current = self.branches[0]
         self.view_index = None
 

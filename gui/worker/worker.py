@@ -20,24 +20,27 @@ keeps running.
 """
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 import traceback
 from typing import Callable
 
+from PyQt6 import sip
 from PyQt6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, pyqtSignal, pyqtSlot
 
 from engine.data.dataset import Dataset
 from engine.data.loaders import DataError
-from engine.data.registry import load_dataset
+from engine.data.registry import NAMED, load_dataset
 from engine.errors import InputError
+from engine.file_words import CHECKPOINT, DATASET, reading
 from engine.report.data import save_checkpoint as write_checkpoint
 from engine.training.checkpoint import CheckpointError, load_session
 from engine.training.jobs import JobState, PauseReason, Scheduler, SessionJob
 from engine.training.runlog import save_json
 from engine.training.session import TrainConfig, TrainingSession
 from gui.worker.events import SessionFeed
-from gui.worker.messages import Position
+from gui.worker.messages import Checked, Position
 from gui.worker.runners.autoencoder import AutoencoderRunner
 from gui.worker.runners.experiments import ExperimentRunner
 from gui.worker.runners.gradcheck import GradcheckRunner
@@ -65,6 +68,7 @@ class Worker(QObject):
     exported = pyqtSignal(str)  # what was written (a run log), for the status bar
     busy = pyqtSignal(str)  # what the worker is doing that takes a while ("" when done)
     model_opened = pyqtSignal(object)  # an engine.ocr.model.Classifier from an opened weights file, for the OCR
+    checked = pyqtSignal(object)  # Checked: a file read and found usable, waiting for the window's yes
     _command = pyqtSignal(object)
     _tick_signal = pyqtSignal()
 
@@ -109,9 +113,15 @@ class Worker(QObject):
             self._yield.set()  # whatever is running returns at the next unit boundary
             self._command.emit(fn)
 
-    def open_data(self, spec: str, config: TrainConfig | None = None) -> None:
-        """Load a dataset ("glyphs" or a path) and start a fresh session on it."""
-        self.send(lambda: self._open_data(spec, config))
+    def open_data(self, spec: str, config: TrainConfig | None = None, confirm: bool = False) -> None:
+        """Load a dataset ("glyphs" or a path) and start a fresh session on it. ``confirm``: once the data
+        are read, ask first (``checked``; the window answers with ``adopt``), so nothing is discarded for a
+        file that cannot be used."""
+        self.send(lambda: self._open_data(spec, config, confirm))
+
+    def adopt(self, checked: Checked) -> None:
+        """The window's yes to a ``checked`` file: it becomes the session."""
+        self.send(checked.adopt)
 
     def set_data(self, data: Dataset, config: TrainConfig | None = None) -> None:
         """A fresh session on an in-memory dataset."""
@@ -144,15 +154,16 @@ class Worker(QObject):
         """Save at a batch boundary; a running session is saved between two batches and goes on."""
         self.send(lambda: self._save(path))
 
-    def load_checkpoint(self, path: str) -> None:
-        self.send(lambda: self._load_checkpoint(path))
+    def load_checkpoint(self, path: str, confirm: bool = False) -> None:
+        """Continue a saved session (``confirm``: as in ``open_data``)."""
+        self.send(lambda: self._load_checkpoint(path, confirm))
 
-    def open_path(self, path: str) -> None:
+    def open_path(self, path: str, confirm: bool = False) -> None:
         """A dropped or opened file: a run log (.json), a checkpoint if it is one, else a dataset."""
         if path.lower().endswith(".json"):
             self.experiments.open_log(path)
             return
-        self.send(lambda: self._open_path(path))
+        self.send(lambda: self._open_path(path, confirm))
 
     def open_weights(self, path: str) -> None:
         """The exercise's pickled params dict as the network (gui/worker/weights_file.py)."""
@@ -197,7 +208,8 @@ class Worker(QObject):
         return out[0], out[1]
 
     def pause_and_wait(self, timeout_s: float = 30.0) -> Position | None:
-        """Pause, and the exact position the session paused at (what the quit dialog says)."""
+        """Pause, and the exact position the panels show (what the quit dialog says): where the session
+        paused, or the past moment shown while time travelling."""
         self.pause()
         return self.call_and_wait(self._position, timeout_s)[0]
 
@@ -209,7 +221,7 @@ class Worker(QObject):
         def save():
             if self.session is None:
                 raise InputError("nothing to save yet")
-            write_checkpoint(path, self.session, *self.other_runs())
+            write_checkpoint(path, self.session, *self.other_runs(), figures=self.feed.figures(self.session))
             self.source = path
         return self.call_and_wait(save, timeout_s)[1]
 
@@ -311,26 +323,43 @@ class Worker(QObject):
     # ---- the main session ------------------------------------------------------------------------------
 
     def _position(self) -> Position | None:
-        s = self.session
-        return None if s is None else Position.of(s)
+        """Where the panels are: the live session, or the past moment they show (time travel)."""
+        s, i = self.session, self.timeline.view_index
+        if s is None:
+            return None
+        if i is not None:
+            snap = s.snapshots[i]
+            return Position.of(s, snap.step, snap.epoch, snap.batch, view_step=snap.step)
+        return Position.of(s)
 
-    def _open_data(self, spec: str, config: TrainConfig | None) -> None:
+    def _offer(self, what: str, adopt: Callable[[], None], confirm: bool) -> None:
+        """A file that was read: adopt it now, or ask the window first (``checked``)."""
+        if confirm:
+            self.checked.emit(Checked(what, adopt))
+        else:
+            adopt()
+
+    def _open_data(self, spec: str, config: TrainConfig | None, confirm: bool = False) -> None:
         self.busy.emit(f"loading {spec} \u2026")
-        data = load_dataset(spec)
-        self._new_session(data, config or self._config())
+        if spec in NAMED or "+" in spec:
+            data = load_dataset(spec)
+        else:
+            with reading(spec, DATASET):  # a file's problem in plain words, the same wherever it is opened
+                data = load_dataset(spec)
+        self._offer(spec, lambda: self._new_session(data, config or self._config()), confirm)
 
-    def _open_path(self, path: str) -> None:
+    def _open_path(self, path: str, confirm: bool = False) -> None:
         if path.lower().endswith(".npz") and self.session is not None:
             try:
-                self._load_checkpoint(path)
+                self._load_checkpoint(path, confirm)
                 return
             except CheckpointError as as_checkpoint:
                 try:
-                    self._open_data(path, None)
-                except DataError as as_data:
-                    raise DataError(f"{as_checkpoint}; as a dataset: {as_data}") from None
+                    self._open_data(path, None, confirm)
+                except DataError:
+                    raise as_checkpoint from None  # (the file's words: the same whichever way it was read)
                 return
-        self._open_data(path, None)
+        self._open_data(path, None, confirm)
 
     def _new_session(self, data: Dataset, config: TrainConfig, session: TrainingSession | None = None,
                      source: str = "") -> None:
@@ -338,6 +367,7 @@ class Worker(QObject):
         session = session or TrainingSession(data, config)
         self.timeline.adopt_root(session)
         self.attach(session, source)
+        self.feed.restore(session, getattr(session, "figures", None))
         self.feed.announce()
 
     def attach(self, session: TrainingSession, source: str = "") -> None:
@@ -415,26 +445,34 @@ class Worker(QObject):
     def _save(self, path: str) -> None:
         if self.session is None:
             raise InputError("nothing to save yet")
-        write_checkpoint(path, self.session, *self.other_runs())
+        write_checkpoint(path, self.session, *self.other_runs(), figures=self.feed.figures(self.session))
         self.source = path
         self.saved.emit(path)
 
-    def _load_checkpoint(self, path: str) -> None:
+    def _load_checkpoint(self, path: str, confirm: bool = False) -> None:
         if self.session is None:
             raise CheckpointError("load a dataset first: a checkpoint continues on its data")
-        data = self.session.data
-        self._new_session(data, None, load_session(path, data), source=path)
+        with reading(path, CHECKPOINT):
+            session = load_session(path, self.session.data)
+        self._offer(path, lambda: self._new_session(session.data, None, session, source=path), confirm)
 
 
 def own_worker(widget, name: str) -> Worker:
     """A worker of its own for a panel that stands alone (no window: tests, the panel on its own); it ends
-    with the widget, or with the application (Qt aborts on a thread still running at exit)."""
+    with the widget, with the application, or at the latest when Python exits (Qt aborts the process when a
+    QThread object is destroyed while its thread runs: a closed but undeleted panel's worker at exit)."""
     worker = Worker(name)
     widget.destroyed.connect(lambda *_: worker.shutdown())
     app = QCoreApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(worker.shutdown)
+    atexit.register(_shutdown_if_alive, worker)  # (held till then: collected earlier, its thread would abort)
     return worker
+
+
+def _shutdown_if_alive(worker) -> None:
+    if not sip.isdeleted(worker) and not sip.isdeleted(worker.thread):
+        worker.shutdown()
 
 
 __all__ = ["Worker", "USER_ERRORS", "JobState", "PauseReason", "own_worker"]

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.data.dataset import to_image
 from engine.data.loaders import DataError, load_image_folder
 from engine.images import ImageError, decode
 from engine.ocr.inputs import character_input
@@ -119,7 +118,7 @@ def test_every_png_colour_type_and_interlace_still_reads(tmp_path):
     base = Image.fromarray((rng.random((37, 53)) * 255).astype(np.uint8))
     images = {"L": base, "RGB": base.convert("RGB"), "RGBA": base.convert("RGBA"), "1": base.convert("1"),
               "P": base.convert("P"), "LA": base.convert("LA"),
-              "I16": Image.fromarray((np.asarray(base).astype(np.uint16) * 200))}
+              "I16": Image.fromarray(np.asarray(base).astype(np.uint16) * 200)}
     for name, im in images.items():
         for interlace in (0, 1):
             f = tmp_path / f"{name}{interlace}.png"

@@ -130,7 +130,7 @@ def test_close_mid_training_offers_to_save_and_stops_the_thread(qtbot, make_wind
     saved = load_session(tmp_path / "on_close.npz", window.worker.session.data)
     assert saved.step >= 5
     # the dialog names exactly the batches that were saved (one source of truth, not the last drawn)
-    assert f"({saved.step:,} batches trained)" in asked[0][2]
+    assert f"It has trained {saved.step:,} batches (step {saved.step:,} \u00b7 epoch" in asked[0][2]
 
 
 def test_close_cancel_keeps_the_window(qtbot, window, monkeypatch):
@@ -187,7 +187,10 @@ def test_screenshot_saves_every_panel(qtbot, tmp_path, data):
     names = {p.name for p in paths}
     from gui.layout.workspaces import WORKSPACES
     from gui.offscreen.screenshot import SIZES
-    assert names == {"window.png", "controls.png", "curves.png", "weights.png", "gradients.png", "confusion.png",
+    tabs = {"train": ["confusion"], "inspect": ["draw", "top_losses", "hidden_map", "explain"],
+            "ocr": ["ocr_explain", "correction"]}  # every panel behind a tab, at every size too
+    assert names == {f"workspace-{ws}-{tab}-{w}x{h}.png" for ws, keys in tabs.items() for tab in keys
+                     for w, h in SIZES} | {"window.png", "controls.png", "curves.png", "weights.png", "gradients.png", "confusion.png",
                      "watchpoints.png", "timeline.png", "experiments.png", "gradcheck.png", "autoencoder.png",
                      "ocr.png", "draw.png", "hidden_map.png", "top_losses.png", "explain.png", "ocr_explain.png",
                      "correction.png"} | {f"workspace-{ws.key}-{w}x{h}.png" for ws in WORKSPACES for w, h in SIZES}

@@ -14,6 +14,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QHBoxLayout, QProgressBar, QVBoxLayout
 
 from engine.data.dataset import SIDE
+from engine.eta import Eta
 from engine.training.autoencoder import TARGET_PSNR, AutoencoderConfig
 from engine.training.session import State
 from gui.widgets import theme
@@ -67,6 +68,7 @@ class AutoencoderPanel(Panel):
         super().__init__(parent)
         self.generation = -1
         self.state = State.IDLE
+        self.eta: Eta | None = None  # while it runs: the time left
         self.bpe = 1
         self.epochs_total = 0
         self.step = self.epoch = 0
@@ -230,7 +232,13 @@ class AutoencoderPanel(Panel):
         total = self.epochs_total * self.bpe
         frac = self.step / total if total else 0.0
         self.progress.setValue(int(1000 * min(frac, 1.0)))
-        self.progress.setFormat(f"epoch {self.epoch}/{self.epochs_total} \u00b7 {100 * frac:.0f} %")
+        running = self.state == State.RUNNING
+        if running and self.eta is None:
+            self.eta = Eta(start_fraction=frac)  # timed from where it (re)started: pauses do not count
+        elif not running:
+            self.eta = None
+        self.progress.setFormat(f"epoch {self.epoch}/{self.epochs_total} \u00b7 "
+                                + (self.eta.words(frac) if self.eta is not None else f"{100 * frac:.0f} %"))
         if self.epochs:
             e = self.epochs[-1]
             verdict = "above" if e.valid_psnr_db > TARGET_PSNR else "below"

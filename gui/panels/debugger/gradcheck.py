@@ -15,6 +15,8 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushB
 
 from engine.data.dataset import SIDE
 from engine.debug.tiles import tile_at, tile_grid, tile_origin
+from engine.eta import Eta
+from engine.words import count
 from gui.widgets import theme
 from gui.widgets.panel import Panel
 from gui.widgets.theme import span
@@ -39,6 +41,7 @@ class GradcheckPanel(Panel):
         self.layers: list[tuple[str, str, int]] = []
         self.n_inputs = 1024
         self.running = False
+        self.eta: Eta | None = None  # the running check's time left
         self.image: np.ndarray | None = None  # what the heatmap shows (log10 error)
 
         layout = QVBoxLayout(self)
@@ -82,7 +85,7 @@ class GradcheckPanel(Panel):
         self.badge.setStyleSheet(IDLE_STYLE)
         self.badge.setToolTip("PASS: the tensor's relative error is under the tolerance and every weight's under 1e-3")
         verdict.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignTop)
-        self.summary = QLabel("Choose a layer and press Run check: every weight's gradient is recomputed by\n"
+        self.summary = QLabel("Choose a layer and press Run check: every weight's gradient is recomputed by "
                               "finite differences and compared with backprop.")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -148,6 +151,7 @@ class GradcheckPanel(Panel):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("starting \u2026")
+        self.eta = Eta()
         self.worker.gradcheck.run(self.layer.currentIndex(), self.examples.value())
 
     def cancel(self) -> None:
@@ -157,7 +161,8 @@ class GradcheckPanel(Panel):
     def on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        self.progress.setFormat(f"{done} / {total} units")
+        eta = self.eta.words(done / total) if self.eta is not None and total else ""
+        self.progress.setFormat(f"{done} / {count(total, 'unit')}" + (f" \u00b7 {eta}" if eta else ""))
 
     def on_cancelled(self) -> None:
         self._done("cancelled")
@@ -171,7 +176,7 @@ class GradcheckPanel(Panel):
     def on_result(self, r) -> None:
         self.result = r
         checked = np.isfinite(r.errors)  # (an attached script's check samples whole units: NaN elsewhere)
-        self._done(f"{int(checked.any(axis=0).sum())} units in {r.seconds:.1f} s")
+        self._done(f"{count(int(checked.any(axis=0).sum()), 'unit')} in {r.seconds:.1f} s")
         self.progress.setValue(self.progress.maximum())
         self.badge.setText("PASS" if r.passed else "FAIL")
         self.badge.setStyleSheet(PASS_STYLE if r.passed else FAIL_STYLE)
@@ -182,7 +187,7 @@ class GradcheckPanel(Panel):
             f"<b>{r.layer}</b> ({r.activation}) at step {r.step:,}: largest per-weight error "
             f"<b>{r.max_error:.2e}</b> ({where}) \u00b7 tensor error <b>{r.tensor_error:.2e}</b> "
             f"(tolerance {r.tolerance:.0e}) \u00b7 {r.over:,} of {n:,} weights \u2265 {r.limit:.0e}"
-            "<br>" + span(f"{r.examples} examples \u00b7 float64 central differences vs backprop \u00b7 "
+            "<br>" + span(f"{count(r.examples, 'example')} \u00b7 float64 central differences vs backprop \u00b7 "
                           f"{r.seconds:.1f} s", theme.HINT_TEXT)
             + ("<br>" + html.escape(" \u00b7 ".join(r.lines), quote=False) if r.lines else ""))  # a script's layers
         self.request_refresh()

@@ -19,13 +19,14 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
 )
 
+from engine.training.position import moment
+from engine.words import count
 from gui.widgets import theme
 from gui.widgets.build import button, dspin, label, row, spin, widget_of
 from gui.widgets.inputs import LogSpinBox
 from gui.widgets.panel import Panel
 from gui.widgets.plots import StableRange, plot_title, style_plot
 from gui.widgets.theme import run_color
-from gui.worker.messages import epoch_and_batch
 
 LIVE_STYLE, PAST_STYLE = theme.LIVE_BANNER, theme.PAST_BANNER
 BRANCH_TIP = ("Continue from the moment shown with these settings; the original run is\nkept and both stay on the "
@@ -239,8 +240,8 @@ class TimelinePanel(Panel):
                                       else BRANCH_TIP)
 
     def _show_memory(self, n: int, nbytes: int) -> None:
-        self.memory.setText(f"{n} snapshots, kept by the script" if self.script
-                            else f"{n} snapshots \u00b7 {_mb(nbytes)}")
+        self.memory.setText(f"{count(n, 'snapshot')}, kept by the script" if self.script
+                            else f"{count(n, 'snapshot')} \u00b7 {_mb(nbytes)}")
 
     def _fill_form(self, config) -> None:
         self.lr.setValue(config.lr)
@@ -261,11 +262,10 @@ class TimelinePanel(Panel):
         self._show_where()
 
     def _moment(self, step: int) -> str:
-        """'step 491 (epoch 2, batch 241)': the batch that step ends, 1-based like the watchpoints say it."""
+        """'step 491 · epoch 2/50 · batch 241/250': the status bar's words (engine.training.position)."""
         if step <= 0:
             return "step 0 (before training)"
-        epoch, batch = epoch_and_batch(step, self.bpe)  # the status bar's words (gui.worker.messages.Position)
-        return f"step {step:,} (epoch {epoch}, batch {batch})"
+        return moment(step, self.bpe, self.config.epochs if self.config is not None else None)
 
     def _show_where(self, i: int | None = None) -> None:
         i = self.slider.value() if i is None else i
@@ -274,12 +274,12 @@ class TimelinePanel(Panel):
             self.where.setStyleSheet(LIVE_STYLE)
         else:
             step = self.view_step if self.view_step is not None else self.steps[i]
-            self.where.setText(f"\u21b6 Viewing the past: {self._moment(step)} of {self.live_step:,} \u00b7 every "
-                               f"panel shows this moment \u00b7 Live (Alt+End) returns")
+            self.where.setText(f"\u21b6 Viewing the past: {self._moment(step)} (live: step {self.live_step:,}) "
+                               f"\u00b7 every panel shows this moment \u00b7 Live (Alt+End) returns")
             self.where.setStyleSheet(PAST_STYLE)
         n = len(self.steps)
         every = self.config.snapshot_every if self.config else 100
-        self.slider_label.setText(f"{n} snapshots, steps {self.steps[0]:,}\u2013{self.steps[-1]:,} (every {every} "
+        self.slider_label.setText(f"{count(n, 'snapshot')}, steps {self.steps[0]:,}\u2013{self.steps[-1]:,} (every {every} "
                                   "batches, at epoch ends and watchpoint hits; older ones thinned)" if n
                                   else "no snapshots yet")
         self.prev_button.setEnabled(i > 0)
@@ -287,12 +287,20 @@ class TimelinePanel(Panel):
 
     def _fill_branches(self) -> None:
         self.branch_box.clear()
+        configs = {b.name: b.config for b in self.branches}
         for b in self.branches:
-            origin = f"from {b.parent} at step {b.at_step:,}" if b.parent else "the first run"
-            c = b.config
-            self.branch_box.addItem(f"{b.name} \u2014 {origin} \u00b7 lr {c.lr:g}, momentum {c.momentum:g}, "
-                                    f"batch {c.batch_size} \u00b7 {len(b.batch_loss):,} batches", b.name)
+            c, parent = b.config, configs.get(b.parent)
+            # what sets it apart (short enough for a 1366-wide frame); every setting is in the tooltip
+            changed = [f"{k} {getattr(c, f):g}" for k, f in (("lr", "lr"), ("momentum", "momentum"),
+                                                             ("batch", "batch_size"), ("epochs", "epochs"))
+                       if parent is not None and getattr(c, f) != getattr(parent, f)]
+            origin = f"from {b.parent} at step {b.at_step:,}" + (f", {', '.join(changed)}" if changed else "") \
+                if b.parent else "the first run"
+            self.branch_box.addItem(f"{b.name}: {origin} \u00b7 {count(len(b.batch_loss), 'batch', 'batches')}",
+                                    b.name)
             i = self.branch_box.count() - 1
+            self.branch_box.setItemData(i, f"{b.name}: lr {c.lr:g}, momentum {c.momentum:g}, batch {c.batch_size}, "
+                                        f"{count(c.epochs, 'epoch')}", Qt.ItemDataRole.ToolTipRole)
             self.branch_box.setItemData(i, pg.mkColor(run_color(b.color)), Qt.ItemDataRole.ForegroundRole)
             if b.current:
                 self.branch_box.setCurrentIndex(i)

@@ -27,7 +27,9 @@ from PyQt6.QtWidgets import (
 )
 
 from engine.debug.watch import parse
+from engine.training.position import moment
 from engine.training.session import State
+from engine.words import count
 from gui.widgets import theme
 from gui.widgets.build import button, label, row
 from gui.widgets.panel import Panel
@@ -45,8 +47,9 @@ def _row_color(hot: bool, w) -> str:
     return theme.HIT_ROW if hot else (theme.WARNING[1] if w.error else theme.WHITE)
 
 
-def describe_hit(hit) -> str:
-    return f"epoch {hit.epoch + 1}, batch {hit.batch + 1} (step {hit.step:,})"
+def describe_hit(hit, batches_per_epoch: int, epochs: int | None = None) -> str:
+    """'step 662 · epoch 3/50 · batch 162/250': the status bar's words (engine.training.position)."""
+    return moment(hit.step, batches_per_epoch, epochs or None)
 
 
 class WatchpointsPanel(Panel):
@@ -60,6 +63,7 @@ class WatchpointsPanel(Panel):
         self.traces: dict[str, tuple[list, list]] = {}  # expr -> (steps, values), grown by updates
         self.selected: str | None = None
         self.bpe = 1
+        self.epochs = 0
         self.last_hit = None  # (expr, Hit)
         self.state = State.IDLE
         self.message = ""
@@ -125,6 +129,7 @@ class WatchpointsPanel(Panel):
         """The watched value over the run, its hits, its threshold and the last hit's batch."""
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
+        self.view.setMinimumHeight(150)  # tall enough to read (a short frame scrolls instead of squashing it)
         self.plot = self.view.addPlot(axisItems={"left": LogAxis("left")})
         style_plot(self.plot)
         self.curve = self.plot.plot([], [], pen=pg.mkPen(TRACE_COLOR, width=1.2), name="value")
@@ -154,6 +159,7 @@ class WatchpointsPanel(Panel):
 
     def on_watches(self, wl) -> None:
         self.bpe = max(wl.batches_per_epoch, 1)
+        self.epochs = wl.epochs
         self.watches = wl.watches
         self.traces = {w.expr: (list(w.trace[0]), list(w.trace[1])) for w in wl.watches}
         if wl.error:
@@ -244,7 +250,7 @@ class WatchpointsPanel(Panel):
             if w.error:
                 state = f"inactive: {w.error}"
             elif w.hits:
-                state = f"hit at {describe_hit(w.hits[-1])}: {w.hits[-1].value:.4g}"
+                state = f"hit at {describe_hit(w.hits[-1], self.bpe, self.epochs)}: {w.hits[-1].value:.4g}"
             else:
                 state = "armed (at epoch ends)" if w.per_epoch else "armed"
             cells = [w.expr, state, str(len(w.hits)), ""]
@@ -264,7 +270,7 @@ class WatchpointsPanel(Panel):
         rows = min(max(len(self.watches), 1), 4)  # fit the rows: the plot gets the rest
         self.table.setFixedHeight(self.table.horizontalHeader().height() + rows * 22 + 4)
         hits = sum(len(w.hits) for w in self.watches)
-        self.count_label.setText(f"{len(self.watches)} watched \u00b7 {hits} hit{'s' if hits != 1 else ''}")
+        self.count_label.setText(f"{len(self.watches)} watched \u00b7 {count(hits, 'hit')}")
         self.remove_button.setEnabled(bool(self.watches))
         self._draw_banner()
 
@@ -282,7 +288,7 @@ class WatchpointsPanel(Panel):
         expr, hit = self.last_hit
         live = self.state == State.PAUSED and self.message == hit.message
         prefix = "\u2016 Paused at " if live else "Last hit: "
-        self.banner.setText(f"{prefix}{describe_hit(hit)}<br><span style='font-weight:normal'>"
+        self.banner.setText(f"{prefix}{describe_hit(hit, self.bpe, self.epochs)}<br><span style='font-weight:normal'>"
                             f"{html.escape(hit.message)}</span>")
         self.banner.setStyleSheet(HIT_STYLE if live else LAST_STYLE)
         self.banner.show()
@@ -330,7 +336,7 @@ class WatchpointsPanel(Panel):
             last = w.hits[-1]
             self.hit_line.setPos(last.step / self.bpe)
             self.hit_line.show()
-            self.hit_line.label.setFormat(f"hit at {describe_hit(last)}")
+            self.hit_line.label.setFormat(f"hit at {describe_hit(last, self.bpe, self.epochs)}")
         else:
             self.hit_line.hide()
         if len(x):

@@ -11,11 +11,13 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QHeaderView, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem
 
+from engine.eta import Eta
 from engine.training.session import TrainConfig
 from gui.widgets.plots import Series
 from gui.widgets.theme import run_color
 
 ACTIVE = ("running", "paused")
+MAX_ROWS = 8  # runs shown without scrolling the table
 
 
 @dataclass
@@ -58,6 +60,7 @@ class RunTable(QTableWidget):
         h.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.setToolTip("One row per run: tick to show it; pause/resume, stop or export its log")
         self.itemChanged.connect(self._changed)
+        self.etas: dict[str, Eta] = {}  # running run -> its time left
 
     def _changed(self, item: QTableWidgetItem) -> None:
         if item.column() == 0:
@@ -100,7 +103,7 @@ class RunTable(QTableWidget):
                 b.clicked.connect(lambda _=False, n=r.name, signal=signal: signal.emit(n))
                 self.setCellWidget(row, col, b)
         self.blockSignals(False)
-        rows = min(max(len(runs), 1), 4)  # fit the rows (up to 4): the plots get the rest
+        rows = min(max(len(runs), 1), MAX_ROWS)  # every run in sight (a preset has up to 5); the plots get the rest
         self.setFixedHeight(self.horizontalHeader().height() + rows * 24 + 4)
         self.update_rows(runs)
 
@@ -120,7 +123,12 @@ class RunTable(QTableWidget):
                 item.setToolTip(text)
             bar = self.cellWidget(row, 2)
             if bar is not None:
-                bar.setValue(int(1000 * min(r.step / r.total, 1.0)) if r.total else 0)
+                frac = min(r.step / r.total, 1.0) if r.total else 0.0
+                bar.setValue(int(1000 * frac))
+                eta = self.etas.setdefault(r.name, Eta(start_fraction=frac)) if r.status == "running" else None
+                if eta is None:
+                    self.etas.pop(r.name, None)  # paused, finished: a resumed run is timed afresh
+                bar.setFormat(eta.words(frac) if eta is not None else f"{100 * frac:.0f} %")
             pause = self.cellWidget(row, 5)
             if pause is not None:
                 pause.setText("Resume" if r.status == "paused" else "Pause")

@@ -10,40 +10,49 @@ from __future__ import annotations
 import numpy as np
 from PyQt6.QtCore import QPointF, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
-from PyQt6.QtWidgets import QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QFileDialog, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from engine.data.dataset import from_image
 from engine.data.edits import Rows, append_rows
 from engine.debug.explain import layer_outputs
 from engine.errors import InputError
 from engine.ocr.normalize import normalize_mask
+from engine.words import count
+from gui.layout.reflow import Reflow
 from gui.widgets import theme
-from gui.widgets.pixmaps import to_pixmap
+from gui.widgets.build import button, row
+from gui.widgets.pixmaps import ScaledPicture, to_pixmap
 from gui.worker.background import Background
 
 
 class Canvas(QWidget):
-    """Strokes drawn with the mouse; ``changed`` after every mouse move that adds ink, clear or undo."""
+    """Strokes drawn with the mouse; ``changed`` after every mouse move that adds ink, clear or undo.
+    Strokes are kept in SIDE x SIDE units whatever size the canvas is shown at (DISPLAY: it fits a short
+    frame), so a drawing reads the same at any size."""
 
     changed = pyqtSignal()
     SIDE = 256
-    PEN = 18  # px on the canvas: the training data's stroke/height ratio (3 px of 26) for a ~200 px character
+    DISPLAY = 200  # px on screen: with its buttons under it, it fits a 1366x768 Inspect frame
+    PEN = 18  # in SIDE units: the training data's stroke/height ratio (3 px of 26) for a ~200-unit character
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.strokes: list[list[QPointF]] = []
-        self.setFixedSize(self.SIDE, self.SIDE)
+        self.setFixedSize(self.DISPLAY, self.DISPLAY)
         self.setCursor(Qt.CursorShape.CrossCursor)
+
+    def _at(self, event) -> QPointF:
+        return event.position() * (self.SIDE / self.width())
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
-            self.strokes.append([event.position()])
+            self.strokes.append([self._at(event)])
             self.update()
             self.changed.emit()
 
     def mouseMoveEvent(self, event) -> None:
         if self.strokes and event.buttons() & Qt.MouseButton.LeftButton:
-            self.strokes[-1].append(event.position())
+            self.strokes[-1].append(self._at(event))
             self.update()
             self.changed.emit()
 
@@ -76,6 +85,7 @@ class Canvas(QWidget):
         p.fillRect(self.rect(), QColor("white"))
         p.setPen(QColor(theme.GRID_LINE))
         p.drawRect(0, 0, self.width() - 1, self.height() - 1)
+        p.scale(self.width() / self.SIDE, self.height() / self.SIDE)
         self._paint(p)
 
     def mask(self) -> np.ndarray:
@@ -124,55 +134,55 @@ class DrawPanel(QWidget):
         self.timer.setInterval(throttle_ms)
         self.timer.timeout.connect(self._analyze)
 
-        grid = QGridLayout(self)
-        grid.setContentsMargins(4, 4, 4, 4)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        left_box, right_box = QWidget(), QWidget()
+        left, right = QVBoxLayout(left_box), QVBoxLayout(right_box)
+        for lay in (left, right):
+            lay.setContentsMargins(0, 0, 0, 0)
         self.canvas = Canvas()
         self.canvas.changed.connect(self._changed)
-        grid.addWidget(self.canvas, 0, 0)
-        buttons = QHBoxLayout()
-        for text, slot in (("Clear", self.canvas.clear), ("Undo", self.canvas.undo)):
-            b = QPushButton(text)
-            b.clicked.connect(slot)
-            buttons.addWidget(b)
+        left.addWidget(self.canvas)
         self.explain_button = QPushButton("Explain")
+        self.explain_button.setToolTip("Explain the drawing's reading in the Explain panel")
         self.explain_button.clicked.connect(lambda: self.row is not None and self.explain_requested.emit(self.row))
-        buttons.addWidget(self.explain_button)
-        grid.addLayout(buttons, 1, 0)
-        add = QHBoxLayout()
-        add.addWidget(QLabel("label"))
         self.label_edit = QLineEdit()
         self.label_edit.setMaxLength(1)
         self.label_edit.setFixedWidth(32)
+        self.label_edit.setToolTip("the drawn character's class, for Add")
         self.label_edit.returnPressed.connect(self.add_row)
-        add.addWidget(self.label_edit)
-        self.add_button = QPushButton("Add to training rows")
+        self.add_button = QPushButton("Add")
+        self.add_button.setToolTip("keep the drawing, with the label on its left, as a training row")
         self.add_button.clicked.connect(self.add_row)
-        add.addWidget(self.add_button)
         self.save_button = QPushButton("Save rows\u2026")
         self.save_button.setToolTip("append the collected rows to an .npz: train with --data ocr-train+rows.npz")
         self.save_button.clicked.connect(self.ask_save_rows)
-        add.addWidget(self.save_button)
-        grid.addLayout(add, 2, 0)
-
-        right = QVBoxLayout()
-        top = QHBoxLayout()
+        left.addLayout(row(button("Clear", "wipe the canvas", self.canvas.clear),
+                           button("Undo", "take back the last stroke", self.canvas.undo), self.explain_button))
+        left.addLayout(row(QLabel("label"), self.label_edit, self.add_button, self.save_button))
+        left.addStretch(1)
         self.input_view = QLabel()
         self.input_view.setFixedSize(96, 96)
         self.input_view.setStyleSheet(theme.PICTURE)
-        top.addWidget(self.input_view)
+        self.input_view.setToolTip("the network's input: the drawing normalized as an OCR crop (32x32)")
         self.top5 = QLabel("draw a character")
         self.top5.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.top5.setStyleSheet(theme.MONO)
-        top.addWidget(self.top5, 1)
+        self.top5.setToolTip("the network's five most likely classes")
+        top = row(self.input_view, self.top5)
+        top.setStretch(1, 1)
         right.addLayout(top)
         self.layers_box = QVBoxLayout()
         right.addLayout(self.layers_box)
         right.addStretch(1)
-        grid.addLayout(right, 0, 1, 3, 1)
+        # the network's side beside the canvas when the frame is wide enough, under it when not
+        self.body = Reflow(left_box, right_box, spacing=8, stretch=(0, 1))
+        outer.addWidget(self.body)
         self.status = QLabel("")
         self.status.setWordWrap(True)
-        grid.addWidget(self.status, 3, 0, 1, 2)
-        self.layer_views: list[tuple[QLabel, QLabel]] = []
+        outer.addWidget(self.status)
+        outer.addStretch(1)
+        self.layer_views: list[tuple[QLabel, ScaledPicture]] = []
 
     # ---- commands ----------------------------------------------------------------------------------------
 
@@ -191,7 +201,7 @@ class DrawPanel(QWidget):
             return
         y = self.classes.index(label)
         self.rows.add(self.row, y, "drawn")
-        self.status.setText(f"added a drawn {label}: {len(self.rows)} training rows collected")
+        self.status.setText(f"added a drawn {label}: {count(len(self.rows), 'training row')} collected")
         self.row_added.emit(self.row.copy(), y)
 
     def save_rows(self, path) -> int:
@@ -210,7 +220,7 @@ class DrawPanel(QWidget):
             except (InputError, OSError) as exc:
                 self.status.setText(f"could not save: {exc}")
                 return
-            self.status.setText(f"appended {n} rows to {path}")
+            self.status.setText(f"appended {count(n, 'row')} to {path}")
 
     # ---- live analysis -----------------------------------------------------------------------------------
 
@@ -244,20 +254,19 @@ class DrawPanel(QWidget):
         self.input_view.setPixmap(to_pixmap(self.row.reshape(32, 32).T, 96))
         probs = list(self.outputs.values())[-1][0]
         order = np.argsort(-probs, kind="stable")[:5]
-        self.top5.setText("\n".join(f"{self.classes[i]}  {probs[i]:6.1%}  {'#' * int(round(20 * probs[i]))}"
-                                    for i in order))
+        self.top5.setText("\n".join(f"{self.classes[i]} {probs[i]:6.1%}" for i in order))
         names = list(self.outputs)
         while len(self.layer_views) < len(names):
-            caption, view = QLabel(), QLabel()
+            caption, view = QLabel(), ScaledPicture(min_width=96)
             caption.setStyleSheet(theme.CAPTION_STYLE)
+            caption.setWordWrap(True)  # (a narrow frame: two lines, never cut)
+            view.setToolTip("each unit's activation on the drawing, dark = high (scaled to the layer's range)")
             self.layers_box.addWidget(caption)
             self.layers_box.addWidget(view)
             self.layer_views.append((caption, view))
         acts = dict(zip(names, self.net.activations))
         for (caption, view), name in zip(self.layer_views, names):
             a = self.outputs[name][0]
-            pic = _activation_picture(a)
             caption.setText(f"{name}: {len(a)} units, {acts[name]}, range [{a.min():.2f}, {a.max():.2f}]")
-            scale = max(1, min(10, 320 // pic.shape[1]))
-            view.setPixmap(to_pixmap(np.kron(pic, np.ones((scale, scale))), pic.shape[1] * scale))
+            view.set_image(_activation_picture(a))
         self.analyzed.emit(self.row)

@@ -31,6 +31,11 @@ def overlay(base: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.where(t > 0, gray * (1 - t) + POSITIVE * t, gray * (1 + t) + NEGATIVE * (-t))
 
 
+def evidence_legend(name: str) -> str:
+    """The colours' meaning, under the pictures (the report draws them the same way)."""
+    return theme.swatch(theme.EVIDENCE_FOR, f"for {name}") + theme.swatch(theme.EVIDENCE_AGAINST, f"against {name}")
+
+
 def picture(caption: str, size: int) -> tuple[QWidget, QLabel]:
     box = QWidget()
     v = QVBoxLayout(box)
@@ -56,7 +61,7 @@ class ExplainPanel(QWidget):
     title = "Explain"
     explained = pyqtSignal(object)  # Explanation
 
-    def __init__(self, parent=None, size: int = 112):
+    def __init__(self, parent=None, size: int = 96):
         super().__init__(parent)
         self.net, self.classes, self.row = None, (), None
         self.target: int | None = None  # None: the top class
@@ -103,6 +108,12 @@ class ExplainPanel(QWidget):
         # beside the pictures when the frame is wide enough, under them when it is not (1366-wide Inspect)
         self.body = Reflow(pics_box, side_box, spacing=10)
         outer.addWidget(self.body)
+        self.legend = QLabel(evidence_legend("the class"))  # what the colours over the pictures mean
+        self.legend.setToolTip("Saliency: red ink raises the class's probability, blue lowers it.\n"
+                               "Occlusion: covering a red patch lowers it.")
+        self.legend.setStyleSheet(theme.CAPTION_STYLE)
+        self.legend.setWordWrap(True)
+        outer.addWidget(self.legend)
         self.status = QLabel("no input yet: click an OCR box, a sample, or draw a character")
         self.status.setWordWrap(True)
         outer.addWidget(self.status)
@@ -149,6 +160,7 @@ class ExplainPanel(QWidget):
                                          "(integrated gradients from a blank page)")
         self.occlusion_caption.setText(f"occlusion for {name} (max drop {e.occlusion.max():.3f})")
         self.occlusion_caption.setToolTip(f"red = covering a 6x6 patch there lowers p({name})")
+        self.legend.setText(evidence_legend(name))
         self.top5.clear()
         order = np.argsort(-e.probs, kind="stable")[:5]
         for i in order:

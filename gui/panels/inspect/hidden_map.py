@@ -8,8 +8,6 @@ and the axes keep their orientation from one frame to the next.
 """
 from __future__ import annotations
 
-import colorsys
-
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import pyqtSignal
@@ -17,15 +15,20 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from engine.data.dataset import to_image
 from engine.debug.explain import HiddenMap, hidden_map
+from engine.words import count
 from gui.widgets import theme
 from gui.widgets.pixmaps import to_pixmap
+from gui.widgets.theme import class_color, class_hex
 from gui.worker.background import Background
 
 
-def class_color(k: int, n: int) -> tuple[int, int, int]:
-    """n distinguishable hues (golden-angle steps, two lightness levels)."""
-    r, g, b = colorsys.hls_to_rgb((k * 0.618034) % 1.0, 0.45 if k % 2 else 0.6, 0.75)
-    return int(r * 255), int(g * 255), int(b * 255)
+def class_legend(classes, columns: int = 6) -> str:
+    """A grid of the class names, each after a dot in its colour; then what a cross means."""
+    n = len(classes)
+    cells = [f"<td><span style='color:{class_hex(k, n)}'>\u25cf</span>{c}</td>" for k, c in enumerate(classes)]
+    rows = "".join("<tr>" + "".join(cells[i:i + columns]) + "</tr>" for i in range(0, n, columns))
+    return (f"<table cellspacing='0' cellpadding='0' style='font-size:10px'>{rows}</table>"
+            + theme.span("\u2716", theme.MISREAD) + " misclassified")
 
 
 class HiddenMapPanel(QWidget):
@@ -53,17 +56,22 @@ class HiddenMapPanel(QWidget):
         layout.addWidget(self.plot, 1)
         side = QVBoxLayout()
         self.sample_view = QLabel()
-        self.sample_view.setFixedSize(96, 96)
+        self.sample_view.setFixedSize(72, 72)
         self.sample_view.setStyleSheet(theme.PICTURE)
         side.addWidget(self.sample_view)
         self.sample_text = QLabel("click a dot")
         self.sample_text.setWordWrap(True)
-        self.sample_text.setFixedWidth(120)
+        self.sample_text.setFixedWidth(140)
         side.addWidget(self.sample_text)
         side.addStretch(1)
+        self.legend = QLabel("")  # which colour is which class (and what a cross is)
+        self.legend.setStyleSheet(theme.CAPTION_STYLE)
+        self.legend.setFixedWidth(140)
+        self.legend.setToolTip("The dots' colours: each sample's true class")
+        side.addWidget(self.legend)
         self.caption = QLabel("")
         self.caption.setWordWrap(True)
-        self.caption.setFixedWidth(120)
+        self.caption.setFixedWidth(140)
         self.caption.setStyleSheet(theme.CAPTION_STYLE)
         side.addWidget(self.caption)
         layout.addLayout(side)
@@ -73,6 +81,8 @@ class HiddenMapPanel(QWidget):
     def set_data(self, x: np.ndarray, y: np.ndarray, classes) -> None:
         self.x, self.y, self.classes = np.asarray(x), np.asarray(y), tuple(classes)
         self.map = None
+        self.legend.setText(class_legend(self.classes))
+        self.legend.setMinimumHeight(self.legend.sizeHint().height())  # every class, never clipped
         self._request()
 
     def set_model(self, net) -> None:
@@ -110,9 +120,9 @@ class HiddenMapPanel(QWidget):
             t.setPos(*centre)
             self.plot.addItem(t)
             self.labels.append(t)
-        self.caption.setText(f"PCA of the last hidden layer on {len(m.y)} samples; axes hold "
+        self.caption.setText(f"PCA of the last hidden layer on {count(len(m.y), 'sample')}; axes hold "
                              f"{m.explained[0]:.0%} and {m.explained[1]:.0%} of the variance. "
-                             f"x = misclassified ({int(m.wrong.sum())}).")
+                             f"x = misclassified ({int(m.wrong.sum()):,}).")
 
     def _tip(self, x, y, data) -> str:
         if self.map is None:
@@ -126,6 +136,6 @@ class HiddenMapPanel(QWidget):
             self.select(int(points[0].data()))
 
     def select(self, i: int) -> None:
-        self.sample_view.setPixmap(to_pixmap(to_image(self.x[i]), 96))
+        self.sample_view.setPixmap(to_pixmap(to_image(self.x[i]), 72))
         self.sample_text.setText(self._tip(0, 0, i))
         self.sample_clicked.emit(i)

@@ -147,7 +147,7 @@ class TopLossesTab(ModelPanel):
         super().__init__(TopLossesPanel())
 
     def show_model(self, view, fresh_data) -> None:
-        if fresh_data:  # new data (e.g. retrained with the edits applied): a new, empty edit list
+        if fresh_data:  # new data (e.g. retrained with the edits applied): its edit list carries on
             self.widget.set_data(view.data)
         self.widget.set_model(view.net)
 

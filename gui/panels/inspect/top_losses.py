@@ -24,6 +24,7 @@ from PyQt6.QtWidgets import (
 from engine.data.dataset import Dataset, to_image
 from engine.data.edits import EditList
 from engine.debug.explain import TopLosses, top_losses
+from engine.words import count
 from gui.layout.reflow import Reflow
 from gui.widgets.pixmaps import to_pixmap
 from gui.worker.background import Background
@@ -96,8 +97,11 @@ class TopLossesPanel(QWidget):
 
     # ---- commands ----------------------------------------------------------------------------------------
 
-    def set_data(self, data: Dataset, edits: EditList | None = None) -> None:
-        self.data, self.edits = data, edits or EditList()
+    def set_data(self, data: Dataset) -> None:
+        """The data the network trains on (ranked and shown). If it is already edited (a retrain, a loaded
+        checkpoint), its edit list carries on: new edits join it, in the indices of the data as loaded."""
+        self.data = data
+        self.edits = data.edited.edits.copy() if data.edited is not None else EditList()
         self.label_picker.clear()
         self.label_picker.addItems(list(data.classes))
         self._request()
@@ -120,30 +124,35 @@ class TopLossesPanel(QWidget):
         item = self.grid.currentItem()
         return None if item is None else int(item.data(Qt.ItemDataRole.UserRole))
 
+    def _loaded_index(self, i: int) -> int:
+        """Row ``i`` of the shown split, as an index of the data as loaded (what an edit names)."""
+        edited = self.data.edited
+        return int(edited.rows[self.split_name][i]) if edited is not None else int(i)
+
     def _row(self, item) -> np.ndarray:
         return getattr(self.data, self.split_name).x[int(item.data(Qt.ItemDataRole.UserRole))]
 
     def relabel_current(self) -> None:
         i = self._current_index()
         if i is not None:
-            self.edits.relabel(self.data, self.split_name, i, self.label_picker.currentText())
+            self.edits.relabel(self.data.base, self.split_name, self._loaded_index(i), self.label_picker.currentText())
             self._edited()
 
     def drop_current(self) -> None:
         i = self._current_index()
         if i is not None:
-            self.edits.drop(self.data, self.split_name, i)
+            self.edits.drop(self.data.base, self.split_name, self._loaded_index(i))
             self._edited()
 
     def undo_current(self) -> None:
         i = self._current_index()
         if i is not None:
-            self.edits.remove(self.split_name, i)
+            self.edits.remove(self.split_name, self._loaded_index(i))
             self._edited()
 
     def save_edits(self, path) -> None:
         self.edits.save(path)
-        self.status.setText(f"saved {len(self.edits)} edits to {path}")
+        self.status.setText(f"saved {count(len(self.edits), 'edit')} to {path}")
 
     def ask_save_edits(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the edit list", "edits.json", "Edit lists (*.json)")
@@ -156,8 +165,8 @@ class TopLossesPanel(QWidget):
     def retrain(self) -> None:
         if self.data is None:
             return
-        edited = self.edits.apply(self.data)
-        self.status.setText(f"retraining on {edited.name}: {len(edited.train)} training samples")
+        edited = self.edits.apply(self.data.base)
+        self.status.setText(f"Retrain: a new session on {edited.name}, {count(len(edited.train), 'training sample')}")
         self.retrain_requested.emit(edited, self.edits)
 
     # ---- drawing -----------------------------------------------------------------------------------------
@@ -165,9 +174,7 @@ class TopLossesPanel(QWidget):
     def _edited(self) -> None:
         for k in range(self.grid.count()):
             self._label(self.grid.item(k))
-        n_rel = sum(e.op == "relabel" for e in self.edits.edits)
-        self.status.setText(f"{len(self.edits)} edits ({n_rel} relabelled, {len(self.edits) - n_rel} dropped); "
-                            "the data file is not changed")
+        self.status.setText(f"{self.edits.summary()}; the data file is not changed")
         self.edits_changed.emit(self.edits)
 
     def _label(self, item: QListWidgetItem) -> None:
@@ -175,7 +182,7 @@ class TopLossesPanel(QWidget):
         t, classes = self.top, self.data.classes
         i = int(t.index[k])
         text = f"{classes[t.y[k]]} → {classes[t.pred[k]]}\nloss {t.loss[k]:.1f}"
-        e = self.edits.find(self.split_name, i)
+        e = self.edits.find(self.split_name, self._loaded_index(i))
         if e is not None:
             text += "\ndropped" if e.op == "drop" else f"\nnow {e.label}"
         item.setText(text)
@@ -195,7 +202,8 @@ class TopLossesPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole + 1, k)
             self._label(item)
             self.grid.addItem(item)
-        self.caption.setText(f"{len(t.index)} of {len(part)} samples, loss {t.loss.min():.1f} to {t.loss.max():.1f}")
+        self.caption.setText(f"{len(t.index)} of {count(len(part), 'sample')}, "
+                             f"loss {t.loss.min():.1f} to {t.loss.max():.1f}")
 
     def _selected(self) -> None:
         i = self._current_index()

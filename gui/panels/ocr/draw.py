@@ -10,6 +10,7 @@ import math
 from PyQt6.QtCore import Qt
 
 from engine.ocr.evaluate import char_accuracy
+from engine.words import count
 from gui.panels.ocr import files
 from gui.panels.ocr.side import SMALL
 from gui.panels.ocr.view import HINT, NEUTRAL, SELECTED, confidence_color, legend_html, swatch
@@ -130,9 +131,9 @@ class OcrDrawing:
                               note=self.view.error if self.view else "")
         if r is not None:
             low = sum(b.confidence < self.low.value() for b in r.boxes)
-            self.text_title.setText(f"<b>Text</b> <span style='{SMALL}'>{len(r.boxes)} characters in "
-                                    f"{len(r.lines)} lines \u00b7 {low} below the limit"
-                                    + (f" \u00b7 {len(r.corrections)} corrections" if r.corrections else "")
+            self.text_title.setText(f"<b>Text</b> <span style='{SMALL}'>{count(len(r.boxes), 'character')} in "
+                                    f"{count(len(r.lines), 'line')} \u00b7 {low} below the limit"
+                                    + (f" \u00b7 {count(len(r.corrections), 'correction')}" if r.corrections else "")
                                     + "</span>")
 
     def _low_changed(self, value: float) -> None:
@@ -142,6 +143,7 @@ class OcrDrawing:
             self._draw_text()
 
     def _hovered(self, x: float, y: float) -> None:
+        self.hover_at = None if math.isnan(x) else (x, y)  # described again when the boxes change under it
         if math.isnan(x) or self.view is None:
             self.page.show_hover(None)
             self.hover_label.setText(HINT)
@@ -161,7 +163,7 @@ class OcrDrawing:
                              and i in self.drawn_index else self.page.index_at(x, y))
         if i is not None:
             b = self.result.boxes[i]
-            alts = ", ".join(f"{c} {p:.0%}" for c, p in b.top5[1:3])
+            alts = ", ".join(f"{c} {p:.0%}" for c, p in [(c, p) for c, p in b.top5 if c != b.char][:2])
             parts.append(f"\u201c{b.char}\u201d {b.confidence:.0%}" + (f" (then {alts})" if alts else "")
                          + (f", corrected from {b.corrected}" if b.corrected else ""))
         where = f"({x:.0f}, {y:.0f})" if self.stage != "crops" else ""

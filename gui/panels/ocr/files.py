@@ -16,6 +16,7 @@ from engine.files import atomic_write
 from engine.images import IMAGE_SUFFIXES
 from engine.ocr import edit
 from engine.ocr.evaluate import read_truth
+from engine.words import count
 from gui.widgets import theme
 from gui.widgets.theme import span
 
@@ -66,29 +67,6 @@ def samples_menu(panel, open_path) -> QMenu:
     if menu.isEmpty():
         menu.addAction("(no samples in resources/pages)").setEnabled(False)
     return menu
-
-
-def add_to_file_menu(panel, window) -> None:
-    """'Open image for OCR...' in the window's File menu (after its other Open items), if it has one."""
-    bar = getattr(window, "menuBar", None)
-    if window is panel or not callable(bar):
-        return
-    menu = next((a.menu() for a in bar().actions() if a.menu() is not None
-                 and a.text().replace("&", "") == "File"), None)
-    if menu is None:
-        return
-    action = QAction("Open image for OCR\u2026", window)
-    action.setStatusTip("Open a photo or scan in the OCR tab")
-
-    def run():
-        show = getattr(window, "show_panel", None)
-        if callable(show):
-            show("ocr")
-        panel.ask_open()
-    action.triggered.connect(lambda _=False: run())
-    first_separator = next((a for a in menu.actions() if a.isSeparator()), None)
-    menu.insertAction(first_separator, action) if first_separator is not None else menu.addAction(action)
-    panel.menu_action = action
 
 
 def ask_image(panel) -> str:
@@ -155,7 +133,7 @@ def ask_discard(panel, what: str, n: int) -> str:
     """'discard', 'export' or 'cancel'. (QMessageBox.question: tests patch it.)"""
     answer = QMessageBox.question(
         panel, "OCR: discard corrections?",
-        f"To {what} the page is read again, which discards your {n} correction{'s' if n != 1 else ''}.\n\n"
+        f"To {what} the page is read again, which discards your {count(n, 'correction')}.\n\n"
         "Save = export the text and corrections (JSON) first; Discard = go ahead; Cancel = keep them.",
         QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
         QMessageBox.StandardButton.Save)
@@ -245,7 +223,7 @@ def export_json(panel, path: str | None = None) -> bool:
     except OSError as exc:
         show_error(panel, f"Could not write {path}: {exc.strerror or exc}")
         return False
-    _info(panel, f"saved the text, boxes and {len(panel.result.corrections)} corrections to {path}")
+    _info(panel, f"saved the text, boxes and {count(len(panel.result.corrections), 'correction')} to {path}")
     return True
 
 
@@ -269,7 +247,7 @@ def export_rows(panel, only_corrected: bool, path: str | None = None) -> int:
         return -1
     with np.load(path) as f:
         total = len(f["y"])
-    text = f"added {n} rows to {path} (now {total})"
+    text = f"added {count(n, 'row')} to {path} (now {total:,})"
     _info(panel, text)
     if not getattr(panel, "quiet", False):
         QMessageBox(QMessageBox.Icon.Information, "OCR: training rows", text + ".\n\n"

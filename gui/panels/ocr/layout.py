@@ -60,7 +60,7 @@ class OcrLayout:
         middle.addWidget(self._text_box())
         middle.setStretchFactor(0, 4)
         middle.setStretchFactor(1, 1)
-        middle.setSizes([600, 130])
+        middle.setSizes([600, 150])
         split.addWidget(middle)
         split.addWidget(self._box_column())
         split.setStretchFactor(1, 1)
@@ -157,7 +157,9 @@ class OcrLayout:
         right.setMinimumWidth(160)
         return right
 
-    def _stage_column(self) -> QWidget:
+    def _stage_column(self) -> QScrollArea:
+        """Prev/Next, the stages, the stage's doc, what it measured and its parameters: one column that scrolls
+        as a whole when the tile is short (the context stage's readings never push the text off the tile)."""
         col = QWidget()
         lay = QVBoxLayout(col)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -210,13 +212,15 @@ class OcrLayout:
         self.params = ParamsForm()
         self.params.changed.connect(self.set_param)
         self.params.reset.connect(self.reset_stage)
+        lay.addWidget(self.params)
+        lay.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(self.params)
-        lay.addWidget(scroll, 4)
-        col.setMinimumWidth(130)
-        return col
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(col)
+        scroll.setMinimumWidth(150)
+        return scroll
 
     def _text_box(self) -> QWidget:
         box = QWidget()

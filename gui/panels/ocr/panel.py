@@ -17,7 +17,11 @@ from __future__ import annotations
 import numpy as np
 from PyQt6.QtCore import QSettings, Qt, pyqtSignal
 
+from engine.errors import InputError
+from engine.file_words import IMAGE, reading
+from engine.images import check as check_image
 from engine.ocr import OcrPipeline, OcrResult, edit
+from engine.words import count
 from gui.panels.ocr import files
 from gui.panels.ocr.draw import BEFORE_PAGE, OcrDrawing
 from gui.panels.ocr.layout import OcrLayout
@@ -53,6 +57,7 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
         self.last_error = ""
         self.error_box = None
         self.drawn_index: list | None = None
+        self.hover_at: tuple[float, float] | None = None  # the mouse over the page, in image pixels
         self.setAcceptDrops(True)
         self._build()
         self._shortcuts()
@@ -97,12 +102,11 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
                                        and not self.busy)
 
     def attach(self, worker) -> None:
-        """In the main window: its settings, and "Open image for OCR..." in its File menu."""
+        """In the main window: its settings (its File menu's "Open image..." opens here: gui/actions.py)."""
         super().attach(worker)
         window = self.window()
         if self.settings is None and isinstance(getattr(window, "settings", None), QSettings):
             self.settings = window.settings
-        files.add_to_file_menu(self, window)
 
     def shutdown(self) -> None:
         if self.runner is not None:
@@ -120,6 +124,14 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
     # ---- opening -------------------------------------------------------------------------------
 
     def open_path(self, path: str, remember: bool = True) -> None:
+        """Open an image file: it is checked first, so no correction is given up for a file that cannot be read."""
+        try:
+            with reading(path, IMAGE):
+                check_image(path)
+        except InputError as exc:
+            self.last_error = str(exc)
+            files.show_error(self, str(exc) + (" \u2014 the page shown is kept" if self.view else ""))
+            return
         if not self.confirm_discard("open another image"):
             return
         self.requested = True
@@ -216,18 +228,19 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
     def _on_failed(self, kind: str, message: str) -> None:
         self.last_error = message
         if kind == "open":
-            files.show_error(self, f"Could not open the image:\n{message}\n\nThe previous page is still shown."
-                             if self.view else f"Could not open the image:\n{message}")
+            files.show_error(self, message + (" \u2014 the page shown is kept" if self.view else ""))
         else:
             files.show_error(self, message)
 
     def _on_view(self, v: OcrView) -> None:
         new_page = self.view is None or v.generation != self.view.generation
         old_params = self.view.params if self.view else None
-        chosen = self._rects()  # the selection follows its boxes through edits and re-runs (by place)
+        # the selection follows its boxes through edits and re-runs (by place), never onto another page
+        chosen = [] if new_page else self._rects()
         self.view, self.result = v, v.result
         if new_page:
             self.selected = []
+            self.hover_at = None  # the mouse was over the previous page
             self.source = v.source
             self.source_label.setText(files.describe(v))
             self.source_label.setToolTip(v.source)
@@ -249,8 +262,9 @@ class OcrPanel(OcrLayout, OcrDrawing, Panel):
         self._draw_boxes()
         self._draw_detail()
         self._draw_text()
+        self._hovered(*(self.hover_at or (float("nan"), float("nan"))))  # what is under the mouse now (a merge)
         ms = 1000 * sum(v.timings.values())
-        self.status.setText(f"{len(v.ran)} stage{'s' if len(v.ran) != 1 else ''} ran in {1000 * v.seconds:.0f} ms"
+        self.status.setText(f"{count(len(v.ran), 'stage')} ran in {1000 * v.seconds:.0f} ms"
                             f" \u00b7 page {ms:.0f} ms" if v.ran else f"page {ms:.0f} ms")
         if v.error:
             self.status.setText(f"\u26a0 {v.error}")

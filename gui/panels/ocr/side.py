@@ -355,11 +355,11 @@ class TextView(QTextBrowser):
         body = "<br>".join("".join(lines[k]) for k in sorted(lines)) if lines else \
             span("no characters found on this page", theme.AXIS_LINE)
         extra = ""
-        if truth is not None:
+        if truth is not None:  # one line under the text (it wraps): the text keeps the room
             acc = f" \u00b7 character accuracy <b>{accuracy:.1%}</b>" if accuracy is not None else ""
-            extra = (f"<p style='font-size:11px; color:{theme.HINT_TEXT}'>truth{acc}:<br>"
-                     f"<span style='font-family:monospace'>{'<br>'.join(html.escape(t) for t in truth)}</span></p>")
-        self.setHtml(f"<div style='font-family:monospace; font-size:17px; line-height:140%'>{body}</div>{extra}")
+            extra = (f"<p style='font-size:11px; color:{theme.HINT_TEXT}; margin-top:4px'>truth{acc}: "
+                     f"<span style='font-family:monospace'>{' / '.join(html.escape(t) for t in truth)}</span></p>")
+        self.setHtml(f"<div style='font-family:monospace; font-size:15px; line-height:125%'>{body}</div>{extra}")
 
     def _clicked(self, url: QUrl) -> None:
         text = url.toString()

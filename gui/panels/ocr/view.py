@@ -13,6 +13,7 @@ from PyQt6.QtGui import QBrush, QColor, QFont, QPainterPath
 from PyQt6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from gui.widgets import theme
+from gui.widgets.theme import swatch
 
 HIGH, MID, LOW, CORRECTED, NEUTRAL, SELECTED = (theme.HIGH, theme.MID, theme.LOW, theme.CORRECTED, theme.NEUTRAL,
                                                 theme.SELECTED)
@@ -25,10 +26,6 @@ def confidence_color(confidence: float, low: float, high: float = 0.9, corrected
     if corrected:
         return CORRECTED
     return HIGH if confidence >= high else MID if confidence >= low else LOW
-
-
-def swatch(color: str, text: str) -> str:
-    return f"<span style='color:{color}; background:{color}'>&nbsp;&nbsp;&nbsp;</span>&nbsp;{text}&nbsp;&nbsp;&nbsp;"
 
 
 def legend_html(low: float, high: float = 0.9) -> str:
@@ -265,4 +262,4 @@ class PageView(QWidget):
         return QPointF(self.graphics.mapFromScene(scene))
 
 
-__all__ = ["PageView", "confidence_color", "legend_html"]
+__all__ = ["PageView", "confidence_color", "legend_html", "swatch"]

@@ -9,7 +9,6 @@ import numpy as np
 from PyQt6.QtCore import QPoint, QRect, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
 from PyQt6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -20,6 +19,8 @@ from PyQt6.QtWidgets import (
 )
 
 from engine.debug.confusion import confused_pairs, summarize
+from engine.words import count, plural
+from gui.layout.reflow import Reflow
 from gui.widgets import theme
 from gui.widgets.panel import Panel
 from gui.widgets.pixmaps import sample_pixmap
@@ -35,10 +36,14 @@ WHITE, GREEN, RED = QColor(theme.WHITE), QColor(theme.CORRECT), QColor(theme.WRO
 
 
 class MatrixView(QWidget):
-    """Paints a k x k count matrix with labels; emits cell_clicked(true, pred)."""
+    """Paints a k x k count matrix with its class labels and axis titles ("true", "predicted"); emits
+    cell_clicked(true, pred). Its minimum size keeps every cell at least MIN_CELL px, so the labels stay
+    readable (a short frame scrolls instead)."""
 
     cell_clicked = pyqtSignal(int, int)
-    MARGIN = 22
+    MARGIN = 22  # the class labels
+    TITLE = 15  # the axis titles beyond them
+    MIN_CELL = 9
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -56,13 +61,16 @@ class MatrixView(QWidget):
 
     def set_matrix(self, matrix: np.ndarray | None, classes) -> None:
         self.matrix, self.classes = matrix, tuple(classes)
+        side = max(260, self.TITLE + self.MARGIN + 2 + self.MIN_CELL * len(self.classes))
+        self.setMinimumSize(side, side)
         self.update()
 
     def _geometry(self) -> tuple[float, int, int]:
         k = len(self.classes) or 1
-        side = min(self.width(), self.height()) - self.MARGIN - 2
+        x0 = self.MARGIN + self.TITLE
+        side = min(self.width(), self.height()) - x0 - 2
         cell = max(side / k, 1.0)
-        return cell, self.MARGIN, self.MARGIN
+        return cell, x0, x0
 
     def cell_rect(self, i: int, j: int) -> QRect:
         cell, x0, y0 = self._geometry()
@@ -106,9 +114,9 @@ class MatrixView(QWidget):
         rows = m.sum(axis=1, keepdims=True)
         share = np.divide(m, rows, out=np.zeros(m.shape), where=rows > 0)
         font = QFont(self.font())
-        font.setPointSizeF(max(5.0, min(9.0, cell * 0.42)))
+        font.setPointSizeF(max(7.0, min(9.0, cell * 0.6)))
         p.setFont(font)
-        show_counts = cell >= 11
+        show_counts = cell >= 14
         for i in range(k):
             for j in range(k):
                 r = self.cell_rect(i, j)
@@ -127,10 +135,25 @@ class MatrixView(QWidget):
             p.drawLine(x0, int(y0 + t * cell), int(x0 + k * cell), int(y0 + t * cell))
         p.setPen(QColor(theme.INK))
         for t, name in enumerate(self.classes):
-            p.drawText(QRect(int(x0 + t * cell), 0, int(cell) + 1, y0 - 2),
+            p.drawText(QRect(int(x0 + t * cell), self.TITLE, int(cell) + 1, y0 - self.TITLE - 2),
                        Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, name)
-            p.drawText(QRect(0, int(y0 + t * cell), x0 - 3, int(cell) + 1),
+            p.drawText(QRect(self.TITLE, int(y0 + t * cell), x0 - self.TITLE - 3, int(cell) + 1),
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name)
+        self._paint_titles(p, x0, y0, int(k * cell))
+
+    def _paint_titles(self, p: QPainter, x0: int, y0: int, extent: int) -> None:
+        """"predicted →" over the columns, "true ↓" beside the rows (rotated)."""
+        font = QFont(self.font())
+        font.setPointSizeF(8.5)
+        font.setBold(True)
+        p.setFont(font)
+        p.setPen(QColor(theme.HINT_TEXT))
+        p.drawText(QRect(x0, 0, extent, self.TITLE), Qt.AlignmentFlag.AlignCenter, "predicted \u2192")
+        p.save()
+        p.translate(0, y0 + extent)
+        p.rotate(-90)
+        p.drawText(QRect(0, 0, extent, self.TITLE), Qt.AlignmentFlag.AlignCenter, "\u2190 true")
+        p.restore()
 
     def mouseMoveEvent(self, event) -> None:
         ij = self.cell_at(event.position().toPoint())
@@ -173,12 +196,12 @@ class ConfusionPanel(Panel):
         self.caption.setWordWrap(True)
         self.caption.setStyleSheet(theme.SUMMARY)
         layout.addWidget(self.caption)
-        body = QHBoxLayout()
         self.view = MatrixView()
         self.view.setToolTip("rows: true class, columns: prediction; click a cell to see its samples")
         self.view.cell_clicked.connect(self.show_cell)
-        body.addWidget(self.view, 3)
-        side = QVBoxLayout()
+        side_box = QWidget()
+        side = QVBoxLayout(side_box)
+        side.setContentsMargins(0, 0, 0, 0)
         self.samples_title = QLabel("click a cell to see its samples")
         self.samples_title.setWordWrap(True)
         self.samples_title.setStyleSheet(theme.SMALL_INK)
@@ -191,9 +214,11 @@ class ConfusionPanel(Panel):
         self.samples.setMovement(QListWidget.Movement.Static)
         self.samples.setToolTip("validation samples of the selected cell, as 'true \u2192 predicted'")
         self.samples.setMinimumWidth(150)
+        self.samples.setMinimumHeight(110)  # (under the matrix in a narrow frame: still a row of samples)
         side.addWidget(self.samples, 1)
-        body.addLayout(side, 2)
-        layout.addLayout(body, 1)
+        # the sample list beside the matrix when the frame is wide enough, under it when not (never sideways)
+        self.body = Reflow(self.view, side_box, stretch=(3, 2))
+        layout.addWidget(self.body, 1)
 
     def on_session(self, info) -> None:
         self.generation = info.generation
@@ -222,7 +247,7 @@ class ConfusionPanel(Panel):
         pairs = [f"{self.classes[i]}\u2192{self.classes[j]} ({n})" for i, j, n in s.pairs]
         weakest = ", ".join(f"{self.classes[c]} {100 * acc:.0f} %" for c, acc in s.weakest)
         self.caption.setText(
-            f"<b>validation \u00b7 epoch {self.epoch} \u00b7 {s.total:,} samples \u00b7 accuracy {100 * s.accuracy:.1f} %"
+            f"<b>validation \u00b7 epoch {self.epoch} \u00b7 {count(s.total, 'sample')} \u00b7 accuracy {100 * s.accuracy:.1f} %"
             f"</b><br>weakest: {weakest}" + (f" \u00b7 most confused: {', '.join(pairs)}" if pairs else ""))
 
     def most_confused(self) -> tuple[int, int] | None:
@@ -235,8 +260,8 @@ class ConfusionPanel(Panel):
         images, idx = self.worker.feed.samples(true_class, pred_class) if self.worker else ([], [])
         t, p = self.classes[true_class], self.classes[pred_class]
         kind = "correctly classified" if true_class == pred_class else "misclassified"
-        self.samples_title.setText(f"<b>true {t} \u2192 predicted {p}</b>: {len(idx)} {kind} validation sample"
-                                   f"{'' if len(idx) == 1 else 's'}")
+        self.samples_title.setText(f"<b>true {t} \u2192 predicted {p}</b>: {len(idx)} {kind} validation "
+                                   f"{plural(len(idx), 'sample')}")
         self.samples.clear()
         for img, i in zip(images, idx):
             item = QListWidgetItem(QIcon(sample_pixmap(img)), f"{t} \u2192 {p}\n#{int(i)}")

@@ -6,7 +6,6 @@ this panel only holds the form and shows what the worker reports.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 
 from PyQt6.QtCore import Qt, pyqtSignal
@@ -24,21 +23,13 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
 )
 
+from engine.eta import duration
 from engine.training.session import State, TrainConfig
 from gui.widgets import theme
 from gui.widgets.build import dspin, label, row, spin
 from gui.widgets.inputs import HIDDEN_ACTIVATIONS, LogSpinBox, parse_hidden
 from gui.widgets.panel import Panel
 from gui.widgets.theme import span
-
-
-def format_eta(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return ""
-    seconds = int(round(seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _action_button(action: QAction, style: Qt.ToolButtonStyle) -> QToolButton:
@@ -230,7 +221,7 @@ class ControlsPanel(Panel):
         """gui.worker.messages.Position: the same words as the status bar."""
         self.progress.setValue(int(round(1000 * pos.fraction)))
         self.progress.setFormat(f"{pos.label()} \u00b7 {100 * pos.fraction:.0f} %" if pos.total else pos.label())
-        eta_text = format_eta(self._eta) if pos.view_step is None else ""
+        eta_text = duration(self._eta) if pos.view_step is None else ""
         # (an attached script's run is open-ended: no total)
         done = f"{pos.step:,} / {pos.total:,} batches" if pos.total else f"{pos.step:,} batches"
         self.eta_label.setText(done + (f" \u00b7 ETA {eta_text}" if eta_text else ""))

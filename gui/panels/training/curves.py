@@ -10,6 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QLabel, QVBoxLayout
 
+from engine.words import count
 from gui.widgets import theme
 from gui.widgets.panel import Panel
 from gui.widgets.plots import Series, StableRange, cache_axes, plot_title, style_plot
@@ -148,7 +149,7 @@ class CurvesPanel(Panel):
             self.loss_range.fit(0.0, float(np.nanmax(np.where(np.isfinite(y), y, np.nan))) if np.isfinite(y).any()
                                 else 1.0)
         if not self.epoch_x.n:
-            self.summary.setText(f"no epochs yet \u00b7 {self.batch_x.n:,} batches")
+            self.summary.setText(f"no epochs yet \u00b7 {count(self.batch_x.n, 'batch', 'batches')}")
 
     @property
     def point_counts(self) -> dict[str, int]:

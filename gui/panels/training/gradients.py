@@ -21,6 +21,17 @@ OK_STYLE, WARN_STYLE = theme.GOOD_BANNER, theme.WARNING_BANNER
 TINY = 1e-30  # log axis floor for a gradient that is exactly zero
 
 
+def versus(ratio: float, short: bool = False) -> str:
+    """How a layer's gradient compares with the output layer's, ``ratio`` = output / layer: '2.9× smaller than',
+    'about as large as' (within 1.5×: "1.1× below" said less than nothing), '3.0× larger than'."""
+    if not np.isfinite(ratio):
+        return "zero" if short else "zero, unlike"
+    if 1 / 1.5 < ratio < 1.5:
+        return "about the same" if short else "about as large as"
+    words = f"{ratio:,.1f}\u00d7 smaller" if ratio >= 1.5 else f"{1 / ratio:,.1f}\u00d7 larger"
+    return words if short else words + " than"
+
+
 class GradientsPanel(Panel):
     title = "Gradients"
 
@@ -190,8 +201,8 @@ class GradientsPanel(Panel):
             self.words.setStyleSheet(OK_STYLE)
             ref = self.stats.get("output")
             worst = min((s.grad_mean_abs for n, s in self.stats.items() if n != "output"), default=None)
-            ratio = (f" (smallest hidden-layer gradient is {ref.grad_mean_abs / worst:,.1f}\u00d7 below the output"
-                     " layer's)") if ref and worst else ""
+            ratio = (f" (the smallest hidden-layer gradient is {versus(ref.grad_mean_abs / worst)} the output "
+                     "layer's)") if ref and worst else ""
             self.words.setText(f"\u2713 Every layer is receiving gradient{ratio}.")
 
     def _draw_table(self) -> None:
@@ -204,7 +215,7 @@ class GradientsPanel(Panel):
             sat = s.dead if act == "relu" else s.saturation
             sat_text = f"{100 * sat:.0f} %" + (" dead" if act == "relu" else "") if act != "softmax" else "\u2014"
             cells = [f"{name} ({act} {units})", f"{s.grad_mean_abs:.2e}",
-                     "\u2014" if name == "output" else f"{ratio:,.1f}\u00d7 smaller", sat_text, f"{s.grad_to_weight:.2e}"]
+                     "\u2014" if name == "output" else versus(ratio, short=True), sat_text, f"{s.grad_to_weight:.2e}"]
             for col, text in enumerate(cells):
                 item = self.table.item(row, col)
                 if item is None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, Qt
+from PyQt6.QtGui import QPainterPath
 from PyQt6.QtWidgets import QLabel, QVBoxLayout
 
 from engine.data.dataset import SIDE
-from engine.debug.tiles import tile_at, tile_grid, tile_origin, unit_images
+from engine.debug.tiles import GAP, tile_at, tile_grid, tile_layout, tile_origin, unit_images
 from gui.widgets import theme
 from gui.widgets.panel import Panel
 
@@ -43,6 +44,11 @@ class WeightsPanel(Panel):
         self.grid_item = pg.ImageItem(axisOrder="row-major")
         self.grid_item.setColorMap(self.cmap)
         self.grid_box.addItem(self.grid_item)
+        # the gaps between tiles as lines of a fixed screen width: a 1-px gap of the image vanishes, unevenly,
+        # when the grid is drawn smaller than its pixels (tiles merged into blocks on a 1366x768 screen)
+        self.gaps = pg.QtWidgets.QGraphicsPathItem()
+        self.gaps.setPen(pg.mkPen(theme.BACKDROP, width=2, cosmetic=True))
+        self.grid_box.addItem(self.gaps)
         self.highlight = pg.QtWidgets.QGraphicsRectItem()
         self.highlight.setPen(pg.mkPen(theme.DARK_INK, width=2, cosmetic=True))
         self.highlight.hide()
@@ -52,7 +58,7 @@ class WeightsPanel(Panel):
         self.view.addItem(self.colorbar, row=0, col=1)
 
         zoom = self.view.addLayout(row=0, col=2)
-        self.zoom_title = zoom.addLabel("click a tile", row=0, col=0, color=theme.INK, size="10pt")
+        self.zoom_title = zoom.addLabel("click a tile", row=0, col=0, color=theme.INK, size="9pt")
         self.zoom_box = zoom.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.zoom_box.setMouseEnabled(False, False)
         self.zoom_item = pg.ImageItem(axisOrder="row-major")
@@ -60,6 +66,7 @@ class WeightsPanel(Panel):
         self.zoom_box.addItem(self.zoom_item)
         self.view.ci.layout.setColumnStretchFactor(0, 5)
         self.view.ci.layout.setColumnStretchFactor(2, 2)
+        self.view.ci.layout.setColumnMaximumWidth(2, 180)  # the enlarged tile: the grid gets the room
 
         self.grid_item.hoverEvent = self._hover
         self.grid_item.mouseClickEvent = self._click
@@ -91,7 +98,19 @@ class WeightsPanel(Panel):
         if grid.shape != self._fitted:  # fit the view once per grid size (a new network)
             self._fitted = grid.shape
             self.grid_box.autoRange(padding=0.01)
+            self._draw_gaps(self.W.shape[1], grid.shape)
         self._draw_zoom()
+
+    def _draw_gaps(self, units: int, shape: tuple[int, int]) -> None:
+        rows, cols = tile_layout(units)
+        cell, path = SIDE + GAP, QPainterPath()
+        for c in range(1, cols):  # (image pixel k spans k..k+1: a gap's middle is at c * cell - GAP / 2)
+            path.moveTo(c * cell - GAP / 2, 0)
+            path.lineTo(c * cell - GAP / 2, shape[0])
+        for r in range(1, rows):
+            path.moveTo(0, r * cell - GAP / 2)
+            path.lineTo(shape[1], r * cell - GAP / 2)
+        self.gaps.setPath(path)
 
     def _scale(self) -> float:
         """The symmetric color scale: max |w| rounded up to 2 significant digits, changed only when the

@@ -2,13 +2,16 @@
 one unit per batch, time-sliced with everything else and stoppable.
 
 ``start(finetune)`` (GUI thread) first reads the base set on the background thread (gui/worker/background.py:
-building it the first time takes minutes, which must stall neither training nor any other job), then sends
-the job to the worker. Signals: ``base_ready(corrections, base rows)`` once it is read; ``progressed(batch
-losses, [(epoch, base valid accuracy)])`` with what is new after each unit (the first report starts with
-the accuracy before fine-tuning); ``finished(Finetune or exception)`` at the end, RuntimeError("stopped")
-when it was stopped.
+building it the first time takes about a minute, which must stall neither training nor any other job), then
+sends the job to the worker. Signals: ``base_progress(fraction)`` while the base set is built (a loader that
+takes ``progress=``); ``base_ready(corrections, base rows)`` once it is read; ``progressed(batch losses,
+[(epoch, base valid accuracy)])`` with what is new after each unit (the first report starts with the accuracy
+before fine-tuning) and ``advanced(units done, units in all)``; ``finished(Finetune or exception)`` at the end,
+RuntimeError("stopped") when it was stopped.
 """
 from __future__ import annotations
+
+import inspect
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
@@ -21,7 +24,9 @@ class FinetuneRunner(QObject):
     """Commands in (``start``, ``stop``, from the GUI thread), signals out; it lives in the GUI thread, its job
     in the worker's."""
 
+    base_progress = pyqtSignal(float)  # share of the base set built (from the background thread)
     base_ready = pyqtSignal(int, int)  # corrections, base rows mixed in
+    advanced = pyqtSignal(int, int)  # units of the fine-tune done, in all (from the worker thread)
     progressed = pyqtSignal(object, object)  # new batch losses, [(epoch, base valid acc)] (from the worker thread)
     finished = pyqtSignal(object)  # Finetune, or the exception that stopped it
 
@@ -39,7 +44,11 @@ class FinetuneRunner(QObject):
 
     def start(self, ft: Finetune) -> None:
         self.finetune, self._seen, self._stopped = ft, (0, -1), False
-        self.reader.submit(ft.base_loader)
+        load = ft.base_loader
+        if "progress" in inspect.signature(load).parameters:  # (the default loader builds the set: minutes)
+            self.reader.submit(lambda: load(progress=self.base_progress.emit))
+        else:
+            self.reader.submit(load)
 
     def stop(self) -> None:
         self._stopped = True
@@ -95,6 +104,7 @@ class FinetuneRunner(QObject):
         if losses or epochs:
             self._seen = (n_loss + len(losses), len(s.history.epochs))
             self.progressed.emit(list(losses), epochs)
+            self.advanced.emit(1 + s.step, ft.total)
 
 
 __all__ = ["FinetuneRunner"]

@@ -13,12 +13,15 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from engine.file_words import IMAGE, plain_words, reading
 from engine.ocr import Box, OcrPipeline, OcrResult
 from engine.training.jobs import JobState, ocr_job
 
@@ -141,8 +144,10 @@ class OcrRunner(QObject):
             self._served = max(self._served, serial)
             try:
                 fn(self)
-            except Exception as exc:  # a bad file, a bad value, an edit that does not apply
+            except (ValueError, OSError) as exc:  # a bad file, a bad value, an edit that does not apply
                 self.failed.emit((key or "job").split(":")[0], _message(exc))
+            except Exception as exc:  # noqa: BLE001 -- a bug: the traceback dialog, the tab goes on
+                self.worker.report(exc)
         if self.job is not None:  # its stages may be stale now: read again from the first stale one
             self.job.stop()
             self.worker.remove_job(self.job)
@@ -203,8 +208,9 @@ class OcrRunner(QObject):
         """A new pipeline with the current parameters; the old one stays if the new page fails."""
         pipe = OcrPipeline(model=self.model)
         pipe.set_params(self.params)
-        pipe.open(source)
-        pipe.output("load")  # raises a one-line ImageError for unreadable, empty or unsupported images
+        with reading(source, IMAGE) if isinstance(source, (str, Path)) else nullcontext():
+            pipe.open(source)
+            pipe.output("load")  # a one-line ImageError for unreadable, empty or unsupported images
         self.pipe, self.source = pipe, name
         self.generation += 1
 
@@ -230,8 +236,10 @@ class OcrRunner(QObject):
 
 
 def _message(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"
+    """The user's words for a bad file or value (an OSError is named by its file, in plain words)."""
+    if isinstance(exc, OSError) and not isinstance(exc, ValueError):
+        return plain_words(exc.filename, exc) if exc.filename else (exc.strerror or str(exc))
+    return str(exc).strip() or "that did not work"
 
 
 __all__ = ["BOX_STAGES", "OcrRunner", "OcrView", "copy_result"]

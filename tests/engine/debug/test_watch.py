@@ -58,7 +58,7 @@ def test_saturation_fires_at_first_batch_and_rearms(data):
     assert session.state == State.PAUSED and session.step == k + 1
     assert session.message == watch.hits[0].message
     assert f"saturation(layer1) = {series[k]:.4g}" in session.message
-    assert f"epoch 1, batch {k + 1} (step {k + 1})" in session.message
+    assert f"at step {k + 1} \u00b7 epoch 1/{session.config.epochs} \u00b7 batch {k + 1}/" in session.message
     # resuming does not stop again while it still holds: only after it went false and true again
     j = next(i for i in range(k + 1, len(series)) if series[i] > 0.9 >= series[i - 1])
     session.run()
@@ -97,7 +97,7 @@ def test_loss_not_finite(data):
                                ("loss is inf", nan_event, False), ("loss is not finite", nan_event, True)]:
         message = parse(expr, session)(session, event)
         assert bool(message) == fires, expr
-    assert "loss = nan at epoch 1" in parse("loss is nan")(session, nan_event)
+    assert "loss = nan at step 1 \u00b7 epoch 1" in parse("loss is nan")(session, nan_event)
 
 
 def test_valid_acc_drop_fires_at_the_epoch_end(data):

@@ -67,8 +67,30 @@ def test_a_corrected_misreading_is_learned_without_forgetting():
     fixed = [c for c in again.changes if c.fixed]
     assert len(fixed) == 1 and fixed[0].before == before and fixed[0].after == target
     assert len(again.changes) <= 3 and again.unchanged >= len(result.boxes) - 3
-    assert again.result.boxes[q].char == target and "1 of the corrected boxes" in again.summary()
+    assert again.result.boxes[q].char == target and "the corrected box now reads as corrected" in again.summary()
     assert pipe.result.boxes[q].char == target and pipe.result.boxes[q].corrected == before  # the user's page stays
+
+
+def test_a_reread_says_which_changes_made_a_reading_worse():
+    from engine.ocr.finetune import BoxChange, Reread, truth_at
+
+    worse = BoxChange((0, 0, 9, 9), "G", "C", truth="G")  # read right before, not now: never silent
+    fixed = BoxChange((0, 10, 9, 19), "H", "M", wanted="M")
+    unknown = BoxChange((0, 20, 9, 29), "O", "Q")
+    assert worse.worse and worse.verdict() == "\u2717 was read correctly before"
+    assert fixed.fixed and not fixed.worse and fixed.verdict() == "\u2713 as corrected"
+    assert "check it" in unknown.verdict() and not unknown.worse
+    r = Reread(None, [worse, fixed, unknown], unchanged=30, corrected=2)
+    assert r.summary() == ("1 of the 2 corrected boxes now read as corrected; 1 box that read correctly before "
+                           "does not now; 3 boxes read differently, 30 the same")
+
+    class B:
+        def __init__(self, line, rect):
+            self.line, self.rect = line, rect
+
+    class R:
+        boxes = [B(0, (0, 0, 1, 1)), B(0, (0, 2, 1, 3)), B(1, (2, 0, 3, 1))]
+    assert truth_at(R, ["A B", "CD"]) == {(0, 0, 1, 1): "A", (0, 2, 1, 3): "B"}  # line 2: 1 box, 2 characters
 
 
 def test_finetune_data_mixes_corrections_with_the_base(small_data):

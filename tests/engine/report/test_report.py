@@ -20,6 +20,7 @@ from engine.report.data import save_checkpoint
 from engine.report.html import SECTIONS, load, render, write_report
 from engine.training.checkpoint import load_session, read_checkpoint, save_network
 from engine.training.experiments import preset
+from engine.training.position import moment
 from engine.training.session import TrainConfig, TrainingSession
 
 
@@ -122,7 +123,7 @@ def test_watchpoint_hit_and_outcome(run):
     (hit,) = session.checks[0].hits
     page = Page(text := _html(ckpt, tmp))
     assert "valid_acc &gt; 0.5" in text
-    assert f"epoch {hit.epoch + 1}, batch {hit.batch + 1} (step {hit.step})" in text
+    assert moment(hit.step, session.batches_per_epoch, session.config.epochs) in text  # the window's words
     assert hit.value in page.values()
     outcome = re.search(r'id="outcome">([^<]*)<', text)[1]
     assert "After 4 of 4 epochs" in outcome and "training finished" in outcome
@@ -287,3 +288,22 @@ def test_non_image_inputs_report_without_pictures(tmp_path):
     text = render(load(tmp_path / "v.npz"))
     assert "not 32\u00d732 images" in text and "data:image/png" not in text
     assert "<h3>Most confused pairs</h3>" in text or "No validation example was misclassified" in text
+
+
+def test_the_report_names_the_position_in_the_windows_words_and_lists_the_edits(tmp_path):
+    from engine.data.edits import EditList
+    from engine.training.position import moment
+
+    data = prototype_dataset(n_train=96, n_valid=32, n_classes=6)
+    edits = EditList()
+    edits.relabel(data, "train", 5, data.classes[(int(data.train.y[5]) + 1) % 6])
+    edits.drop(data, "train", 9)
+    session = TrainingSession(edits.apply(data), TrainConfig(hidden=(8,), epochs=2, batch_size=19))
+    while not session.done:
+        session.run()
+    ckpt = tmp_path / "edited.npz"
+    save_checkpoint(ckpt, session)
+    text = _html(ckpt, tmp_path)
+    bpe = session.batches_per_epoch  # 95 rows in batches of 19: 5, and the run ends at epoch 2, batch 5/5
+    assert moment(session.step, bpe, 2) in text and "batch 0" not in text  # the status bar's words
+    assert "2 edits (1 relabelled, 1 dropped)" in text and "train #9" in text and "dropped" in text

@@ -42,11 +42,12 @@ def test_watchpoint_pauses_at_the_first_batch_where_it_holds(qtbot, make_window,
     qtbot.waitUntil(lambda: window.state == State.PAUSED and bool(window.message), timeout=20_000)
     qtbot.waitUntil(lambda: panel.marker_steps == [first], timeout=10_000)
     session = window.worker.session
-    assert session.step == first and f"(step {first})" in session.message
+    assert session.step == first and f"at step {first} \u00b7 epoch" in session.message
     # highlighted: status bar, the panel's banner and row, a marker on the plot of the watched value
     assert session.message in window.statusBar().currentMessage()
     assert panel.banner.isVisible() and f"step {first}" in panel.banner.text()
-    assert panel.table.item(0, 1).text().startswith(f"hit at epoch {(first - 1) // session.batches_per_epoch + 1}")
+    epoch = (first - 1) // session.batches_per_epoch + 1
+    assert panel.table.item(0, 1).text().startswith(f"hit at step {first} \u00b7 epoch {epoch}/3 \u00b7 batch ")
     assert panel.table.item(0, 0).background().color().name() == "#fdd9d5"
     assert window.workspaces.visible_panel("watchpoints")  # its workspace was brought to the front
     qtbot.waitUntil(lambda: panel.hits_item.getData()[0] is not None and len(panel.hits_item.getData()[0]) == 1,

@@ -145,7 +145,7 @@ def test_hover_click_a_box_shows_its_top5_and_relabel_it(qtbot, panel):
     wait_idle(qtbot, panel)
     assert panel.result.lines[0] == "MELLO 42"
     assert panel.result.boxes[0].corrected == "H" and len(panel.result.corrections) == 1
-    assert "1 corrections" in panel.text_title.text()
+    assert "1 correction" in panel.text_title.text() and "1 corrections" not in panel.text_title.text()
     panel.text.anchorClicked.emit(QUrl("box:3"))  # a click on a character of the text
     assert panel.selected == [3] and panel.detail.top5_text()[0][0] == "L"
     qtbot.keyClick(panel.page.graphics, Qt.Key.Key_Escape)
@@ -222,6 +222,57 @@ def test_bad_files_keep_the_page(qtbot, panel, tmp_path):
         assert panel.result.boxes == [] and "no characters" in panel.text.toPlainText()
 
 
+def test_an_unreadable_file_is_refused_before_corrections_are_given_up(qtbot, panel, tmp_path, no_blocking_dialogs):
+    click_box(qtbot, panel, 1)
+    panel.relabel("F")
+    wait_idle(qtbot, panel)
+    asked = len(no_blocking_dialogs)
+    text = tmp_path / "notes.png"
+    text.write_text("not a picture at all\n")
+    panel.open_path(str(text))
+    assert len(no_blocking_dialogs) == asked  # no "discard your correction?" for a file that cannot be read
+    assert panel.last_error == "notes.png: holds plain text, not a PNG image as its name says"
+    wait_idle(qtbot, panel)
+    assert len(panel.result.corrections) == 1 and panel.result.lines[0] == "HFLLO 42"
+
+
+def test_a_new_page_forgets_the_old_selection_and_hover(qtbot, panel, tmp_path):
+    click_box(qtbot, panel, 2)
+    b = panel.result.boxes[2]
+    panel._hovered((b.col0 + b.col1) / 2, (b.row0 + b.row1) / 2)
+    assert panel.page.selection and panel.page.hover.isVisible() and "\u201c" in panel.hover_label.text()
+    img, _ = render_page(["AB"], seed=5, size=(200, 300), char_height=60)
+    other = tmp_path / "other.png"
+    Image.fromarray(img).save(other)
+    generation = panel.view.generation
+    panel.open_path(str(other))
+    qtbot.waitUntil(lambda: panel.view.generation == generation + 1 and panel.idle, timeout=10_000)
+    assert panel.selected == [] and panel.page.selection == []
+    assert not panel.page.hover.isVisible() and "\u201c" not in panel.hover_label.text()
+
+
+def test_the_hover_line_names_other_classes_and_follows_a_merge(qtbot, panel):
+    def hover(b):
+        panel._hovered((b.col0 + b.col1) / 2, (b.row0 + b.row1) / 2)
+        return panel.hover_label.text()
+
+    for b in panel.result.boxes:  # '"J" 7% (then J 7%, 5 5%)' named the box's own class among the others
+        text = hover(b)
+        assert f"\u201c{b.char}\u201d {b.confidence:.0%}" in text
+        others = text.split("(then ", 1)[1].split(")")[0].split(", ") if "(then " in text else []
+        assert b.char not in [o.split(" ")[0] for o in others], text
+    first = panel.result.boxes[2]
+    hover(first)
+    panel.select([2, 3])
+    panel.merge_selected()
+    wait_idle(qtbot, panel)
+    merged = panel.result.boxes[panel.selected[0]]
+    r = panel.page.hover.rect()  # the dotted outline and the line describe the box under the mouse now
+    assert (round(r.left() + 1), round(r.top() + 1), round(r.right() - 1), round(r.bottom() - 1)) == \
+        (merged.col0, merged.row0, merged.col1, merged.row1)
+    assert f"\u201c{merged.char}\u201d {merged.confidence:.0%}" in panel.hover_label.text()
+
+
 def test_drop_an_image_on_the_tab(qtbot, panel, tmp_path):
     img, _ = render_page(["AB"], seed=5, size=(200, 300), char_height=60)
     path = tmp_path / "dropped.png"
@@ -235,12 +286,16 @@ def test_drop_an_image_on_the_tab(qtbot, panel, tmp_path):
     assert panel.result.lines == ["AB"] and panel.truth is None
 
 
-def test_the_window_has_the_tab_and_a_file_menu_item(window):
+def test_the_window_has_the_tab_and_one_open_image_entry(window, monkeypatch):
     panel = window.panels["ocr"]
     assert isinstance(panel, OcrPanel) and panel.settings is window.settings
     file_menu = window.menuBar().actions()[0].menu()
-    assert panel.menu_action in file_menu.actions()
-    assert window.show_panel("ocr") is panel
+    entries = [a for a in file_menu.actions() if "image" in a.text().lower()]
+    assert [a.text() for a in entries] == ["Open image\u2026"]  # one entry (it was there twice)
+    asked = []
+    monkeypatch.setattr(panel, "ask_open", lambda: asked.append(True))
+    entries[0].trigger()
+    assert asked and window.workspaces.current == "ocr" and window.workspaces.visible_panel("ocr")
 
 
 def test_box_detail_shows_both_top5_and_the_context_stage_both_readings(qtbot, panel):

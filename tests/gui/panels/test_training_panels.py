@@ -214,3 +214,11 @@ def test_the_confusion_panel_and_the_report_name_the_same_most_confused_pairs_wi
     shown = re.findall(r"(\S+)\u2192(\S+) \((\d+)\)", panel.caption.text())
     assert shown == named[:3]  # the window names the report's first three, in its order
     assert panel.most_confused() == (0, 9)
+
+
+def test_gradient_ratios_are_said_in_words_that_mean_something():
+    from gui.panels.training.gradients import versus
+
+    assert versus(2.9) == "2.9\u00d7 smaller than" and versus(120.0, short=True) == "120.0\u00d7 smaller"
+    assert versus(1.1) == "about as large as" and versus(0.9, short=True) == "about the same"  # not "1.1x below"
+    assert versus(0.25) == "4.0\u00d7 larger than"

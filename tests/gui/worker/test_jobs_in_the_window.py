@@ -95,8 +95,9 @@ def test_main_session_pause_step_and_counters_agree(qtbot, window):
         step = in_worker(window.worker, lambda: window.worker.session.step)
         qtbot.waitUntil(lambda: window.step == step, timeout=30_000)
         assert window.position.step == step
-        words = window.position.label()
-        assert window.status_pos.text() == words and words in window.controls.progress.format()
+        assert window.status_pos.text() == window.position.words()  # 'step 12 · epoch 2/2000 · batch 4/8'
+        assert window.position.label() in window.status_pos.text()
+        assert window.position.label() in window.controls.progress.format()
         assert f"{step:,} /" in window.controls.eta_label.text()
         return step
 
@@ -125,7 +126,7 @@ def test_finish_and_status_words(qtbot, make_window):
     qtbot.waitUntil(lambda: window.state == State.FINISHED, timeout=20_000)
     bpe = window.info.batches_per_epoch
     qtbot.waitUntil(lambda: window.step == bpe, timeout=10_000)
-    assert window.status_pos.text() == f"epoch 1/1 \u00b7 batch {bpe}/{bpe}"
+    assert window.status_pos.text() == f"step {bpe} \u00b7 epoch 1/1 \u00b7 batch {bpe}/{bpe}"
     assert "ready" not in window.statusBar().currentMessage()
 
 

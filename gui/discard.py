@@ -1,0 +1,57 @@
+"""Nothing is discarded silently: before the window replaces a session that has trained since it was last
+saved -- Reset, Retrain with edits, another dataset or checkpoint, closing -- it says so and offers to save
+(Save / Discard / Cancel). A file is read and checked first (the worker's ``checked``), so the question is
+never asked for a file that cannot be used.
+"""
+from __future__ import annotations
+
+from PyQt6.QtWidgets import QMessageBox
+
+from engine.training.position import moment
+from engine.words import count
+from gui.actions import ask_save_path
+
+Button = QMessageBox.StandardButton
+
+
+def trained_words(w) -> str:
+    """What the question says about the session: the batches trained, in the status bar's words
+    (engine.training.position), where it was saved, and the moment the panels show while time travelling."""
+    pos = w.position
+    if pos is None:
+        return f"It has trained {count(w.step, 'batch', 'batches')}."
+    text = f"It has trained {count(w.step, 'batch', 'batches')} ({moment(w.step, pos.batches_per_epoch, pos.epochs)})"
+    text += ", not saved yet." if not w.checkpoint_path else f"; {w.checkpoint_path} holds step {w.saved_step:,}."
+    if pos.view_step is not None:
+        text += f"\nThe panels show the past: {pos.words()}."
+    return text
+
+
+def ask(w, title: str, doing: str) -> str:
+    """'save', 'discard' or 'cancel' (QMessageBox.question: tests answer it)."""
+    answer = QMessageBox.question(w, title, f"{doing}\n\n{trained_words(w)}", Button.Save | Button.Discard
+                                  | Button.Cancel, Button.Save)
+    return {Button.Save: "save", Button.Discard: "discard"}.get(answer, "cancel")
+
+
+def save_now(w) -> bool:
+    """Save the session where it is (asking for a file if it has none); False if it was not saved."""
+    path = w.checkpoint_path or ask_save_path(w)
+    problem = w.worker.save_and_wait(path) if path else "no file chosen"
+    if problem:
+        w.show_error(f"nothing was discarded: could not save ({problem})")
+        return False
+    w._on_saved(path)
+    return True
+
+
+def keep_or_discard(w, title: str, doing: str) -> bool:
+    """Whether to go ahead with replacing the session: yes when nothing unsaved would be lost, else the
+    user's answer (Save first, Discard, or Cancel: no)."""
+    if not w.dirty:
+        return True
+    answer = ask(w, title, doing)
+    return answer == "discard" or (answer == "save" and save_now(w))
+
+
+__all__ = ["ask", "keep_or_discard", "save_now", "trained_words"]
