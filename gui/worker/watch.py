@@ -138,5 +138,6 @@ class Watchlist(QObject):
                                    (np.asarray(steps, np.int64), np.asarray(values, float)),
                                    self.errors.get(expr, "")))
         bpe = self.session.batches_per_epoch if self.session is not None else 1
-        epochs = self.session.config.epochs if self.session is not None else 0
+        config = getattr(self.session, "config", None)  # (an attached script plans no number of epochs)
+        epochs = config.epochs if config is not None else 0
         self.changed.emit(WatchList(self.worker.generation, infos, bpe, error, rejected, epochs=epochs))

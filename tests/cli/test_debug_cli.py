@@ -91,7 +91,7 @@ def test_headless_json_is_one_object_per_epoch_on_stdout(example):
 def test_headless_break_stops_at_the_first_batch_where_it_holds(example):
     r = run_cli("debug", "--headless", "--break", "grad(output) > 0", example / "run_q3.py", *QUICK)
     assert r.returncode == 3, r.stdout + r.stderr
-    assert "break: watchpoint 'grad(output) > 0' hit" in r.stdout and "(step 1)" in r.stdout
+    assert "break: watchpoint 'grad(output) > 0' hit" in r.stdout and "at step 1 \u00b7" in r.stdout
     assert "epoch   1" not in r.stdout and "Traceback" not in r.stderr  # it ended at that batch, cleanly
     assert "stopped by backprop-studio at step 1" in r.stdout  # the script's own words, relayed
 

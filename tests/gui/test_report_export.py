@@ -41,7 +41,7 @@ def test_export_report_writes_the_sessions_report_and_offers_to_open_it(qtbot, w
     text = path.read_text(encoding="utf-8")
     last = window.worker.session.history.epochs[-1]
     assert re.search(r'data-key="valid_acc"[^>]*data-value="([^"]+)"', text)[1] == repr(last.valid_acc)
-    assert '<section id="confusion">' in text and "After 1 of 2000 epochs" in text
+    assert '<section id="confusion">' in text and "After 1 of 2,000 epochs" in text
     assert "From the window&#x27;s session," in text
     assert [u.toLocalFile() for u in opened] == [str(path.resolve())]
     assert "report written to" in window.statusBar().currentMessage()

@@ -156,7 +156,7 @@ def test_a_watchpoint_stops_the_script_at_the_batch_where_it_holds(qtbot, window
     losses = in_worker(window.worker, lambda: list(window.worker.remote.session.history.batch_loss))
     assert len(losses) == step and step > 5  # the first batch where it holds, exactly:
     assert losses[-1] < 110 and all(v >= 110 for v in losses[:-1])
-    assert f"(step {step})" in window.message
+    assert f"at step {step} \u00b7" in window.message
     qtbot.waitUntil(lambda: window.panels["watchpoints"].last_hit is not None, timeout=10_000)
     window.worker.watches.add("class_acc(Q) < 0.5")  # the script's validation data are its own: refused in words
     qtbot.waitUntil(lambda: "own" in window.panels["watchpoints"].feedback.text(), timeout=10_000)
