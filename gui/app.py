@@ -437,12 +437,13 @@ def run_app(argv: list[str] | None = None, data: str | None = None,
     theme.configure_pyqtgraph()
     window = MainWindow(data=data)
     window.show()
+    # Ctrl+C in the terminal closes the window the normal way (stop the worker, offer to save):
+    # Python only sees the signal when it gets control, so a timer hands it control 5x a second.
+    # (Before the script starts: a Ctrl+C once it has attached must never find the default handler.)
+    signal.signal(signal.SIGINT, lambda *_: window.close())
     if debug is not None:
         window.debug_script(*debug)
     settle_heap()
-    # Ctrl+C in the terminal closes the window the normal way (stop the worker, offer to save):
-    # Python only sees the signal when it gets control, so a timer hands it control 5x a second.
-    signal.signal(signal.SIGINT, lambda *_: window.close())
     tick = QTimer()
     tick.timeout.connect(lambda: None)
     tick.start(200)
