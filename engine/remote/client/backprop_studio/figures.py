@@ -5,14 +5,13 @@ followed): mean |grad W|, ||grad W|| / ||W||, saturation of the cached outputs, 
 update did: ||dW|| / ||W||, the cosine between dW and the gradient (about -1 for gradient descent;
 positive means the update climbs), and the step it took along the gradient (-dW.g / g.g, the
 learning rate as the loop applied it). The figures of a large layer are measured on a fixed sample of
-1024 of its weights (runs of one cache line spread over the array, so every unit and every input
-comes up) and of 4096 of its outputs: a big layer is never read whole on the hot path; a layer
-of up to 1024 weights is measured exactly.
+``SAMPLE`` of its weights (runs of one cache line spread over the array, so every unit and every input
+comes up) and of ``POST_SAMPLE`` of its outputs: a big layer is never read whole on the hot path; a
+layer of up to ``SAMPLE`` weights is measured exactly.
 """
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,9 +54,8 @@ class Watch:
     At a boundary the loop pays only for copies of what it changes next: each layer's sampled weights
     and gradient, and a sample of its activation's output, into one slot of a ring of ``RING`` batches.
     ``settle`` (called before anything is sent, about 20 times a second, or when the ring is full) turns
-    all waiting slots into figures in a handful of NumPy calls over the whole ring: one batched product
-    gives each batch's and layer's Gram matrix of (w, g, last w, last g), which holds every norm and dot
-    product the figures need. The same numbers as computing each batch alone, at a fraction of the
+    all waiting slots into figures in a handful of NumPy calls over the whole ring: w.w, g.g, d.d and
+    d.g (d: the update) for every batch and layer give every norm, ratio and cosine. The same numbers as computing each batch alone, at a fraction of the
     calls (Python and NumPy call overhead, not arithmetic, is what a boundary costs).
     """
 
@@ -194,24 +192,6 @@ def _sample_post(row: np.ndarray, post, relu: bool) -> int:
     sample = flat[::-(-flat.size // POST_SAMPLE)] if flat.size > POST_SAMPLE else flat
     row[:sample.size] = sample
     return sample.size
-
-
-def _figures(dots: list, mean_abs: float, k: float, written: bool, unchanged: bool, seen: bool) -> dict:
-    """One layer's figures from w.w, g.g, d.d and d.g (d: the update that led to w)."""
-    ww, gg, dd, dg = dots
-    out = {"written": written, "w_norm": math.sqrt(ww * k)}
-    if written:
-        out["grad_mean_abs"] = mean_abs
-        out["grad_to_weight"] = math.sqrt(gg / ww) if ww > 0 else math.inf
-        out["changed"] = not unchanged
-    if seen:
-        out["update_ratio"] = math.sqrt(dd / ww) if ww > 0 else math.inf
-        if written:
-            if dd > 0 and gg > 0:
-                out["update_cos"] = max(-1.0, min(1.0, dg / math.sqrt(dd * gg)))
-            if gg > 0:
-                out["step_size"] = -dg / gg
-    return out
 
 
 def symmetry(W) -> str:
