@@ -52,15 +52,21 @@ def block_mean(a: np.ndarray, f: int) -> np.ndarray:
     return out
 
 
-def decode(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """(pixels as uint8/uint16, the source's (rows, cols) as a viewer shows it). Decoded with Pillow:
-    JPEGs straight at a reduced size (DCT scaling), any image resized to ``max_side`` while still
-    8/16-bit (a huge PNG is never held as float), the first frame only, then the EXIF turn applied."""
+def _present(path) -> Path:
+    """The path, if it is a file whose bytes are all there (a PNG cut short is refused before decoding)."""
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: no such file")
     if not _png_complete(path):
         raise ImageError(f"{path}: the file ends before its pixels do (a damaged or partly written PNG)")
+    return path
+
+
+def decode(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """(pixels as uint8/uint16, the source's (rows, cols) as a viewer shows it). Decoded with Pillow:
+    JPEGs straight at a reduced size (DCT scaling), any image resized to ``max_side`` while still
+    8/16-bit (a huge PNG is never held as float), the first frame only, then the EXIF turn applied."""
+    path = _present(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -98,11 +104,7 @@ def decode(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
 def check(path) -> None:
     """ImageError unless ``path`` is an image ``decode`` can read, judged without decoding its pixels (the
     header, a PNG's chunks and length): fast enough to run before the user is asked to give anything up."""
-    path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"{path}: no such file")
-    if not _png_complete(path):
-        raise ImageError(f"{path}: the file ends before its pixels do (a damaged or partly written PNG)")
+    path = _present(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
