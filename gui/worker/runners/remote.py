@@ -27,6 +27,7 @@ from engine.nn.gradcheck import PER_WEIGHT_LIMIT
 from engine.remote.child import last_traceback, start
 from engine.remote.host import Host, private_folder
 from engine.remote.session import RemoteSession
+from engine.report.script import ScriptRun
 from engine.training.session import State
 from gui.worker.messages import GradcheckResult
 from gui.worker.remote_feed import RemoteFeed
@@ -64,6 +65,8 @@ class RemoteRunner(QObject):
         self._check: tuple | None = None  # the gradient check asked for: (layer index, name, start)
         self._travel: int | None = None  # the snapshot asked for
         self._told_end = True
+        self.args: list[str] | None = None  # the arguments of the script the window started (None: attached on its own)
+        self.summary = ""  # how the last script ended ("" while it runs)
 
     # ---- commands (GUI thread: messages to the worker) ----------------------------------------------
 
@@ -105,7 +108,7 @@ class RemoteRunner(QObject):
         if self.session is not None and self.session.connected:
             raise InputError(f"{self.session.script} is attached: stop it first (one script at a time)")
         self.child = start(script, args, self.host.env)
-        self._told_end = False
+        self._told_end, self.args, self.summary = False, list(args), ""
         self._stop_at = None
         self.began.emit(" ".join([self.child.script.name, *args]), f"started by the window, pid {self.child.pid}")
         self._schedule()
@@ -157,7 +160,7 @@ class RemoteRunner(QObject):
         self.feed = RemoteFeed(self.worker, s, s.script)
         if not mine:
             self.child = None  # (one started by the window that has not attached yet goes on on its own)
-            self._told_end = False
+            self._told_end, self.args, self.summary = False, None, ""
             self.began.emit(name, "attached on its own: its output stays in its own terminal")
         self.worker.watches.bind(s)
         self._weights_asked, self._weights_fresh = 0.0, False
@@ -238,9 +241,31 @@ class RemoteRunner(QObject):
 
     def _end(self, summary: str, traceback: str) -> None:
         self._told_end, self._stop_at, self._signalled = True, None, 0.0
+        self.summary = summary
         if self.host is not None:
             self.host.release()
         self.ended.emit(summary, traceback)
+
+    def show(self, script: bool) -> None:
+        """(GUI thread) The panels show the last script's run again (``script``: the "Your script" workspace,
+        after a Reset too), or the built-in session again once that run has ended (the other workspaces)."""
+        self.worker.send(lambda: self._show(script))
+
+    def _show(self, script: bool) -> None:
+        w = self.worker
+        if script and self.feed is not None and not self.feed.active:
+            if w.main is not None and w.main.wants_cpu:
+                w.main.pause()  # as when a script attaches: the engine's run waits while the panels follow it
+            self.feed.announce()
+        elif not script and self.active and not self.session.connected and w.session is not None:
+            w.timeline.view_index = None
+            w.feed.announce()
+
+    def report_run(self) -> ScriptRun:
+        """(worker thread) The last script's run, for its HTML report (engine/report/script.py)."""
+        if self.session is None:
+            raise InputError("no script has attached to this window yet: File \u2192 Debug a script\u2026 (Ctrl+D)")
+        return ScriptRun.of(self.session, self.args, self.summary)
 
     # ---- the window's commands, for the script (worker thread, while ``active``) ---------------------
 
