@@ -27,6 +27,7 @@ from engine.nn.gradcheck import PER_WEIGHT_LIMIT
 from engine.remote.child import last_traceback, start
 from engine.remote.host import Host, private_folder
 from engine.remote.session import RemoteSession
+from engine.remote.weights import to_network
 from engine.report.script import ScriptRun
 from engine.training.session import State
 from gui.worker.messages import GradcheckResult
@@ -266,6 +267,23 @@ class RemoteRunner(QObject):
         if self.session is None:
             raise InputError("no script has attached to this window yet: File \u2192 Debug a script\u2026 (Ctrl+D)")
         return ScriptRun.of(self.session, self.args, self.summary)
+
+    def network(self, data) -> tuple[object | None, str]:
+        """(worker thread) The script's network with its weights as last received, when it fits ``data`` (its
+        inputs and classes): (an engine Network, whose weights they are); else (None, why not)."""
+        s = self.session
+        if not s.weights:
+            return None, f"{s.script}'s weights have not arrived yet"
+        try:
+            net, _ = to_network(s.weights, f"{s.script}'s weights", [l.get("activation") or "" for l in s.layers],
+                                [l["name"] for l in s.layers])
+        except InputError as exc:
+            return None, str(exc)
+        if (net.sizes[0], net.sizes[-1]) != (data.n_inputs, data.n_classes):
+            shape = " \u2192 ".join(map(str, net.sizes))
+            return None, (f"{s.script}'s {shape} network does not fit the window's "
+                          f"data ({data.name}: {data.n_inputs} inputs, {data.n_classes} classes)")
+        return net, f"{s.script}'s weights at step {s.weights_step:,} (as last received), on the window's data ({data.name})"
 
     # ---- the window's commands, for the script (worker thread, while ``active``) ---------------------
 
