@@ -66,8 +66,10 @@ class RemoteRunner(QObject):
         self._check: tuple | None = None  # the gradient check asked for: (layer index, name, start)
         self._travel: int | None = None  # the snapshot asked for
         self._told_end = True
-        self.args: list[str] | None = None  # the arguments of the script the window started (None: attached on its own)
-        self.summary = ""  # how the last script ended ("" while it runs)
+        self.args: list[str] | None = None  # the attached script's arguments if the window started it, else None
+        self.summary = ""  # how the attached (or last attached) script ended ("" while it runs)
+        self._started: tuple | None = None  # (the child, its arguments) the window started last
+        self._mine = None  # the child that is the attached script (None: it attached on its own)
 
     # ---- commands (GUI thread: messages to the worker) ----------------------------------------------
 
@@ -109,7 +111,7 @@ class RemoteRunner(QObject):
         if self.session is not None and self.session.connected:
             raise InputError(f"{self.session.script} is attached: stop it first (one script at a time)")
         self.child = start(script, args, self.host.env)
-        self._told_end, self.args, self.summary = False, list(args), ""
+        self._told_end, self._started = False, (self.child, list(args))
         self._stop_at = None
         self.began.emit(" ".join([self.child.script.name, *args]), f"started by the window, pid {self.child.pid}")
         self._schedule()
@@ -159,9 +161,11 @@ class RemoteRunner(QObject):
         s = self.session = RemoteSession(attached.conn, attached.hello, watching=bool(self.worker.watches.points))
         name = f"{s.script} (pid {attached.hello.get('pid', '?')})"
         self.feed = RemoteFeed(self.worker, s, s.script)
+        self._mine = self.child if mine else None
+        self.args, self.summary = (self._started[1] if mine and self._started else None), ""
         if not mine:
             self.child = None  # (one started by the window that has not attached yet goes on on its own)
-            self._told_end, self.args, self.summary = False, None, ""
+            self._told_end = False
             self.began.emit(name, "attached on its own: its output stays in its own terminal")
         self.worker.watches.bind(s)
         self._weights_asked, self._weights_fresh = 0.0, False
@@ -242,7 +246,8 @@ class RemoteRunner(QObject):
 
     def _end(self, summary: str, traceback: str) -> None:
         self._told_end, self._stop_at, self._signalled = True, None, 0.0
-        self.summary = summary
+        if self.child is None or self.child is self._mine:  # (not a child's that never attached: another's run)
+            self.summary = summary
         if self.host is not None:
             self.host.release()
         self.ended.emit(summary, traceback)
