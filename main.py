@@ -180,8 +180,11 @@ def add_explain_commands(sub) -> None:
 
 
 def cmd_debug(args) -> int:
+    if args.report and not args.headless:
+        raise InputError("--report goes with --headless (in the window: File \u2192 Export report, Ctrl+E)")
     if args.headless:
-        return run_headless(args.script, args.args, as_json=args.json, breaks=args.break_on)
+        check_distinct([("the script", args.script)], [("--report", args.report)])
+        return run_headless(args.script, args.args, as_json=args.json, breaks=args.break_on, report=args.report)
     check_script(args.script)  # one error line before any window opens
     from gui.app import run_app  # Qt: only for this command
 
@@ -210,6 +213,8 @@ def add_debug_commands(sub) -> None:
     d.add_argument("--json", action="store_true", help="with --headless: one JSON object per epoch")
     d.add_argument("--break", dest="break_on", action="append", metavar="EXPR",
                    help="with --headless: stop the script at the first batch where this holds (exit 3)")
+    d.add_argument("--report", metavar="PATH", type=_report_path,
+                   help="with --headless: write the run's self-contained HTML report when the script ends")
     d.set_defaults(func=cmd_debug)
 
 

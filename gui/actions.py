@@ -33,7 +33,7 @@ SHORTCUTS = [("Space", "start / pause"), ("\u2192", "step one batch"), ("Shift+\
              ("Alt+\u2190 / Alt+\u2192", "previous / next snapshot (time travel)"), ("Alt+End", "back to live"),
              ("Ctrl+Shift+B", "branch from the moment shown"),
              ("Ctrl+Shift+Space", "start / pause the autoencoder"),
-             ("Ctrl+1 \u2026 Ctrl+6", "workspaces: Train, Inspect, Experiments, Autoencoder, OCR, Your script"),
+             ("Ctrl+1 \u2026 Ctrl+6", "workspaces: Train, Inspect, Experiments, Autoencoder, OCR, Your script (its last run)"),
              ("Ctrl+M", "maximise the panel with the focus / restore the layout"),
              ("Ctrl+Shift+R", "reset the workspace's layout"),
              ("Ctrl+Q", "quit"), ("F1", "this list"),

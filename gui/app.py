@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.worker.exported.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.worker.experiments.log_opened.connect(self._on_log_opened)
         views.wire(self)
+        debugging.follow_workspaces(self)  # "Your script" keeps the last script's run
 
         self.worker.remote.listen()  # a script run on its own attaches to this window (gui/debugging.py)
 
@@ -346,7 +347,6 @@ class MainWindow(QMainWindow):
                     "live", "branch", "autoencoder"):
             a[key].setEnabled(has)
         script = has and bool(self.info.script)  # the script's run lives in the script: nothing of it to save here
-        a["export_report"].setEnabled(not script)
         for key in ("save", "save_as", "export_log", "autoencoder") if script else ():
             a[key].setEnabled(False)
 

@@ -6,6 +6,10 @@ gui/worker/runners/remote.py), and the "Your script" workspace shows it. "Train 
 first runs ``python main.py check`` on the chosen nn.py in a process of its own (the user's code never
 runs in the window's), shows its report, then trains the worked example (resources/examples/run_q3.py)
 with those functions under the debugger.
+
+The "Your script" workspace keeps the last script's run: showing it (Ctrl+6) brings that run back to every
+panel, after a Reset too, until another script starts; the other workspaces show the built-in session again
+once the script has ended (``follow_workspaces``).
 """
 from __future__ import annotations
 
@@ -43,6 +47,28 @@ def _dir(w, key: str) -> str:
 
 def _remember(w, key: str, path: str) -> None:
     w.settings.setValue(f"dirs/{key}", str(Path(path).parent))
+
+
+def script_ran(w) -> str:
+    """The last script that ran in window ``w`` ("" if none has): its name and arguments, as the console shows them."""
+    console = w.panels.get("console")
+    return console.script if console is not None else ""
+
+
+def follow_workspaces(w) -> None:
+    """Showing "Your script" shows the last script's run; another workspace, the built-in session once the script
+    has ended (the worker decides: gui/worker/runners/remote.py ``show``). A new built-in session (Reset, Open)
+    made while "Your script" is shown goes to Train, which says how to come back."""
+    w.workspaces.changed.connect(lambda key: w.worker.remote.show(key == "script"))
+    w.worker.session_changed.connect(lambda info: _builtin_shown(w, info))
+
+
+def _builtin_shown(w, info) -> None:
+    if info.script or info.view_step is not None or w.workspaces.current != "script" or not script_ran(w):
+        return
+    w.show_workspace("train")
+    w.statusBar().showMessage(f"{info.dataset}: the built-in engine's new session is in Train; Ctrl+6 shows your "
+                              "script's last run again", 10000)
 
 
 def debug_script(w, script: str, args: list[str]) -> None:
@@ -132,4 +158,4 @@ def _offer_training(w, nn_path: str, report: str, passed: bool, epochs: int | No
 
 
 __all__ = ["ask_debug_script", "ask_open_weights", "ask_train_with_mine", "check_then_train", "debug_script",
-           "is_script", "is_weights"]
+           "follow_workspaces", "is_script", "is_weights", "script_ran"]

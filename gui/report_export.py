@@ -1,9 +1,11 @@
-"""File -> Export report: the HTML report of the window's session.
+"""File -> Export report: the HTML report of the window's session, or of your script's run.
 
 The worker thread owns the session, so the report is written there, at a batch boundary: the
 session (with the window's experiment and autoencoder, when there are any) goes to a temporary
-checkpoint that ``engine.report.html`` renders -- the same file ``python main.py report`` writes. The
-window is told through a signal and offers to open the file in the system browser.
+checkpoint that ``engine.report.html`` renders -- the same file ``python main.py report`` writes. While
+the panels show an attached script (or the "Your script" workspace is shown) it is the script's run
+instead, from its RemoteSession (``engine.report.script``: the same file as ``debug --headless --report``).
+The window is told through a signal and offers to open the file in the system browser.
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from PyQt6.QtWidgets import QFileDialog, QMessageBox
 from engine.errors import InputError
 from engine.report.data import save_checkpoint
 from engine.report.html import write_report
+from engine.report.script import write_script_report
+from gui.debugging import script_ran
 
 REPORT_FILTER = "HTML reports (*.html);;All files (*)"
 
@@ -39,15 +43,20 @@ class ReportExporter(QObject):
         super().__init__(parent)  # lives in the GUI thread: ``written`` is delivered there
         self.worker = worker
 
-    def export(self, path: str) -> None:
+    def export(self, path: str, script: bool = False) -> None:
+        """Write the report to ``path``: of the last script's run (``script``), else of the window's session."""
         w = self.worker
 
         def job():
-            if w.session is None:
+            if w.session is None and not script:
                 raise InputError("nothing to report yet")
+            run = w.remote.report_run() if script else None
             w.busy.emit("writing the report \u2026")
             try:
-                write_session_report(w.session, path, *w.other_runs())
+                if run is not None:
+                    write_script_report(run, path)
+                else:
+                    write_session_report(w.session, path, *w.other_runs())
             finally:
                 w.busy.emit("")
             w.exported.emit(f"report written to {path}")
@@ -56,7 +65,15 @@ class ReportExporter(QObject):
         w.send(job)
 
 
+def shows_script(window) -> bool:
+    """The report is of the script: the panels show one, or the "Your script" workspace is the one shown."""
+    return bool(window.info is not None and window.info.script) or (
+        window.workspaces.current == "script" and bool(script_ran(window)))
+
+
 def default_name(window) -> str:
+    if shows_script(window):
+        return Path(script_ran(window).split()[0]).stem + "-report.html"
     source = getattr(window.worker, "source", None)
     stem = Path(source).stem if source else "report"
     return str(Path(source).with_name(stem + ".html")) if source else "report.html"
@@ -66,7 +83,8 @@ def ask_export_report(window) -> None:
     """The Save dialog, then the export (errors arrive as the worker's usual one-line messages)."""
     path, _ = QFileDialog.getSaveFileName(window, "Export report", default_name(window), REPORT_FILTER)
     if path:
-        exporter(window).export(path if path.lower().endswith((".html", ".htm")) else path + ".html")
+        exporter(window).export(path if path.lower().endswith((".html", ".htm")) else path + ".html",
+                                shows_script(window))
 
 
 def exporter(window) -> ReportExporter:

@@ -3,7 +3,8 @@
 One line (or one JSON object with ``--json``) per epoch with the figures and what the diagnosis says;
 the script's own output goes to stderr under ``--json`` (stdout stays JSON) and to stdout otherwise.
 ``--break EXPR`` stops the script at the first batch where the watchpoint holds: exit 3, as
-``train --break``. Otherwise the exit code is the script's.
+``train --break``. Otherwise the exit code is the script's. ``--report OUT.html`` writes the run's HTML
+report when the script has ended (engine/report/script.py), however it ended.
 """
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from engine.debug.watch import parse
 from engine.remote.child import start
 from engine.remote.host import Host, private_folder
 from engine.remote.session import RemoteSession
+from engine.report.script import ScriptRun, write_script_report
 from engine.training.session import EpochEvent, PauseReason, State
 
 POLL_S = 0.01
 STOP_WAIT_S = 10.0
+WEIGHTS_S = 0.5  # with --report: the first layer's weights are asked for this often (as the window does)
 
 
 def _clean(v):
@@ -53,7 +56,7 @@ def epoch_line(e: EpochEvent, session: RemoteSession) -> str:
 
 
 def run_headless(script: str, args: list[str], as_json: bool = False, breaks: list[str] | None = None,
-                 out=sys.stdout, err=sys.stderr) -> int:
+                 out=sys.stdout, err=sys.stderr, report: str | None = None) -> int:
     breaks = list(breaks or [])
     for expr in breaks:
         parse(expr)  # the words are checked before the script starts (names once it has attached)
@@ -63,6 +66,8 @@ def run_headless(script: str, args: list[str], as_json: bool = False, breaks: li
     session: RemoteSession | None = None
     said: set[str] = set()
     code = None
+    asked = 0.0
+    broke = ""
     try:
         while True:
             text = child.read()
@@ -77,12 +82,16 @@ def run_headless(script: str, args: list[str], as_json: bool = False, breaks: li
                     session.subscribe(lambda ev, s=session: _on_event(ev, s, as_json, out))
             if session is not None:
                 session.pump(0.05)
+                if report and session.connected and time.perf_counter() - asked > WEIGHTS_S:
+                    asked = time.perf_counter()
+                    session.want_weights()
                 for f in session.findings:
                     if f.words not in said and not as_json:
                         said.add(f.words)
                         print(f"diagnosis: {f.words}", file=out, flush=True)
                 if session.state == State.PAUSED and session.pause_reason == PauseReason.WATCHPOINT:
                     print(f"break: {session.message}", file=err if as_json else out, flush=True)
+                    broke = session.message
                     session.stop()  # the script ends itself at this boundary (Stopped); interrupted if it hangs
                     child.stop(first_wait_s=STOP_WAIT_S)
                     code = 3
@@ -98,11 +107,23 @@ def run_headless(script: str, args: list[str], as_json: bool = False, breaks: li
             code = child.returncode
             if code:
                 print(f"error: {script} {child.summary()}", file=err)
+        if report:
+            status = f"stopped at the watchpoint {broke} \u00b7 {child.summary()}" if broke else child.summary()
+            _write_report(session, script, args, status, report, err if as_json else out, err)
         return code
     finally:
         if child.returncode is None:
             child.stop()
         host.close()
+
+
+def _write_report(session: RemoteSession | None, script: str, args: list[str], status: str, path: str, say,
+                  err) -> None:
+    if session is None:
+        print(f"error: {script} never attached ({status}): no report written", file=err)
+        return
+    write_script_report(ScriptRun.of(session, args, status), path)
+    print(f"report written to {path}", file=say, flush=True)
 
 
 def _on_event(event, session: RemoteSession, as_json: bool, out) -> None:

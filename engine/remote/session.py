@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from array import array
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -25,6 +26,7 @@ from engine.training.session import BatchEvent, EpochEvent, History, PauseReason
 
 KEEP_FIRST, KEEP_LAST = 50, 2000  # batch records kept for the diagnosis: the start and the recent past
 DIAGNOSE_EVERY_S = 0.5
+SERIES = ("grad_mean_abs", "saturation", "update_ratio")  # per layer, every batch of the run (the report's)
 
 
 @dataclass
@@ -89,6 +91,9 @@ class RemoteSession:
         self.checks: list = []  # watchpoints (engine.debug.watch), called as check(self, event)
         self.weights: dict[str, np.ndarray] = {}
         self.weights_step = -1
+        self.first_weights: tuple[int, dict[str, np.ndarray]] | None = None  # (step, arrays): the first received
+        self.series_steps = array("q")  # every batch's step, and per layer its SERIES figures (NaN: not sent)
+        self.series: dict[str, dict[str, array]] = {}
         self.snapshots: list[SnapshotInfo] = []
         self.snapshot_arrays: dict[int, dict[str, np.ndarray]] = {}
         self.gradcheck: GradcheckReport | None = None
@@ -238,6 +243,8 @@ class RemoteSession:
         elif kind == "weights":
             self._want_weights = False
             self.weights, self.weights_step = arrays, int(h.get("step", 0))
+            if self.first_weights is None and arrays:
+                self.first_weights = (self.weights_step, arrays)
         elif kind == "snapshots":
             self.snapshots = [SnapshotInfo(*row) for row in h.get("list", []) if isinstance(row, list) and len(row) == 4]
         elif kind == "snapshot" and h.get("found"):
@@ -272,6 +279,7 @@ class RemoteSession:
         self.step, self.epoch, self.batch = int(r.get("s", self.step + 1)), int(r.get("e", self.epoch)), int(r.get("b", 0)) + 1
         figures = r.get("L", {}) if isinstance(r.get("L"), dict) else {}
         self.latest = figures
+        self._keep_series(figures)
         loss, acc = _f(r.get("loss")), _f(r.get("acc"))
         self.history.batch_loss.append(loss)
         self.history.batch_acc.append(acc)
@@ -284,6 +292,17 @@ class RemoteSession:
         self._emit(event)
         if r.get("w") or self.checks:
             self._judge(event, answer=bool(r.get("w")))
+
+    def _keep_series(self, figures: dict) -> None:
+        """This batch's SERIES figures per layer, kept for the whole run (a few floats a batch)."""
+        self.series_steps.append(self.step)
+        for name in [*self.series, *(n for n in figures if n not in self.series)]:
+            per = self.series.get(name)
+            if per is None:
+                per = self.series[name] = {k: array("d", [math.nan]) * (len(self.series_steps) - 1) for k in SERIES}
+            f = figures.get(name)
+            for k in SERIES:
+                per[k].append(_f(f.get(k)) if isinstance(f, dict) else math.nan)
 
     def _epoch(self, h: dict) -> None:
         logs = h.get("logs", {}) if isinstance(h.get("logs"), dict) else {}

@@ -17,6 +17,7 @@ from backprop_studio.numpy_run import layer_names, order_without_calls
 
 from engine.data.dataset import NIST36_CLASSES
 from engine.errors import InputError
+from engine.nn.activations import HIDDEN_ACTIVATIONS
 from engine.nn.network import MAX_PARAMS, Network
 
 MAX_BYTES = 1 << 30
@@ -78,11 +79,17 @@ def load_params(path) -> dict[str, np.ndarray]:
     return params
 
 
-def to_network(params: dict, where: str = "the params") -> tuple[Network, list[str]]:
-    """An engine Network from an exercise-style params dict, and the user's layer names in order."""
-    names = [n for n in order_without_calls(params) if n in layer_names(params)]
+def to_network(params: dict, where: str = "the params", activations: list[str] | None = None,
+               names: list[str] | None = None) -> tuple[Network, list[str]]:
+    """An engine Network from an exercise-style params dict, and the user's layer names in order. ``names`` and
+    ``activations``: the layers' order and activations when known (an attached script's, from its forward
+    calls); else the order the shapes chain in, sigmoid hidden layers and a softmax output (the exercise's)."""
+    names = names or [n for n in order_without_calls(params) if n in layer_names(params)]
     if not names:
         raise WeightsError(f"{where}: no layers (expected W<name> and b<name> arrays, as the exercise saves them)")
+    missing = [p + n for n in names for p in ("W", "b") if p + n not in params]
+    if missing:
+        raise WeightsError(f"{where}: no {missing[0]}")
     Ws = [np.asarray(params["W" + n], np.float64) for n in names]
     bs = [np.asarray(params["b" + n], np.float64).reshape(-1) for n in names]
     for n, W, b in zip(names, Ws, bs):
@@ -96,7 +103,12 @@ def to_network(params: dict, where: str = "the params") -> tuple[Network, list[s
     sizes = [Ws[0].shape[0]] + [W.shape[1] for W in Ws]
     if sum(W.size + b.size for W, b in zip(Ws, bs)) > MAX_PARAMS:
         raise WeightsError(f"{where}: too many parameters for this app")
-    net = Network(sizes, ["sigmoid"] * (len(names) - 1) + ["softmax"])
+    activations = list(activations or ["sigmoid"] * (len(names) - 1) + ["softmax"])
+    unknown = [a for a in activations[:-1] if a not in HIDDEN_ACTIVATIONS] + [a for a in activations[-1:] if a != "softmax"]
+    if unknown or len(activations) != len(names):
+        raise WeightsError(f"{where}: the activations {', '.join(activations)} are not the engine's (hidden "
+                           f"{', '.join(HIDDEN_ACTIVATIONS)}; a softmax output)")
+    net = Network(sizes, activations)
     net.set_params({f"{l.name}.{k}": v for l, W, b in zip(net.layers, Ws, bs) for k, v in (("W", W), ("b", b))})
     return net, names
 

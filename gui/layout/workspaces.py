@@ -61,7 +61,8 @@ WORKSPACES: list[WorkspaceSpec] = [
                               Split("v", (("gradients", "gradcheck"), ("weights", "timeline", "watchpoints")), (1, 1))),
                         (1, 1)),
                   tip="Your own training loop under the debugger: its output, curves, gradients and their "
-                      "diagnosis, its backward pass checked, weights, time travel, watchpoints"),
+                      "diagnosis, its backward pass checked, weights, time travel, watchpoints; it keeps the last "
+                      "script's run (after a Reset too)"),
 ]
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -114,3 +115,25 @@ def test_headless_names_a_bug(example):
 def test_debug_of_a_missing_script_is_one_error_line(tmp_path):
     r = run_cli("debug", "--headless", tmp_path / "nope.py")
     assert r.returncode == 2 and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_headless_report_is_the_scripts_run_however_it_ended(example, tmp_path):
+    """`debug --headless --report OUT.html`: the attached run's HTML report, written when the script has ended
+    (here it crashes in the first batch of its second epoch: the report says so, with the traceback)."""
+    mutate(example / "run_q3.py", "            loss, acc = compute_loss_and_acc(yb, probs)",
+           "            loss, acc = compute_loss_and_acc(yb, probs)\n            assert itr < 1, 'boom'")
+    out = tmp_path / "out" / "run.html"
+    r = run_cli("debug", "--headless", "--report", out, example / "run_q3.py", *QUICK)
+    assert r.returncode == 1 and f"report written to {out}" in r.stdout, r.stdout + r.stderr
+    html = out.read_text(encoding="utf-8")
+    outcome = re.search(r'id="outcome">([^<]+)', html)[1]
+    assert outcome.startswith("run_q3.py ran 20 batches (1 epoch)") and "AssertionError: boom" in outcome
+    assert re.findall(r'<tr data-epoch="(\d+)">', html) == ["1"] and 'id="traceback"' in html
+    assert '<figure data-step="0">' in html  # the weights as the script started (asked for at once)
+
+
+def test_headless_report_needs_headless_and_a_writable_path(example, tmp_path):
+    r = run_cli("debug", "--report", tmp_path / "r.html", example / "run_q3.py")
+    assert r.returncode == 2 and "--report goes with --headless" in r.stderr and r.stderr.count("\n") == 1
+    r = run_cli("debug", "--headless", "--report", tmp_path, example / "run_q3.py")
+    assert r.returncode == 2 and "is a folder" in r.stderr and r.stderr.count("\n") == 1

@@ -2,7 +2,9 @@
 
 Each wraps its standalone widget (gui/panels/inspect/explain.py, draw.py, hidden_map.py, top_losses.py) and feeds
 it the network the other panels show: the live session's weights, or the snapshot being viewed while the
-timeline is scrubbed. The weights are copied in the worker thread (``worker.send``), never read from the
+timeline is scrubbed. While the panels show an attached script it is the script's network with its weights
+as last received, on the window's data, when its shapes fit that data; else the built-in network, and a
+line above the tool says so (and why). The weights are copied in the worker thread (``worker.send``), never read from the
 GUI thread, and sent back with a signal; while training runs they are refreshed at most once a second.
 gui/views.py connects the panels' requests to each other; a panel never sees another.
 """
@@ -19,6 +21,8 @@ from gui.panels.inspect.draw import DrawPanel
 from gui.panels.inspect.explain import ExplainPanel
 from gui.panels.inspect.hidden_map import HiddenMapPanel
 from gui.panels.inspect.top_losses import TopLossesPanel
+from gui.widgets import theme
+from gui.widgets.build import label
 from gui.widgets.panel import Panel
 
 
@@ -29,6 +33,7 @@ class ModelView:
     data: Dataset
     generation: int
     view_step: int | None
+    source: str = ""  # whose network it is, when that is not obvious (an attached script is shown)
 
 
 class ModelPanel(Panel):
@@ -42,6 +47,9 @@ class ModelPanel(Panel):
         self.widget = widget
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        self.note = label("", theme.QUIET_BANNER, "Whose network this tool shows", wrap=True)
+        self.note.hide()
+        lay.addWidget(self.note)
         lay.addWidget(widget)
         self.view: ModelView | None = None
         self._last = 0.0
@@ -81,11 +89,16 @@ class ModelPanel(Panel):
                 s = worker.session
                 if s is None or s.reconstruct:
                     return
-                net = s.net.astype(s.net.dtype)
+                net, source = s.net.astype(s.net.dtype), ""
                 index = worker.timeline.view_index
-                if view_step is not None and index is not None:
+                if worker.remote.active:  # an attached script: its own network where it fits the data
+                    theirs, words = worker.remote.network(s.data)
+                    sizes = "\u2013".join(map(str, s.net.sizes))
+                    net, source = (theirs, f"Your script's network: {words}.") if theirs is not None else (
+                        net, f"The built-in network ({sizes} on {s.data.name}), not your script's: {words}.")
+                elif view_step is not None and index is not None:
                     net.set_params(s.snapshots[index].params)
-                self.model_ready.emit(ModelView(net, s.data, worker.generation, view_step))
+                self.model_ready.emit(ModelView(net, s.data, worker.generation, view_step, source))
             finally:
                 self._pending = False
 
@@ -94,6 +107,8 @@ class ModelPanel(Panel):
     def _got(self, view: ModelView) -> None:
         fresh_data = self.view is None or self.view.data is not view.data
         self.view = view
+        self.note.setText(view.source)
+        self.note.setVisible(bool(view.source))
         self.show_model(view, fresh_data)
 
     def show_model(self, view: ModelView, fresh_data: bool) -> None:

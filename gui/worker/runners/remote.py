@@ -27,6 +27,8 @@ from engine.nn.gradcheck import PER_WEIGHT_LIMIT
 from engine.remote.child import last_traceback, start
 from engine.remote.host import Host, private_folder
 from engine.remote.session import RemoteSession
+from engine.remote.weights import to_network
+from engine.report.script import ScriptRun
 from engine.training.session import State
 from gui.worker.messages import GradcheckResult
 from gui.worker.remote_feed import RemoteFeed
@@ -64,6 +66,10 @@ class RemoteRunner(QObject):
         self._check: tuple | None = None  # the gradient check asked for: (layer index, name, start)
         self._travel: int | None = None  # the snapshot asked for
         self._told_end = True
+        self.args: list[str] | None = None  # the attached script's arguments if the window started it, else None
+        self.summary = ""  # how the attached (or last attached) script ended ("" while it runs)
+        self._started: tuple | None = None  # (the child, its arguments) the window started last
+        self._mine = None  # the child that is the attached script (None: it attached on its own)
 
     # ---- commands (GUI thread: messages to the worker) ----------------------------------------------
 
@@ -105,7 +111,7 @@ class RemoteRunner(QObject):
         if self.session is not None and self.session.connected:
             raise InputError(f"{self.session.script} is attached: stop it first (one script at a time)")
         self.child = start(script, args, self.host.env)
-        self._told_end = False
+        self._told_end, self._started = False, (self.child, list(args))
         self._stop_at = None
         self.began.emit(" ".join([self.child.script.name, *args]), f"started by the window, pid {self.child.pid}")
         self._schedule()
@@ -155,6 +161,8 @@ class RemoteRunner(QObject):
         s = self.session = RemoteSession(attached.conn, attached.hello, watching=bool(self.worker.watches.points))
         name = f"{s.script} (pid {attached.hello.get('pid', '?')})"
         self.feed = RemoteFeed(self.worker, s, s.script)
+        self._mine = self.child if mine else None
+        self.args, self.summary = (self._started[1] if mine and self._started else None), ""
         if not mine:
             self.child = None  # (one started by the window that has not attached yet goes on on its own)
             self._told_end = False
@@ -238,9 +246,49 @@ class RemoteRunner(QObject):
 
     def _end(self, summary: str, traceback: str) -> None:
         self._told_end, self._stop_at, self._signalled = True, None, 0.0
+        if self.child is None or self.child is self._mine:  # (not a child's that never attached: another's run)
+            self.summary = summary
         if self.host is not None:
             self.host.release()
         self.ended.emit(summary, traceback)
+
+    def show(self, script: bool) -> None:
+        """(GUI thread) The panels show the last script's run again (``script``: the "Your script" workspace,
+        after a Reset too), or the built-in session again once that run has ended (the other workspaces)."""
+        self.worker.send(lambda: self._show(script))
+
+    def _show(self, script: bool) -> None:
+        w = self.worker
+        if script and self.feed is not None and not self.feed.active:
+            if w.main is not None and w.main.wants_cpu:
+                w.main.pause()  # as when a script attaches: the engine's run waits while the panels follow it
+            self.feed.announce()
+        elif not script and self.active and not self.session.connected and w.session is not None:
+            w.timeline.view_index = None
+            w.feed.announce()
+
+    def report_run(self) -> ScriptRun:
+        """(worker thread) The last script's run, for its HTML report (engine/report/script.py)."""
+        if self.session is None:
+            raise InputError("no script has attached to this window yet: File \u2192 Debug a script\u2026 (Ctrl+D)")
+        return ScriptRun.of(self.session, self.args, self.summary)
+
+    def network(self, data) -> tuple[object | None, str]:
+        """(worker thread) The script's network with its weights as last received, when it fits ``data`` (its
+        inputs and classes): (an engine Network, whose weights they are); else (None, why not)."""
+        s = self.session
+        if not s.weights:
+            return None, f"{s.script}'s weights have not arrived yet"
+        try:
+            net, _ = to_network(s.weights, f"{s.script}'s weights", [l.get("activation") or "" for l in s.layers],
+                                [l["name"] for l in s.layers])
+        except InputError as exc:
+            return None, str(exc)
+        if (net.sizes[0], net.sizes[-1]) != (data.n_inputs, data.n_classes):
+            shape = " \u2192 ".join(map(str, net.sizes))
+            return None, (f"{s.script}'s {shape} network does not fit the window's "
+                          f"data ({data.name}: {data.n_inputs} inputs, {data.n_classes} classes)")
+        return net, f"{s.script}'s weights at step {s.weights_step:,} (as last received), on the window's data ({data.name})"
 
     # ---- the window's commands, for the script (worker thread, while ``active``) ---------------------
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import one_line
 
-from engine.remote.weights import WeightsError, load_network, load_params
+from engine.remote.weights import WeightsError, load_network, load_params, to_network
 
 
 def exercise_params(rng, sizes=(1024, 64, 36)):
@@ -83,3 +83,22 @@ def test_layers_that_do_not_chain_or_hold_nan_are_refused(tmp_path):
             load_network(path)
         one_line(exc.value)
         assert words in str(exc.value)
+
+
+def test_an_attached_scripts_layers_give_the_order_and_activations():
+    """The window's Inspect tools build the shown script's network from its weights and its layers (their order
+    from its forward calls, their activations): names that sort otherwise, and tanh, are kept."""
+    rng = np.random.default_rng(0)
+    params = {"Wz": rng.normal(size=(6, 4)), "bz": np.zeros(4), "Wa": rng.normal(size=(4, 3)), "ba": np.zeros(3)}
+    net, names = to_network(params, "run.py's weights", ["tanh", "softmax"], ["z", "a"])
+    assert names == ["z", "a"] and net.sizes == [6, 4, 3] and [l.activation for l in net.layers] == ["tanh", "softmax"]
+    assert np.allclose(net.layers[0].W, params["Wz"])
+    x = rng.normal(size=(2, 6))
+    h = np.tanh(x @ params["Wz"])
+    logits = h @ params["Wa"]
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    assert np.allclose(net.predict(x), expected / expected.sum(1, keepdims=True), atol=1e-5)
+    with pytest.raises(WeightsError, match="run.py's weights: the activations linear, softmax are not the engine's"):
+        to_network(params, "run.py's weights", ["linear", "softmax"], ["z", "a"])
+    with pytest.raises(WeightsError, match="run.py's weights: no Wq"):
+        to_network(params, "run.py's weights", ["sigmoid", "softmax"], ["q", "a"])
