@@ -28,8 +28,10 @@ def trained_words(w) -> str:
 
 
 def ask(w, title: str, doing: str) -> str:
-    """'save', 'discard' or 'cancel' (QMessageBox.question: tests answer it)."""
-    answer = QMessageBox.question(w, title, f"{doing}\n\n{trained_words(w)}", Button.Save | Button.Discard
+    """'save', 'discard' or 'cancel' (QMessageBox.question: tests answer it). The text asks the question itself
+    (some platforms show no title bar on a sheet)."""
+    question = doing if doing.endswith("?") else f"{doing} Save the session first?"
+    answer = QMessageBox.question(w, title, f"{question}\n\n{trained_words(w)}", Button.Save | Button.Discard
                                   | Button.Cancel, Button.Save)
     return {Button.Save: "save", Button.Discard: "discard"}.get(answer, "cancel")
 
