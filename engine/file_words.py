@@ -123,6 +123,7 @@ IMAGES = ("png", "jpeg", "gif", "bmp", "tiff", "webp", "pnm")
 DATASET, CHECKPOINT, RUN_LOG = (("zip", "mat"), "a dataset (.npz, .mat or a folder)"), \
     (("zip",), "a checkpoint (.npz)"), (("json",), "a run log (.json)")
 IMAGE = (IMAGES, "an image (PNG, JPEG, TIFF, ...)")
+ROWS = (("zip",), "a file of training rows (.npz)")
 
 
 @contextmanager
@@ -139,4 +140,4 @@ def reading(path, wants: tuple[tuple[str, ...], str] | None = None) -> Iterator[
         raise InputError(plain_words(path, exc, kinds, wanted)) from None
 
 
-__all__ = ["CHECKPOINT", "DATASET", "IMAGE", "KINDS", "RUN_LOG", "clean", "plain_words", "reading", "sniff"]
+__all__ = ["CHECKPOINT", "DATASET", "IMAGE", "KINDS", "ROWS", "RUN_LOG", "clean", "plain_words", "reading", "sniff"]

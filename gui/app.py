@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
         self.worker.position.connect(self._on_position)
         self.worker.saved.connect(self._on_saved)
         self.worker.busy.connect(self._on_busy)
-        self.worker.checked.connect(self._on_checked)
+        self.worker.checked.connect(lambda checked: discard.adopt_if_agreed(self, checked))
         self.worker.exported.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.worker.experiments.log_opened.connect(self._on_log_opened)
         views.wire(self)
@@ -195,23 +195,13 @@ class MainWindow(QMainWindow):
 
     def open_data(self, spec: str) -> None:
         """Read a dataset; once it is known to be usable, it replaces the session (asking first when the
-        trained model is not saved: ``_on_checked``)."""
+        trained model is not saved: gui/discard.py)."""
         self._requested_spec = spec
         self.statusBar().showMessage(f"opening {spec} \u2026")
         self.worker.open_data(spec, self._form_config() or TrainConfig(), confirm=True)
 
     def load_checkpoint(self, path: str) -> None:
         self.worker.load_checkpoint(path, confirm=True)
-
-    def _on_checked(self, checked) -> None:
-        """A file the worker read and found usable: it replaces the session, after the question if the
-        current one has unsaved training."""
-        if discard.keep_or_discard(self, "Open: save the session first?",
-                                   f"{Path(checked.what).name or checked.what} replaces the session."):
-            self.worker.adopt(checked)
-        else:
-            self._requested_spec = None
-            self.statusBar().showMessage(f"kept the session; {checked.what} was not opened", 8000)
 
     def open_embedded(self) -> None:
         self.open_data(DEFAULT_DATA)

@@ -5,6 +5,8 @@ never asked for a file that cannot be used.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from PyQt6.QtWidgets import QMessageBox
 
 from engine.training.position import moment
@@ -28,8 +30,10 @@ def trained_words(w) -> str:
 
 
 def ask(w, title: str, doing: str) -> str:
-    """'save', 'discard' or 'cancel' (QMessageBox.question: tests answer it)."""
-    answer = QMessageBox.question(w, title, f"{doing}\n\n{trained_words(w)}", Button.Save | Button.Discard
+    """'save', 'discard' or 'cancel' (QMessageBox.question: tests answer it). The text asks the question itself
+    (some platforms show no title bar on a sheet)."""
+    question = doing if doing.endswith("?") else f"{doing} Save the session first?"
+    answer = QMessageBox.question(w, title, f"{question}\n\n{trained_words(w)}", Button.Save | Button.Discard
                                   | Button.Cancel, Button.Save)
     return {Button.Save: "save", Button.Discard: "discard"}.get(answer, "cancel")
 
@@ -54,4 +58,15 @@ def keep_or_discard(w, title: str, doing: str) -> bool:
     return answer == "discard" or (answer == "save" and save_now(w))
 
 
-__all__ = ["ask", "keep_or_discard", "save_now", "trained_words"]
+def adopt_if_agreed(w, checked) -> None:
+    """A file the worker read and found usable (``Worker.checked``): it replaces the session, after the
+    question if the current one has unsaved training."""
+    name = Path(checked.what).name or checked.what
+    if keep_or_discard(w, "Open: save the session first?", f"{name} replaces the session."):
+        w.worker.adopt(checked)
+    else:
+        w._requested_spec = None
+        w.statusBar().showMessage(f"kept the session; {checked.what} was not opened", 8000)
+
+
+__all__ = ["adopt_if_agreed", "ask", "keep_or_discard", "save_now", "trained_words"]

@@ -20,5 +20,5 @@ Threads (besides one BLAS thread per process: OPENBLAS_NUM_THREADS=1, gui/__init
   one shared thread, 20-230 ms with a thread each (gui/worker/background.py).
 
 A panel standing alone (the OCR tab or the correction loop in a test) gets a worker of its own
-(``worker.own_worker``).
+(``standalone.own_worker``).
 """

@@ -20,14 +20,13 @@ keeps running.
 """
 from __future__ import annotations
 
-import atexit
 import threading
 import time
 import traceback
+from contextlib import nullcontext
 from typing import Callable
 
-from PyQt6 import sip
-from PyQt6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QObject, Qt, QThread, QTimer, pyqtSignal, pyqtSlot
 
 from engine.data.dataset import Dataset
 from engine.data.loaders import DataError
@@ -159,10 +158,7 @@ class Worker(QObject):
         self.send(lambda: self._load_checkpoint(path, confirm))
 
     def open_path(self, path: str, confirm: bool = False) -> None:
-        """A dropped or opened file: a run log (.json), a checkpoint if it is one, else a dataset."""
-        if path.lower().endswith(".json"):
-            self.experiments.open_log(path)
-            return
+        """A dropped or opened file: a checkpoint if it is one, else a dataset (a run log: ``experiments``)."""
         self.send(lambda: self._open_path(path, confirm))
 
     def open_weights(self, path: str) -> None:
@@ -217,13 +213,7 @@ class Worker(QObject):
         """Pause, save at the batch boundary in the worker thread, and wait (for closing the window).
         Returns "" on success, else what went wrong; the session is untouched either way."""
         self.pause()
-
-        def save():
-            if self.session is None:
-                raise InputError("nothing to save yet")
-            write_checkpoint(path, self.session, *self.other_runs(), figures=self.feed.figures(self.session))
-            self.source = path
-        return self.call_and_wait(save, timeout_s)[1]
+        return self.call_and_wait(lambda: self._write(path), timeout_s)[1]
 
     def other_runs(self) -> tuple:
         """(experiment, autoencoder session): the window's other runs, which a checkpoint keeps for its
@@ -341,24 +331,19 @@ class Worker(QObject):
 
     def _open_data(self, spec: str, config: TrainConfig | None, confirm: bool = False) -> None:
         self.busy.emit(f"loading {spec} \u2026")
-        if spec in NAMED or "+" in spec:
+        with nullcontext() if spec in NAMED or "+" in spec else reading(spec, DATASET):  # a file: plain words
             data = load_dataset(spec)
-        else:
-            with reading(spec, DATASET):  # a file's problem in plain words, the same wherever it is opened
-                data = load_dataset(spec)
         self._offer(spec, lambda: self._new_session(data, config or self._config()), confirm)
 
     def _open_path(self, path: str, confirm: bool = False) -> None:
         if path.lower().endswith(".npz") and self.session is not None:
             try:
-                self._load_checkpoint(path, confirm)
-                return
+                return self._load_checkpoint(path, confirm)
             except CheckpointError as as_checkpoint:
                 try:
-                    self._open_data(path, None, confirm)
+                    return self._open_data(path, None, confirm)
                 except DataError:
                     raise as_checkpoint from None  # (the file's words: the same whichever way it was read)
-                return
         self._open_data(path, None, confirm)
 
     def _new_session(self, data: Dataset, config: TrainConfig, session: TrainingSession | None = None,
@@ -442,11 +427,15 @@ class Worker(QObject):
             if isinstance(job, SessionJob):
                 job.pace = pace
 
-    def _save(self, path: str) -> None:
+    def _write(self, path: str) -> None:
+        """The checkpoint, with the window's other runs (for its report) and the panels' figures."""
         if self.session is None:
             raise InputError("nothing to save yet")
         write_checkpoint(path, self.session, *self.other_runs(), figures=self.feed.figures(self.session))
         self.source = path
+
+    def _save(self, path: str) -> None:
+        self._write(path)
         self.saved.emit(path)
 
     def _load_checkpoint(self, path: str, confirm: bool = False) -> None:
@@ -457,22 +446,4 @@ class Worker(QObject):
         self._offer(path, lambda: self._new_session(session.data, None, session, source=path), confirm)
 
 
-def own_worker(widget, name: str) -> Worker:
-    """A worker of its own for a panel that stands alone (no window: tests, the panel on its own); it ends
-    with the widget, with the application, or at the latest when Python exits (Qt aborts the process when a
-    QThread object is destroyed while its thread runs: a closed but undeleted panel's worker at exit)."""
-    worker = Worker(name)
-    widget.destroyed.connect(lambda *_: worker.shutdown())
-    app = QCoreApplication.instance()
-    if app is not None:
-        app.aboutToQuit.connect(worker.shutdown)
-    atexit.register(_shutdown_if_alive, worker)  # (held till then: collected earlier, its thread would abort)
-    return worker
-
-
-def _shutdown_if_alive(worker) -> None:
-    if not sip.isdeleted(worker) and not sip.isdeleted(worker.thread):
-        worker.shutdown()
-
-
-__all__ = ["Worker", "USER_ERRORS", "JobState", "PauseReason", "own_worker"]
+__all__ = ["Worker", "USER_ERRORS", "JobState", "PauseReason"]

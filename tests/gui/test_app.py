@@ -188,7 +188,8 @@ def test_screenshot_saves_every_panel(qtbot, tmp_path, data):
     from gui.layout.workspaces import WORKSPACES
     from gui.offscreen.screenshot import SIZES
     tabs = {"train": ["confusion"], "inspect": ["draw", "top_losses", "hidden_map", "explain"],
-            "ocr": ["ocr_explain", "correction"], "script": ["gradcheck", "timeline", "watchpoints"]}  # every panel behind a tab, at every size too
+            "ocr": ["ocr_explain", "correction"], "script": ["gradcheck", "timeline", "watchpoints"]}
+    # (every panel behind a tab, at every size too)
     assert names == {f"workspace-{ws}-{tab}-{w}x{h}.png" for ws, keys in tabs.items() for tab in keys
                      for w, h in SIZES} | {"window.png", "controls.png", "curves.png", "weights.png", "gradients.png", "confusion.png",
                      "watchpoints.png", "timeline.png", "experiments.png", "gradcheck.png", "autoencoder.png",

@@ -7,6 +7,8 @@ kept as a training row (``rows``: engine.data.edits.Rows), like an OCR correctio
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PyQt6.QtCore import QPointF, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
@@ -16,6 +18,7 @@ from engine.data.dataset import from_image
 from engine.data.edits import Rows, append_rows
 from engine.debug.explain import layer_outputs
 from engine.errors import InputError
+from engine.file_words import ROWS, reading
 from engine.ocr.normalize import normalize_mask
 from engine.words import count
 from gui.layout.reflow import Reflow
@@ -206,7 +209,10 @@ class DrawPanel(QWidget):
 
     def save_rows(self, path) -> int:
         """Append the collected rows to an .npz (``--data ocr-train+rows.npz``); rows written."""
-        return append_rows(path, self.rows.x, self.rows.y, self.classes)
+        if not Path(path).exists():
+            return append_rows(path, self.rows.x, self.rows.y, self.classes)
+        with reading(path, ROWS):  # an existing file is read first: its problem in plain words
+            return append_rows(path, self.rows.x, self.rows.y, self.classes)
 
     def ask_save_rows(self) -> None:
 

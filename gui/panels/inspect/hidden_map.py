@@ -46,6 +46,7 @@ class HiddenMapPanel(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.plot = pg.PlotWidget(background="w")
+        self.plot.setMinimumWidth(240)  # (beside the 140-px legend column in a 1366-wide Inspect frame)
         self.plot.setAspectLocked(False)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.scatter = pg.ScatterPlotItem(size=7, hoverable=True, tip=self._tip, hoverSize=11,

@@ -26,7 +26,7 @@ from gui.widgets.panel import Panel
 from gui.widgets.plots import plot_title, style_plot
 from gui.widgets.theme import TRAIN_COLOR, VALID_COLOR
 from gui.worker.runners.finetune import FinetuneRunner
-from gui.worker.worker import own_worker
+from gui.worker.standalone import own_worker
 
 
 class CorrectionPanel(Panel):

@@ -4,6 +4,7 @@ files, truth for a page, and the exports (text, text + corrections as JSON, crop
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 import resources
+from engine.file_words import ROWS, reading
 from engine.files import atomic_write
 from engine.images import IMAGE_SUFFIXES
 from engine.ocr import edit
@@ -241,7 +243,8 @@ def export_rows(panel, only_corrected: bool, path: str | None = None) -> int:
     if not path:
         return -1
     try:
-        n = edit.save_training_rows(path, panel.result, only_corrected)
+        with reading(path, ROWS) if Path(path).exists() else nullcontext():  # (an existing file is read first)
+            n = edit.save_training_rows(path, panel.result, only_corrected)
     except (ValueError, OSError) as exc:
         show_error(panel, f"Could not add the crops: {exc}")
         return -1

@@ -27,7 +27,7 @@ from gui.panels.ocr.draw import BEFORE_PAGE, OcrDrawing
 from gui.panels.ocr.layout import OcrLayout
 from gui.widgets.panel import Panel
 from gui.worker.runners.ocr import OcrRunner, OcrView
-from gui.worker.worker import own_worker
+from gui.worker.standalone import own_worker
 
 
 class OcrPanel(OcrLayout, OcrDrawing, Panel):

@@ -12,6 +12,7 @@ import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from engine.errors import InputError
+from engine.file_words import RUN_LOG, reading
 from engine.training.experiments import PRESETS, Experiment, preset
 from engine.training.jobs import ExperimentJob, JobState
 from engine.training.runlog import load_json, save_json
@@ -230,7 +231,8 @@ class ExperimentRunner(QObject):
         self.publish()
 
     def _open_log(self, path: str) -> None:
-        log = load_json(path)  # RunLogError (a ValueError) names the file and the problem
+        with reading(path, RUN_LOG):  # a file's problem in plain words, the same wherever it is opened
+            log = load_json(path)
         taken = {n for n, _ in self.logs} | ({r.name for r in self.exp.runs} if self.exp else set())
         name = _unique(f"{log.name or Path(path).stem} (log)", taken)
         self.logs.append((name, log))
