@@ -227,9 +227,10 @@ class RemoteSession:
         kind = h.get("type")
         if kind == "batches":
             names = h.get("figures") if isinstance(h.get("figures"), dict) else {}
+            chunks = _chunks(names, arrays)
             for r in h.get("records", []):
                 if isinstance(r, dict):
-                    self._batch(_with_figures(r, names, arrays))
+                    self._batch(_with_figures(r, chunks))
         elif kind == "epoch":
             self._epoch(h)
         elif kind == "paused":
@@ -342,17 +343,28 @@ class RemoteSession:
                 self._set_state(State.FINISHED, why or f"{self.script} ended after {self.step:,} batches")
 
 
-def _with_figures(r: dict, names: dict, arrays: dict) -> dict:
-    """The record with its layers' figures (``L``), unpacked from the arrays its frame carried."""
-    at = r.pop("Lk", None)
-    if isinstance(at, list) and len(at) == 2 and str(at[0]) in names:
-        chunk = str(at[0])
-        mine = {k.split(":", 1)[1]: a for k, a in arrays.items() if k.startswith(chunk + ":")}
-        layer_names = [str(n) for n in names[chunk]] if isinstance(names[chunk], list) else []
+def _chunks(names: dict, arrays: dict) -> dict[str, list[dict]]:
+    """Per chunk of a frame: every batch's layer figures, unpacked once for the whole chunk."""
+    by_chunk: dict[str, dict] = {}
+    for key, a in arrays.items():
+        chunk, _, figure = key.partition(":")
+        by_chunk.setdefault(chunk, {})[figure] = a
+    out = {}
+    for chunk, figures in by_chunk.items():
+        layer_names = names.get(chunk)
         try:
-            r["L"] = unpack(layer_names, mine, int(at[1]))
+            out[chunk] = unpack([str(n) for n in layer_names], figures) if isinstance(layer_names, list) else []
         except (KeyError, IndexError, TypeError, ValueError):
-            r["L"] = {}  # a frame that does not add up: the batch without its figures
+            out[chunk] = []  # a frame that does not add up: its batches without their figures
+    return out
+
+
+def _with_figures(r: dict, chunks: dict[str, list[dict]]) -> dict:
+    """The record with its layers' figures (``L``), from the chunk and row it names."""
+    at = r.pop("Lk", None)
+    if isinstance(at, list) and len(at) == 2 and isinstance(at[1], int):
+        rows = chunks.get(str(at[0]), [])
+        r["L"] = rows[at[1]] if 0 <= at[1] < len(rows) else {}
     return r
 
 

@@ -145,6 +145,7 @@ def test_outputs_and_gradients_are_bit_identical_and_hooks_go_on_detach(monkeypa
     try:
         assert run.attached
         attached = run_steps(model, opt, x, y, 10)
+        caught = [m for m in model.modules() if "forward" in m.__dict__]  # the activation's output is caught
     finally:
         run.detach()
         host.close()
@@ -153,6 +154,8 @@ def test_outputs_and_gradients_are_bit_identical_and_hooks_go_on_detach(monkeypa
     assert torch.Tensor.backward is original_backward
     assert not opt._optimizer_step_post_hooks
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+    assert [type(m) for m in caught] == [torch.nn.Sigmoid]
+    assert all("forward" not in m.__dict__ for m in model.modules())  # its own forward is back
 
 
 DDP = textwrap.dedent('''

@@ -12,13 +12,13 @@ layer of up to ``SAMPLE`` weights is measured exactly.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 SAMPLE = 256  # weights per layer the figures are measured on; a smaller layer is measured whole
 POST_SAMPLE = 512  # values of an activation's output the saturation is counted on
-RING = 16  # batches captured before their figures must be computed
+RING = 64  # batches captured before their figures must be computed (a settle costs the same for 1 or 64)
 SATURATED = {"sigmoid": (0.5, 0.45), "tanh": (0.0, 0.95)}  # as engine.debug.stats: outside centre +- half
 
 
@@ -37,8 +37,7 @@ def sample_index(size: int, itemsize: int) -> np.ndarray | None:
     return (np.arange(runs)[:, None] * span + shift[:, None] + np.arange(run)).reshape(-1)
 
 
-@dataclass
-class Reading:
+class Reading(NamedTuple):
     """One layer at a batch boundary: its weights and gradient (any shape, W's), and its activation's
     output (a sample is enough)."""
     name: str
@@ -53,10 +52,12 @@ class Watch:
 
     At a boundary the loop pays only for copies of what it changes next: each layer's sampled weights
     and gradient, and a sample of its activation's output, into one slot of a ring of ``RING`` batches.
-    ``settle`` (called before anything is sent, about 20 times a second, or when the ring is full) turns
-    all waiting slots into figures in a handful of NumPy calls over the whole ring: w.w, g.g, d.d and
-    d.g (d: the update) for every batch and layer give every norm, ratio and cosine. The same numbers as computing each batch alone, at a fraction of the
-    calls (Python and NumPy call overhead, not arithmetic, is what a boundary costs).
+    ``settle`` (when the ring is full, and before anything is sent) turns all waiting slots into figures
+    in a handful of NumPy calls over the whole ring: w.w, g.g, d.d and d.g (d: the update) for every
+    batch and layer give every norm, ratio and cosine. The same numbers as computing each batch alone,
+    at a fraction of the calls (Python and NumPy call overhead, not arithmetic, is what a boundary
+    costs). What is sent together is one *chunk*: one array per figure, a row per batch, whatever the
+    number of batches, so a frame's size in arrays does not grow with the batch rate.
     """
 
     def __init__(self):
@@ -64,8 +65,11 @@ class Watch:
         self.pending: list[list[bool]] = []  # per waiting batch: whether each layer's gradient was written
         self.seen = 0  # batches captured in this layout (the first has no update)
         self.last_written: list[bool] = []
-        self.chunk = 0  # numbers the settled groups of batches
-        self.ready: list = []  # settled, not yet sent: (chunk, names, arrays)
+        self.names: list[str] = []
+        self.chunk = 0  # numbers the groups of batches sent together
+        self.rows = 0  # batches captured into the current chunk
+        self.settled: list[dict] = []  # the current chunk's figures, one dict of arrays per settle
+        self.ready: list = []  # finished chunks, not yet sent: (chunk, names, arrays)
 
     def forget(self) -> None:
         """The weights jumped (a restore): the next batch's change is no update."""
@@ -73,57 +77,70 @@ class Watch:
         self.seen = 0
 
     def take(self) -> tuple[dict, dict]:
-        """Every settled chunk, ready to send: ({chunk: layer names}, {"chunk:figure": array})."""
-        self.settle()
+        """Every captured batch's figures, ready to send: ({chunk: layer names}, {"chunk:figure": array})."""
+        self._close_chunk()
         names = {str(c): n for c, n, _ in self.ready}
         arrays = {f"{c}:{f}": a for c, _, figs in self.ready for f, a in figs.items()}
         self.ready = []
         return names, arrays
 
-    def _reset(self, layers: list[Reading]) -> None:
+    def _close_chunk(self) -> None:
         self.settle()
+        if self.settled:
+            parts = self.settled
+            figures = parts[0] if len(parts) == 1 else {f: np.concatenate([p[f] for p in parts]) for f in parts[0]}
+            self.ready.append((self.chunk, self.names, figures))
+            self.settled, self.chunk, self.rows = [], self.chunk + 1, 0
+
+    def _reset(self, layers: list[Reading]) -> None:
+        self._close_chunk()  # a chunk's batches share their layers
         n = len(layers)
         self.layout, self.seen = tuple((r.name, r.W.shape, r.activation) for r in layers), 0
         self.last_written = [False] * n
         self.names = [r.name for r in layers]
-        self.index = [sample_index(r.W.size, r.W.itemsize) for r in layers]
-        self.counts = np.array([r.W.size if ix is None else ix.size for r, ix in zip(layers, self.index)], float)
+        index = [sample_index(r.W.size, r.W.itemsize) for r in layers]
+        self.counts = np.array([r.W.size if ix is None else ix.size for r, ix in zip(layers, index)], float)
         self.scale = np.array([r.W.size for r in layers], float) / self.counts
         self.wg = np.zeros((RING + 1, n, 2, SAMPLE))  # slot 0: the batch before the waiting ones
         self.post = np.zeros((RING + 1, n, POST_SAMPLE), np.float32)  # (small: the ring must stay in cache)
         self.post_n = np.zeros((RING + 1, n))
         self.relu = [r.activation in ("relu", "leaky_relu") for r in layers]
+        # saturated: outside centre +- half; a ReLU's dead units are its outputs <= 0
         centre_half = [SATURATED.get(r.activation, (0.0, np.inf)) for r in layers]
-        self.centre = np.array([c for c, _ in centre_half])[:, None]
-        self.half = np.array([h for _, h in centre_half])[:, None]
+        self.bands = [(l, np.float32(c - h), np.float32(c + h)) for l, (c, h) in enumerate(centre_half) if h < np.inf]
+        self.pad = [1.0 if relu else c for relu, (c, _) in zip(self.relu, centre_half)]  # neither hot nor dead
+        # per layer: its sampled weights' flat indices (None: all), how many, and whether take() can copy them
+        self.plan = [(ix, int(m), r.W.dtype == np.float64) for r, ix, m in zip(layers, index, self.counts)]
 
     def measure(self, layers: list[Reading], record: dict) -> None:
-        """Capture this batch; ``record["Lk"]`` says which row of the next ``settle`` holds its figures."""
+        """Capture this batch; ``record["Lk"]`` says which chunk and row of the figures sent are its."""
         if tuple((r.name, r.W.shape, r.activation) for r in layers) != self.layout:
             self._reset(layers)
         if len(self.pending) == RING:
             self.settle()
         k = len(self.pending) + 1
-        slot, posts = self.wg[k], self.post[k]
+        slot, posts, post_n = self.wg[k], self.post[k], self.post_n[k]
         written = []
-        for l, (r, ix, m) in enumerate(zip(layers, self.index, self.counts.astype(int))):
-            w = r.W.reshape(-1)
-            slot[l, 0, :m] = w if ix is None else w[ix]  # copies: W and its gradient change before the next boundary
-            ok = isinstance(r.G, np.ndarray) and r.G.shape == r.W.shape and r.G.dtype.kind == "f"
+        for l, r in enumerate(layers):  # copies: W and its gradient change before the next boundary
+            ix, m, direct = self.plan[l]
+            _copy(r.W, ix, m, direct, slot[l, 0])
+            G = r.G
+            ok = isinstance(G, np.ndarray) and G.shape == r.W.shape and G.dtype.kind == "f"
             written.append(ok)
             if ok:
-                g = r.G.reshape(-1)
-                slot[l, 1, :m] = g if ix is None else g[ix]
+                _copy(G, ix, m, direct and G.dtype == np.float64, slot[l, 1])
             else:
                 slot[l, 1] = 0.0
-            self.post_n[k, l] = _sample_post(posts[l], r.post, self.relu[l])
-        record["Lk"] = [self.chunk, len(self.pending)]  # its chunk and row in the arrays sent
+            post_n[l] = _sample_post(posts[l], r.post, self.relu[l], self.pad[l])
+        record["Lk"] = [self.chunk, self.rows]
+        self.rows += 1
         self.pending.append(written)
         self.seen += 1
 
     def settle(self) -> None:
         """The figures of every waiting batch, as arrays (batch, layer) that travel as they are (the window
-        unpacks them, see ``unpack``), kept in ``ready`` until taken."""
+        unpacks them, see ``unpack``), kept with the current chunk until taken. Each figure is one pass
+        (or two) over the ring; the saturation only over the layers that have a band."""
         if not self.pending:
             return
         K = len(self.pending)
@@ -134,28 +151,44 @@ class Watch:
         written = np.array(self.pending)
         before = np.vstack([self.last_written, written[:-1]])
         seen = (self.seen - K + np.arange(K) > 0)[:, None] & np.ones_like(written)
-        posts, n = self.post[1:K + 1], self.post_n[1:K + 1]
-        used = np.arange(POST_SAMPLE) < n[..., None]
+        posts, n = self.post[1:K + 1], self.post_n[1:K + 1]  # (the unused end of a row holds a neutral value)
+        hot = np.zeros(n.shape)
+        for l, low, high in self.bands:
+            p = posts[:, l]
+            hot[:, l] = np.count_nonzero(p > high, axis=-1) + np.count_nonzero(p < low, axis=-1)
+        relu = np.array(self.relu)
+        dead = np.zeros(n.shape)
+        for l in np.flatnonzero(relu):
+            dead[:, l] = np.count_nonzero(posts[:, l] <= 0, axis=-1)
+        banded = np.zeros(len(self.names), bool)
+        banded[[l for l, _, _ in self.bands]] = True
         with np.errstate(all="ignore"):
-            hot = np.count_nonzero(used & (np.abs(posts - self.centre) > self.half), axis=-1)
-            dead = np.count_nonzero(used & (posts <= 0), axis=-1)
             out = {"w_norm": np.sqrt(ww * self.scale), "grad_mean_abs": np.abs(G).sum(-1) / self.counts,
                    "grad_to_weight": np.where(ww > 0, np.sqrt(gg / ww), np.inf),
                    "update_ratio": np.where(ww > 0, np.sqrt(dd / ww), np.inf),
                    "update_cos": np.clip(dg / np.sqrt(dd * gg), -1.0, 1.0), "step_size": -dg / gg,
-                   "finite": np.isfinite(np.where(used, posts, 0.0).sum(-1)),
-                   "saturation": np.where(self.relu, dead, hot) / np.maximum(n, 1), "dead": dead / np.maximum(n, 1),
+                   "finite": np.isfinite(posts.sum(-1)),
+                   "saturation": np.where(relu, dead, hot) / np.maximum(n, 1), "dead": dead / np.maximum(n, 1),
                    "written": written,
                    "changed": ~(seen & before & (G == wg[:-1, :, 1]).all(-1)),
                    # which figures each (batch, layer) has
                    "has_grad": written, "has_update": seen, "has_cos": seen & written & (dd > 0) & (gg > 0),
                    "has_step": seen & written & (gg > 0), "has_post": n > 0,
-                   "has_sat": (n > 0) & (np.array(self.relu) | (self.half[:, 0] < np.inf)),
-                   "has_dead": (n > 0) & np.array(self.relu)}
+                   "has_sat": (n > 0) & (relu | banded), "has_dead": (n > 0) & relu}
         self.wg[0] = self.wg[K]  # the last batch is the next one's "before"
         self.last_written, self.pending = list(written[-1]), []
-        self.ready.append((self.chunk, self.names, out))
-        self.chunk += 1
+        self.settled.append(out)
+
+
+def _copy(a: np.ndarray, ix, m: int, direct: bool, row: np.ndarray) -> None:
+    """A layer's sampled values into ``row`` (``take`` into place when no conversion is needed: fastest)."""
+    flat = a.reshape(-1)
+    if ix is None:
+        row[:m] = flat
+    elif direct:
+        flat.take(ix, out=row, mode="clip")
+    else:
+        row[:m] = flat[ix]
 
 
 GROUPS = {"has_grad": ("grad_mean_abs", "grad_to_weight", "changed"), "has_update": ("update_ratio",),
@@ -163,35 +196,45 @@ GROUPS = {"has_grad": ("grad_mean_abs", "grad_to_weight", "changed"), "has_updat
           "has_dead": ("dead",)}
 
 
-def unpack(names: list, arrays: dict, k: int) -> dict[str, dict]:
-    """Batch ``k``'s figures per layer, as dicts of plain numbers, from the arrays ``settle`` made."""
-    out = {}
-    has = {g: arrays[g][k].tolist() for g in GROUPS if g in arrays}
-    rows = {f: arrays[f][k].tolist() for f in arrays if not f.startswith("has_")}
-    for l, name in enumerate(names):
-        f = {"written": bool(rows["written"][l]), "w_norm": rows["w_norm"][l]}
-        for group, figs in GROUPS.items():
-            if has.get(group, [False] * len(names))[l]:
-                f.update({x: rows[x][l] for x in figs})
-        out[name] = f
+def unpack(names: list, arrays: dict) -> list[dict[str, dict]]:
+    """Every batch's figures per layer, as dicts of plain numbers, from the arrays ``settle`` made for one
+    chunk (each array converted once: the window's side pays per chunk, not per batch and array)."""
+    rows = {f: a.tolist() for f, a in arrays.items()}
+    groups = [(rows[g], figs) for g, figs in GROUPS.items() if g in rows]
+    written, w_norm = rows["written"], rows["w_norm"]
+    out = []
+    for k in range(len(written)):
+        batch = {}
+        for l, name in enumerate(names):
+            f = {"written": bool(written[k][l]), "w_norm": w_norm[k][l]}
+            for has, figs in groups:
+                if has[k][l]:
+                    for x in figs:
+                        f[x] = rows[x][k][l]
+            batch[name] = f
+        out.append(batch)
     return out
 
 
-def _sample_post(row: np.ndarray, post, relu: bool) -> int:
+def _sample_post(row: np.ndarray, post, relu: bool, pad: float) -> int:
     """A sample of the activation's output copied into ``row`` (a ReLU layer's: each unit's batch maximum,
-    for the dead units); how many values it holds."""
+    for the dead units), the rest of the row set to ``pad`` (a value that counts as neither saturated nor
+    dead); how many values it holds."""
     post = post() if callable(post) else post  # a tensor gives its NumPy view only when read
     if not isinstance(post, np.ndarray) or not post.size or post.dtype.kind != "f":
-        return 0
-    if relu:
-        if post.ndim != 2 or post.shape[1] > POST_SAMPLE:
-            return 0
-        row[:post.shape[1]] = post.max(axis=0)
-        return post.shape[1]
-    flat = post.reshape(-1)
-    sample = flat[::-(-flat.size // POST_SAMPLE)] if flat.size > POST_SAMPLE else flat
-    row[:sample.size] = sample
-    return sample.size
+        n = 0
+    elif relu:
+        n = post.shape[1] if post.ndim == 2 and post.shape[1] <= POST_SAMPLE else 0
+        if n:
+            row[:n] = post.max(axis=0)
+    else:
+        flat = post.reshape(-1)
+        sample = flat[::-(-flat.size // POST_SAMPLE)] if flat.size > POST_SAMPLE else flat
+        n = sample.size
+        row[:n] = sample
+    if n < POST_SAMPLE:
+        row[n:] = pad
+    return n
 
 
 def symmetry(W) -> str:

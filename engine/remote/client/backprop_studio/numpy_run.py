@@ -66,10 +66,10 @@ class NumpyRun(Run):
         self.order: list[str] = []
         self.activations: dict[str, str] = {}
         self.program: Program | None = None  # the program's reading (order, activations, delta rule)
-        self._calls: list = []  # the last batch's calls (the gradient check replays them)
         self._signature: tuple = ()  # their kinds and layer names: a batch that repeats them is not re-read
         self._loss_at: int | None = None
         self._known: dict = {}  # program signature -> its first delta's rule (worked out once)
+        self._keys: list[tuple] = []  # per layer in order: its name, its keys in params, its activation
         self.reduction = ""
 
     # ---- what the window sees first -------------------------------------------------------------------
@@ -90,45 +90,55 @@ class NumpyRun(Run):
     def measure(self, item) -> dict:
         calls = self.recorder.take()
         record: dict = {}
-        signature = tuple((c.kind, c.arg(2, "name")) for c in calls)
+        signature = tuple((c.kind, c.args[2] if len(c.args) > 2 else c.kwargs.get("name")) for c in calls)
         if calls and signature == self._signature:  # the same program as the last batch: only its values are new
-            self._calls = calls
-            out = calls[self._loss_at].out if self._loss_at is not None else None
-            self._record_loss(record, out)
+            if self._loss_at is not None:
+                self._record_loss(record, calls[self._loss_at].out)
             record["rows"] = len(calls[0].arg(0, "X")) if calls[0].kind == "forward" else 0
             record["delta_rule"] = self.program.delta_rule
-            calls = []
-        program = read_program(calls, self.params, self._known) if calls else None
-        if program is not None:
-            self._calls, self._signature = calls, signature
-            self._loss_at = next((i for i, c in enumerate(calls) if c is program.loss), None)
-            self.program = program
-            names = [n for n in program.layer_names if "W" + n in self.params]
-            if names != self.order:
-                self.order, self.activations = names, {n: program.activations.get(n, "sigmoid") for n in names}
-                record["layers"] = [{"name": n, "activation": self.activations[n],
-                                     "shape": list(np.shape(self.params["W" + n]))} for n in names]
-            if program.loss is not None:
-                self._record_loss(record, program.loss.out)
-                if not self.reduction:
-                    self.reduction = _reduction(program)
-                    record["reduction"] = self.reduction
-            record["rows"] = len(program.forwards[0].arg(0, "X"))
-            record["delta_rule"] = program.delta_rule
-        elif not self.order and not self._calls:
-            self.order = order_without_calls(self.params)
-            self.activations = {n: "sigmoid" for n in self.order}
-            record["layers"] = [{"name": n, "activation": "sigmoid", "shape": list(self.params["W" + n].shape)}
-                                for n in self.order]
+        elif calls and self.recorder.light:  # the program changed: record the next batch in full to read it
+            self.recorder.light = False
+            self._record_loss(record, next((c.out for c in calls if c.kind == "loss"), None))
+        elif calls:
+            self._read(calls, signature, record)
+        elif not self.order and self.program is None:
+            self._set_order(order_without_calls(self.params), {}, record)
+        p = self.params
         readings = []
-        for n in self.order:
-            W = self.params.get("W" + n)
+        for n, kw, kg, kc, act in self._keys:
+            W = p.get(kw)
             if isinstance(W, np.ndarray) and W.dtype.kind == "f" and W.size:
-                cache = self.params.get("cache_" + n)
+                cache = p.get(kc)
                 post = cache[2] if isinstance(cache, (tuple, list)) and len(cache) >= 3 else None
-                readings.append(Reading(n, W, self.params.get("grad_W" + n), post, self.activations.get(n, "sigmoid")))
+                readings.append(Reading(n, W, p.get(kg), post, act))
         self.watch.measure(readings, record)
         return record
+
+    def _read(self, calls: list, signature: tuple, record: dict) -> None:
+        """A batch whose calls differ from the last one's: read its program (layers, activations, loss)."""
+        program = read_program(calls, self.params, self._known)
+        if program is None:
+            return
+        self._signature = signature
+        self.recorder.light = not program.problem  # known: what backwards returns need not be kept any more
+        self._loss_at = next((i for i, c in enumerate(calls) if c is program.loss), None)
+        self.program = program
+        self._set_order([n for n in program.layer_names if "W" + n in self.params], program.activations, record)
+        if program.loss is not None:
+            self._record_loss(record, program.loss.out)
+            if not self.reduction:
+                self.reduction = _reduction(program)
+                record["reduction"] = self.reduction
+        record["rows"] = len(program.forwards[0].arg(0, "X"))
+        record["delta_rule"] = program.delta_rule
+
+    def _set_order(self, names: list[str], activations: dict, record: dict) -> None:
+        if names == self.order:
+            return
+        self.order, self.activations = names, {n: activations.get(n, "sigmoid") for n in names}
+        self._keys = [(n, "W" + n, "grad_W" + n, "cache_" + n, self.activations[n]) for n in names]
+        record["layers"] = [{"name": n, "activation": self.activations[n],
+                             "shape": list(np.shape(self.params["W" + n]))} for n in names]
 
     # ---- arrays the window asks for --------------------------------------------------------------------
 
@@ -172,8 +182,9 @@ class NumpyRun(Run):
 
     def gradcheck(self, request: dict) -> tuple[dict, dict]:
         """Central differences of the loop's own loss against the gradients its backward pass writes, on a
-        few rows of the last batch, with private copies of the weights (the user's arrays are not touched)."""
-        p = read_program(self._calls, self.params, self._known) if self._calls else None  # the last batch's
+        few rows of the batch its program was read from (the first of this program), with the current
+        weights copied (the user's arrays are not touched)."""
+        p = self.program
         if p is None:
             return {"problem": "no batch has run through forward/backwards yet"}, {}
         if p.problem:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import sys
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,8 +21,8 @@ NAMES = {"forward": ("forward",), "backwards": ("backwards", "backward"),
          "loss": ("compute_loss_and_acc", "compute_loss", "loss_and_acc")}
 
 
-@dataclass
-class Call:
+class Call(NamedTuple):
+    """One recorded call (a tuple: recording it costs the loop next to nothing)."""
     kind: str  # forward, backwards, loss
     fn: object  # the user's function (unwrapped)
     args: tuple
@@ -52,16 +53,23 @@ class Recorder:
 
     def __init__(self):
         self.calls: list[Call] = []
+        # Once the program is read, what backwards returns is not kept: held until the batch's end it would
+        # keep a big array alive (the input's gradient) that the loop itself drops at once.
+        self.light = False
         self.originals: dict[str, object] = {}
         self._undo: list[tuple[dict, str, object]] = []
 
     def wrap(self, kind: str, fn, namespaces: list[dict]) -> None:
         if fn is None or kind in self.originals:
             return
+        append = self.calls.append  # (the list is kept: take() empties it in place)
+        make = functools.partial(tuple.__new__, Call)  # a Call without NamedTuple's Python-level __new__
+        backwards = kind == "backwards"
+
         @functools.wraps(fn)
         def recorded(*args, **kwargs):
             out = fn(*args, **kwargs)
-            self.calls.append(Call(kind, fn, args, kwargs, out))
+            append(make((kind, fn, args, kwargs, None if backwards and self.light else out)))
             return out
 
         recorded.__backprop_studio_original__ = fn
@@ -82,7 +90,8 @@ class Recorder:
         self._undo.clear()
 
     def take(self) -> list[Call]:
-        calls, self.calls = self.calls, []
+        calls = self.calls[:]
+        self.calls.clear()
         return calls
 
 

@@ -3,9 +3,10 @@
 The optimizer's step is the batch boundary (a post-step hook: pause and step block there, after the
 update, as the NumPy client blocks before the next batch). Every ``Linear`` and ``Conv2d`` is a layer:
 its weight and gradient are read as NumPy views of the tensors (no copies beyond the 1024-weight
-sample of figures.py), and its activation's output is caught by a forward hook on the module that
-follows it (a ``Sigmoid``, ``ReLU`` ...), or on the next layer's input when the activation is a
-function call. The loss is what the script logs, or else the tensor ``backward()`` was called on. An
+sample of figures.py), and its activation's output is caught as the module that follows it (a
+``Sigmoid``, ``ReLU`` ...) returns it, or as the next layer's input when the activation is a function
+call: the module's own ``forward`` is wrapped (a forward hook would send every call of the module
+through PyTorch's slower hook path). The loss is what the script logs, or else the tensor ``backward()`` was called on. An
 epoch ends when a DataLoader the steps came from is used up (or at ``run.end_epoch()``).
 
 Only reading: no hook returns a value, nothing touches an RNG, so outputs and gradients are
@@ -67,6 +68,33 @@ def _guess(x: np.ndarray) -> str:
 
 def _np(t) -> np.ndarray | None:
     return t.detach().numpy() if isinstance(t, torch.Tensor) and t.device.type == "cpu" else None
+
+
+class _Catch:
+    """A module's output (or first input) kept in ``posts[layer]`` at each call, by wrapping the module's
+    own ``forward``; ``remove`` puts it back, like a hook's handle."""
+
+    def __init__(self, module: nn.Module, posts: dict, layer: str, output: bool):
+        self.module, self.own = module, module.__dict__.get("forward")  # (an instance's forward of its own)
+        real = module.forward
+
+        def forward(*args, **kwargs):
+            if not output and args:
+                posts[layer] = args[0]
+            out = real(*args, **kwargs)
+            if output:
+                posts[layer] = out
+            return out
+
+        self.forward = forward
+        module.forward = forward
+
+    def remove(self) -> None:
+        if self.module.__dict__.get("forward") is self.forward:
+            if self.own is None:
+                del self.module.forward
+            else:
+                self.module.forward = self.own
 
 
 class TorchRun(Run):
@@ -147,27 +175,16 @@ class TorchRun(Run):
             for name, module, inputs, output in calls[at + 1:]:
                 if type(module) in ACTIVATIONS:
                     self.activations[n] = ACTIVATIONS[type(module)]
-                    self._handles.append(module.register_forward_hook(self._keep_output(n)))
+                    self._handles.append(_Catch(module, self.posts, n, output=True))
                     break
                 if name in self.layers:  # the activation was a function: the next layer's input shows it
                     x = _np(inputs[0]) if inputs else None
                     self.activations[n] = _guess(x) if x is not None and x.size else "linear"
-                    self._handles.append(module.register_forward_pre_hook(self._keep_input(n)))
+                    self._handles.append(_Catch(module, self.posts, n, output=False))
                     break
                 if not isinstance(module, PASS_THROUGH):
                     break
         self._new_layers = True  # told with the next batch's figures
-
-    def _keep_output(self, layer: str):
-        def hook(module, inputs, output):
-            self.posts[layer] = output
-        return hook
-
-    def _keep_input(self, layer: str):
-        def hook(module, inputs):
-            if inputs:
-                self.posts[layer] = inputs[0]
-        return hook
 
     def _after_step(self, optimizer, args, kwargs) -> None:
         if not self.attached:
@@ -194,7 +211,7 @@ class TorchRun(Run):
             super()._finish_batch()
 
     def on_detach(self) -> None:
-        for h in self._handles + self._probes:
+        for h in reversed(self._handles + self._probes):  # (last first: wrapped forwards unwrap in order)
             h.remove()
         self._handles, self._probes = [], []
         for owner, attr in ((torch.Tensor, "backward"), (torch.utils.data.dataloader._BaseDataLoaderIter, "__next__")):
@@ -242,11 +259,11 @@ class TorchRun(Run):
             if W is not None:  # (a GPU model's tensors are not read on the hot path)
                 g = self.layers[n].weight.grad
                 G = (g.detach() if g.requires_grad else g).numpy() if g is not None and g.device.type == "cpu" else None
-                post = self.posts.get(n)  # read on the figures thread (it is this batch's own tensor)
+                post = self.posts.get(n)  # this batch's own tensor, read only when it is sampled
                 readings.append(Reading(n, W, G, None if post is None else functools.partial(_np, post),
                                         self.activations.get(n, "linear")))
         self.watch.measure(readings, record)
-        self.posts = {}
+        self.posts.clear()
         return record
 
     def _weight_view(self, n: str) -> np.ndarray | None:
