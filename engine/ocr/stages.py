@@ -179,7 +179,10 @@ def _reading_stages() -> list[Stage]:
                    "their shape does not tell letters from digits"),
                 _p("block", 1.0, 0.0, 5.0, 0.1, "How much lines of digits just above and below count (x the "
                    "log-odds of their digit share, per line): a row of look-alikes under a row of digits is "
-                   "read as digits (0: every line alone)")]), _context),
+                   "read as digits (0: every line alone)"),
+                _p("numbers", 1.5, 0.0, 10.0, 0.1, "Cost (nats) of reading as letters a word of 3+ look-alike "
+                   "shapes and digits with a clear digit among them (Z I 2 5 O is 21250; 0: no such rule)")]),
+          _context),
         S("text", "Lines of text with per-character confidence.", {}, _text),
     ]
 
@@ -328,9 +331,9 @@ def _classify(p, merge_gap, narrow_gap, split_width, wide):
                        lambda: img)
 
 
-def _context(p, switch_space, switch_word, sure, twin_weight, block):
+def _context(p, switch_space, switch_word, sure, twin_weight, block, numbers):
     boxes = apply_context([replace(b) for b in p.data("classify")], p.classifier.classes, switch_space, switch_word,
-                          sure, twin_weight, block)
+                          sure, twin_weight, block, numbers)
     raw, read = assemble([replace(b, char=b.raw_char or b.char) for b in boxes]), assemble(boxes)
     changed = sum(b.char != (b.raw_char or b.char) for b in boxes)
     page = p.data("denoise")
