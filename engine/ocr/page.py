@@ -37,7 +37,8 @@ from engine.ocr.geometry import (
     rotation,
     warp,
 )
-from engine.ocr.orient import TURNS, Blobs, Orientation, find_blobs, margins, orient, sample
+from engine.ocr.lines import find_lines
+from engine.ocr.orient import TURNS, Blobs, Orientation, find_blobs, letter_sized, margins, orient, sample
 
 
 @dataclass
@@ -258,7 +259,7 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
         view, flipped = _view(sg, fit, f, fill)
         blobs = find_blobs(view)
         if max_skew > 0:
-            skews = line_skews(ink_points(view, blobs=blobs), max_skew, min_skew, min_strength)
+            skews = line_skews(ink_points(view, blobs=blobs), max_skew, min_skew, min_strength, blobs)
         if orientation == "auto" and classifier is not None:
             masks = _sample_masks(img, fit, f, fill, blobs, flipped)
             fit.orientation = orient(classifier, masks, skews, aligned=margins(blobs))
@@ -272,14 +273,47 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
     return fit
 
 
-def line_skews(points: np.ndarray, max_skew: float, min_skew: float, min_strength: float
-               ) -> dict[int, tuple[float, float]]:
+AGREE_DEG = 6.0  # a line whose own slope is this close to the page's tilt agrees with it
+MIN_AGREE = 0.5  # the share of letters on agreeing lines that the page is turned for
+
+
+def line_slopes(blobs: Blobs, turned: bool = False, min_len: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(degrees, letters) of each line of ``min_len`` or more letter-sized blobs (the lines stage's rule; the
+    view turned 90 degrees anticlockwise when ``turned``, as ``line_skews`` turns its points), each slope a
+    plain least-squares fit of the centres."""
+    idx = letter_sized(blobs)
+    if len(idx) < min_len:
+        return np.zeros(0), np.zeros(0)
+    b = np.array([[s[0].start, s[1].start, s[0].stop, s[1].stop] for s in (blobs.slices[i] for i in idx)], float)
+    if turned:  # (x, y) -> (y, W - x)
+        b = np.c_[blobs.labels.shape[1] - b[:, 3], b[:, 0], blobs.labels.shape[1] - b[:, 1], b[:, 2]]
+    cx, cy = (b[:, 1] + b[:, 3]) / 2, (b[:, 0] + b[:, 2]) / 2
+    found = [ln.members for ln in find_lines(b, blobs.typical) if len(ln.members) >= min_len]
+    deg = [np.degrees(np.arctan(np.polyfit(cx[m], cy[m], 1)[0])) for m in found]
+    return np.array(deg, float), np.array([len(m) for m in found], float)
+
+
+def agreement(angle: float, degrees: np.ndarray, letters: np.ndarray) -> float:
+    """The share of the letters on lines (``line_slopes``) that slope within ``AGREE_DEG`` of ``angle``: near 1
+    on a page turned as a whole, low where lines slope each their own way (a level line, one falling 12
+    degrees and one rising 25 across a webcam frame: turning the page for one of them tilts the others
+    past what the lines stage follows). 1 with no such lines (nothing to disagree)."""
+    if not letters.sum():
+        return 1.0
+    return float(letters[np.abs(degrees - angle) <= AGREE_DEG].sum() / letters.sum())
+
+
+def line_skews(points: np.ndarray, max_skew: float, min_skew: float, min_strength: float,
+               blobs: Blobs | None = None) -> dict[int, tuple[float, float]]:
     """Per way up (0, 90, 180, 270: text turned clockwise), the (tilt left to undo, strength) of lines running
-    along x (0, 180) or along y (90, 270); a tilt under ``min_skew`` or weaker than ``min_strength`` is 0."""
+    along x (0, 180) or along y (90, 270); a tilt under ``min_skew`` or weaker than ``min_strength`` is 0, and
+    so is one that under ``MIN_AGREE`` of the letters' own lines agree with (``agreement``, with ``blobs``)."""
     out = {}
     for t, pts in ((0, points), (90, points[:, ::-1] * [1, -1])):  # (y, -x): lines along y run along x
         angle, strength = estimate_skew(pts, max_skew)
         if abs(angle) < min_skew or strength < min_strength:
+            angle = 0.0
+        if angle and blobs is not None and agreement(angle, *line_slopes(blobs, t == 90)) < MIN_AGREE:
             angle = 0.0
         out[t] = out[t + 180] = (angle, strength)
     return out

@@ -178,6 +178,26 @@ def test_chalk_on_a_blackboard_is_turned_level_too():
     assert np.median(out) < 0.3  # the corners the turn uncovers are painted board, not white paper
 
 
+def test_lines_that_slope_each_their_own_way_do_not_turn_the_page():
+    """A level line, one falling 12 degrees and one rising 25 (wild 'slope' pages): the ink's sharpest profile
+    is the falling line's, but most letters lie on lines that do not agree with it, so the page stays level
+    and the lines stage follows each line; a page turned as a whole is still turned (its lines agree)."""
+    from engine.ocr.wildpages import wild_page
+
+    img, _ = wild_page("slope", 10)
+    work = segment.load(img)[0]
+    view_blobs = page.find_blobs(work)
+    angle, _ = page.estimate_skew(page.ink_points(work, blobs=view_blobs), 30)
+    assert abs(angle) > 8  # the profile alone would turn the page for one line
+    assert page.agreement(angle, *page.line_slopes(view_blobs)) < page.MIN_AGREE
+    assert page.fit_page(work).skew == 0.0
+    level, _ = render_page(LINES, seed=5, size=(900, 1100), char_height=45)
+    turned = ndimage.rotate(level.astype(float), 14, reshape=False, order=1, mode="nearest").astype(np.uint8)
+    blobs = page.find_blobs(segment.load(turned)[0])
+    assert page.agreement(-14, *page.line_slopes(blobs)) > 0.8
+    assert page.agreement(-14, *page.line_slopes(blobs, turned=True)) < 0.5  # read along y: no such lines
+
+
 def test_level_pages_pass_unchanged():
     img, _ = render_page(["LEVEL TEXT ON", "A FULL PAGE 12"], seed=1, size=(600, 800), char_height=50)
     work = segment.load(img)[0]
