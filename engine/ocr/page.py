@@ -56,10 +56,11 @@ class PageFit:
     skew_strength: float = 1.0         # how much sharper the best profile is than a typical one
     turn: int = 0                      # degrees the text was turned clockwise in the photo (undone)
     orientation: Orientation | None = None  # how the turn was chosen ("auto")
+    zoom: float = 1.0                  # output px per work px: small writing is enlarged (``enlarge``)
 
     @property
     def identity(self) -> bool:
-        return self.kind == "frame" and self.skew == 0.0 and self.turn == 0
+        return self.kind == "frame" and self.skew == 0.0 and self.turn == 0 and self.zoom == 1.0
 
     def corners(self) -> np.ndarray:
         """The output rectangle's corners (TL, TR, BR, BL) in work-image x, y: what the stage keeps."""
@@ -220,7 +221,7 @@ def reduce_to(img: np.ndarray, side: int) -> tuple[np.ndarray, int]:
 
 def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, min_area: float = 0.1,
              max_skew: float = 30.0, min_skew: float = 2.0, min_strength: float = 1.15, orientation: str = "0",
-             classifier=None) -> PageFit:
+             classifier=None, min_char: float = 0.0, max_side: int = 2048) -> PageFit:
     """Where the page is in a work image (float gray or RGB) and how to turn it upright: ``orientation`` is
     how the text is turned clockwise in the photo ("0", "90", "180", "270"), or "auto" to let ``classifier``
     read a sample of characters each way (see orient.py; without a classifier the page is taken upright)."""
@@ -254,10 +255,12 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
     fit = PageFit(kind, m, shape, 0.0, quad, region, 1.0 / f, paper)
     turn = 0 if orientation == "auto" else int(orientation)
     skews = {t: (0.0, 1.0) for t in TURNS}
-    if max_skew > 0 or orientation == "auto":
+    typical = 0.0
+    if max_skew > 0 or orientation == "auto" or min_char > 0:
         fill = float(np.median(sg[found.region])) if found is not None else None
         view, flipped = _view(sg, fit, f, fill)
         blobs = find_blobs(view)
+        typical = blobs.typical * f
         if max_skew > 0:
             skews = line_skews(ink_points(view, blobs=blobs), max_skew, min_skew, min_strength, blobs)
         if orientation == "auto" and classifier is not None:
@@ -268,6 +271,10 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
     if turn or angle:
         m_turn, shape = rotation(turn + angle, fit.shape)
         fit.matrix, fit.shape, fit.skew, fit.turn = fit.matrix @ m_turn, shape, angle, turn
+    fit.zoom = enlarge(typical, fit.shape, min_char, max_side)
+    if fit.zoom != 1.0:
+        fit.matrix = fit.matrix @ np.diag([1 / fit.zoom, 1 / fit.zoom, 1.0])
+        fit.shape = (int(round(fit.shape[0] * fit.zoom)), int(round(fit.shape[1] * fit.zoom)))
     if fit.paper is None and not fit.identity:
         fit.paper = np.median(small.reshape(-1, *small.shape[2:])[::7], axis=0)
     return fit
@@ -301,6 +308,23 @@ def agreement(angle: float, degrees: np.ndarray, letters: np.ndarray) -> float:
     if not letters.sum():
         return 1.0
     return float(letters[np.abs(degrees - angle) <= AGREE_DEG].sum() / letters.sum())
+
+
+ENLARGE_TO = 1.6  # x min_char: the size small writing is enlarged to
+ENLARGE_PIXELS = 2_000_000  # an enlarged page has at most this many pixels (a full page reads in well under 1 s)
+
+
+def enlarge(typical: float, shape: tuple[int, int], min_char: float, max_side: int, most: float = 3.0) -> float:
+    """How much to enlarge a page whose characters are ``typical`` px (the longer side of a typical blob)
+    when that is under ``min_char``: to ``ENLARGE_TO`` x min_char, at most ``most`` times, never past
+    ``max_side`` px or ``ENLARGE_PIXELS``, and not at all for less than 1.2 times. A webcam's 15-20 px
+    letters skeletonize into knots and their strokes fill; resampled smoothly to the size the stages are
+    measured at, they read about as well as a sharper photo's."""
+    if not (0 < typical < min_char):
+        return 1.0
+    h, w = shape
+    k = min(ENLARGE_TO * min_char / typical, most, max_side / max(h, w, 1), np.sqrt(ENLARGE_PIXELS / max(h * w, 1)))
+    return round(float(k), 3) if k >= 1.2 else 1.0
 
 
 def line_skews(points: np.ndarray, max_skew: float, min_skew: float, min_strength: float,

@@ -94,6 +94,38 @@ def test_a_piece_still_wide_after_a_cut_is_cut_again(monkeypatch):
     assert now >= before + 0.05, (before, now)
 
 
+def smaller(img: np.ndarray, f: float) -> np.ndarray:
+    """The page as a low-resolution camera takes it (a webcam frame: letters 15-20 px tall)."""
+    from scipy import ndimage
+
+    return np.clip(ndimage.zoom(img.astype(float), f, order=1), 0, 255).astype(np.uint8)
+
+
+@needs_model
+def test_small_writing_is_enlarged_before_it_is_read():
+    """Wild pages at half resolution (320 x 240): letters 15-20 px skeletonize into knots unless the page stage
+    enlarges them; the boxes still map back onto the ink of the small photo."""
+    pipe = OcrPipeline()
+    got = {}
+    for min_char in (0.0, 28.0):
+        pipe.set_params({"page": {"min_char": min_char}})
+        accs = []
+        for c in ("shadow", "sizes", "touching"):
+            for s in (0, 1):
+                img, truth = wild_page(c, s)
+                pipe.open(smaller(img, 0.5))
+                accs.append(accuracy(pipe.run(), truth))
+        got[min_char] = float(np.mean(accs))
+    assert got[28.0] >= 0.85 and got[28.0] >= got[0.0] + 0.1, got
+    fit = pipe.data("page")[1]
+    assert fit.zoom > 1.5 and pipe.output("page").info["zoom"] == fit.zoom
+    small = smaller(wild_page("touching", 1)[0], 0.5)
+    result = pipe.run()
+    assert result.boxes and all(0 <= v for b in result.boxes for v in result.source_box(b))
+    dark = [small[r0:r1, c0:c1].min() for r0, c0, r1, c1 in map(result.source_box, result.boxes)]
+    assert max(dark) < np.median(small) - 40  # every box holds ink of the photo as given
+
+
 @needs_model
 @pytest.mark.parametrize("condition", WILD_CONDITIONS)
 def test_wild_pages_read_the_same_every_way_up(pipe, condition):
