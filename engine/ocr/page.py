@@ -264,7 +264,8 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
         if max_skew > 0:
             skews = line_skews(ink_points(view, blobs=blobs), max_skew, min_skew, min_strength, blobs)
         if orientation == "auto" and classifier is not None:
-            masks = _sample_masks(img, fit, f, fill, blobs, flipped)
+            zoom = enlarge(typical, fit.shape, min_char, max_side)
+            masks = _sample_masks(img, fit, f, fill, blobs, flipped, zoom=zoom)
             fit.orientation = orient(classifier, masks, skews, aligned=margins(blobs))
             turn = fit.orientation.turn
     angle, fit.skew_strength = skews[turn]
@@ -354,13 +355,16 @@ def _view(gray: np.ndarray, fit: PageFit, f: int, fill: float | None) -> tuple[n
 
 
 def _sample_masks(img: np.ndarray, fit: PageFit, f: int, fill: float | None, blobs: Blobs, flipped: bool,
-                  px: float = 24.0) -> list[np.ndarray]:
+                  px: float = 24.0, zoom: float = 1.0) -> list[np.ndarray]:
     """Ink masks of the orientation sample, at least ``px`` high where the work image has the pixels: small
     writing on a big photo is a few pixels in the reduced view (thin strokes in pieces), too few to read, so
     the part of the page holding the sample is warped again at a finer scale (one warp of the writing's
-    extent, not of the whole page) and its blobs found and sampled there."""
+    extent, not of the whole page) and its blobs found and sampled there; ``zoom``: how much the page will be
+    enlarged (``enlarge``), so that the sample is read at the size the page will be."""
     picks = sample(blobs)
-    fine = max(1, min(f, int(f * blobs.typical / px)))
+    fine = max(1, min(f, int(f * blobs.typical / px)))  # work pixels per sample pixel
+    if zoom > 1:
+        fine = min(fine, f / zoom)
     if fine >= f or not len(picks):
         return [blobs.labels[blobs.slices[i]] == i + 1 for i in picks]
     e = int(np.ceil(2 * blobs.typical))
@@ -369,9 +373,9 @@ def _sample_masks(img: np.ndarray, fit: PageFit, f: int, fill: float | None, blo
     r1 = min(max(blobs.slices[i][0].stop for i in picks) + e, rows)
     c0 = max(min(blobs.slices[i][1].start for i in picks) - e, 0)
     c1 = min(max(blobs.slices[i][1].stop for i in picks) + e, cols)
-    z = f // fine  # fine pixels per view pixel
+    z = f / fine  # sample pixels per view pixel
     m = fit.matrix @ np.array([[fine, 0, c0 * f], [0, fine, r0 * f], [0, 0, 1]], float)
-    part = warp(img, m, ((r1 - r0) * z, (c1 - c0) * z), fill=fill)
+    part = warp(img, m, (int(round((r1 - r0) * z)), int(round((c1 - c0) * z))), fill=fill)
     gray = part if part.ndim == 2 else part @ segment.LUMA
     finer = find_blobs(1.0 - gray if flipped else gray)
     return [finer.labels[finer.slices[i]] == i + 1 for i in sample(finer)]

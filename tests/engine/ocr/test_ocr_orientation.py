@@ -131,3 +131,27 @@ def test_hard_pages_read_the_same_every_way_up(pipe, condition):
             accs.append(char_accuracy(pipe.run().lines, lines))
             assert pipe.output("page").info["orientation"] == turned_clockwise(k)
         assert min(accs[1:]) >= accs[0] - 0.03, accs
+
+
+@needs_model
+def test_small_writing_is_judged_at_the_size_it_will_be_read(pipe):
+    """A webcam-sized page (letters about 20 px) is enlarged before it is read, so its orientation sample is
+    read enlarged too: upside down, its rows of digits would otherwise read nearly as surely as upright."""
+    from scipy import ndimage
+
+    from engine.ocr import page as page_stage
+    from engine.ocr.wildpages import wild_page
+
+    img, truth = wild_page("digit_rows", 20)
+    small = np.clip(ndimage.zoom(img.astype(float), 0.6, order=1), 0, 255).astype(np.uint8)
+    work = small.astype(np.float32) / 255
+    fit = page_stage.PageFit("frame", np.eye(3), work.shape, 0.0)
+    blobs = page_stage.find_blobs(work)
+    native = page_stage._sample_masks(work, fit, 1, None, blobs, False)
+    zoom = page_stage.enlarge(blobs.typical, work.shape, 28.0, 2048)
+    enlarged = page_stage._sample_masks(work, fit, 1, None, blobs, False, zoom=zoom)
+    assert zoom > 1.5 and np.median([m.shape[0] for m in enlarged]) > 1.5 * np.median([m.shape[0] for m in native])
+    pipe.set_params({"page": {"orientation": "auto"}})
+    pipe.open(np.ascontiguousarray(np.rot90(small, 2)))
+    assert pipe.output("page").info["orientation"] == 180
+    assert char_accuracy(["".join(pipe.run().lines)], ["".join(truth)]) > 0.8
