@@ -365,10 +365,12 @@ def _sample_masks(img: np.ndarray, fit: PageFit, f: int, fill: float | None, blo
     fine = max(1, min(f, int(f * blobs.typical / px)))  # work pixels per sample pixel
     if zoom > 1:
         fine = min(fine, f / zoom)
-    if fine >= f or not len(picks):
+    if fine >= f or not (len(picks) or blobs.chars.any()):
         return [blobs.labels[blobs.slices[i]] == i + 1 for i in picks]
     e = int(np.ceil(2 * blobs.typical))
     rows, cols = blobs.labels.shape
+    if not len(picks):  # letters too small to pick in the view (a few pixels): look for them finer everywhere
+        picks = np.nonzero(blobs.chars)[0]
     r0 = max(min(blobs.slices[i][0].start for i in picks) - e, 0)
     r1 = min(max(blobs.slices[i][0].stop for i in picks) + e, rows)
     c0 = max(min(blobs.slices[i][1].start for i in picks) - e, 0)

@@ -155,3 +155,20 @@ def test_small_writing_is_judged_at_the_size_it_will_be_read(pipe):
     pipe.open(np.ascontiguousarray(np.rot90(small, 2)))
     assert pipe.output("page").info["orientation"] == 180
     assert char_accuracy(["".join(pipe.run().lines)], ["".join(truth)]) > 0.8
+
+
+def test_letters_too_small_to_pick_in_the_view_are_sampled_finer():
+    """A phone photo of a whole sheet at webcam resolution: its letters are 3 px in the reduced view, too small to
+    pick, so the sample is looked for in the page warped finer (before: no sample, the page taken upright)."""
+    from engine.ocr import page as page_stage
+    from engine.ocr import segment
+
+    img, _ = render_page(["THE QUICK BROWN FOX", "JUMPS OVER THE LAZY", "DOG 1234567890", "HANDWRITTEN NOTES"],
+                         seed=3, size=(600, 1000), char_height=14)
+    work = segment.load(img)[0]
+    view, f = page_stage.reduce_to(work, 200)
+    blobs = page_stage.find_blobs(view)
+    assert f > 1 and len(orient.sample(blobs)) == 0 and blobs.chars.sum() > 10
+    fit = page_stage.PageFit("frame", np.eye(3), work.shape, 0.0)
+    masks = page_stage._sample_masks(work, fit, f, None, blobs, False, zoom=2.0)
+    assert len(masks) >= 16 and np.median([m.shape[0] for m in masks]) >= 12
