@@ -103,6 +103,9 @@ def add_engine_commands(sub) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--edits", metavar="JSON", help="apply an edit list (relabel/drop samples; saved by Top losses)")
     t.add_argument("--save", help="write a checkpoint (.npz) at the end")
+    t.add_argument("--save-model", metavar="PATH",
+                   help="write the trained network alone (.npz: weights and class names, no optimizer state, "
+                        "history or report frames): a model file such as the OCR's")
     t.add_argument("--report", metavar="PATH", type=_report_path,
                    help="write a self-contained HTML report at the end")
     t.add_argument("--break", dest="break_on", action="append", metavar="EXPR",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from dataclasses import asdict
 
 from engine.cli.console import Progress, emit_json
 from engine.data.edits import EditList
@@ -16,6 +17,7 @@ from engine.nn.gradcheck import TOLERANCE, check, default_problem, regularizatio
 from engine.report.data import save_checkpoint
 from engine.report.html import write_report
 from engine.training.autoencoder import TARGET_PSNR, AutoencoderConfig, make_session
+from engine.training.checkpoint import save_network
 from engine.training.session import BatchEvent, EpochEvent, State, TrainConfig, TrainingSession
 
 
@@ -24,9 +26,10 @@ def cmd_train(args) -> int:
     if not 0 < args.lr_decay <= 1:
         raise InputError(f"--lr-decay must be in (0, 1] (a factor the learning rate shrinks by), got {args.lr_decay}")
     check_distinct([("--data", p) for p in spec_paths(args.data)] + [("--edits", args.edits)],
-                   [("--save", args.save), ("--report", args.report)])
-    if args.save is not None:
-        args.save = str(check_writable(args.save))  # "~/run.npz" quoted is the home folder's, as checked above
+                   [("--save", args.save), ("--save-model", args.save_model), ("--report", args.report)])
+    for flag in ("save", "save_model"):
+        if getattr(args, flag) is not None:  # "~/run.npz" quoted is the home folder's, as checked above
+            setattr(args, flag, str(check_writable(getattr(args, flag))))
     config = TrainConfig(hidden=args.hidden, activation=args.activation, lr=args.lr, batch_size=args.batch_size,
                          epochs=args.epochs, seed=args.seed, momentum=args.momentum, lr_decay=args.lr_decay,
                          decay_every=args.decay_every, weight_decay=args.weight_decay, dropout=args.dropout)
@@ -62,6 +65,10 @@ def cmd_train(args) -> int:
         save_checkpoint(args.save, session)
         if not args.json:
             print(f"saved {args.save}")
+    if args.save_model is not None:
+        save_model(args.save_model, session)
+        if not args.json:
+            print(f"saved model {args.save_model}")
     if args.report:
         write_train_report(args.report, session, saved=args.save, quiet=args.json)
     if state == State.DIVERGED:
@@ -78,6 +85,16 @@ def cmd_train(args) -> int:
             return 1
         print(f"test loss {loss:.4f} acc {acc:.4f}")
     return 0
+
+
+def save_model(path, session: TrainingSession) -> None:
+    """The network alone, with what made it (config, data, epochs, last validation accuracy): what the OCR
+    loads, a quarter of a checkpoint (which also holds the optimizer's state, the batch history and the
+    report's first-layer weight frames). Deterministic: the same run writes the same parameters."""
+    last = session.history.epochs[-1] if session.history.epochs else None
+    save_network(path, session.net, session.data.classes,
+                 {"config": asdict(session.config), "dataset": session.data.name, "epoch": session.epoch,
+                  "valid_acc": last.valid_acc if last is not None else None})
 
 
 def cmd_gradcheck(args) -> int:

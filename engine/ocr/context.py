@@ -16,7 +16,15 @@ look-alikes follows its neighbours, a confident number in a line of words stays 
 missed, "K08016"), so a word is read all-letters or all-digits unless its boxes insist. Every box then takes
 the best class of its kind from its own vector, a look-alike counting its twin's probability too
 (``with_twins``; a box whose own reading is at least ``sure`` probable keeps it). List markers -- one-character first words on several lines ("1." "2." "3.") -- form their own sequence
-down the page instead of joining their lines. No dictionary: only the classifier's probabilities and the layout.
+down the page instead of joining their lines.
+
+A word of three or more boxes that each read as a look-alike shape or a digit, one of them a clear digit, is
+a number (``number_words``): "21250" read Z I 2 5 O, or "08500" read O 8 5 O O after a word. Words of
+letters drawn only from O I Z S G B ("BIG", "SOS") are rare; numbers drawn only from their twins 0 1 2 5 6 8
+are common (a third of 3-digit numbers), so such a word's look-alikes say nothing of its kind (neutral
+evidence), and reading it as letters costs ``numbers`` nats. A word of look-alikes with no clear digit
+(IS, SO, ZIZSO read as letters throughout) is left to its boxes and neighbours. No dictionary: only the
+classifier's probabilities and the layout.
 """
 from __future__ import annotations
 
@@ -88,6 +96,20 @@ def kind_mass(probs: np.ndarray, classes: tuple[str, ...], twin_weight: float = 
             m[:, 0] += shared - (1 - twin_weight) * pa
             m[:, 1] += shared - (1 - twin_weight) * pd
     return m / np.maximum(m.sum(1, keepdims=True), 1e-12)
+
+
+def number_words(words: list[list[int]], probs: np.ndarray, classes: tuple[str, ...], min_len: int = 3
+                 ) -> list[list[int]]:
+    """The words that read as numbers by their shapes (module docstring): at least ``min_len`` boxes, each
+    one's best class a digit or a letter with a digit twin, and at least one a clear digit (its best class a
+    digit, ``PLURALITY`` x the next class)."""
+    letters, digits = kinds(classes)
+    twin_letters = np.isin(np.array(classes), [a for a, d in LOOKALIKE])
+    best = probs.argmax(1)
+    top2 = -np.sort(-probs, 1)[:, :2]
+    clear_digit = digits[best] & (top2[:, 0] >= PLURALITY * top2[:, 1])
+    shaped = digits[best] | twin_letters[best]
+    return [w for w in words if len(w) >= min_len and shaped[w].all() and clear_digit[w].any()]
 
 
 def sequences(boxes: list[Box], words: list[list[int]]) -> list[list[int]]:
@@ -164,10 +186,11 @@ def block_costs(boxes: list[Box], digit: np.ndarray, weight: float, reach: float
 
 
 def choose(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], switch_space: float = 0.7,
-           switch_word: float = 4.0, sure: float = 0.95, twin_weight: float = 0.6, block: float = 1.0
-           ) -> tuple[np.ndarray, np.ndarray]:
+           switch_word: float = 4.0, sure: float = 0.95, twin_weight: float = 0.6, block: float = 1.0,
+           numbers: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
     """(class index per box, kind per box: 1 digits, -1 letters, 0 sure of itself) under the line rule, with
-    the lines of the same block (``block_costs``) as a prior. The context knows its limits: a box read at
+    the lines of the same block (``block_costs``) as a prior and words shaped like numbers (``number_words``)
+    costing ``numbers`` nats to read as letters. The context knows its limits: a box read at
     least ``sure`` keeps its reading, and so does one whose own best class is of the kind chosen and a clear
     plurality (``PLURALITY`` x the next class: pooling a look-alike pair never beats it, D 0.41 stays D
     against O 0.22 + 0 0.23); any other box takes the best class of the chosen kind, a look-alike counting
@@ -179,6 +202,12 @@ def choose(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], switch
         return choice, kind
     cost = -np.log(kind_mass(probs, classes, twin_weight) + 1e-6)
     words = words_of(boxes)
+    if numbers:
+        twin_letters = np.isin(np.array(classes), [a for a, d in LOOKALIKE])
+        for w in number_words(words, probs, classes):
+            neutral = [i for i in w if twin_letters[probs[i].argmax()]]
+            cost[neutral] = cost[neutral].mean(1, keepdims=True)
+            cost[w, 0] += numbers / len(w)
     seqs = sequences(boxes, words)
     markers = {i for w, c in zip(words, contexts(boxes, words)) if c == -1 for i in w}
     path = np.zeros(len(boxes), int)
@@ -204,13 +233,14 @@ def choose(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], switch
 
 
 def apply_context(boxes: list[Box], classes: tuple[str, ...], switch_space: float = 0.7, switch_word: float = 4.0,
-                  sure: float = 0.95, twin_weight: float = 0.6, block: float = 1.0) -> list[Box]:
+                  sure: float = 0.95, twin_weight: float = 0.6, block: float = 1.0, numbers: float = 1.5
+                  ) -> list[Box]:
     """Set char, confidence and context_top5 of boxes that carry ``probs`` (raw fields are left as read)."""
     have = [b for b in boxes if b.probs is not None]
     if not have:
         return boxes
     probs = np.stack([b.probs for b in have])
-    choice, kind = choose(have, probs, classes, switch_space, switch_word, sure, twin_weight, block)
+    choice, kind = choose(have, probs, classes, switch_space, switch_word, sure, twin_weight, block, numbers)
     letters, digits = kinds(classes)
     for b, c, k, p in zip(have, choice, kind, probs):
         b.char, b.confidence = classes[c], float(p[c])
@@ -269,4 +299,4 @@ def changes_on_page(page: np.ndarray, boxes: list[Box]) -> np.ndarray:
 
 
 __all__ = ["LOOKALIKE", "apply_context", "changes_on_page", "choose", "contexts", "kind_mass", "kinds", "sequences",
-           "block_costs", "shape_confidence", "side_by_side", "switch_costs", "top5", "viterbi", "with_twins", "words_of"]
+           "block_costs", "number_words", "shape_confidence", "side_by_side", "switch_costs", "top5", "viterbi", "with_twins", "words_of"]

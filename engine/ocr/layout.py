@@ -158,9 +158,10 @@ def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.
        centre lies in the top ``top`` of its neighbour's box joins it from twice as far (a cut-off arm);
     3. drop what is not a character: longest side < ``min_size`` or height > ``max_height`` typical heights,
        or flatter than ``min_size`` and wider than 2 typical heights (an underline), or -- given the page's
-       ``stroke`` width -- a single stroke longer than 2.5 typical heights at any angle: a rule, a sheet's or
-       card's edge, a crease (its ink is about stroke x length; written letters hold several strokes per
-       length)."""
+       ``stroke`` width -- a single stroke longer than 2.5 typical heights at any angle (2.5 x the height of
+       the writing around it, where that is larger, up to twice the typical: a big title's V or Y is a few
+       long strokes too): a rule, a sheet's or card's edge, a crease (its ink is about stroke x length;
+       written letters hold several strokes per length)."""
     empty = Chars(np.zeros((0, 4), np.int64), np.zeros(0, np.int64), [], 0.0, np.zeros((0, 4), np.int64))
     if len(comps) == 0:
         return empty
@@ -211,9 +212,12 @@ def find_chars(comps: np.ndarray, speck: float = 0.02, merge_overlap: float = 0.
                                              local)
     h, w = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     rule = (h < min_size * height) & (w > 2 * height)  # underlines, fraction bars: no capital is that flat
-    if stroke > 0:
+    if stroke > 0:  # long for the writing around it, up to twice the page's: a title's V or Y is no rule
         length = np.hypot(h, w)
-        rule |= (length > 2.5 * height) & (area <= 1.5 * stroke * length)
+        a, b = near_pairs(boxes, 0, 1.5 * height)
+        among = np.bincount(np.concatenate([a, b]), minlength=len(boxes)) > 0  # alone, a stroke is its own size
+        around = np.where(among, np.clip(local, height, 2 * height), height)
+        rule |= (length > 2.5 * around) & (area <= 1.5 * stroke * length)
     ok = (np.maximum(h, w) >= min_size * height) & (h <= max_height * height) & ~rule
     dropped.append(boxes[~ok])
     return Chars(boxes[ok], area[ok], [m for m, k in zip(members, ok) if k], height, np.concatenate(dropped))

@@ -37,7 +37,8 @@ from engine.ocr.geometry import (
     rotation,
     warp,
 )
-from engine.ocr.orient import TURNS, Blobs, Orientation, find_blobs, margins, orient, sample
+from engine.ocr.lines import find_lines
+from engine.ocr.orient import TURNS, Blobs, Orientation, find_blobs, letter_sized, margins, orient, sample
 
 
 @dataclass
@@ -55,10 +56,11 @@ class PageFit:
     skew_strength: float = 1.0         # how much sharper the best profile is than a typical one
     turn: int = 0                      # degrees the text was turned clockwise in the photo (undone)
     orientation: Orientation | None = None  # how the turn was chosen ("auto")
+    zoom: float = 1.0                  # output px per work px: small writing is enlarged (``enlarge``)
 
     @property
     def identity(self) -> bool:
-        return self.kind == "frame" and self.skew == 0.0 and self.turn == 0
+        return self.kind == "frame" and self.skew == 0.0 and self.turn == 0 and self.zoom == 1.0
 
     def corners(self) -> np.ndarray:
         """The output rectangle's corners (TL, TR, BR, BL) in work-image x, y: what the stage keeps."""
@@ -219,7 +221,7 @@ def reduce_to(img: np.ndarray, side: int) -> tuple[np.ndarray, int]:
 
 def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, min_area: float = 0.1,
              max_skew: float = 30.0, min_skew: float = 2.0, min_strength: float = 1.15, orientation: str = "0",
-             classifier=None) -> PageFit:
+             classifier=None, min_char: float = 0.0, max_side: int = 2048) -> PageFit:
     """Where the page is in a work image (float gray or RGB) and how to turn it upright: ``orientation`` is
     how the text is turned clockwise in the photo ("0", "90", "180", "270"), or "auto" to let ``classifier``
     read a sample of characters each way (see orient.py; without a classifier the page is taken upright)."""
@@ -253,33 +255,90 @@ def fit_page(img: np.ndarray, sheet: str = "auto", min_contrast: float = 0.3, mi
     fit = PageFit(kind, m, shape, 0.0, quad, region, 1.0 / f, paper)
     turn = 0 if orientation == "auto" else int(orientation)
     skews = {t: (0.0, 1.0) for t in TURNS}
-    if max_skew > 0 or orientation == "auto":
+    typical = 0.0
+    if max_skew > 0 or orientation == "auto" or min_char > 0:
         fill = float(np.median(sg[found.region])) if found is not None else None
         view, flipped = _view(sg, fit, f, fill)
         blobs = find_blobs(view)
+        typical = blobs.typical * f
         if max_skew > 0:
-            skews = line_skews(ink_points(view, blobs=blobs), max_skew, min_skew, min_strength)
+            skews = line_skews(ink_points(view, blobs=blobs), max_skew, min_skew, min_strength, blobs)
         if orientation == "auto" and classifier is not None:
-            masks = _sample_masks(img, fit, f, fill, blobs, flipped)
+            zoom = enlarge(typical, fit.shape, min_char, max_side)
+            masks = _sample_masks(img, fit, f, fill, blobs, flipped, zoom=zoom)
             fit.orientation = orient(classifier, masks, skews, aligned=margins(blobs))
             turn = fit.orientation.turn
     angle, fit.skew_strength = skews[turn]
     if turn or angle:
         m_turn, shape = rotation(turn + angle, fit.shape)
         fit.matrix, fit.shape, fit.skew, fit.turn = fit.matrix @ m_turn, shape, angle, turn
+    fit.zoom = enlarge(typical, fit.shape, min_char, max_side)
+    if fit.zoom != 1.0:
+        fit.matrix = fit.matrix @ np.diag([1 / fit.zoom, 1 / fit.zoom, 1.0])
+        fit.shape = (int(round(fit.shape[0] * fit.zoom)), int(round(fit.shape[1] * fit.zoom)))
     if fit.paper is None and not fit.identity:
         fit.paper = np.median(small.reshape(-1, *small.shape[2:])[::7], axis=0)
     return fit
 
 
-def line_skews(points: np.ndarray, max_skew: float, min_skew: float, min_strength: float
-               ) -> dict[int, tuple[float, float]]:
+AGREE_DEG = 6.0  # a line whose own slope is this close to the page's tilt agrees with it
+MIN_AGREE = 0.5  # the share of letters on agreeing lines that the page is turned for
+
+
+def line_slopes(blobs: Blobs, turned: bool = False, min_len: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(degrees, letters) of each line of ``min_len`` or more letter-sized blobs (the lines stage's rule; the
+    view turned 90 degrees anticlockwise when ``turned``, as ``line_skews`` turns its points), each slope a
+    plain least-squares fit of the centres."""
+    idx = letter_sized(blobs)
+    if len(idx) < min_len:
+        return np.zeros(0), np.zeros(0)
+    b = np.array([[s[0].start, s[1].start, s[0].stop, s[1].stop] for s in (blobs.slices[i] for i in idx)], float)
+    if turned:  # (x, y) -> (y, W - x)
+        b = np.c_[blobs.labels.shape[1] - b[:, 3], b[:, 0], blobs.labels.shape[1] - b[:, 1], b[:, 2]]
+    cx, cy = (b[:, 1] + b[:, 3]) / 2, (b[:, 0] + b[:, 2]) / 2
+    found = [ln.members for ln in find_lines(b, blobs.typical) if len(ln.members) >= min_len]
+    deg = [np.degrees(np.arctan(np.polyfit(cx[m], cy[m], 1)[0])) for m in found]
+    return np.array(deg, float), np.array([len(m) for m in found], float)
+
+
+def agreement(angle: float, degrees: np.ndarray, letters: np.ndarray) -> float:
+    """The share of the letters on lines (``line_slopes``) that slope within ``AGREE_DEG`` of ``angle``: near 1
+    on a page turned as a whole, low where lines slope each their own way (a level line, one falling 12
+    degrees and one rising 25 across a webcam frame: turning the page for one of them tilts the others
+    past what the lines stage follows). 1 with no such lines (nothing to disagree)."""
+    if not letters.sum():
+        return 1.0
+    return float(letters[np.abs(degrees - angle) <= AGREE_DEG].sum() / letters.sum())
+
+
+ENLARGE_TO = 1.6  # x min_char: the size small writing is enlarged to
+ENLARGE_PIXELS = 2_000_000  # an enlarged page has at most this many pixels (a full page reads in well under 1 s)
+
+
+def enlarge(typical: float, shape: tuple[int, int], min_char: float, max_side: int, most: float = 3.0) -> float:
+    """How much to enlarge a page whose characters are ``typical`` px (the longer side of a typical blob)
+    when that is under ``min_char``: to ``ENLARGE_TO`` x min_char, at most ``most`` times, never past
+    ``max_side`` px or ``ENLARGE_PIXELS``, and not at all for less than 1.2 times. A webcam's 15-20 px
+    letters skeletonize into knots and their strokes fill; resampled smoothly to the size the stages are
+    measured at, they read about as well as a sharper photo's."""
+    if not (0 < typical < min_char):
+        return 1.0
+    h, w = shape
+    k = min(ENLARGE_TO * min_char / typical, most, max_side / max(h, w, 1), np.sqrt(ENLARGE_PIXELS / max(h * w, 1)))
+    return round(float(k), 3) if k >= 1.2 else 1.0
+
+
+def line_skews(points: np.ndarray, max_skew: float, min_skew: float, min_strength: float,
+               blobs: Blobs | None = None) -> dict[int, tuple[float, float]]:
     """Per way up (0, 90, 180, 270: text turned clockwise), the (tilt left to undo, strength) of lines running
-    along x (0, 180) or along y (90, 270); a tilt under ``min_skew`` or weaker than ``min_strength`` is 0."""
+    along x (0, 180) or along y (90, 270); a tilt under ``min_skew`` or weaker than ``min_strength`` is 0, and
+    so is one that under ``MIN_AGREE`` of the letters' own lines agree with (``agreement``, with ``blobs``)."""
     out = {}
     for t, pts in ((0, points), (90, points[:, ::-1] * [1, -1])):  # (y, -x): lines along y run along x
         angle, strength = estimate_skew(pts, max_skew)
         if abs(angle) < min_skew or strength < min_strength:
+            angle = 0.0
+        if angle and blobs is not None and agreement(angle, *line_slopes(blobs, t == 90)) < MIN_AGREE:
             angle = 0.0
         out[t] = out[t + 180] = (angle, strength)
     return out
@@ -296,24 +355,29 @@ def _view(gray: np.ndarray, fit: PageFit, f: int, fill: float | None) -> tuple[n
 
 
 def _sample_masks(img: np.ndarray, fit: PageFit, f: int, fill: float | None, blobs: Blobs, flipped: bool,
-                  px: float = 24.0) -> list[np.ndarray]:
+                  px: float = 24.0, zoom: float = 1.0) -> list[np.ndarray]:
     """Ink masks of the orientation sample, at least ``px`` high where the work image has the pixels: small
     writing on a big photo is a few pixels in the reduced view (thin strokes in pieces), too few to read, so
     the part of the page holding the sample is warped again at a finer scale (one warp of the writing's
-    extent, not of the whole page) and its blobs found and sampled there."""
+    extent, not of the whole page) and its blobs found and sampled there; ``zoom``: how much the page will be
+    enlarged (``enlarge``), so that the sample is read at the size the page will be."""
     picks = sample(blobs)
-    fine = max(1, min(f, int(f * blobs.typical / px)))
-    if fine >= f or not len(picks):
+    fine = max(1, min(f, int(f * blobs.typical / px)))  # work pixels per sample pixel
+    if zoom > 1:
+        fine = min(fine, f / zoom)
+    if fine >= f or not (len(picks) or blobs.chars.any()):
         return [blobs.labels[blobs.slices[i]] == i + 1 for i in picks]
     e = int(np.ceil(2 * blobs.typical))
     rows, cols = blobs.labels.shape
+    if not len(picks):  # letters too small to pick in the view (a few pixels): look for them finer everywhere
+        picks = np.nonzero(blobs.chars)[0]
     r0 = max(min(blobs.slices[i][0].start for i in picks) - e, 0)
     r1 = min(max(blobs.slices[i][0].stop for i in picks) + e, rows)
     c0 = max(min(blobs.slices[i][1].start for i in picks) - e, 0)
     c1 = min(max(blobs.slices[i][1].stop for i in picks) + e, cols)
-    z = f // fine  # fine pixels per view pixel
+    z = f / fine  # sample pixels per view pixel
     m = fit.matrix @ np.array([[fine, 0, c0 * f], [0, fine, r0 * f], [0, 0, 1]], float)
-    part = warp(img, m, ((r1 - r0) * z, (c1 - c0) * z), fill=fill)
+    part = warp(img, m, (int(round((r1 - r0) * z)), int(round((c1 - c0) * z))), fill=fill)
     gray = part if part.ndim == 2 else part @ segment.LUMA
     finer = find_blobs(1.0 - gray if flipped else gray)
     return [finer.labels[finer.slices[i]] == i + 1 for i in sample(finer)]

@@ -171,30 +171,37 @@ def segment_score(reader: Reader, parts: list[Box], limit: float, wide: float) -
 
 
 def split_wide(reader: Reader, boxes: list[Box], split_width: float, wide: float = 1.0, much: float = 1.6,
-               margin: float = 0.1) -> list[Box]:
+               margin: float = 0.1, depth: int = 2) -> list[Box]:
     """Cut boxes wider than ``split_width`` x their line's height (or ``much`` x its letters' width) into the
     2-4 characters that read best (``Reader.segmentations``; 3 or 4 only where the box is that many letters
     wide, less 0.6), when that reads better than the whole by ``margin`` (``segment_score``). A box wider than
     ``much`` x the line's letter width pays for its width, so letters run together into one blob are tried and
-    cut however surely the blob reads as some wide letter (an M at 0.94)."""
+    cut however surely the blob reads as some wide letter (an M at 0.94). A piece still that wide is tried
+    again on its own (``depth`` levels): a blob of five letters has its thinnest columns in a few of its joins,
+    and the others' joins are the thinnest of its pieces."""
     sizes = line_sizes(boxes)
     out: list[Box] = []
     for b in boxes:
-        size = sizes[b.line]
-        limit = much * size.width
-        if b.width < min(split_width * size.height, limit):
-            out.append(b)
-            continue
-        best, best_score = [b], segment_score(reader, [b], limit, wide)
-        max_parts = max([k for k in (3, 4) if b.width >= (k - 0.6) * size.width] + [2])
-        candidates = reader.segmentations(b, max_parts, max(1, int(np.ceil(0.2 * size.height))))
-        reader.read(list({id(p): p for c in candidates for p in c}.values()))
-        for parts in candidates:
-            score = segment_score(reader, parts, limit, wide) - margin * (len(parts) - 1)
-            if score > best_score:
-                best, best_score = parts, score
-        out.extend(best)
+        out.extend(_cut(reader, b, sizes[b.line], split_width, wide, much, margin, depth))
     return out
+
+
+def _cut(reader: Reader, b: Box, size: LineSize, split_width: float, wide: float, much: float, margin: float,
+         depth: int) -> list[Box]:
+    limit = much * size.width
+    if depth < 1 or b.width < min(split_width * size.height, limit):
+        return [b]
+    best, best_score = [b], segment_score(reader, [b], limit, wide)
+    max_parts = max([k for k in (3, 4) if b.width >= (k - 0.6) * size.width] + [2])
+    candidates = reader.segmentations(b, max_parts, max(1, int(np.ceil(0.2 * size.height))))
+    reader.read(list({id(p): p for c in candidates for p in c}.values()))
+    for parts in candidates:
+        score = segment_score(reader, parts, limit, wide) - margin * (len(parts) - 1)
+        if score > best_score:
+            best, best_score = parts, score
+    if len(best) == 1:
+        return best
+    return [q for p in best for q in _cut(reader, p, size, split_width, wide, much, margin, depth - 1)]
 
 
 def label(boxes: list[Box], probs: np.ndarray, classes: tuple[str, ...], consistency: float) -> None:

@@ -43,6 +43,31 @@ def test_train_json_prints_one_object_per_epoch(tmp_path, capsys):
     assert save.is_file()
 
 
+def test_train_save_model_writes_the_network_alone(tmp_path, capsys):
+    """--save-model: the weights and class names a model file needs (the OCR's), none of the checkpoint's
+    optimizer state, history or report frames; the same run writes the same weights as --save holds."""
+    from engine.ocr.model import load_classifier
+    from engine.training.checkpoint import load_network
+
+    mat = write_nist_mat(tmp_path / "nist36_train.mat")
+    ckpt, model = tmp_path / "run.npz", tmp_path / "model.npz"
+    args = ["train", "--data", str(mat), "--epochs", "2", "--hidden", "16", "--save", str(ckpt)]
+    assert main.main([*args, "--save-model", str(model)]) == 0
+    assert f"saved model {model}" in capsys.readouterr().out
+    with np.load(model) as f:
+        names = set(f.files)
+    assert names == {"meta", "param/layer1.W", "param/layer1.b", "param/output.W", "param/output.b"}
+    with np.load(ckpt) as f:
+        assert any(n.startswith("report/") for n in f.files) and "history/batch_loss" in f.files
+    net, classes, meta = load_network(model)
+    full, _, _ = load_network(ckpt)
+    assert all(np.array_equal(a, full.params()[k]) for k, a in net.params().items())
+    assert meta["epoch"] == 2 and meta["config"]["hidden"] == [16] and 0 <= meta["valid_acc"] <= 1
+    assert load_classifier(model).classes == load_classifier(ckpt).classes == classes  # both load as models
+    assert main.main([*args[:-2], "--save-model", str(model), "--report", str(model)]) == 2  # one file twice
+    assert "one file" in capsys.readouterr().err
+
+
 def test_train_with_several_hidden_layers_and_tanh(tmp_path, capsys):
     mat = write_nist_mat(tmp_path / "d.mat", keys=("valid",))
     assert main.main(["train", "--data", str(mat), "--epochs", "1", "--hidden", "16,8", "--activation", "tanh",

@@ -192,3 +192,15 @@ def test_a_long_single_stroke_at_an_angle_is_a_rule_not_a_character():
     kept = layout.find_chars(np.array(letters + edge + word), stroke=4.0)
     assert sorted(map(sorted, kept.members)) == [[k] for k in range(1, 7)] + [[8]]
     assert len(layout.find_chars(np.array(letters + edge + word)).boxes) == 8  # without the stroke width: kept
+
+
+def test_a_big_titles_letters_of_few_strokes_are_no_rules():
+    """A title twice the text's size: its Y (90 x 60, three strokes) is as long for the page's letters as a rule
+    and holds about as little ink, but the writing around it is as big; the same stroke alone is a rule."""
+    text = [[300 + 60 * (k // 8), 50 * (k % 8), 342 + 60 * (k // 8), 50 * (k % 8) + 30, 400] for k in range(24)]
+    title = [[100, 0, 190, 40, 560], [100, 60, 190, 120, 600], [100, 140, 190, 200, 820]]  # L Y Z
+    kept = layout.find_chars(np.array(text + title), stroke=4.0)
+    assert len(kept.boxes) == 27 and [100, 60, 190, 120] in kept.boxes.tolist()
+    alone = [[100, 600, 190, 660, 600]]  # the Y's stroke far from any writing
+    kept = layout.find_chars(np.array(text + alone), stroke=4.0)
+    assert len(kept.boxes) == 24 and [100, 600, 190, 660] in kept.dropped.tolist()

@@ -69,6 +69,26 @@ def test_words_of_letters_stay_letters_and_mixed_lines_keep_their_numbers():
     assert read(boxes, probs) == ["SOB 5085 FR"]  # a confident number in a line of words stays a number
 
 
+def test_a_word_of_look_alikes_with_a_clear_digit_is_a_number():
+    # the card under a hand's shadow: Z/2 even, I/1, 2 over Z, a 5 whose flag read as F or C, a round 0 read O
+    card = [{"Z": 0.51, "2": 0.48}, {"I": 0.43, "1": 0.29, "T": 0.06}, {"2": 0.58, "Z": 0.38},
+            {"5": 0.44, "C": 0.16, "F": 0.15, "S": 0.11}, {"O": 0.88, "0": 0.08}]
+    assert read(boxes_for("21250"), leaning(card)) == ["21250"]
+    assert read(boxes_for("21250"), leaning(card), numbers=0.0) != ["21250"]  # the rule is what reads it
+    # after a word of letters on the same line: the confident 8 and 5 are not turned into B and S
+    line = [{"I": 0.96}, {"E": 0.99}, {"H": 0.99}, {"O": 0.56, "0": 0.35}, {"8": 0.92, "B": 0.07},
+            {"5": 0.77, "S": 0.22}, {"O": 0.72, "0": 0.17}, {"O": 0.43, "0": 0.36}]
+    assert read(boxes_for("IEH 08500"), leaning(line)) == ["IEH 08500"]
+    # no clear digit: a word of look-alike letters is left to its boxes (SOS, and a 0 barely over its O)
+    sos = [{"S": 0.7, "5": 0.2}, {"0": 0.5, "O": 0.45}, {"S": 0.8, "5": 0.1}]
+    assert read(boxes_for("SOS"), leaning(sos)) == ["SOS"]
+    # two boxes are too few to tell a word from a number: IS with its S read 5 stays as the boxes read
+    assert read(boxes_for("IS"), leaning([{"I": 0.8, "1": 0.1}, {"5": 0.6, "S": 0.3}])) == read(
+        boxes_for("IS"), leaning([{"I": 0.8, "1": 0.1}, {"5": 0.6, "S": 0.3}]), numbers=0.0)
+    # a twinless letter in the word: not a number
+    assert read(boxes_for("ZOE"), leaning([{"Z": 0.6, "2": 0.3}, {"0": 0.7, "O": 0.2}, {"E": 0.9}])) == ["ZOE"]
+
+
 def test_list_markers_are_judged_together():
     lines = ["1 MILK", "2 EGGS", "3 TEA", "4 JAM"]
     boxes, rows = [], []
@@ -87,7 +107,7 @@ def test_parameters_turn_the_rule_down():
     boxes = boxes_for("1234567890")
     probs = leaning(ROW)
     assert read(boxes, probs, sure=0.5) == ["IZ34SG789O"]  # everyone is "sure": nothing changes
-    choice, kind = choose(boxes, probs, C, switch_word=0.0)  # free to change kind anywhere: each box alone
+    choice, kind = choose(boxes, probs, C, switch_word=0.0, numbers=0.0)  # free to change kind anywhere: each box alone
     assert [C[c] for c in choice] == list("IZ34SG789O") and set(kind) == {-1, 1}
 
 

@@ -131,3 +131,44 @@ def test_hard_pages_read_the_same_every_way_up(pipe, condition):
             accs.append(char_accuracy(pipe.run().lines, lines))
             assert pipe.output("page").info["orientation"] == turned_clockwise(k)
         assert min(accs[1:]) >= accs[0] - 0.03, accs
+
+
+@needs_model
+def test_small_writing_is_judged_at_the_size_it_will_be_read(pipe):
+    """A webcam-sized page (letters about 20 px) is enlarged before it is read, so its orientation sample is
+    read enlarged too: upside down, its rows of digits would otherwise read nearly as surely as upright."""
+    from scipy import ndimage
+
+    from engine.ocr import page as page_stage
+    from engine.ocr.wildpages import wild_page
+
+    img, truth = wild_page("digit_rows", 20)
+    small = np.clip(ndimage.zoom(img.astype(float), 0.6, order=1), 0, 255).astype(np.uint8)
+    work = small.astype(np.float32) / 255
+    fit = page_stage.PageFit("frame", np.eye(3), work.shape, 0.0)
+    blobs = page_stage.find_blobs(work)
+    native = page_stage._sample_masks(work, fit, 1, None, blobs, False)
+    zoom = page_stage.enlarge(blobs.typical, work.shape, 28.0, 2048)
+    enlarged = page_stage._sample_masks(work, fit, 1, None, blobs, False, zoom=zoom)
+    assert zoom > 1.5 and np.median([m.shape[0] for m in enlarged]) > 1.5 * np.median([m.shape[0] for m in native])
+    pipe.set_params({"page": {"orientation": "auto"}})
+    pipe.open(np.ascontiguousarray(np.rot90(small, 2)))
+    assert pipe.output("page").info["orientation"] == 180
+    assert char_accuracy(["".join(pipe.run().lines)], ["".join(truth)]) > 0.8
+
+
+def test_letters_too_small_to_pick_in_the_view_are_sampled_finer():
+    """A phone photo of a whole sheet at webcam resolution: its letters are 3 px in the reduced view, too small to
+    pick, so the sample is looked for in the page warped finer (before: no sample, the page taken upright)."""
+    from engine.ocr import page as page_stage
+    from engine.ocr import segment
+
+    img, _ = render_page(["THE QUICK BROWN FOX", "JUMPS OVER THE LAZY", "DOG 1234567890", "HANDWRITTEN NOTES"],
+                         seed=3, size=(600, 1000), char_height=14)
+    work = segment.load(img)[0]
+    view, f = page_stage.reduce_to(work, 200)
+    blobs = page_stage.find_blobs(view)
+    assert f > 1 and len(orient.sample(blobs)) == 0 and blobs.chars.sum() > 10
+    fit = page_stage.PageFit("frame", np.eye(3), work.shape, 0.0)
+    masks = page_stage._sample_masks(work, fit, f, None, blobs, False, zoom=2.0)
+    assert len(masks) >= 16 and np.median([m.shape[0] for m in masks]) >= 12

@@ -178,6 +178,38 @@ def test_chalk_on_a_blackboard_is_turned_level_too():
     assert np.median(out) < 0.3  # the corners the turn uncovers are painted board, not white paper
 
 
+def test_lines_that_slope_each_their_own_way_do_not_turn_the_page():
+    """A level line, one falling 12 degrees and one rising 25 (wild 'slope' pages): the ink's sharpest profile
+    is the falling line's, but most letters lie on lines that do not agree with it, so the page stays level
+    and the lines stage follows each line; a page turned as a whole is still turned (its lines agree)."""
+    from engine.ocr.wildpages import wild_page
+
+    img, _ = wild_page("slope", 10)
+    work = segment.load(img)[0]
+    view_blobs = page.find_blobs(work)
+    angle, _ = page.estimate_skew(page.ink_points(work, blobs=view_blobs), 30)
+    assert abs(angle) > 8  # the profile alone would turn the page for one line
+    assert page.agreement(angle, *page.line_slopes(view_blobs)) < page.MIN_AGREE
+    assert page.fit_page(work).skew == 0.0
+    level, _ = render_page(LINES, seed=5, size=(900, 1100), char_height=45)
+    turned = ndimage.rotate(level.astype(float), 14, reshape=False, order=1, mode="nearest").astype(np.uint8)
+    blobs = page.find_blobs(segment.load(turned)[0])
+    assert page.agreement(-14, *page.line_slopes(blobs)) > 0.8
+    assert page.agreement(-14, *page.line_slopes(blobs, turned=True)) < 0.5  # read along y: no such lines
+
+
+def test_only_small_writing_is_enlarged_and_never_past_the_budget():
+    assert page.enlarge(40.0, (480, 640), 28.0, 2048) == 1.0  # big enough
+    assert page.enlarge(0.0, (480, 640), 28.0, 2048) == 1.0  # no characters found
+    assert page.enlarge(10.0, (240, 320), 28.0, 2048) == 3.0  # at most 3 times
+    k = page.enlarge(20.0, (240, 320), 28.0, 2048)
+    assert k == pytest.approx(page.ENLARGE_TO * 28 / 20, abs=1e-3)
+    assert page.enlarge(20.0, (1500, 1200), 28.0, 2048) == 1.0  # 1.8 MP already: under 1.2 x is left alone
+    assert page.enlarge(20.0, (480, 640), 0.0, 2048) == 1.0  # min_char 0: never
+    k = page.enlarge(10.0, (900, 700), 28.0, 2048)
+    assert 900 * 700 * k * k <= page.ENLARGE_PIXELS * 1.01
+
+
 def test_level_pages_pass_unchanged():
     img, _ = render_page(["LEVEL TEXT ON", "A FULL PAGE 12"], seed=1, size=(600, 800), char_height=50)
     work = segment.load(img)[0]
@@ -203,6 +235,7 @@ def test_page_stage_picture_and_params(sheet):
     assert pipe.data("denoise").shape[:2] == pipe.data("page")[1].shape
     pipe.set_param("page", "sheet", "off")
     pipe.set_param("page", "max_skew", 0)
+    pipe.set_param("page", "min_char", 0)  # its letters are small: they would be enlarged
     assert pipe.output("page").info["found"] == "frame" and pipe.data("denoise").shape == photo.shape
 
 
