@@ -22,13 +22,14 @@ def character_input(source) -> np.ndarray:
     morphology), then all ink through ``normalize_mask``. Differences, because the image is one character
     and not a page: the paper brightness is estimated over half the image, not 5 % tiles (a tile inside a
     thick stroke of a close-up would call it paper), and the page stage neither looks for a sheet, levels
-    text lines nor finds a way up (measured on the sample pages' boxes cut out with a margin: same input
-    within 1 %, same top class)."""
+    text lines, enlarges small writing nor finds a way up (measured on the sample pages' boxes cut out
+    with a margin: same input within 1 %, same top class)."""
     pipe = OcrPipeline()  # only the ink stages run: no model is loaded (orientation "0" asks none)
     pipe.set_param("background", "tile", 0.5)
     pipe.set_param("page", "sheet", "off")  # the image is the character's surroundings, not a photo of a sheet
     pipe.set_param("page", "max_skew", 0)  # one character has no text lines to level (a K would be turned 31 deg)
     pipe.set_param("page", "orientation", "0")  # ... nor a way up to find: it is read as given
+    pipe.set_param("page", "min_char", 0)  # ... nor small writing to enlarge: its parts are no letter size
     pipe.open(source)
     mask = pipe.data("morphology")  # an unreadable, empty or odd image raises ImageError (an InputError)
     if not mask.any():
