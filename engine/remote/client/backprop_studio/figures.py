@@ -109,6 +109,7 @@ class Watch:
         centre_half = [SATURATED.get(r.activation, (0.0, np.inf)) for r in layers]
         self.bands = [(l, np.float32(c - h), np.float32(c + h)) for l, (c, h) in enumerate(centre_half) if h < np.inf]
         self.pad = [1.0 if relu else c for relu, (c, _) in zip(self.relu, centre_half)]  # neither hot nor dead
+        self.relu_mask, self.banded = np.array(self.relu, bool), np.array([h < np.inf for _, h in centre_half])
         # per layer: its sampled weights' flat indices (None: all), how many, and whether take() can copy them
         self.plan = [(ix, int(m), r.W.dtype == np.float64) for r, ix, m in zip(layers, index, self.counts)]
 
@@ -156,12 +157,10 @@ class Watch:
         for l, low, high in self.bands:
             p = posts[:, l]
             hot[:, l] = np.count_nonzero(p > high, axis=-1) + np.count_nonzero(p < low, axis=-1)
-        relu = np.array(self.relu)
+        relu = self.relu_mask
         dead = np.zeros(n.shape)
         for l in np.flatnonzero(relu):
             dead[:, l] = np.count_nonzero(posts[:, l] <= 0, axis=-1)
-        banded = np.zeros(len(self.names), bool)
-        banded[[l for l, _, _ in self.bands]] = True
         with np.errstate(all="ignore"):
             out = {"w_norm": np.sqrt(ww * self.scale), "grad_mean_abs": np.abs(G).sum(-1) / self.counts,
                    "grad_to_weight": np.where(ww > 0, np.sqrt(gg / ww), np.inf),
@@ -174,7 +173,7 @@ class Watch:
                    # which figures each (batch, layer) has
                    "has_grad": written, "has_update": seen, "has_cos": seen & written & (dd > 0) & (gg > 0),
                    "has_step": seen & written & (gg > 0), "has_post": n > 0,
-                   "has_sat": (n > 0) & (relu | banded), "has_dead": (n > 0) & relu}
+                   "has_sat": (n > 0) & (relu | self.banded), "has_dead": (n > 0) & relu}
         self.wg[0] = self.wg[K]  # the last batch is the next one's "before"
         self.last_written, self.pending = list(written[-1]), []
         self.settled.append(out)
