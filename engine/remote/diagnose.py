@@ -31,6 +31,9 @@ def _series(records: list[dict], layer: str, key: str) -> list[float]:
     return [r["L"][layer][key] for r in records if key in r.get("L", {}).get(layer, {})]
 
 
+ADAPTIVE = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adadelta", "SparseAdam", "LBFGS")
+
+
 def diagnose(records: list[dict], layers: list[dict], hello: dict) -> list[Finding]:
     """Findings from the batches seen so far (``records``: the newest last; ``layers``: name, activation
     and shape in forward order; ``hello``: the attach message, with each W's initial state)."""
@@ -73,7 +76,8 @@ def diagnose(records: list[dict], layers: list[dict], hello: dict) -> list[Findi
     if origin:
         return found + [_not_finite(origin, layers)] + _loss_findings(records, step)  # the rest is NaN's echo
     found += _loss_findings(records, step)
-    found += _step_findings(recent, names, step)
+    if str(hello.get("optimizer", "")) not in ADAPTIVE:  # their steps are per weight: no learning rate to compare
+        found += _step_findings(recent, names, step)
     found += _reduction_findings(records, step)
     stats = {n: LayerStats(*(float(np.mean(v)) if v else 0.0 for v in
                              (_series(recent, n, "grad_mean_abs"), _series(recent, n, "grad_to_weight"),
