@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 from backprop_studio import wire
 from backprop_studio.figures import unpack
+from backprop_studio.run import COLUMNS
 
 from engine.debug.stats import LayerStats
 from engine.remote.diagnose import Finding, diagnose
@@ -226,11 +227,11 @@ class RemoteSession:
     def _handle(self, h: dict, arrays: dict) -> None:
         kind = h.get("type")
         if kind == "batches":
+            records = _records(h, arrays.pop("table", None), arrays.pop("has", None))
             names = h.get("figures") if isinstance(h.get("figures"), dict) else {}
             chunks = _chunks(names, arrays)
-            for r in h.get("records", []):
-                if isinstance(r, dict):
-                    self._batch(_with_figures(r, chunks))
+            for r in records:
+                self._batch(_with_figures(r, chunks))
         elif kind == "epoch":
             self._epoch(h)
         elif kind == "paused":
@@ -265,6 +266,8 @@ class RemoteSession:
             self._set_state(State.STOPPED, f"stopped at step {h.get('step', self.step)}")
             self.close()
         elif kind == "bye":  # (also after a crash: the script's exit handlers run)
+            if arrays:  # the weights as the script ended
+                self.weights, self.weights_step = arrays, int(h.get("step", self.step))
             if self.crash is not None:
                 self._set_state(State.STOPPED, f"{self.script} raised {self.crash.summary}")
             else:
@@ -308,7 +311,7 @@ class RemoteSession:
     def _epoch(self, h: dict) -> None:
         logs = h.get("logs", {}) if isinstance(h.get("logs"), dict) else {}
         pick = lambda *names: next((_f(logs[n]) for n in names if n in logs), math.nan)
-        own = lambda key, *names: v if math.isfinite(v := _f(h.get(key))) else pick(*names)  # noqa: E731
+        own = lambda key, *names: v if math.isfinite(v := _f(h.get(key))) else pick(*names)
         e = EpochEvent(int(h.get("epoch", self.epoch + 1)), own("train_loss", "train_loss"),
                        own("train_acc", "train_acc", "acc"),
                        pick("valid_loss", "val_loss"), pick("valid_acc", "val_acc", "valid_accuracy"),
@@ -341,6 +344,30 @@ class RemoteSession:
                 self._set_state(State.STOPPED, f"{self.script} raised {self.crash.summary}")
             else:
                 self._set_state(State.FINISHED, why or f"{self.script} ended after {self.step:,} batches")
+
+
+def _records(h: dict, table, has) -> list[dict]:
+    """A frame's batches as records, from its table (a row of COLUMNS per batch) and the few extra fields some
+    batches carry; nothing from a table that does not add up."""
+    if not (isinstance(table, np.ndarray) and isinstance(has, np.ndarray) and table.ndim == 2
+            and table.shape[1] == len(COLUMNS) and has.shape == (len(table), 2) and h.get("columns") == list(COLUMNS)):
+        return []
+    counters = table[:, [0, 1, 2, 6, 7]]
+    if not (np.abs(counters) < 2.0 ** 53).all():  # (NaN fails too) whole numbers a step counter can hold
+        return []
+    extras = {e[0]: e[1] for e in h.get("extras", []) if isinstance(e, list) and len(e) == 2
+              and isinstance(e[0], int) and isinstance(e[1], dict)}
+    out = []
+    for i, ((s, e, b, t, loss, acc, chunk, row), (has_loss, has_acc)) in enumerate(zip(table.tolist(), has.tolist())):
+        r = {"s": int(s), "e": int(e), "b": int(b), "t": t, "Lk": [int(chunk), int(row)]}
+        if has_loss:
+            r["loss"] = loss
+        if has_acc:
+            r["acc"] = acc
+        if i in extras:
+            r.update(extras[i])
+        out.append(r)
+    return out
 
 
 def _chunks(names: dict, arrays: dict) -> dict[str, list[dict]]:

@@ -73,3 +73,42 @@ def test_a_header_nested_past_the_limit_is_refused():
         assert "flat" in str(exc)
     else:
         raise AssertionError("a header nested past MAX_DEPTH was accepted")
+
+
+def _session_fed(header: dict, arrays: dict):
+    from multiprocessing import Pipe
+
+    from engine.remote.session import RemoteSession
+    ours, theirs = Pipe()
+    s = RemoteSession(ours, {"script": "x.py", "layers": []})
+    theirs.send_bytes(wire.encode(header, arrays))
+    s.pump(1.0)
+    return s
+
+
+tables = st.integers(0, 6).flatmap(lambda k: st.tuples(
+    st.lists(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=8, max_size=8),
+             min_size=k, max_size=k),
+    st.lists(st.tuples(st.booleans(), st.booleans()), min_size=k, max_size=k)))
+
+
+@given(tables, st.lists(st.tuples(st.integers(-2, 8), st.dictionaries(st.sampled_from(["rows", "n", "w"]),
+                                                                      st.integers(0, 40), max_size=2)), max_size=3),
+       st.booleans())
+def test_a_batches_frame_is_its_rows_or_nothing(table, extras, broken):
+    """Whatever numbers a "batches" table holds, the window takes each row as one batch (its step, epoch, loss
+    and accuracy where it has them) or, if the table does not add up, no batch at all: never a crash."""
+    rows, has = table
+    t = np.array(rows, np.float64).reshape(-1, 8)
+    h = np.array(has, bool).reshape(-1, 2)
+    if broken:
+        h = h[1:] if len(h) else np.zeros((1, 2), bool)
+    header = {"type": "batches", "columns": ["s", "e", "b", "t", "loss", "acc", "chunk", "row"],
+              "extras": [list(e) for e in extras], "figures": {}}
+    s = _session_fed(header, {"table": t, "has": h})
+    sane = not broken and (np.abs(t[:, [0, 1, 2, 6, 7]]) < 2.0 ** 53).all()
+    assert len(s.history.batch_loss) == (len(t) if sane else 0)
+    if sane and len(t):
+        assert s.step == int(t[-1, 0])
+        loss = [v if ok else float("nan") for v, (ok, _) in zip(t[:, 4], h)]
+        np.testing.assert_array_equal(np.asarray(s.history.batch_loss, float), np.asarray(loss, float))

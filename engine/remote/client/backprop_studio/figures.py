@@ -61,7 +61,6 @@ class Watch:
     """
 
     def __init__(self):
-        self.layout: tuple = ()
         self.pending: list[list[bool]] = []  # per waiting batch: whether each layer's gradient was written
         self.seen = 0  # batches captured in this layout (the first has no update)
         self.last_written: list[bool] = []
@@ -70,6 +69,7 @@ class Watch:
         self.rows = 0  # batches captured into the current chunk
         self.settled: list[dict] = []  # the current chunk's figures, one dict of arrays per settle
         self.ready: list = []  # finished chunks, not yet sent: (chunk, names, arrays)
+        self._reset([])
 
     def forget(self) -> None:
         """The weights jumped (a restore): the next batch's change is no update."""
@@ -92,51 +92,64 @@ class Watch:
             self.ready.append((self.chunk, self.names, figures))
             self.settled, self.chunk, self.rows = [], self.chunk + 1, 0
 
-    def _reset(self, layers: list[Reading]) -> None:
+    def _reset(self, layers: list) -> None:
         self._close_chunk()  # a chunk's batches share their layers
         n = len(layers)
-        self.layout, self.seen = tuple((r.name, r.W.shape, r.activation) for r in layers), 0
-        self.last_written = [False] * n
-        self.names = [r.name for r in layers]
-        index = [sample_index(r.W.size, r.W.itemsize) for r in layers]
-        self.counts = np.array([r.W.size if ix is None else ix.size for r, ix in zip(layers, index)], float)
-        self.scale = np.array([r.W.size for r in layers], float) / self.counts
+        self.seen, self.last_written = 0, [False] * n
+        self.names = [r[0] for r in layers]
+        index = [sample_index(r[1].size, r[1].itemsize) for r in layers]
+        self.counts = np.array([r[1].size if ix is None else ix.size for r, ix in zip(layers, index)], float)
+        self.scale = np.array([r[1].size for r in layers], float) / self.counts
         self.wg = np.zeros((RING + 1, n, 2, SAMPLE))  # slot 0: the batch before the waiting ones
         self.post = np.zeros((RING + 1, n, POST_SAMPLE), np.float32)  # (small: the ring must stay in cache)
-        self.post_n = np.zeros((RING + 1, n))
-        self.relu = [r.activation in ("relu", "leaky_relu") for r in layers]
+        self.post_n = [[0] * n for _ in range(RING + 1)]  # per slot and layer: values held (the rest is pad)
+        self.relu = [r[4] in ("relu", "leaky_relu") for r in layers]
         # saturated: outside centre +- half; a ReLU's dead units are its outputs <= 0
-        centre_half = [SATURATED.get(r.activation, (0.0, np.inf)) for r in layers]
+        centre_half = [SATURATED.get(r[4], (0.0, np.inf)) for r in layers]
         self.bands = [(l, np.float32(c - h), np.float32(c + h)) for l, (c, h) in enumerate(centre_half) if h < np.inf]
         self.pad = [1.0 if relu else c for relu, (c, _) in zip(self.relu, centre_half)]  # neither hot nor dead
+        self.post[:] = np.array(self.pad, np.float32)[:, None] if n else 0.0
         self.relu_mask, self.banded = np.array(self.relu, bool), np.array([h < np.inf for _, h in centre_half])
-        # per layer: its sampled weights' flat indices (None: all), how many, and whether take() can copy them
-        self.plan = [(ix, int(m), r.W.dtype == np.float64) for r, ix, m in zip(layers, index, self.counts)]
+        # per layer: what it must match to stay in this layout, and the flat indices its sample reads
+        self.plan = [(r[0], r[1].shape, r[1].dtype, r[4], np.arange(r[1].size) if ix is None else ix, relu)
+                     for r, ix, relu in zip(layers, index, self.relu)]
+        m = [int(c) for c in self.counts]  # per slot and layer: the views a capture writes into
+        self.slots = [[(self.wg[k, l, 0, :m[l]], self.wg[k, l, 1, :m[l]], self.post[k, l]) for l in range(n)]
+                      for k in range(RING + 1)]
 
-    def measure(self, layers: list[Reading], record: dict) -> None:
-        """Capture this batch; ``record["Lk"]`` says which chunk and row of the figures sent are its."""
-        if tuple((r.name, r.W.shape, r.activation) for r in layers) != self.layout:
-            self._reset(layers)
+    def measure(self, layers: list) -> None:
+        """Capture this batch (``layers``: a (name, W, G, post, activation) per layer, as ``Reading``).
+        Its figures are row ``rows - 1`` of chunk ``chunk`` of what is sent."""
         if len(self.pending) == RING:
             self.settle()
         k = len(self.pending) + 1
-        slot, posts, post_n = self.wg[k], self.post[k], self.post_n[k]
+        counts = self.post_n[k]
         written = []
-        for l, r in enumerate(layers):  # copies: W and its gradient change before the next boundary
-            ix, m, direct = self.plan[l]
-            _copy(r.W, ix, m, direct, slot[l, 0])
-            G = r.G
-            ok = isinstance(G, np.ndarray) and G.shape == r.W.shape and G.dtype.kind == "f"
-            written.append(ok)
+        if len(layers) != len(self.plan):
+            return self._again(layers)
+        for l, ((name, W, G, post, act), (pname, shape, dtype, pact, ix, relu), (w_row, g_row, p_row)) in \
+                enumerate(zip(layers, self.plan, self.slots[k])):
+            if W.shape != shape or W.dtype != dtype or name != pname or act != pact:
+                return self._again(layers)
+            _take(W, ix, w_row)  # copies: W and its gradient change before the next boundary
+            ok = isinstance(G, np.ndarray) and G.shape == shape and G.dtype.kind == "f"
             if ok:
-                _copy(G, ix, m, direct and G.dtype == np.float64, slot[l, 1])
+                _take(G, ix, g_row)
             else:
-                slot[l, 1] = 0.0
-            post_n[l] = _sample_post(posts[l], r.post, self.relu[l], self.pad[l])
-        record["Lk"] = [self.chunk, self.rows]
+                g_row[:] = 0.0
+            written.append(ok)
+            n = _sample_post(p_row, post, relu)
+            if n < counts[l]:
+                p_row[n:] = self.pad[l]
+            counts[l] = n
         self.rows += 1
         self.pending.append(written)
         self.seen += 1
+
+    def _again(self, layers: list) -> None:
+        """The layers changed (or this is the first batch): a new layout, then the capture."""
+        self._reset(layers)
+        self.measure(layers)
 
     def settle(self) -> None:
         """The figures of every waiting batch, as arrays (batch, layer) that travel as they are (the window
@@ -152,7 +165,7 @@ class Watch:
         written = np.array(self.pending)
         before = np.vstack([self.last_written, written[:-1]])
         seen = (self.seen - K + np.arange(K) > 0)[:, None] & np.ones_like(written)
-        posts, n = self.post[1:K + 1], self.post_n[1:K + 1]  # (the unused end of a row holds a neutral value)
+        posts, n = self.post[1:K + 1], np.array(self.post_n[1:K + 1], float)  # (a row's unused end: pad)
         hot = np.zeros(n.shape)
         for l, low, high in self.bands:
             p = posts[:, l]
@@ -215,25 +228,36 @@ def unpack(names: list, arrays: dict) -> list[dict[str, dict]]:
     return out
 
 
-def _sample_post(row: np.ndarray, post, relu: bool, pad: float) -> int:
-    """A sample of the activation's output copied into ``row`` (a ReLU layer's: each unit's batch maximum,
-    for the dead units), the rest of the row set to ``pad`` (a value that counts as neither saturated nor
-    dead); how many values it holds."""
+@functools.lru_cache(maxsize=64)
+def post_index(size: int) -> np.ndarray:
+    """Which of an output's values the saturation is counted on: ``POST_SAMPLE`` spread evenly over it
+    (every row and unit comes up), or all of a smaller one."""
+    return np.arange(size) if size <= POST_SAMPLE else np.arange(POST_SAMPLE) * size // POST_SAMPLE
+
+
+def _sample_post(row: np.ndarray, post, relu: bool) -> int:
+    """A sample of the activation's output copied into the front of ``row`` (a ReLU layer's: each unit's
+    batch maximum, for the dead units); how many values it holds."""
     post = post() if callable(post) else post  # a tensor gives its NumPy view only when read
     if not isinstance(post, np.ndarray) or not post.size or post.dtype.kind != "f":
-        n = 0
-    elif relu:
+        return 0
+    if relu:
         n = post.shape[1] if post.ndim == 2 and post.shape[1] <= POST_SAMPLE else 0
         if n:
-            row[:n] = post.max(axis=0)
+            np.max(post, axis=0, out=row[:n])
+        return n
+    ix = post_index(post.size)
+    _take(post, ix, row if ix.size == POST_SAMPLE else row[:ix.size])
+    return ix.size
+
+
+def _take(a: np.ndarray, ix: np.ndarray, out: np.ndarray) -> None:
+    """``a``'s values at flat indices ``ix`` into ``out`` (``take`` in place where it can: the fastest copy;
+    it cannot widen, e.g. float32 weights into the float64 ring)."""
+    if a.dtype == out.dtype or (a.dtype == np.float64 and out.dtype == np.float32):
+        a.take(ix, out=out, mode="clip")
     else:
-        flat = post.reshape(-1)
-        sample = flat[::-(-flat.size // POST_SAMPLE)] if flat.size > POST_SAMPLE else flat
-        n = sample.size
-        row[:n] = sample
-    if n < POST_SAMPLE:
-        row[n:] = pad
-    return n
+        out[:] = a.reshape(-1)[ix]
 
 
 def symmetry(W) -> str:

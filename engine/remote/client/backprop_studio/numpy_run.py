@@ -8,11 +8,12 @@ import time
 
 import numpy as np
 
-from backprop_studio.figures import Reading, symmetry
-from backprop_studio.program import Program, Recorder, Replay, read_program
+from backprop_studio.figures import symmetry
+from backprop_studio.program import Call, Program, Recorder, Replay, read_program
 from backprop_studio.run import Run
 
 GRADCHECK_ROWS = 4
+CHECK_EVERY = 64  # batches between full looks at the calls' layer names (their count: every batch)
 GRADCHECK_WEIGHTS = 2048  # per tensor: whole units (or a random sample) beyond this
 EPS = {np.dtype(np.float64): (1e-6, 1e-5), np.dtype(np.float32): (1e-3, 2e-2)}  # (step, tolerance)
 
@@ -67,7 +68,9 @@ class NumpyRun(Run):
         self.activations: dict[str, str] = {}
         self.program: Program | None = None  # the program's reading (order, activations, delta rule)
         self._signature: tuple = ()  # their kinds and layer names: a batch that repeats them is not re-read
-        self._loss_at: int | None = None
+        self._ncalls = -1  # how many calls that program makes
+        self._loss_at: int | None = None  # which of them is the loss
+        self._rows = 0  # the batch size last sent
         self._known: dict = {}  # program signature -> its first delta's rule (worked out once)
         self._keys: list[tuple] = []  # per layer in order: its name, its keys in params, its activation
         self.reduction = ""
@@ -85,24 +88,25 @@ class NumpyRun(Run):
     # ---- every batch ---------------------------------------------------------------------------------
 
     def begin(self, item) -> None:
-        self.recorder.take()  # calls between batches (a validation pass) are no batch's
+        self.recorder.calls.clear()  # calls between batches (a validation pass) are no batch's
 
-    def measure(self, item) -> dict:
+    def measure(self, item) -> dict | None:
         calls = self.recorder.take()
-        record: dict = {}
-        signature = tuple((c.kind, c.args[2] if len(c.args) > 2 else c.kwargs.get("name")) for c in calls)
-        if calls and signature == self._signature:  # the same program as the last batch: only its values are new
-            if self._loss_at is not None:
-                self._record_loss(record, calls[self._loss_at].out)
-            record["rows"] = len(calls[0].arg(0, "X")) if calls[0].kind == "forward" else 0
-            record["delta_rule"] = self.program.delta_rule
-        elif calls and self.recorder.light:  # the program changed: record the next batch in full to read it
-            self.recorder.light = False
-            self._record_loss(record, next((c.out for c in calls if c.kind == "loss"), None))
-        elif calls:
-            self._read(calls, signature, record)
-        elif not self.order and self.program is None:
-            self._set_order(order_without_calls(self.params), {}, record)
+        self.loss = self.acc = None
+        extra = None
+        at = self._loss_at
+        if calls and len(calls) == self._ncalls and (at is None or calls[at][0] == "loss") \
+                and (self.step % CHECK_EVERY or _signature(calls) == self._signature):
+            # the same program as the last batch (its shape looked at every batch, its names every few): only
+            # its values are new
+            if at is not None:
+                self._set_loss(calls[at][4])
+            rows = _rows(calls[0])
+            if rows != self._rows:
+                self._rows = rows
+                extra = {"rows": rows}
+        else:
+            extra = self._changed([Call._make(c) for c in calls])
         p = self.params
         readings = []
         for n, kw, kg, kc, act in self._keys:
@@ -110,8 +114,23 @@ class NumpyRun(Run):
             if isinstance(W, np.ndarray) and W.dtype.kind == "f" and W.size:
                 cache = p.get(kc)
                 post = cache[2] if isinstance(cache, (tuple, list)) and len(cache) >= 3 else None
-                readings.append(Reading(n, W, p.get(kg), post, act))
-        self.watch.measure(readings, record)
+                readings.append((n, W, p.get(kg), post, act))
+        self.watch.measure(readings)
+        return extra
+
+    def _changed(self, calls: list[Call]) -> dict:
+        """A batch whose calls differ from the last one's (or the first): read it, or record the next one in
+        full to read it."""
+        record: dict = {}
+        signature = _signature(calls)
+        if calls and self.recorder.light and signature != self._signature:
+            self.recorder.light = False  # the program changed: record the next batch in full to read it
+            self._ncalls = -1
+            self._set_loss(next((c.out for c in calls if c.kind == "loss"), None))
+        elif calls:
+            self._read(calls, signature, record)
+        elif not self.order and self.program is None:
+            self._set_order(order_without_calls(self.params), {}, record)
         return record
 
     def _read(self, calls: list, signature: tuple, record: dict) -> None:
@@ -119,17 +138,17 @@ class NumpyRun(Run):
         program = read_program(calls, self.params, self._known)
         if program is None:
             return
-        self._signature = signature
+        self._signature, self._ncalls = signature, len(calls)
         self.recorder.light = not program.problem  # known: what backwards returns need not be kept any more
         self._loss_at = next((i for i, c in enumerate(calls) if c is program.loss), None)
         self.program = program
         self._set_order([n for n in program.layer_names if "W" + n in self.params], program.activations, record)
         if program.loss is not None:
-            self._record_loss(record, program.loss.out)
+            self._set_loss(program.loss.out)
             if not self.reduction:
                 self.reduction = _reduction(program)
                 record["reduction"] = self.reduction
-        record["rows"] = len(program.forwards[0].arg(0, "X"))
+        record["rows"] = self._rows = len(program.forwards[0].arg(0, "X"))
         record["delta_rule"] = program.delta_rule
 
     def _set_order(self, names: list[str], activations: dict, record: dict) -> None:
@@ -171,14 +190,14 @@ class NumpyRun(Run):
 
     # ---- the gradient check ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _record_loss(record: dict, out) -> None:
+    def _set_loss(self, out) -> None:
+        """The batch's loss (and accuracy) from what the loop's loss function returned."""
         if out is None:
             return
         loss, acc = (out[0], out[1]) if isinstance(out, tuple) and len(out) >= 2 else (out, None)
-        record["loss"] = _float(loss)
+        self.loss = _float(loss)
         if acc is not None:
-            record["acc"] = _float(acc)
+            self.acc = _float(acc)
 
     def gradcheck(self, request: dict) -> tuple[dict, dict]:
         """Central differences of the loop's own loss against the gradients its backward pass writes, on a
@@ -301,6 +320,19 @@ def _reduction(p: Program) -> str:
     if not (math.isfinite(one) and math.isfinite(two)) or one == 0:
         return ""
     return "sum" if abs(two / one - 2) < 1e-6 else "mean" if abs(two / one - 1) < 1e-6 else ""
+
+
+def _signature(calls: list) -> tuple:
+    """A batch's calls in brief: each one's kind and layer name."""
+    return tuple((c[0], c[2][2] if len(c[2]) > 2 else c[3].get("name")) for c in calls)
+
+
+def _rows(call) -> int:
+    """How many rows the batch's first call was given (its X), 0 when that is no forward."""
+    if call[0] != "forward":
+        return 0
+    x = call[2][0] if call[2] else call[3].get("X")
+    return len(x) if hasattr(x, "__len__") else 0
 
 
 def _float(v) -> float:

@@ -22,7 +22,7 @@ NAMES = {"forward": ("forward",), "backwards": ("backwards", "backward"),
 
 
 class Call(NamedTuple):
-    """One recorded call (a tuple: recording it costs the loop next to nothing)."""
+    """One recorded call."""
     kind: str  # forward, backwards, loss
     fn: object  # the user's function (unwrapped)
     args: tuple
@@ -49,10 +49,11 @@ def _default(fn, name: str, fallback=None):
 
 
 class Recorder:
-    """Wraps the user's functions where the script finds them; ``calls`` is this batch's program."""
+    """Wraps the user's functions where the script finds them; ``calls`` is this batch's program (plain
+    tuples: recording a call costs the loop next to nothing)."""
 
     def __init__(self):
-        self.calls: list[Call] = []
+        self.calls: list[tuple] = []
         # Once the program is read, what backwards returns is not kept: held until the batch's end it would
         # keep a big array alive (the input's gradient) that the loop itself drops at once.
         self.light = False
@@ -63,13 +64,12 @@ class Recorder:
         if fn is None or kind in self.originals:
             return
         append = self.calls.append  # (the list is kept: take() empties it in place)
-        make = functools.partial(tuple.__new__, Call)  # a Call without NamedTuple's Python-level __new__
         backwards = kind == "backwards"
 
         @functools.wraps(fn)
         def recorded(*args, **kwargs):
             out = fn(*args, **kwargs)
-            append(make((kind, fn, args, kwargs, None if backwards and self.light else out)))
+            append((kind, fn, args, kwargs, None if backwards and self.light else out))  # a Call's fields
             return out
 
         recorded.__backprop_studio_original__ = fn
@@ -89,7 +89,8 @@ class Recorder:
                 ns[name] = value
         self._undo.clear()
 
-    def take(self) -> list[Call]:
+    def take(self) -> list[tuple]:
+        """This batch's calls, as plain tuples of a ``Call``'s fields (``Call._make`` reads one)."""
         calls = self.calls[:]
         self.calls.clear()
         return calls

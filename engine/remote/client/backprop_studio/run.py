@@ -24,6 +24,8 @@ FLUSH_S = 0.05  # figures are sent at most this often (and at every pause and ep
 POLL_S = 0.002  # the window's commands are looked for at most this often while running
 SNAPSHOT_EVERY = 100  # batches between weight snapshots (plus one at every epoch end)
 SNAPSHOT_BYTES = 256 << 20  # older snapshots are thinned to stay under this
+# what a batch sends: one row of numbers (the chunk and row of its layers' figures included)
+COLUMNS = ("s", "e", "b", "t", "loss", "acc", "chunk", "row")
 
 
 class Stopped(SystemExit):
@@ -48,7 +50,9 @@ class Run:
         self.watching = False  # a watchpoint is armed: wait for the window's verdict after each batch
         self.pace: float | None = None
         self._due = 0.0
-        self._outbox: list[dict] = []
+        self._table: list[tuple] = []  # per batch waiting to be sent: its COLUMNS
+        self._extras: list[tuple[int, dict]] = []  # (row in the table, what else that batch says)
+        self.loss = self.acc = None  # the batch's, as measure() found them
         self._last_flush = time.perf_counter()
         self._polled = 0.0
         self._in_batch = False
@@ -106,7 +110,7 @@ class Run:
             return
         self._finish_batch()
         self._close_epoch()
-        self._send({"type": "bye", "step": self.step})
+        self._send({"type": "bye", "step": self.step}, self._last_weights())  # the report's last weights: the final ones
         self._drop()
 
     # ---- what subclasses measure --------------------------------------------------------------------
@@ -114,9 +118,11 @@ class Run:
     def hello(self) -> dict:
         return {}
 
-    def measure(self, item) -> dict:
-        """Figures of the batch that just ended."""
-        return {}
+    def measure(self, item) -> dict | None:
+        """Capture the batch that just ended (its layers into ``watch``, its loss and accuracy into ``loss``
+        and ``acc``, None where unknown); anything else it says, as a dict (None: nothing)."""
+        self.loss = self.acc = None
+        return None
 
     def snapshot_arrays(self) -> dict[str, np.ndarray]:
         return {}
@@ -153,24 +159,23 @@ class Run:
         if not self._in_batch:
             return
         self._in_batch = False
-        seconds = time.perf_counter() - self._batch_start
-        record = self.measure(None)
-        record.update(self._batch_logs)
-        self._batch_logs = {}
+        now = time.perf_counter()
+        extra = self.measure(None)
         self.step += 1
         self.batch += 1
-        record.update(s=self.step, e=self.epoch, b=self.batch - 1, t=seconds)
-        if self._epoch_length != self._length_sent:  # the window's progress: batches per epoch
-            self._length_sent = record["n"] = self._epoch_length
-        if _numeric(record.get("loss")):
-            self._epoch_losses.append(float(record["loss"]))
-        if _numeric(record.get("acc")):
-            self._epoch_accs.append(float(record["acc"]))
-        if self.watching:
-            record["w"] = 1  # sent in lockstep: the window answers it
-        self._outbox.append(record)
+        loss, acc = self.loss, self.acc
+        if extra or self._batch_logs or self.watching or self._epoch_length != self._length_sent:
+            extra, loss, acc = self._extra(extra, loss, acc)
+            self._extras.append((len(self._table), extra))
+        w = self.watch
+        self._table.append((self.step, self.epoch, self.batch - 1, now - self._batch_start, loss, acc, w.chunk,
+                            w.rows - 1))
+        if loss is not None:
+            self._epoch_losses.append(loss)
+        if acc is not None:
+            self._epoch_accs.append(acc)
         if self.step % SNAPSHOT_EVERY == 0:
-            self._take_snapshot(record.get("loss"))
+            self._take_snapshot(loss)
         if self.budget is not None:
             self.budget -= 1
             if self.budget <= 0:
@@ -178,8 +183,21 @@ class Run:
         if self.watching and self.attached:
             self._flush()
             self._verdict()
-        elif time.perf_counter() - self._last_flush >= FLUSH_S:
+        elif now - self._last_flush >= FLUSH_S:
             self._flush()
+
+    def _extra(self, extra: dict | None, loss, acc) -> tuple[dict, object, object]:
+        """A batch that says more than its figures: what it logged (its own loss and accuracy win over the
+        measured ones), the epoch's length when it changed, the lockstep flag."""
+        extra, logs = dict(extra or {}), self._batch_logs
+        self._batch_logs = {}
+        loss, acc = logs.pop("loss", loss), logs.pop("acc", acc)
+        extra.update(logs)
+        if self._epoch_length != self._length_sent:  # the window's progress: batches per epoch
+            self._length_sent = extra["n"] = self._epoch_length
+        if self.watching:
+            extra["w"] = 1  # sent in lockstep: the window answers it
+        return extra, loss, acc
 
     def _end_epoch(self) -> None:
         self._finish_batch()
@@ -279,6 +297,12 @@ class Run:
             header, arrays = self.gradcheck(msg)
             self._send({"type": "gradcheck", "step": self.step, **header}, arrays)
 
+    def _last_weights(self) -> dict[str, np.ndarray]:
+        try:
+            return self.weights()
+        except Exception:  # noqa: BLE001 - the script's arrays at its exit, whatever state it left them in
+            return {}
+
     def _answer_wants(self) -> None:
         if "weights" in self._want:
             self._send({"type": "weights", "step": self.step}, self.weights())
@@ -331,10 +355,13 @@ class Run:
         return wire.decode(self.conn.recv_bytes(wire.MAX_FRAME))[0]
 
     def _flush(self) -> None:
-        if self._outbox and self.attached:
-            names, figures = self.watch.take()  # the waiting batches' figures, all at once
-            records, self._outbox = self._outbox, []
-            self._send({"type": "batches", "records": records, "figures": names}, figures)
+        if self._table and self.attached:
+            names, arrays = self.watch.take()  # the waiting batches' figures, all at once
+            table, extras = self._table, self._extras
+            self._table, self._extras = [], []
+            arrays["table"] = np.array(table, np.float64)  # a row per batch, as COLUMNS (a missing figure: NaN)
+            arrays["has"] = np.array([(r[4] is not None, r[5] is not None) for r in table], bool)  # loss, acc
+            self._send({"type": "batches", "columns": COLUMNS, "extras": extras, "figures": names}, arrays)
         if self._snapshots_changed and self.attached:
             self._send_snapshot_list()
         self._last_flush = time.perf_counter()

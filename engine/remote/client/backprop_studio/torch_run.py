@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from backprop_studio.figures import Reading, symmetry
+from backprop_studio.figures import symmetry
 from backprop_studio.run import Run
 
 ACTIVATIONS = {nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu",
@@ -245,13 +245,14 @@ class TorchRun(Run):
         w = m.weight.detach()
         return (w.reshape(w.shape[0], -1).T if w.ndim > 2 else w.T).numpy()
 
-    def measure(self, item) -> dict:
-        record: dict = {}
+    def measure(self, item) -> dict | None:
+        extra = None
         if self._new_layers:
             self._new_layers = False
-            record["layers"] = self.layer_list()
-        if "loss" not in self._batch_logs and self.loss_tensor is not None:
-            record["loss"] = self.loss_tensor.item()
+            extra = {"layers": self.layer_list()}
+        self.acc = None
+        logged = "loss" in self._batch_logs  # (its own figure wins: no need to read the tensor)
+        self.loss = self.loss_tensor.item() if self.loss_tensor is not None and not logged else None
         self.loss_tensor = None
         readings = []
         for n in self.order:
@@ -260,11 +261,11 @@ class TorchRun(Run):
                 g = self.layers[n].weight.grad
                 G = (g.detach() if g.requires_grad else g).numpy() if g is not None and g.device.type == "cpu" else None
                 post = self.posts.get(n)  # this batch's own tensor, read only when it is sampled
-                readings.append(Reading(n, W, G, None if post is None else functools.partial(_np, post),
-                                        self.activations.get(n, "linear")))
-        self.watch.measure(readings, record)
+                readings.append((n, W, G, None if post is None else functools.partial(_np, post),
+                                 self.activations.get(n, "linear")))
+        self.watch.measure(readings)
         self.posts.clear()
-        return record
+        return extra
 
     def _weight_view(self, n: str) -> np.ndarray | None:
         """The layer's weight as a NumPy view (the optimizer updates it in place: the view stays true)."""
