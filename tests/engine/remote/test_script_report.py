@@ -11,6 +11,7 @@ from html import unescape
 import numpy as np
 from attached import QUICK, mutate
 
+from engine.remote.weights import load_params
 from engine.report.script import ScriptRun, render
 from engine.training.session import State
 
@@ -83,6 +84,20 @@ def test_the_report_of_a_run_with_a_wrong_sign_shows_its_figures_diagnosis_and_c
     steps = [int(v) for v in re.findall(r'<figure data-step="(\d+)">', section(html, "weights"))]
     assert steps == [s.first_weights[0], s.weights_step] and s.weights_step >= paused_at
     assert pictures(section(html, "weights")) == [(8 * 33 - 1, 8 * 33 - 1)] * 2  # 64 tiles of 32x32, 8x8
+
+
+def test_the_last_weights_are_the_ones_the_script_ended_with(example, tmp_path, drive):
+    """Sent with the script's goodbye: never the last ones asked for, which lag the end by up to a redraw."""
+    saved = tmp_path / "w.pickle"
+    d = drive(example / "run_q3.py", *QUICK, "--save", str(saved))
+    s = d.session
+    s.want_weights()
+    d.wait(lambda: s.first_weights is not None, what="the first weights")
+    assert d.finish() == 0
+    final = load_params(saved)
+    assert s.weights_step == s.step == 60
+    for key in ("Wlayer1", "blayer1", "Woutput", "boutput"):
+        np.testing.assert_array_equal(s.weights[key], final[key].astype(np.float32))
 
 
 def run_of(W: np.ndarray, **kw) -> ScriptRun:
