@@ -95,6 +95,14 @@ def test_ctrl_m_maximises_the_panel_used_last(qtbot, window):
     qtbot.waitUntil(lambda: page.maximised is None, timeout=5_000)
 
 
+def laid_out(scroll) -> bool:
+    """The scroll area has fitted its panel to the current width: as wide as the viewport, or as narrow as the
+    panel can be, with the scroll bar's range to match (before that, the geometry is a stale one)."""
+    panel, view, bar = scroll.widget(), scroll.viewport(), scroll.horizontalScrollBar()
+    narrowest = max(panel.minimumSizeHint().width(), panel.minimumWidth())
+    return panel.width() == max(view.width(), narrowest) and bar.maximum() == max(0, panel.width() - view.width())
+
+
 @pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
 def test_no_panel_of_any_workspace_is_cut_at_the_side(qtbot, window, size):
     """At both sizes every panel, in front or behind a tab, fits its frame's width: text and buttons go to a
@@ -105,8 +113,8 @@ def test_no_panel_of_any_workspace_is_cut_at_the_side(qtbot, window, size):
         for frame in page.frames:
             for tab in frame.keys:
                 frame.select(tab)
-                qtbot.wait(30)  # (a layout pass)
                 scroll = frame.wrappers[tab]
+                qtbot.waitUntil(lambda s=scroll: laid_out(s), timeout=10_000)  # (a busy machine's layout pass is late)
                 assert scroll.horizontalScrollBar().maximum() == 0, (size, key, tab, scroll.widget().width(),
                                                                      scroll.viewport().width())
             frame.select(frame.keys[0])
