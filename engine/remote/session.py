@@ -85,6 +85,7 @@ class RemoteSession:
         self.batches_per_epoch = 0  # the batch list's length once the script says it (0: not known yet)
         self.history = History()
         self.records: list[dict] = []
+        self._rows = 0  # the script's batch size, as it last said
         self._first: list[dict] = []
         self.layers: list[dict] = [dict(l) for l in hello.get("layers", [])]
         self.latest: dict[str, dict] = {}  # per layer: the last batch's figures
@@ -275,6 +276,10 @@ class RemoteSession:
             self.close()
 
     def _batch(self, r: dict) -> None:
+        if isinstance(r.get("rows"), int):  # sent when it changes: every record carries it (the feed's rate)
+            self._rows = r["rows"]
+        elif self._rows:
+            r["rows"] = self._rows
         if "layers" in r and isinstance(r["layers"], list):
             self.layers = [dict(l) for l in r["layers"] if isinstance(l, dict) and "name" in l]
         if isinstance(r.get("n"), int) and r["n"] > 0:

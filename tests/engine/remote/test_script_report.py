@@ -96,6 +96,7 @@ def test_the_last_weights_are_the_ones_the_script_ended_with(example, tmp_path, 
     assert d.finish() == 0
     final = load_params(saved)
     assert s.weights_step == s.step == 60
+    assert [r.get("rows") for r in s.records] == [32] * 60  # (sent once; every record carries it: the rate shown)
     for key in ("Wlayer1", "blayer1", "Woutput", "boutput"):
         np.testing.assert_array_equal(s.weights[key], final[key].astype(np.float32))
 
