@@ -12,7 +12,6 @@ layer of up to ``SAMPLE`` weights is measured exactly.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
 
 import numpy as np
 
@@ -35,16 +34,6 @@ def sample_index(size: int, itemsize: int) -> np.ndarray | None:
     span = size // runs
     shift = (np.arange(runs) * 997 * run) % max(span - run + 1, 1)
     return (np.arange(runs)[:, None] * span + shift[:, None] + np.arange(run)).reshape(-1)
-
-
-class Reading(NamedTuple):
-    """One layer at a batch boundary: its weights and gradient (any shape, W's), and its activation's
-    output (a sample is enough)."""
-    name: str
-    W: np.ndarray
-    G: np.ndarray | None
-    post: object  # an array, a function that returns one, or None
-    activation: str
 
 
 class Watch:
@@ -118,8 +107,9 @@ class Watch:
                       for k in range(RING + 1)]
 
     def measure(self, layers: list) -> None:
-        """Capture this batch (``layers``: a (name, W, G, post, activation) per layer, as ``Reading``).
-        Its figures are row ``rows - 1`` of chunk ``chunk`` of what is sent."""
+        """Capture this batch. ``layers``: per layer a plain tuple (name, W, G, post, activation): its weights
+        and gradient (any shape, W's; G None when not written) and its activation's output (an array, a
+        function that returns one, or None). Its figures are row ``rows - 1`` of chunk ``chunk`` of what is sent."""
         if len(self.pending) == RING:
             self.settle()
         k = len(self.pending) + 1
@@ -190,17 +180,6 @@ class Watch:
         self.wg[0] = self.wg[K]  # the last batch is the next one's "before"
         self.last_written, self.pending = list(written[-1]), []
         self.settled.append(out)
-
-
-def _copy(a: np.ndarray, ix, m: int, direct: bool, row: np.ndarray) -> None:
-    """A layer's sampled values into ``row`` (``take`` into place when no conversion is needed: fastest)."""
-    flat = a.reshape(-1)
-    if ix is None:
-        row[:m] = flat
-    elif direct:
-        flat.take(ix, out=row, mode="clip")
-    else:
-        row[:m] = flat[ix]
 
 
 GROUPS = {"has_grad": ("grad_mean_abs", "grad_to_weight", "changed"), "has_update": ("update_ratio",),
