@@ -34,6 +34,8 @@ def _mix(c0: QColor, c1: QColor, t: float) -> QColor:
 
 WHITE, GREEN, RED = QColor(theme.WHITE), QColor(theme.CORRECT), QColor(theme.WRONG)  # the report's too
 
+SCRIPT_EMPTY = "no confusion matrix for your script:\nits validation data stay in it"
+
 
 class MatrixView(QWidget):
     """Paints a k x k count matrix with its class labels and axis titles ("true", "predicted"); emits
@@ -41,6 +43,7 @@ class MatrixView(QWidget):
     readable (a short frame scrolls instead)."""
 
     cell_clicked = pyqtSignal(int, int)
+    WAITING = "the confusion matrix appears\nat the end of the first epoch"
     MARGIN = 22  # the class labels
     TITLE = 15  # the axis titles beyond them
     MIN_CELL = 9
@@ -48,6 +51,7 @@ class MatrixView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.matrix: np.ndarray | None = None
+        self.empty = self.WAITING  # what an empty view says
         self.classes: tuple[str, ...] = ()
         self.selected: tuple[int, int] | None = None
         self.hover: tuple[int, int] | None = None
@@ -59,8 +63,8 @@ class MatrixView(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(520, 520)
 
-    def set_matrix(self, matrix: np.ndarray | None, classes) -> None:
-        self.matrix, self.classes = matrix, tuple(classes)
+    def set_matrix(self, matrix: np.ndarray | None, classes, empty: str = WAITING) -> None:
+        self.matrix, self.classes, self.empty = matrix, tuple(classes), empty
         side = max(260, self.TITLE + self.MARGIN + 2 + self.MIN_CELL * len(self.classes))
         self.setMinimumSize(side, side)
         self.update()
@@ -87,7 +91,7 @@ class MatrixView(QWidget):
 
     def paintEvent(self, event) -> None:
         # the cells only change at epoch ends: paint them once into a pixmap, then just blit it
-        key = (id(self.matrix), self.width(), self.height())
+        key = (id(self.matrix), self.empty, self.width(), self.height())
         if self._cache is None or self._cache[0] != key:
             pixmap = QPixmap(self.size())
             painter = QPainter(pixmap)
@@ -105,8 +109,7 @@ class MatrixView(QWidget):
         p.fillRect(self.rect(), QColor(theme.WHITE))
         if self.matrix is None:
             p.setPen(QColor(theme.FAINT))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
-                       "the confusion matrix appears\nat the end of the first epoch")
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty)
             return
         m = self.matrix
         k = len(m)
@@ -190,6 +193,7 @@ class ConfusionPanel(Panel):
         self.classes: tuple[str, ...] = ()
         self.matrix: np.ndarray | None = None
         self.epoch = 0
+        self.script = ""  # the attached script's name ("": the engine's own session)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.caption = QLabel("validation confusion")
@@ -224,6 +228,7 @@ class ConfusionPanel(Panel):
         self.generation = info.generation
         self.classes = info.classes
         self.epoch = info.epoch
+        self.script = info.script  # an attached script's validation data stay in the script: no matrix
         self.samples.clear()
         self.samples_title.setText("click a cell to see its samples")
         self.view.selected = None
@@ -239,9 +244,10 @@ class ConfusionPanel(Panel):
 
     def _set(self, matrix) -> None:
         self.matrix = matrix
-        self.view.set_matrix(matrix, self.classes)
+        self.view.set_matrix(matrix, self.classes, SCRIPT_EMPTY if self.script else MatrixView.WAITING)
         if matrix is None:
-            self.caption.setText("validation confusion: after the first epoch")
+            self.caption.setText(f"validation confusion: none for {self.script} (its validation data stay in it)"
+                                 if self.script else "validation confusion: after the first epoch")
             return
         s = summarize(matrix)  # the report names the same pairs, in the same order (engine/debug/confusion.py)
         pairs = [f"{self.classes[i]}\u2192{self.classes[j]} ({n})" for i, j, n in s.pairs]

@@ -81,6 +81,9 @@ def test_export_report_writes_the_scripts_run_while_it_is_shown(qtbot, window, c
 def test_reset_keeps_the_scripts_run_for_its_workspace(qtbot, window, children, tmp_path, monkeypatch):
     finished(qtbot, window)
     assert window.workspaces.current == "script"
+    confusion = window.panels["confusion"]  # (in Train and Inspect): no matrix is coming, and it says so
+    assert confusion.view.matrix is None and "your script" in confusion.view.empty
+    assert "run_q3.py" in confusion.caption.text()
     window.reset()  # a new built-in session: it goes to Train, which says how to come back
     qtbot.waitUntil(lambda: not window.info.script and window.workspaces.current == "train", timeout=20_000)
     assert "Ctrl+6" in window.statusBar().currentMessage() and window.step == 0
@@ -92,6 +95,7 @@ def test_reset_keeps_the_scripts_run_for_its_workspace(qtbot, window, children, 
 
     window.show_workspace("train")  # the script has ended: Train is the built-in engine's again
     qtbot.waitUntil(lambda: not window.info.script and window.info.step == 0, timeout=20_000)
+    assert "first epoch" in confusion.view.empty and "first epoch" in confusion.caption.text()
     html = export(qtbot, window, tmp_path, monkeypatch, "builtin")
     assert '<section id="confusion">' in html and "Debugging report" not in html
 
