@@ -15,20 +15,38 @@ EXAMPLES = ROOT / "resources" / "examples"
 ROWS = ["--rows", "320"]  # 10 optimizer steps an epoch
 
 
+def trace(window) -> list:
+    """What the window was told (state, position), in order: the words of a failure."""
+    seen = []
+    window.worker.position.connect(lambda p: seen.append(("position", p.step, p.view_step)))
+    window.worker.state_changed.connect(lambda s, m: seen.append(("state", s.value, m)))
+    return seen
+
+
+def trace_session(session, seen: list) -> None:
+    """Also every frame the session gets and every command it sends (worker thread)."""
+    handle, send = session._handle, session._send
+    session._handle = lambda h, arrays: (seen.append(("in", h.get("type"), h.get("step"))), handle(h, arrays))[1]
+    session._send = lambda h: (seen.append(("out", h.get("type"))), send(h))[1]
+
+
 @pytest.mark.parametrize("example, first, shape", [("torch_fc.py", "linear0", (1024, 64)),
                                                     ("torch_cnn.py", None, None)])
 def test_a_torch_example_pauses_steps_one_optimizer_step_and_resumes(qtbot, window, children, example, first, shape):
     window.worker.set_pace(50)
+    seen = trace(window)
     window.debug_script(str(EXAMPLES / example), ["--epochs", "200", *ROWS])
     attached(qtbot, window, 3)
     remote = window.worker.remote
     hello = in_worker(window.worker, lambda: remote.session.hello)
     assert hello["kind"] == "torch"
+    in_worker(window.worker, lambda: trace_session(remote.session, seen))
     window.toggle_run()
     held = paused_at(qtbot, window)
+    seen.append(("held", held))
     window.step_batch()
     paused_at(qtbot, window, lambda: window.step != held)
-    assert window.step == held + 1  # exactly one optimizer step
+    assert window.step == held + 1, "\n".join(map(str, seen[-80:]))  # exactly one optimizer step
     layers = in_worker(window.worker, lambda: [dict(l) for l in remote.session.layers])
     if first:
         assert layers[0]["name"] == first and tuple(layers[0]["shape"]) == shape  # 32x32 tiles
