@@ -210,7 +210,7 @@ def test_the_confusion_panel_and_the_report_name_the_same_most_confused_pairs_wi
 
     panel = ConfusionPanel()
     qtbot.addWidget(panel)
-    panel.on_session(SimpleNamespace(generation=1, classes=c, epoch=1, confusion=session.confusion()))
+    panel.on_session(SimpleNamespace(generation=1, classes=c, epoch=1, confusion=session.confusion(), script=""))
     shown = re.findall(r"(\S+)\u2192(\S+) \((\d+)\)", panel.caption.text())
     assert shown == named[:3]  # the window names the report's first three, in its order
     assert panel.most_confused() == (0, 9)
