@@ -11,13 +11,17 @@ from engine.training.session import PauseReason, State
 
 
 def test_pause_step_batch_step_epoch_resume(example, drive):
-    d = drive(example / "run_q3.py", *QUICK)
+    # ten epochs at a pace: the pause must land before the last epoch, or a step of one epoch ends the script
+    # (the window sees step 3 a flush late, and a busy machine delays it more)
+    d = drive(example / "run_q3.py", "--epochs", "10", "--rows", "640")
     s = d.session
+    s.set_pace(100)
     assert [l["name"] for l in s.layers] == ["layer1", "output"]  # the order of the forward calls
     d.wait(lambda: s.step >= 3, what="three batches")
     s.pause()
     d.wait(lambda: s.state == State.PAUSED, what="the pause")
     at = s.step
+    assert at < 180, f"the pause landed in the last epoch (step {at}): no epoch left to step"
     s.step_batch()
     d.wait(lambda: s.state == State.PAUSED and s.step != at, what="one step")
     assert s.step == at + 1 and s.pause_reason == PauseReason.BUDGET
@@ -29,8 +33,8 @@ def test_pause_step_batch_step_epoch_resume(example, drive):
     assert s.batch == 0 and s.step % 20 == 0 and len(s.history.epochs) == s.step // 20
     s.resume()
     assert d.finish() == 0
-    assert s.state == State.FINISHED and s.step == 60
-    assert len(s.history.epochs) == 3 and np.isfinite(s.history.epochs[-1].valid_acc)
+    assert s.state == State.FINISHED and s.step == 200
+    assert len(s.history.epochs) == 10 and np.isfinite(s.history.epochs[-1].valid_acc)
 
 
 def test_stop_ends_the_script_at_a_batch_boundary(example, drive):
