@@ -14,16 +14,21 @@ from engine.remote.session import RemoteSession
 
 EXAMPLES = ROOT / "resources" / "examples"
 QUICK = ["--epochs", "3", "--rows", "640"]  # 20 batches an epoch
+# the script's pace from its first batch (batches a second): a test that pauses or stops it while it runs
+# must get there before it ends, and on a busy machine the window sees a batch late
+PACE = 100
 
 
 class Driver:
     """One attached script: ``wait`` pumps the session until a condition holds (never a fixed sleep)."""
 
-    def __init__(self, folder: Path, script: Path, args: list[str], watching: bool = False, checks=()):
+    def __init__(self, folder: Path, script: Path, args: list[str], watching: bool = False, checks=(),
+                 pace: float | None = PACE):
         self.host = Host(folder)
         self.child = start(script, args, self.host.env)
         self.session: RemoteSession | None = None
         self.watching = watching
+        self.pace = pace
         self.checks = list(checks)  # watchpoints, armed before the first batch is judged
         self.output = ""
         self.wait(lambda: self.session is not None, what="the script to attach")
@@ -31,7 +36,7 @@ class Driver:
     def pump(self) -> None:
         self.output += self.child.read()
         if self.session is None:
-            attached = self.host.poll({"watching": self.watching})
+            attached = self.host.poll({"watching": self.watching, "pace": self.pace})
             if attached is not None:
                 self.session = RemoteSession(attached.conn, attached.hello, watching=self.watching)
                 self.session.checks = [parse(expr, self.session) for expr in self.checks]

@@ -11,11 +11,10 @@ from engine.training.session import PauseReason, State
 
 
 def test_pause_step_batch_step_epoch_resume(example, drive):
-    # ten epochs at a pace: the pause must land before the last epoch, or a step of one epoch ends the script
-    # (the window sees step 3 a flush late, and a busy machine delays it more)
+    # ten epochs (at the drivers' pace): the pause must land before the last epoch, or a step of one epoch ends
+    # the script (the window sees step 3 a flush late, and a busy machine delays it more)
     d = drive(example / "run_q3.py", "--epochs", "10", "--rows", "640")
     s = d.session
-    s.set_pace(100)
     assert [l["name"] for l in s.layers] == ["layer1", "output"]  # the order of the forward calls
     d.wait(lambda: s.step >= 3, what="three batches")
     s.pause()
