@@ -23,12 +23,13 @@ class Driver:
     """One attached script: ``wait`` pumps the session until a condition holds (never a fixed sleep)."""
 
     def __init__(self, folder: Path, script: Path, args: list[str], watching: bool = False, checks=(),
-                 pace: float | None = PACE):
+                 pace: float | None = PACE, want=()):
         self.host = Host(folder)
         self.child = start(script, args, self.host.env)
         self.session: RemoteSession | None = None
         self.watching = watching
         self.pace = pace
+        self.want = list(want)  # what the script sends as soon as it has attached
         self.checks = list(checks)  # watchpoints, armed before the first batch is judged
         self.output = ""
         self.wait(lambda: self.session is not None, what="the script to attach")
@@ -36,7 +37,7 @@ class Driver:
     def pump(self) -> None:
         self.output += self.child.read()
         if self.session is None:
-            attached = self.host.poll({"watching": self.watching, "pace": self.pace})
+            attached = self.host.poll({"watching": self.watching, "pace": self.pace, "want": self.want})
             if attached is not None:
                 self.session = RemoteSession(attached.conn, attached.hello, watching=self.watching)
                 self.session.checks = [parse(expr, self.session) for expr in self.checks]

@@ -75,7 +75,7 @@ def run_headless(script: str, args: list[str], as_json: bool = False, breaks: li
                 relay.write(text)
                 relay.flush()
             if session is None:
-                attached = host.poll({"watching": bool(breaks)})
+                attached = host.poll({"watching": bool(breaks), "want": ["weights"] if report else []})
                 if attached is not None:
                     session = RemoteSession(attached.conn, attached.hello, watching=bool(breaks))
                     session.checks = [parse(expr, session) for expr in breaks]

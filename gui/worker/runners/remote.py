@@ -148,7 +148,8 @@ class RemoteRunner(QObject):
             self._schedule()
 
     def _accept(self) -> None:
-        attached = self.host.poll({"watching": bool(self.worker.watches.points), "pace": self.worker.pace})
+        attached = self.host.poll({"watching": bool(self.worker.watches.points), "pace": self.worker.pace,
+                                   "want": ["weights"]})  # its weights at step 0: the tiles' and the report's first
         while self.host.refused:
             self.worker.exported.emit(f"refused {self.host.refused.pop(0)}: the window is debugging "
                                       f"{self.host.busy_with} (one script at a time); it runs without the debugger")

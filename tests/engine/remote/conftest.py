@@ -25,8 +25,8 @@ def drive():
     drivers: list[Driver] = []
     rendezvous = private_folder()  # short: a Unix socket's path has a 107-byte limit
 
-    def run(script, *args, watching=False, checks=()) -> Driver:
-        d = Driver(rendezvous, Path(script), [str(a) for a in args], watching or bool(checks), checks)
+    def run(script, *args, watching=False, checks=(), want=()) -> Driver:
+        d = Driver(rendezvous, Path(script), [str(a) for a in args], watching or bool(checks), checks, want=want)
         drivers.append(d)
         return d
 

@@ -36,6 +36,17 @@ def test_pause_step_batch_step_epoch_resume(example, drive):
     assert len(s.history.epochs) == 10 and np.isfinite(s.history.epochs[-1].valid_acc)
 
 
+def test_weights_wanted_in_the_welcome_arrive_as_they_were_at_step_0(example, drive):
+    """A script that ends (or crashes) at once still gives the window its initial weights: asked for in the
+    welcome, they are sent before the first batch (the headless report's and the weight tiles' first)."""
+    d = drive(example / "run_q3.py", *QUICK, want=["weights"])
+    assert d.finish() == 0
+    s = d.session
+    assert s.first_weights is not None and s.first_weights[0] == 0
+    assert set(s.first_weights[1]) == {"Wlayer1", "blayer1", "Woutput", "boutput"}
+    assert not np.array_equal(s.first_weights[1]["Wlayer1"], s.weights["Wlayer1"])  # the final ones differ
+
+
 def test_stop_ends_the_script_at_a_batch_boundary(example, drive):
     d = drive(example / "run_q3.py", *QUICK)
     s = d.session

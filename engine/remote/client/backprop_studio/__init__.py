@@ -108,6 +108,10 @@ def attach(target, optimizer=None, *, forward=None, backwards=None, loss=None, q
     _current = run
     run._take_snapshot(None)  # step 0: the initial weights, for time travel
     run._send_snapshot_list()
+    want = answer.get("want")
+    if isinstance(want, list) and want:  # e.g. the first weights, at step 0 (a short script may not wait to be asked)
+        run._want.update(map(str, want))
+        run._answer_wants()
     return run
 
 
